@@ -1,0 +1,707 @@
+"""The progression engine: pure functions over a quest graph and an event log.
+
+``replay(G, events)`` derives a student's whole :class:`Progress` from the
+append-only events; ``act(G, progress, action)`` checks that an action is
+legal and returns the events to append. Grading happens here, never in the
+browser. Nothing in this module does I/O or keeps global state.
+
+Semantics (DESIGN section 3): an edge is met when its source is completed
+with a matching outcome (``done`` matches either). A node unlocks when all
+(or, with ``requires: any``, any) of its incoming edges are met. Completing
+the source of a ``retry`` edge reopens a failed gate for a new attempt: the
+gate and every node played after it start a new round, and earlier rounds
+stay in each node's ``history``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .errors import ProgressError
+from .grading import check_answers, grade
+from .graph import outcomes, title
+from .mastery import BKT, Observation, estimate
+from .rewards import BUILTIN_BADGES, BadgeRule, earned_badges, level_for
+
+__all__ = [
+    "STATES", "EVENT_TYPES", "ACTION_TYPES", "Event", "Action", "Submission", "Review", "Pick",
+    "NodeProgress", "Progress", "replay", "available", "explain", "act",
+]
+
+STATES = ("locked", "available", "in_progress", "pending_review", "returned", "success", "fail",
+          "closed")
+EVENT_TYPES = ("open", "choose", "submit", "grade", "review", "complete", "reflect", "override")
+ACTION_TYPES = ("open", "choose", "answer", "submit", "complete", "reflect", "review", "override")
+ROLES = ("student", "teacher", "system")
+REVIEW_DECISIONS = ("approve", "fail", "return")
+OVERRIDES = ("unlock", "reset", "approve", "award")
+MAX_TEXT = 20_000
+PLAYABLE = ("available", "in_progress", "returned")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One fact in the log: who did what to which node, when, against which quest version."""
+
+    type: str
+    node: str
+    role: str = "student"
+    actor: str = ""
+    at: str = ""
+    quest: str = ""
+    version: int = 0
+    data: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Event":
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a student or teacher wants to do; :func:`act` decides whether they may.
+
+    ``type`` is one of ACTION_TYPES; the other fields are used by the types
+    that need them: ``option`` (choose), ``answers`` (answer), ``content``
+    (submit), ``text`` (reflect), ``decision`` and ``feedback`` (review),
+    ``op``, ``reason``, ``xp`` and ``badge`` (override).
+    """
+
+    type: str
+    node: str
+    option: str | None = None
+    answers: dict | None = None
+    content: str | None = None
+    text: str | None = None
+    decision: str | None = None
+    feedback: str | None = None
+    op: str | None = None
+    reason: str | None = None
+    xp: int = 0
+    badge: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    round: int
+    content: str
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class Review:
+    round: int
+    decision: str
+    feedback: str = ""
+    actor: str = ""
+    at: str = ""
+
+
+@dataclass
+class Pick:
+    """A modality choice and, once known, how it went."""
+
+    node: str
+    option: str
+    modality: str
+    round: int
+    outcome: str | None = None
+
+
+@dataclass
+class NodeProgress:
+    """One node as one student sees it, with everything that happened to it."""
+
+    id: str
+    kind: str
+    state: str = "locked"
+    outcome: str | None = None
+    attempts: int = 0
+    round: int = 1
+    score: float | None = None
+    results: dict = field(default_factory=dict)
+    answers: dict | None = None
+    option: str | None = None
+    submissions: list[Submission] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    reflection: str | None = None
+    mastery: dict = field(default_factory=dict)
+    perfect: bool = False
+    xp: int = 0
+    retry_ready: bool = False
+    unlocked: bool = False
+    extra_attempts: int = 0
+    history: list[dict] = field(default_factory=list)
+    # internal: None (untouched), "open", "pending", "returned" or "done"
+    status: str | None = field(default=None, repr=False)
+    paid: set = field(default_factory=set, repr=False)
+
+    @property
+    def feedback(self) -> list[Review]:
+        """Every review with written feedback, oldest first (all rounds)."""
+        return [r for r in self.reviews if r.feedback]
+
+
+@dataclass
+class Progress:
+    """Everything :func:`replay` derives for one student in one quest."""
+
+    graph: nx.DiGraph = field(repr=False, compare=False)
+    quest: str
+    version: int
+    nodes: dict[str, NodeProgress]
+    xp: int = 0
+    level: int = 1
+    badges: list[str] = field(default_factory=list)
+    awarded: list[str] = field(default_factory=list)
+    ends: list[str] = field(default_factory=list)
+    picks: list[Pick] = field(default_factory=list)
+    evidence: dict[str, list[Observation]] = field(default_factory=dict)
+    mastery: dict[str, float] = field(default_factory=dict)
+    struggling: dict[str, str] = field(default_factory=dict)
+    current: str | None = None
+    events: int = 0
+    ignored: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Whether the student has completed an ``end`` node."""
+        return bool(self.ends)
+
+    def state(self, node: str) -> str:
+        return self.nodes[node].state
+
+    def states(self) -> dict[str, str]:
+        return {n: np.state for n, np in self.nodes.items()}
+
+
+# --- replay --------------------------------------------------------------------
+
+
+def replay(G: nx.DiGraph, events: Iterable[Event],
+           badge_rules: tuple[BadgeRule, ...] = BUILTIN_BADGES) -> Progress:
+    """Derive a student's progress from their events, in order.
+
+    Events on nodes the quest no longer has (a newer version removed them)
+    are kept by the store and skipped here; ``progress.ignored`` counts them.
+    """
+    quest = G.graph["quest"]
+    progress = Progress(graph=G, quest=quest.id, version=quest.version,
+                        nodes={n.id: NodeProgress(n.id, n.kind) for n in quest.nodes})
+    nodes = progress.nodes
+    for event in events:
+        np = nodes.get(event.node)
+        apply = _APPLY.get(event.type)
+        if np is None or apply is None:
+            progress.ignored += 1
+            continue
+        apply(G, progress, np, event)
+        progress.events += 1
+    _derive_states(G, progress)
+    progress.mastery = {c: estimate(obs) for c, obs in progress.evidence.items()}
+    progress.level = level_for(progress.xp)
+    rule_badges = earned_badges(progress, badge_rules)
+    progress.badges = list(dict.fromkeys(progress.awarded + rule_badges))
+    return progress
+
+
+def _on_open(G, p: Progress, np: NodeProgress, ev: Event) -> None:
+    if np.status is None:
+        np.status = "open"
+    np.retry_ready = False
+    p.current = np.id
+
+
+def _on_choose(G, p, np, ev) -> None:
+    _on_open(G, p, np, ev)
+    np.option = ev.data.get("option")
+    option = _option(G, np.id, np.option)
+    p.picks = [k for k in p.picks if not (k.node == np.id and k.round == np.round)]
+    p.picks.append(Pick(np.id, np.option, option.modality if option else "other", np.round))
+
+
+def _on_submit(G, p, np, ev) -> None:
+    if np.status is None:
+        np.status = "open"
+    if "answers" in ev.data:
+        np.answers = dict(ev.data["answers"])
+    if "content" in ev.data:
+        np.submissions.append(Submission(np.round, ev.data["content"], ev.at))
+        np.status = "pending"
+    p.current = np.id
+
+
+def _on_grade(G, p, np, ev) -> None:
+    np.score = ev.data.get("score")
+    np.results = dict(ev.data.get("results", {}))
+    np.mastery = dict(ev.data.get("mastery", {}))
+    np.perfect = np.perfect or (bool(np.results) and all(np.results.values()))
+    attempt = np.attempts + 1
+    for comp in G.nodes[np.id]["node"].competencies:
+        p.evidence.setdefault(comp, []).extend(
+            Observation(ok, np.score or 0.0, np.id, attempt) for ok in np.results.values())
+
+
+def _on_review(G, p, np, ev) -> None:
+    decision = ev.data.get("decision")
+    np.reviews.append(Review(np.round, decision, ev.data.get("feedback") or "", ev.actor, ev.at))
+    if decision == "return":
+        np.status = "returned"
+    elif decision in ("approve", "fail"):
+        ok = decision == "approve"
+        for comp in G.nodes[np.id]["node"].competencies:
+            p.evidence.setdefault(comp, []).append(
+                Observation(ok, 1.0 if ok else 0.0, np.id, np.attempts + 1))
+
+
+def _on_complete(G, p, np, ev) -> None:
+    _finish(G, p, np, ev.data.get("outcome", "success"))
+    source_of_retry = G.graph["retry"].get(np.id)
+    if source_of_retry is not None:
+        _retry(G, p, source_of_retry)
+
+
+def _finish(G, p: Progress, np: NodeProgress, outcome: str) -> None:
+    node = G.nodes[np.id]["node"]
+    np.status, np.outcome = "done", outcome
+    np.attempts += 1
+    np.retry_ready = False
+    if outcome not in np.paid:  # XP once per node and outcome: replays of a path earn no more
+        np.paid.add(outcome)
+        gained = node.xp if outcome == "success" else node.fail_xp
+        np.xp += gained
+        p.xp += gained
+    if node.kind == "end" and np.id not in p.ends:
+        p.ends.append(np.id)
+        p.xp += node.rewards.xp
+        np.xp += node.rewards.xp
+        if node.rewards.badge:
+            p.awarded.append(node.rewards.badge)
+    for pick in p.picks:
+        if pick.node == np.id and pick.round == np.round:
+            pick.outcome = outcome
+    if node.kind == "gate":
+        if outcome == "fail" and np.attempts >= node.max_attempts + np.extra_attempts:
+            p.struggling[np.id] = (
+                f"did not pass {title(G, np.id)} in {np.attempts} attempts "
+                f"(the most allowed is {node.max_attempts + np.extra_attempts})")
+        elif outcome == "success":
+            p.struggling.pop(np.id, None)
+
+
+def _retry(G, p: Progress, gate: str) -> None:
+    gp = p.nodes[gate]
+    node = G.nodes[gate]["node"]
+    if gp.status == "done" and gp.outcome == "fail" and gp.attempts < node.max_attempts + gp.extra_attempts:
+        _new_round(G, p, gate)
+        gp.retry_ready = True
+
+
+def _new_round(G, p: Progress, start: str, reset_attempts: bool = False) -> None:
+    """Start a new round for ``start`` and every node played after it (history kept)."""
+    stack, seen = [start], {start}
+    while stack:
+        n = stack.pop()
+        np = p.nodes[n]
+        if np.status is not None or n == start:
+            np.history.append({"round": np.round, "outcome": np.outcome, "score": np.score,
+                               "option": np.option, "answers": np.answers})
+            np.round += 1
+            np.status = np.outcome = np.score = np.answers = np.option = None
+            np.results = {}
+            np.retry_ready = False
+            if n != start:
+                np.unlocked = False
+            for nxt in G.succ[n]:
+                if nxt not in seen and p.nodes[nxt].status is not None:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    if reset_attempts:
+        p.nodes[start].attempts = 0
+        p.nodes[start].extra_attempts = 0
+        p.struggling.pop(start, None)
+
+
+def _on_reflect(G, p, np, ev) -> None:
+    np.reflection = ev.data.get("text")
+
+
+def _on_override(G, p, np, ev) -> None:
+    op = ev.data.get("op")
+    if op == "unlock":
+        if np.status == "done" and np.outcome == "fail" and np.kind == "gate":
+            np.extra_attempts += 1
+            p.struggling.pop(np.id, None)
+            _new_round(G, p, np.id)
+            np.retry_ready = True
+        np.unlocked = True
+    elif op == "reset":
+        _new_round(G, p, np.id, reset_attempts=True)
+    elif op == "approve":
+        _finish(G, p, np, "success")
+    elif op == "award":
+        p.xp += int(ev.data.get("xp") or 0)
+        if ev.data.get("badge"):
+            p.awarded.append(ev.data["badge"])
+
+
+_APPLY = {
+    "open": _on_open, "choose": _on_choose, "submit": _on_submit, "grade": _on_grade,
+    "review": _on_review, "complete": _on_complete, "reflect": _on_reflect,
+    "override": _on_override,
+}
+
+
+def _reopenable(G, np: NodeProgress) -> bool:
+    if np.kind != "gate" or np.outcome != "fail":
+        return False
+    node = G.nodes[np.id]["node"]
+    return np.id in G.graph["retry_gates"] and np.attempts < node.max_attempts + np.extra_attempts
+
+
+def _edge_status(G, p: Progress, u: str, when: str) -> tuple[bool, bool]:
+    """(met now, could still be met) for an edge out of ``u``."""
+    up = p.nodes[u]
+    if up.status == "done" and (when == "done" or up.outcome == when):
+        return True, True
+    if up.state == "closed":
+        return False, False
+    if up.status == "done" and not _reopenable(G, up):
+        return False, False
+    return False, when == "done" or when in outcomes(G.nodes[u]["node"])
+
+
+def _derive_states(G, p: Progress) -> None:
+    for n in G.graph["order"]:
+        np = p.nodes[n]
+        if np.status == "done":
+            np.state = np.outcome
+        elif np.status == "pending":
+            np.state = "pending_review"
+        elif np.status == "returned":
+            np.state = "returned"
+        elif np.status == "open":
+            np.state = "in_progress"
+        else:
+            met, possible = _condition(G, p, n)
+            np.state = "available" if met or np.unlocked else ("locked" if possible else "closed")
+
+
+def _condition(G, p: Progress, n: str) -> tuple[bool, bool]:
+    incoming = G.pred[n]
+    if not incoming:
+        return True, True
+    statuses = [_edge_status(G, p, u, data["when"]) for u, data in incoming.items()]
+    if G.nodes[n]["node"].requires == "any":
+        return any(m for m, _ in statuses), any(c for _, c in statuses)
+    return all(m for m, _ in statuses), all(c for _, c in statuses)
+
+
+def _option(G, node_id: str, option_id: str | None):
+    node = G.nodes[node_id]["node"]
+    return next((o for o in getattr(node, "options", []) if o.id == option_id), None)
+
+
+# --- questions a student asks ----------------------------------------------------
+
+
+def available(progress: Progress) -> list[str]:
+    """Nodes the student can act on now (available, in progress or returned), in map order."""
+    return [n for n in progress.graph.graph["order"] if progress.nodes[n].state in PLAYABLE]
+
+
+_NEEDS = {"done": "finishing {}", "success": "passing {}", "fail": "not passing {}"}
+
+
+def explain(progress: Progress, node: str) -> str:
+    """One plain sentence: the state of ``node`` and, if locked or closed, what it waits for."""
+    G = progress.graph
+    if node not in progress.nodes:
+        raise ProgressError(f"there is no step {node!r} in this quest", node)
+    np = progress.nodes[node]
+    name = title(G, node)
+    model = G.nodes[node]["node"]
+    joiner = " or " if model.requires == "any" else " and "
+    if np.state == "locked":
+        waits = [_NEEDS[d["when"]].format(title(G, u)) for u, d in G.pred[node].items()
+                 if not _edge_status(G, progress, u, d["when"])[0]]
+        return f"{name} is locked: it opens after {_join(waits, joiner)}."
+    if np.state == "closed":
+        blocked = []
+        for u, d in G.pred[node].items():
+            met, could = _edge_status(G, progress, u, d["when"])
+            if not could:
+                up = progress.nodes[u]
+                why = (f"{title(G, u)} is closed" if up.state == "closed"
+                       else f"{title(G, u)} was {'passed' if up.outcome == 'success' else 'not passed'}")
+                blocked.append(f"{_NEEDS[d['when']].format(title(G, u))}, but {why}")
+        return f"{name} is closed: it opens only after {_join(blocked, joiner)}."
+    if np.state == "available":
+        if np.retry_ready:
+            return f"{name} is open again: try it once more (attempt {np.attempts + 1})."
+        return f"{name} is open: you can start it now."
+    if np.state == "in_progress":
+        return f"{name} is in progress."
+    if np.state == "pending_review":
+        return f"{name} is waiting for your teacher's review."
+    if np.state == "returned":
+        return f"Your teacher returned {name} with feedback: revise it and submit it again."
+    if np.state == "success":
+        return f"{name} is done."
+    return _explain_fail(G, progress, np, name)
+
+
+def _explain_fail(G, progress: Progress, np: NodeProgress, name: str) -> str:
+    model = G.nodes[np.id]["node"]
+    if np.kind != "gate":
+        return f"{name} was not passed."
+    allowed = model.max_attempts + np.extra_attempts
+    if np.attempts >= allowed:
+        return (f"{name} was not passed after {np.attempts} attempts, the most allowed; "
+                "your teacher will decide the next step.")
+    sources = [s for s, g in G.graph["retry"].items() if g == np.id]
+    if sources:
+        return (f"{name} was not passed (attempt {np.attempts} of {allowed}); finish "
+                f"{_join([title(G, s) for s in sources], ' or ')} to try again.")
+    return f"{name} was not passed."
+
+
+def _join(parts: list[str], joiner: str) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + joiner + parts[-1]
+
+
+# --- act -------------------------------------------------------------------------
+
+
+def act(G: nx.DiGraph, progress: Progress, action: Action, *, role: str = "student",
+        actor: str = "", at: str = "") -> list[Event]:
+    """The events that ``action`` adds, or ProgressError saying why it is not allowed.
+
+    ``role`` is who acts (``student`` or ``teacher``); ``actor`` and ``at`` are
+    recorded on the events (the caller supplies the time: this stays pure).
+    """
+    quest = G.graph["quest"]
+    if role not in ("student", "teacher"):
+        raise ProgressError(f"unknown role {role!r}; actions come from a student or a teacher")
+    if action.type == "grade":
+        raise ProgressError("grades are computed by the engine from the answers; "
+                            "send an 'answer' action instead", action.node)
+    handler = _ACTIONS.get(action.type)
+    if handler is None:
+        raise ProgressError(f"unknown action {action.type!r}; valid actions: {', '.join(ACTION_TYPES)}",
+                            action.node)
+    if action.node not in progress.nodes:
+        raise ProgressError(f"there is no step {action.node!r} in {quest.title!r}", action.node)
+    if action.type in ("review", "override") and role != "teacher":
+        raise ProgressError("only a teacher can review work or change a student's progress",
+                            action.node)
+    if action.type not in ("review", "override") and role != "student":
+        raise ProgressError(f"a teacher does not play quests; use 'review' or 'override' "
+                            f"(got {action.type!r})", action.node)
+
+    def event(kind: str, by: str = role, **data) -> Event:
+        return Event(kind, action.node, by, actor if by != "system" else "engine", at,
+                     quest.id, quest.version, data)
+
+    return handler(G, progress, progress.nodes[action.node], G.nodes[action.node]["node"],
+                   action, event)
+
+
+def _playable(G, p: Progress, np: NodeProgress, verb: str) -> None:
+    if np.state in PLAYABLE:
+        return
+    name = title(G, np.id)
+    if np.state in ("locked", "closed"):
+        raise ProgressError(f"You cannot {verb} {name} yet. {explain(p, np.id)}", np.id)
+    if np.state == "pending_review":
+        raise ProgressError(f"{name} is waiting for your teacher's review; you can change it "
+                            "only if your teacher returns it.", np.id)
+    if np.state == "fail":
+        raise ProgressError(f"You cannot {verb} {name} now. {explain(p, np.id)}", np.id)
+    raise ProgressError(f"{name} is already done.", np.id)
+
+
+def _opening(np: NodeProgress, event) -> list[Event]:
+    return [event("open")] if np.status is None else []
+
+
+def _act_open(G, p, np, node, action, event) -> list[Event]:
+    _playable(G, p, np, "open")
+    return _opening(np, event)
+
+
+def _act_choose(G, p, np, node, action, event) -> list[Event]:
+    if node.kind != "choice":
+        raise ProgressError(f"{title(G, np.id)} is not a modality choice; nothing to choose", np.id)
+    _playable(G, p, np, "choose in")
+    ids = [o.id for o in node.options]
+    if action.option not in ids:
+        raise ProgressError(f"{action.option!r} is not an option of {title(G, np.id)}; "
+                            f"options: {', '.join(ids)}", np.id)
+    if np.submissions and np.state == "returned" and np.option != action.option:
+        raise ProgressError(f"your teacher returned your work on {title(G, np.id)}; revise it "
+                            "in the same option", np.id)
+    return _opening(np, event) + [event("choose", option=action.option)]
+
+
+def _questions_for(G, np: NodeProgress, node) -> tuple[list, float | None, str]:
+    name = title(G, np.id)
+    if node.kind == "quiz":
+        return node.questions, node.pass_score, name
+    if node.kind == "gate":
+        return node.questions, None, name
+    if node.kind == "choice":
+        option = _option(G, np.id, np.option)
+        if option is None:
+            raise ProgressError(f"choose an option of {name} before answering", np.id)
+        if option.complete != "quiz":
+            raise ProgressError(f"“{option.label}” in {name} has no questions to answer", np.id)
+        return option.questions, option.pass_score, f"“{option.label}”"
+    raise ProgressError(f"{name} has no questions to answer", np.id)
+
+
+def _act_answer(G, p, np, node, action, event) -> list[Event]:
+    _playable(G, p, np, "answer")
+    questions, pass_score, where = _questions_for(G, np, node)
+    answers = dict(action.answers or {})
+    check_answers(questions, answers, where)
+    result = grade(questions, answers)
+    data: dict[str, Any] = {"score": result.score, "results": result.results}
+    if node.kind == "gate":
+        mastery = _gate_mastery(p, np, node, result.results, result.score)
+        value = min(mastery.values()) if mastery else result.score
+        data["mastery"] = mastery
+        outcome = "success" if value >= node.threshold else "fail"
+    else:
+        outcome = "success" if result.score >= pass_score else "fail"
+    return (_opening(np, event) + [event("submit", answers=answers),
+                                   event("grade", "system", **data),
+                                   event("complete", "system", outcome=outcome)])
+
+
+def _gate_mastery(p: Progress, np: NodeProgress, node, results: dict, score: float) -> dict:
+    """Mastery of each of the gate's competencies, counting this attempt's answers."""
+    attempt = np.attempts + 1
+    new = [Observation(ok, score, np.id, attempt) for ok in results.values()]
+    params = BKT(**node.bkt.model_dump()) if node.bkt else BKT()
+    out = {}
+    for comp in node.competencies:
+        evidence = list(p.evidence.get(comp, [])) + new
+        if node.estimator == "score" and node.questions:
+            out[comp] = score
+        else:
+            out[comp] = round(estimate(evidence, node.estimator, params), 6)
+    return out
+
+
+def _act_submit(G, p, np, node, action, event) -> list[Event]:
+    name = title(G, np.id)
+    needs_review = (node.kind == "task" and node.complete == "review") or (
+        node.kind == "choice" and (opt := _option(G, np.id, np.option)) is not None
+        and opt.complete == "review")
+    if not needs_review:
+        if node.kind == "choice" and np.option is None:
+            raise ProgressError(f"choose an option of {name} before submitting work", np.id)
+        raise ProgressError(f"{name} does not take submitted work; "
+                            f"{'answer its questions' if node.kind in ('quiz', 'gate') else 'mark it done'}",
+                            np.id)
+    _playable(G, p, np, "submit work for")
+    content = (action.content or "").strip()
+    if not content:
+        raise ProgressError(f"your submission for {name} is empty; write something or paste a link",
+                            np.id)
+    if len(content) > MAX_TEXT:
+        raise ProgressError(f"your submission for {name} is {len(content):,} characters; "
+                            f"the most is {MAX_TEXT:,} (share a link for longer work)", np.id)
+    return _opening(np, event) + [event("submit", content=content)]
+
+
+def _act_complete(G, p, np, node, action, event) -> list[Event]:
+    name = title(G, np.id)
+    if node.kind in ("quiz", "gate"):
+        raise ProgressError(f"{name} is completed by answering its questions", np.id)
+    if node.kind == "task" and node.complete == "review":
+        raise ProgressError(f"{name} is completed by your teacher's review; submit your work "
+                            "instead", np.id)
+    if node.kind == "choice":
+        option = _option(G, np.id, np.option)
+        if option is None:
+            raise ProgressError(f"choose an option of {name} first", np.id)
+        if option.complete == "review":
+            raise ProgressError(f"“{option.label}” is completed by your teacher's review; "
+                                "submit your work instead", np.id)
+        if option.complete == "quiz":
+            raise ProgressError(f"“{option.label}” is completed by answering its questions", np.id)
+    _playable(G, p, np, "complete")
+    return _opening(np, event) + [event("complete", outcome="success")]
+
+
+def _act_reflect(G, p, np, node, action, event) -> list[Event]:
+    name = title(G, np.id)
+    if np.state not in ("success", "fail"):
+        raise ProgressError(f"reflect on {name} after you finish it", np.id)
+    text = (action.text or "").strip()
+    if not text:
+        raise ProgressError(f"your reflection on {name} is empty", np.id)
+    if len(text) > MAX_TEXT:
+        raise ProgressError(f"your reflection is {len(text):,} characters; the most is {MAX_TEXT:,}",
+                            np.id)
+    return [event("reflect", text=text)]
+
+
+def _act_review(G, p, np, node, action, event) -> list[Event]:
+    name = title(G, np.id)
+    if np.state != "pending_review":
+        raise ProgressError(f"{name} has no work waiting for review (it is {np.state.replace('_', ' ')})",
+                            np.id)
+    if action.decision not in REVIEW_DECISIONS:
+        raise ProgressError(f"unknown review decision {action.decision!r}; choose one of "
+                            f"{', '.join(REVIEW_DECISIONS)}", np.id)
+    feedback = (action.feedback or "").strip()
+    if action.decision == "return" and not feedback:
+        raise ProgressError("returning work needs feedback that tells the student what to revise",
+                            np.id)
+    if len(feedback) > MAX_TEXT:
+        raise ProgressError(f"feedback is {len(feedback):,} characters; the most is {MAX_TEXT:,}", np.id)
+    events = [event("review", decision=action.decision, feedback=feedback)]
+    if action.decision != "return":
+        events.append(event("complete", outcome="success" if action.decision == "approve" else "fail"))
+    return events
+
+
+def _act_override(G, p, np, node, action, event) -> list[Event]:
+    name = title(G, np.id)
+    op = action.op
+    if op not in OVERRIDES:
+        raise ProgressError(f"unknown override {op!r}; choose one of {', '.join(OVERRIDES)}", np.id)
+    data: dict[str, Any] = {"op": op, "reason": (action.reason or "").strip()}
+    if op == "unlock" and not (np.state in ("locked", "closed") or
+                               (np.kind == "gate" and np.state == "fail")):
+        raise ProgressError(f"{name} is {np.state.replace('_', ' ')}; only a locked or closed node, "
+                            "or a failed gate, can be unlocked", np.id)
+    if op == "reset" and np.status is None and not np.unlocked:
+        raise ProgressError(f"{name} has not been started; there is nothing to reset", np.id)
+    if op == "approve" and np.state == "success":
+        raise ProgressError(f"{name} is already done", np.id)
+    if op == "award":
+        if action.xp < 0 or action.xp > 100_000:
+            raise ProgressError(f"awarded XP must be between 0 and 100000, got {action.xp}", np.id)
+        if not action.xp and not action.badge:
+            raise ProgressError("an award needs XP, a badge, or both", np.id)
+        data.update(xp=action.xp, badge=action.badge)
+    return [event("override", **data)]
+
+
+_ACTIONS = {
+    "open": _act_open, "choose": _act_choose, "answer": _act_answer, "submit": _act_submit,
+    "complete": _act_complete, "reflect": _act_reflect, "review": _act_review,
+    "override": _act_override,
+}

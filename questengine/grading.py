@@ -1,0 +1,121 @@
+"""Auto-grading of quiz and gate answers, on the server side only.
+
+A quiz's score is the fraction of its questions answered right. Text answers
+are compared case- and space-insensitively; numbers accept a tolerance, a
+decimal comma and fractions such as ``1/2``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .errors import ProgressError
+
+__all__ = ["Grade", "grade", "grade_question", "normalize_text", "parse_number", "check_answers"]
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The result of grading one set of answers: score in [0, 1] and per-question results."""
+
+    score: float
+    results: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def perfect(self) -> bool:
+        return bool(self.results) and all(self.results.values())
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, with runs of white space folded to one space and trimmed."""
+    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+
+
+def parse_number(value: Any) -> float | None:
+    """A number from what a student typed: ``0.5``, ``0,5``, ``1/2``, ``1 1/2``; None if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().replace(" ", " ")
+    mixed = re.fullmatch(r"(-?\d+)\s+(\d+)\s*/\s*(\d+)", text)
+    try:
+        if mixed:
+            whole, num, den = (int(g) for g in mixed.groups())
+            frac = Fraction(num, den)
+            return float(whole - frac if whole < 0 else whole + frac)
+        text = re.sub(r"\s*/\s*", "/", text)
+        if re.fullmatch(r"-?\d+,\d+", text):
+            text = text.replace(",", ".")
+        return float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def check_answers(questions: list, answers: dict[str, Any], where: str) -> None:
+    """Raise ProgressError unless ``answers`` answers every question with a value of the right shape."""
+    if not isinstance(answers, dict):
+        raise ProgressError(f"answers to {where} must map question ids to answers")
+    ids = [q.id for q in questions]
+    unknown = [k for k in answers if k not in ids]
+    if unknown:
+        raise ProgressError(f"{where} has no question {_names(unknown)}; its questions are {_names(ids)}")
+    missing = [q.id for q in questions if _blank(answers.get(q.id))]
+    if missing:
+        raise ProgressError(f"answer every question of {where} before submitting; "
+                            f"no answer yet for {_names(missing)}")
+    for q in questions:
+        value = answers[q.id]
+        if q.type == "choice" and value not in q.options:
+            raise ProgressError(f"{value!r} is not a choice of question '{q.id}'; "
+                                f"choices: {', '.join(q.options)}")
+        if q.type == "multi":
+            picked = value if isinstance(value, (list, tuple)) else [value]
+            wrong = [v for v in picked if v not in q.options]
+            if wrong:
+                raise ProgressError(f"{_names(wrong)} not among the choices of question '{q.id}'; "
+                                    f"choices: {', '.join(q.options)}")
+        if q.type == "number" and parse_number(value) is None:
+            raise ProgressError(f"question '{q.id}' needs a number (like 0.5 or 1/2), got {value!r}")
+        if q.type == "text" and len(str(value)) > 2000:
+            raise ProgressError(f"the answer to question '{q.id}' is too long (2000 characters at most)")
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple)):
+        return not value
+    return False
+
+
+def _names(items) -> str:
+    return ", ".join(f"'{i}'" for i in items)
+
+
+def grade_question(question: Any, answer: Any) -> bool:
+    """Whether one answer is right."""
+    if question.type == "choice":
+        return answer == question.answer
+    if question.type == "multi":
+        picked = answer if isinstance(answer, (list, tuple)) else [answer]
+        return set(picked) == set(question.answer)
+    if question.type == "number":
+        value = parse_number(answer)
+        return value is not None and abs(value - question.answer) <= question.tolerance + 1e-12
+    if question.type == "text":
+        given = normalize_text(answer)
+        return any(given == normalize_text(a) for a in question.accept)
+    raise ValueError(f"unknown question type {question.type!r}")
+
+
+def grade(questions: list, answers: dict[str, Any]) -> Grade:
+    """Grade answers to a list of questions; unanswered questions count as wrong."""
+    if not questions:
+        return Grade(score=0.0, results={})
+    results = {q.id: q.id in answers and grade_question(q, answers[q.id]) for q in questions}
+    return Grade(score=sum(results.values()) / len(questions), results=results)

@@ -1,0 +1,352 @@
+"""Quest -> networkx DAG, and the checks that make a quest playable.
+
+Forward edges (``done``, ``success``, ``fail``) form a DAG; ``retry`` edges are
+kept apart in ``G.graph["retry"]`` (source -> gate) so the DAG stays acyclic.
+Every check is a small generator of :class:`Problem`; all of them are linear
+or near-linear in the size of the quest (no all-pairs descendants).
+"""
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterator
+
+import networkx as nx
+
+from .errors import Problem, QuestValidationError
+from .model import Quest, node_can_fail
+
+__all__ = ["build_graph", "quest_graph", "validate", "check", "outcomes", "layout", "title"]
+
+#: Above this many alternative ways to reach a node, the reachability analysis
+#: merges them (keeping only what they all need). It stays exact below it.
+MAX_ALTERNATIVES = 16
+
+
+def outcomes(node) -> tuple[str, ...]:
+    """The outcomes a node can end with."""
+    return ("success", "fail") if node_can_fail(node) else ("success",)
+
+
+def title(G: nx.DiGraph, node_id: str) -> str:
+    """A node's name for sentences: its title in quotes (its id if it has none)."""
+    node = G.nodes[node_id].get("node") if node_id in G else None
+    return f"“{node.title}”" if node is not None and node.title else f"“{node_id}”"
+
+
+def build_graph(quest: Quest) -> nx.DiGraph:
+    """The quest as a DiGraph, without checks (see :func:`quest_graph`).
+
+    Node attribute ``node`` holds the model, edge attribute ``when`` the
+    condition; ``G.graph`` holds ``quest``, ``retry`` (source -> gate), ``retry_gates`` and,
+    when the forward edges are acyclic, ``order`` (a topological order).
+    """
+    G = nx.DiGraph(quest=quest, retry={})
+    for node in quest.nodes:
+        G.add_node(node.id, node=node)
+    for edge in quest.edges:
+        if edge.when == "retry":
+            G.graph["retry"][edge.source] = edge.target
+        else:
+            G.add_edge(edge.source, edge.target, when=edge.when)
+    G.graph["retry_gates"] = set(G.graph["retry"].values())
+    try:
+        G.graph["order"] = list(nx.topological_sort(G))
+    except nx.NetworkXUnfeasible:
+        G.graph["order"] = None
+    return G
+
+
+def quest_graph(quest: Quest) -> nx.DiGraph:
+    """Validate the quest and return its graph; raise QuestValidationError listing every problem."""
+    check(quest)
+    return build_graph(quest)
+
+
+def check(quest: Quest) -> None:
+    """Raise QuestValidationError with every problem, if there is any."""
+    problems = validate(quest)
+    if problems:
+        raise QuestValidationError(problems)
+
+
+def validate(quest: Quest) -> list[Problem]:
+    """Every problem that makes the quest unplayable, each naming the nodes involved."""
+    problems = list(_duplicate_ids(quest))
+    problems += _unknown_competencies(quest)
+    edge_problems = list(_bad_edges(quest))
+    problems += edge_problems
+    if problems:  # the graph below would be wrong; report what we have
+        return _with_lines(quest, problems)
+    G = build_graph(quest)
+    problems += _cannot_fail(quest, G)
+    problems += _cycles(quest, G)
+    problems += _starts_and_ends(quest, G)
+    if G.graph["order"] is not None:
+        problems += _retries(quest, G)
+        if not problems:
+            problems += _unreachable(quest, G)
+    return _with_lines(quest, problems)
+
+
+# --- locating problems in the file -------------------------------------------
+
+
+def _with_lines(quest: Quest, problems: list[Problem]) -> list[Problem]:
+    source = quest._source
+    if source is None:
+        return problems
+    out = []
+    for p in problems:
+        path = _parse_path(p.path)
+        line = source.line_of(*path) if path else None
+        out.append(Problem(p.message, path=p.path, file=source.filename, line=line,
+                           nodes=p.nodes, code=p.code))
+    return out
+
+
+def _parse_path(path: str) -> tuple:
+    out: list = []
+    for part in path.replace("]", "").replace("[", ".").split("."):
+        if part:
+            out.append(int(part) if part.isdigit() else part)
+    return tuple(out)
+
+
+def _node_index(quest: Quest) -> dict[str, int]:
+    return {n.id: i for i, n in reversed(list(enumerate(quest.nodes)))}
+
+
+def _quoted(ids) -> str:
+    ids = [f"'{i}'" for i in ids]
+    return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + " and " + ids[-1]
+
+
+# --- the checks --------------------------------------------------------------
+
+
+def _duplicate_ids(quest: Quest) -> Iterator[Problem]:
+    where = defaultdict(list)
+    for i, node in enumerate(quest.nodes):
+        where[node.id].append(i)
+    for node_id, indices in where.items():
+        if len(indices) > 1:
+            places = _quoted(f"nodes[{i}]" for i in indices).replace("'", "")
+            yield Problem(f"duplicate node id '{node_id}' (used by {places}); node ids must be unique",
+                          path=f"nodes[{indices[1]}].id", nodes=(node_id,), code="duplicate_id")
+
+
+def _unknown_competencies(quest: Quest) -> Iterator[Problem]:
+    known = {c.id for c in quest.competencies}
+    for i, node in enumerate(quest.nodes):
+        for j, comp in enumerate(node.competencies):
+            if comp not in known:
+                valid = ", ".join(sorted(known)) or "none are declared"
+                yield Problem(f"node '{node.id}' uses competency '{comp}', which the quest does not "
+                              f"declare under 'competencies' (declared: {valid})",
+                              path=f"nodes[{i}].competencies[{j}]", nodes=(node.id,),
+                              code="unknown_competency")
+
+
+def _bad_edges(quest: Quest) -> Iterator[Problem]:
+    ids = {n.id for n in quest.nodes}
+    kinds = {n.id: n.kind for n in quest.nodes}
+    seen: dict[tuple[str, str], int] = {}
+    retry_from: dict[str, int] = {}
+    for i, edge in enumerate(quest.edges):
+        path = f"edges[{i}]"
+        for end, node_id in (("from", edge.source), ("to", edge.target)):
+            if node_id not in ids:
+                close = difflib.get_close_matches(node_id, sorted(ids), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                yield Problem(f"edge {edge.source} -> {edge.target}: '{end}' names unknown node "
+                              f"'{node_id}'{hint}", path=path, nodes=(node_id,), code="unknown_node")
+        if edge.source == edge.target:
+            yield Problem(f"edge {edge.source} -> {edge.target} leads from a node to itself",
+                          path=path, nodes=(edge.source,), code="self_loop")
+            continue
+        if edge.source in ids and kinds[edge.source] == "end" and edge.when != "retry":
+            yield Problem(f"edge {edge.source} -> {edge.target} leaves end node '{edge.source}'; "
+                          "an end finishes the quest, so no path may leave it",
+                          path=path, nodes=(edge.source, edge.target), code="edge_from_end")
+        if edge.when == "retry":
+            if edge.source in retry_from:
+                yield Problem(f"node '{edge.source}' has more than one retry edge "
+                              f"(edges[{retry_from[edge.source]}] and edges[{i}]); keep one",
+                              path=path, nodes=(edge.source,), code="duplicate_retry")
+            retry_from[edge.source] = i
+            continue
+        pair = (edge.source, edge.target)
+        if pair in seen:
+            yield Problem(f"edge {edge.source} -> {edge.target} is given twice (edges[{seen[pair]}] "
+                          f"and edges[{i}]); keep one", path=path, nodes=pair, code="duplicate_edge")
+        seen.setdefault(pair, i)
+
+
+def _cannot_fail(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
+    for i, edge in enumerate(quest.edges):
+        if edge.when in ("success", "fail"):
+            node = G.nodes[edge.source]["node"]
+            if not node_can_fail(node):
+                yield Problem(
+                    f"edge {edge.source} -> {edge.target} has when: {edge.when}, but '{edge.source}' "
+                    f"(a {_kind_phrase(node)}) always succeeds; use a plain edge",
+                    path=f"edges[{i}]", nodes=(edge.source, edge.target), code="cannot_fail")
+
+
+def _kind_phrase(node) -> str:
+    if node.kind == "task":
+        return "task completed by the student"
+    if node.kind == "choice":
+        return "choice whose options are all completed by the student"
+    return f"{node.kind} node"
+
+
+def _cycles(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
+    if G.graph["order"] is not None:
+        return
+    index = _node_index(quest)
+    for component in nx.strongly_connected_components(G):
+        if len(component) > 1:
+            members = sorted(component, key=index.get)
+            yield Problem(f"the paths between {_quoted(members)} form a loop; only 'retry' edges may "
+                          "lead back (from the end of a remediation path to its gate)",
+                          path=f"nodes[{index[members[0]]}]", nodes=tuple(members), code="cycle")
+
+
+def _starts_and_ends(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
+    if not any(n.kind == "end" for n in quest.nodes):
+        yield Problem("the quest has no 'end' node; add one (kind: end) so students can finish",
+                      path="nodes", code="no_end")
+    if not any(G.in_degree(n) == 0 for n in G):
+        yield Problem("the quest has no starting point: every node has a path into it",
+                      path="nodes", code="no_start")
+
+
+def _retries(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
+    position = {n: i for i, n in enumerate(G.graph["order"])}
+    edge_index = {(e.source, e.target): i for i, e in enumerate(quest.edges) if e.when == "retry"}
+    for source, gate in G.graph["retry"].items():
+        path = f"edges[{edge_index[(source, gate)]}]"
+        node = G.nodes[gate]["node"]
+        if node.kind != "gate":
+            yield Problem(f"retry edge {source} -> {gate} must lead back to a gate, but '{gate}' is "
+                          f"a {node.kind} node", path=path, nodes=(source, gate), code="retry_not_gate")
+            continue
+        if not _on_fail_path(G, gate, source, position):
+            yield Problem(f"retry edge {source} -> {gate} must start on the fail path of gate "
+                          f"'{gate}' (a node reached through a 'when: fail' edge out of it), but "
+                          f"'{source}' is not", path=path, nodes=(source, gate),
+                          code="retry_not_upstream")
+
+
+def _on_fail_path(G: nx.DiGraph, gate: str, target: str, position: dict[str, int]) -> bool:
+    """Whether ``target`` is reached from a fail edge of ``gate``.
+
+    The search never goes past ``target`` in topological order, so its cost is
+    the span of the remediation path, not the size of the quest.
+    """
+    limit = position[target]
+    stack = [v for v, data in G.succ[gate].items() if data["when"] == "fail"]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        if node == target:
+            return True
+        for nxt in G.succ[node]:
+            if nxt not in seen and position[nxt] <= limit:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
+
+
+def _unreachable(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
+    """Nodes that no sequence of outcomes unlocks.
+
+    One pass in topological order. For each node we keep the alternative sets
+    of outcomes (as bit masks) that a play-through reaching it must have had; a
+    set that needs one node both to succeed and to fail is impossible. A
+    node is unreachable when none of its alternatives is possible.
+    """
+    order = G.graph["order"]
+    position = {n: i for i, n in enumerate(order)}
+    deciders = sorted({u for u, _, w in G.edges(data="when") if w != "done"}, key=position.get)
+    bit = {}
+    for i, u in enumerate(deciders):
+        bit[(u, "success")] = 1 << (2 * i)
+        bit[(u, "fail")] = 1 << (2 * i + 1)
+    evens = sum(1 << (2 * i) for i in range(len(deciders)))
+
+    def conflicts(mask: int) -> int:
+        return mask & (mask >> 1) & evens
+
+    alternatives: dict[str, list[int]] = {}
+    cause: dict[str, str] = {}
+    index = _node_index(quest)
+    for n in order:
+        node = G.nodes[n]["node"]
+        incoming = list(G.pred[n].items())
+        if not incoming:
+            alternatives[n] = [0]
+            continue
+        per_edge = []
+        for p, data in incoming:
+            when = data["when"]
+            if when != "done" and when not in outcomes(G.nodes[p]["node"]):
+                per_edge.append([])
+                continue
+            extra = bit.get((p, when), 0)
+            per_edge.append([a | extra for a in alternatives[p]])
+        if node.requires == "any":
+            alts = [a for edge in per_edge for a in edge]
+        else:
+            alts = [0]
+            for edge in per_edge:
+                alts = [a | b for a in alts for b in edge if not conflicts(a | b)]
+                alts = _minimal(alts)
+        alts = _minimal(alts)
+        if len(alts) > MAX_ALTERNATIVES:
+            merged = alts[0]
+            for a in alts[1:]:
+                merged &= a
+            alts = [merged]
+        alternatives[n] = alts
+        if alts:
+            continue
+        dead = [p for p, _ in incoming if not alternatives[p]]
+        if dead:
+            cause[n] = f"it waits for {_quoted(dead)}, which can never unlock either"
+        elif node.requires == "any":
+            cause[n] = "none of its incoming paths can ever be taken"
+        else:
+            mask = 0
+            for edge in per_edge:
+                mask |= edge[0] if edge else 0
+            clash = [u for u in deciders if conflicts(mask) & bit[(u, "success")]]
+            who = _quoted(clash) if clash else "an earlier node"
+            cause[n] = (f"it requires all of its incoming paths, which need {who} to both succeed "
+                        "and fail in one play-through; use 'requires: any' or join the paths "
+                        "after the gate")
+    for n, why in cause.items():
+        yield Problem(f"node '{n}' can never be reached: {why}", path=f"nodes[{index[n]}]",
+                      nodes=(n,), code="unreachable")
+
+
+def _minimal(masks: list[int]) -> list[int]:
+    """Drop duplicates and any set of needs that includes another (it is harder to meet)."""
+    out: list[int] = []
+    for m in sorted(set(masks), key=lambda m: m.bit_count()):
+        if not any(m & o == o for o in out):
+            out.append(m)
+    return out
+
+
+def layout(G: nx.DiGraph, width: float = 180.0, height: float = 110.0) -> dict[str, tuple[float, float]]:
+    """Positions for drawing: layered by topological generation, hand-placed positions kept."""
+    positions: dict[str, tuple[float, float]] = {}
+    generations = nx.topological_generations(G) if G.graph.get("order") is not None else [list(G)]
+    for x, generation in enumerate(generations):
+        for y, n in enumerate(sorted(generation, key=str)):
+            placed = getattr(G.nodes[n].get("node"), "position", None)
+            positions[n] = tuple(placed) if placed else (x * width, y * height)
+    return positions
