@@ -14,6 +14,11 @@ __all__ = [
     "QuestFileError",
     "QuestValidationError",
     "ProgressError",
+    "ClassroomError",
+    "AccessDenied",
+    "LoginError",
+    "LoginThrottled",
+    "SessionExpired",
 ]
 
 
@@ -67,3 +72,23 @@ class ProgressError(QuestEngineError):
     def __init__(self, message: str, node: str | None = None):
         self.node = node
         super().__init__(message)
+
+
+class ClassroomError(QuestEngineError):
+    """Bad input to the classroom service (an empty name, a roster without a name column...)."""
+
+
+class AccessDenied(QuestEngineError):
+    """This session may not see or change that student, class or quest."""
+
+
+class LoginError(QuestEngineError):
+    """A login did not succeed; the message says what to check."""
+
+
+class LoginThrottled(LoginError):
+    """Too many failed logins for this name (or teacher) in a short time."""
+
+
+class SessionExpired(QuestEngineError):
+    """The session ended (logged out or timed out); log in again."""

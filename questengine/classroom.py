@@ -1,0 +1,651 @@
+"""The classroom service: the one door the pages use.
+
+``Classroom`` sets things up (teachers, classes, students, quests) and logs
+people in. A :class:`StudentSession` acts for one student only; a
+:class:`TeacherSession` sees only its teacher's classes. Every action goes
+through the engine (``act``), inside one ``BEGIN IMMEDIATE`` transaction that
+reads the student's events, checks the action, appends the new events and
+updates the materialized progress. Nothing here takes a student id from a
+student's side, and a refused action writes nothing.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .engine import Action, Progress, act, explain, replay
+from .errors import (
+    AccessDenied, ClassroomError, LoginError, LoginThrottled, SessionExpired,
+)
+from .graph import quest_graph
+from .loader import dumps_quest, load_quest, loads_quest
+from .model import Quest
+from .rewards import level_for
+from .store import Store, StoreInterface
+
+__all__ = ["Classroom", "StudentSession", "TeacherSession", "StudentLogin", "QuestCard",
+           "Profile", "QueueItem"]
+
+MAX_NAME = 60
+MAX_SHORT_TEXT = 500
+CLASS_WORDS = ("OWL", "FOX", "ELK", "BEE", "YAK", "EMU", "KOI", "RAM", "JAY", "ANT", "BAT", "COD")
+
+
+@dataclass(frozen=True)
+class StudentLogin:
+    """What a teacher hands a student: class code, name and PIN."""
+
+    class_code: str
+    name: str
+    pin: str
+    student_id: int
+
+
+@dataclass(frozen=True)
+class QuestCard:
+    """An assigned quest as the student's quest list shows it."""
+
+    quest_id: str
+    title: str
+    version: int
+    done: int
+    total: int
+    xp: int
+    complete: bool
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+
+@dataclass
+class Profile:
+    """The learner profile: mastery, modality picks, interests, goals, reflections, rewards."""
+
+    name: str
+    class_code: str
+    xp: int
+    level: int
+    badges: list[str]
+    mastery: dict[str, float]
+    picks: list[dict]
+    interests: list[str]
+    goals: list[dict]
+    reflections: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One piece of submitted work waiting for review, with its earlier rounds."""
+
+    submission_id: int
+    student_id: int
+    student_name: str
+    class_code: str
+    quest_id: str
+    node: str
+    node_title: str
+    round: int
+    content: str
+    at: str
+    earlier: list[dict]
+
+
+def name_key(name: str) -> str:
+    """How names are compared: Unicode-normalized, case-folded, single spaces."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
+
+
+def _clean_name(name: Any, what: str = "name") -> str:
+    if not isinstance(name, str):
+        raise ClassroomError(f"a {what} must be text, got {type(name).__name__}")
+    cleaned = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip()
+    if not cleaned:
+        raise ClassroomError(f"the {what} is empty")
+    if len(cleaned) > MAX_NAME:
+        raise ClassroomError(f"the {what} {cleaned[:20]!r}... is {len(cleaned)} characters; "
+                             f"the most is {MAX_NAME}")
+    if any(unicodedata.category(c) == "Cc" for c in cleaned):
+        raise ClassroomError(f"the {what} {cleaned!r} contains control characters")
+    return cleaned
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def quest_digest(quest: Quest) -> str:
+    """A hash of a quest's content, ignoring its version number."""
+    data = quest.to_data()
+    data.pop("version", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+class Classroom:
+    """Set-up and logins over a store.
+
+    ``clock`` returns the current time (tests pass a fake one); ``hasher`` is
+    argon2's PasswordHasher (tests may pass cheaper parameters).
+    """
+
+    def __init__(self, store: StoreInterface | str | Path = ":memory:", *,
+                 clock: Callable[[], datetime] | None = None,
+                 hasher: PasswordHasher | None = None,
+                 session_hours: float = 8.0, max_failures: int = 5,
+                 lockout_minutes: float = 15.0):
+        self.store = store if not isinstance(store, (str, Path)) else Store(store)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.hasher = hasher or PasswordHasher()
+        self.session_length = timedelta(hours=session_hours)
+        self.max_failures = max_failures
+        self.lockout = timedelta(minutes=lockout_minutes)
+        self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
+        self._dummy_hash = self.hasher.hash("not-a-real-pin")
+
+    def stamp(self) -> str:
+        return self.clock().isoformat(timespec="microseconds")
+
+    # set-up ----------------------------------------------------------------------------------
+
+    def add_teacher(self, email: str, name: str, password: str) -> int:
+        email = (email or "").strip().lower()
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            raise ClassroomError(f"{email!r} is not an email address")
+        name = _clean_name(name, "teacher's name")
+        if not isinstance(password, str) or len(password) < 8:
+            raise ClassroomError("a teacher password needs at least 8 characters")
+        if self.store.teacher_by_email(email):
+            raise ClassroomError(f"a teacher with email {email} already exists")
+        return self.store.add_teacher(email, name, self.hasher.hash(password), self.stamp())
+
+    def create_class(self, teacher_email: str, name: str, code: str | None = None) -> str:
+        teacher = self.store.teacher_by_email((teacher_email or "").strip().lower())
+        if teacher is None:
+            raise ClassroomError(f"no teacher has the email {teacher_email!r}; add the teacher first")
+        name = _clean_name(name, "class name")
+        if code is None:
+            code = self._new_class_code()
+        code = code.strip().upper()
+        if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{2,19}", code):
+            raise ClassroomError(f"class code {code!r} must be 3-20 letters, digits or '-'")
+        if self.store.get_class(code):
+            raise ClassroomError(f"class code {code} is taken; choose another")
+        self.store.add_class(code, name, teacher["id"], self.stamp())
+        return code
+
+    def _new_class_code(self) -> str:
+        while True:
+            code = f"{secrets.choice(CLASS_WORDS)}-{secrets.randbelow(10000):04d}"
+            if not self.store.get_class(code):
+                return code
+
+    def add_student(self, class_code: str, name: str, pin: str | None = None) -> StudentLogin:
+        return self.add_students(class_code, [(name, pin)])[0]
+
+    def add_students(self, class_code: str, people: list[tuple[str, str | None]]) -> list[StudentLogin]:
+        """Add students (name, optional PIN) all at once: one bad row and none is added."""
+        code = self._class(class_code)["code"]
+        seen: dict[str, int] = {}
+        rows = []
+        for i, (raw_name, pin) in enumerate(people, start=1):
+            name = _clean_name(raw_name, "student name")
+            key = name_key(name)
+            if key in seen:
+                raise ClassroomError(f"{name!r} appears twice (entries {seen[key]} and {i}); "
+                                     "names in a class must differ (add an initial)")
+            seen[key] = i
+            if self.store.student_by_name(code, key):
+                raise ClassroomError(f"class {code} already has a student named {name!r}")
+            pin = self._check_pin(pin) if pin else f"{secrets.randbelow(10000):04d}"
+            rows.append((name, key, pin, self.hasher.hash(pin)))
+        logins = []
+        with self.store.write():
+            for name, key, pin, pin_hash in rows:
+                sid = self.store.add_student(code, name, key, pin_hash, secrets.token_hex(8),
+                                             self.stamp())
+                logins.append(StudentLogin(code, name, pin, sid))
+        return logins
+
+    @staticmethod
+    def _check_pin(pin: Any) -> str:
+        pin = str(pin).strip()
+        if not re.fullmatch(r"\d{4,8}", pin):
+            raise ClassroomError("a PIN is 4 to 8 digits")
+        return pin
+
+    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
+        """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name)."""
+        text = Path(source).read_text(encoding="utf-8-sig") if isinstance(source, Path) or (
+            isinstance(source, str) and "\n" not in source and Path(source).is_file()) else source
+        text = text.lstrip("\ufeff")
+        reader = csv.DictReader(io.StringIO(text))
+        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        reader.fieldnames = columns
+        if "name" not in columns and not {"first_name", "last_name"} <= set(columns):
+            raise ClassroomError(f"the roster needs a 'name' column (or 'first_name' and "
+                                 f"'last_name'); found: {', '.join(columns) or 'no header'}")
+        people = []
+        for line, row in enumerate(reader, start=2):
+            name = row.get("name") or " ".join(
+                filter(None, [row.get("first_name"), row.get("last_name")]))
+            if not (name or "").strip():
+                raise ClassroomError(f"roster line {line}: the name is empty")
+            people.append((name, (row.get("pin") or "").strip() or None))
+        if not people:
+            raise ClassroomError("the roster has a header but no students")
+        try:
+            return self.add_students(class_code, people)
+        except ClassroomError as err:
+            raise ClassroomError(f"roster: {err}") from err
+
+    def publish(self, quest: Quest | str | Path, by: int | None = None) -> int:
+        """Store a quest (a new version when it changed); returns the version students get."""
+        if not isinstance(quest, Quest):
+            quest = load_quest(quest)
+        quest_graph(quest)  # raises QuestValidationError listing every problem
+        return self.store.put_quest(quest.id, quest.title, dumps_quest(quest), quest_digest(quest),
+                                    self.stamp(), by)
+
+    def assign(self, quest_id: str, class_code: str, by: int | None = None) -> None:
+        code = self._class(class_code)["code"]
+        if self.store.quest_row(quest_id) is None:
+            raise ClassroomError(f"no quest {quest_id!r} is published; publish it first")
+        self.store.assign(code, quest_id, self.stamp(), by)
+
+    def _class(self, class_code: str) -> dict:
+        row = self.store.get_class((class_code or "").strip().upper())
+        if row is None:
+            raise ClassroomError(f"no class has the code {class_code!r}")
+        return row
+
+    def graph(self, quest_id: str, version: int | None = None) -> nx.DiGraph:
+        """The validated graph of a published quest (latest version by default)."""
+        row = self.store.quest_row(quest_id, version)
+        if row is None:
+            raise ClassroomError(f"no quest {quest_id!r} is published")
+        key = (row["id"], row["version"])
+        if key not in self._graphs:
+            quest = loads_quest(row["source"], f"{quest_id} v{row['version']}")
+            quest = quest.model_copy(update={"version": row["version"]})
+            self._graphs[key] = quest_graph(quest)
+        return self._graphs[key]
+
+    # logins ------------------------------------------------------------------------------------
+
+    def _throttle(self, key: str) -> None:
+        since = (self.clock() - self.lockout).timestamp()
+        if self.store.login_failures(key, since) >= self.max_failures:
+            minutes = int(self.lockout.total_seconds() // 60)
+            raise LoginThrottled(f"Too many wrong tries. Wait {minutes} minutes, or ask your "
+                                 "teacher for help.")
+
+    def _verify(self, stored_hash: str, secret: str) -> bool:
+        try:
+            return self.hasher.verify(stored_hash, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def login_student(self, class_code: str, name: str, pin: str) -> "StudentSession":
+        code = str(class_code or "").strip().upper()
+        klass = self.store.get_class(code)
+        if klass is None:
+            raise LoginError(f"There is no class with the code “{class_code}”. Check the code "
+                             "your teacher gave you.")
+        key = f"student|{code}|{name_key(str(name or ''))}"
+        self._throttle(key)
+        student = self.store.student_by_name(code, name_key(str(name or "")))
+        ok = self._verify(student["pin_hash"] if student else self._dummy_hash, str(pin or ""))
+        if not (student and ok):
+            self.store.record_login_failure(key, self.clock().timestamp())
+            raise LoginError(f"That name and PIN do not match in class {code}. Check them, or ask "
+                             "your teacher.")
+        self.store.clear_login_failures(key)
+        return StudentSession(self, student, self._start_session("student", student["id"]))
+
+    def login_teacher(self, email: str, password: str) -> "TeacherSession":
+        email = str(email or "").strip().lower()
+        key = f"teacher|{email}"
+        self._throttle(key)
+        teacher = self.store.teacher_by_email(email)
+        ok = self._verify(teacher["password_hash"] if teacher else self._dummy_hash,
+                          str(password or ""))
+        if not (teacher and ok):
+            self.store.record_login_failure(key, self.clock().timestamp())
+            raise LoginError("That email and password do not match.")
+        self.store.clear_login_failures(key)
+        return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
+
+    def _start_session(self, kind: str, user_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        self.store.add_session(_token_hash(token), kind, user_id, now.isoformat(),
+                               (now + self.session_length).isoformat())
+        return token
+
+    def resume(self, token: str) -> "StudentSession | TeacherSession":
+        """The session a token belongs to, if it has not ended."""
+        row = self._session_row(token)
+        if row["kind"] == "student":
+            return StudentSession(self, self.store.student(row["user_id"]), token)
+        return TeacherSession(self, self.store.teacher(row["user_id"]), token)
+
+    def _session_row(self, token: str) -> dict:
+        row = self.store.session(_token_hash(str(token or "")))
+        if row is None or datetime.fromisoformat(row["expires"]) <= self.clock():
+            raise SessionExpired("Your session has ended. Please log in again.")
+        return row
+
+    # playing (for sessions) -------------------------------------------------------------------
+
+    def _play(self, student_id: int, quest_id: str, action: Action, role: str,
+              actor: str) -> Progress:
+        with self.store.write():
+            G = self.graph(quest_id)
+            events = self.store.events(student_id, quest_id)
+            progress = replay(G, events)
+            new = act(G, progress, action, role=role, actor=actor, at=self.stamp())
+            if new:
+                self.store.append(student_id, new)
+                progress = replay(G, events + new)
+                self.store.save_progress(student_id, progress, self.stamp())
+            return progress
+
+    def _progress(self, student_id: int, quest_id: str) -> Progress:
+        return replay(self.graph(quest_id), self.store.events(student_id, quest_id))
+
+
+class _Session:
+    kind = ""
+
+    def __init__(self, classroom: Classroom, row: dict | None, token: str):
+        if row is None:
+            raise SessionExpired("This account no longer exists. Please log in again.")
+        self._classroom = classroom
+        self._row = row
+        self.token = token
+
+    def _check(self) -> None:
+        row = self._classroom._session_row(self.token)
+        if row["kind"] != self.kind or row["user_id"] != self._row["id"]:
+            raise AccessDenied("this session belongs to someone else")
+
+    def logout(self) -> None:
+        self._classroom.store.end_session(_token_hash(self.token))
+
+
+class StudentSession(_Session):
+    """Everything one student may do. The student is fixed at login."""
+
+    kind = "student"
+
+    @property
+    def name(self) -> str:
+        return self._row["name"]
+
+    @property
+    def class_code(self) -> str:
+        return self._row["class_code"]
+
+    @property
+    def _sid(self) -> int:
+        return self._row["id"]
+
+    def _assigned(self, quest_id: str) -> None:
+        self._check()
+        if not any(a["quest_id"] == quest_id for a in self._classroom.store.assignments(self.class_code)):
+            raise AccessDenied(f"the quest {quest_id!r} is not assigned to your class")
+
+    def quests(self) -> list[QuestCard]:
+        """The quests assigned to the student's class, with progress."""
+        self._check()
+        cards = []
+        for a in self._classroom.store.assignments(self.class_code):
+            G = self._classroom.graph(a["quest_id"])
+            progress = self._classroom._progress(self._sid, a["quest_id"])
+            done = sum(1 for np in progress.nodes.values() if np.state in ("success", "fail"))
+            status = self._classroom.store.quest_status(self._sid, a["quest_id"])
+            cards.append(QuestCard(a["quest_id"], a["title"], a["version"], done, len(G),
+                                   status["xp"] if status else progress.xp,
+                                   bool(status and status["complete"]) or progress.complete))
+        return cards
+
+    def graph(self, quest_id: str) -> nx.DiGraph:
+        self._assigned(quest_id)
+        return self._classroom.graph(quest_id)
+
+    def progress(self, quest_id: str) -> Progress:
+        self._assigned(quest_id)
+        return self._classroom._progress(self._sid, quest_id)
+
+    def explain(self, quest_id: str, node: str) -> str:
+        return explain(self.progress(quest_id), node)
+
+    def _do(self, quest_id: str, action: Action) -> Progress:
+        self._assigned(quest_id)
+        return self._classroom._play(self._sid, quest_id, action, "student", f"student:{self._sid}")
+
+    def open(self, quest_id: str, node: str) -> Progress:
+        return self._do(quest_id, Action("open", node))
+
+    def choose(self, quest_id: str, node: str, option: str) -> Progress:
+        return self._do(quest_id, Action("choose", node, option=option))
+
+    def answer(self, quest_id: str, node: str, answers: dict) -> Progress:
+        return self._do(quest_id, Action("answer", node, answers=answers))
+
+    def submit(self, quest_id: str, node: str, content: str) -> Progress:
+        return self._do(quest_id, Action("submit", node, content=content))
+
+    def complete(self, quest_id: str, node: str) -> Progress:
+        return self._do(quest_id, Action("complete", node))
+
+    def reflect(self, quest_id: str, node: str, text: str) -> Progress:
+        return self._do(quest_id, Action("reflect", node, text=text))
+
+    # the learner profile
+
+    def profile(self) -> Profile:
+        self._check()
+        store = self._classroom.store
+        xp, mastery, picks, reflections = 0, {}, [], []
+        for a in store.assignments(self.class_code):
+            progress = self._classroom._progress(self._sid, a["quest_id"])
+            status = store.quest_status(self._sid, a["quest_id"])
+            xp += max(progress.xp, status["xp"] if status else 0)
+            mastery.update(progress.mastery)
+            picks += [{"quest": a["quest_id"], "node": p.node, "option": p.option,
+                       "modality": p.modality, "outcome": p.outcome} for p in progress.picks]
+            reflections += [{"quest": a["quest_id"], "node": n, "text": np.reflection}
+                            for n, np in progress.nodes.items() if np.reflection]
+        saved = store.profile(self._sid)
+        return Profile(self.name, self.class_code, xp, level_for(xp),
+                       [b["badge"] for b in store.badges_of(self._sid)], mastery, picks,
+                       saved["interests"], saved["goals"], reflections)
+
+    def set_interests(self, interests: list[str]) -> list[str]:
+        self._check()
+        if len(interests) > 20:
+            raise ClassroomError("at most 20 interests")
+        cleaned = [_clean_name(i, "interest") for i in interests]
+        saved = self._classroom.store.profile(self._sid)
+        self._classroom.store.save_profile(self._sid, cleaned, saved["goals"],
+                                           self._classroom.stamp())
+        return cleaned
+
+    def add_goal(self, text: str) -> dict:
+        self._check()
+        text = (text or "").strip() if isinstance(text, str) else ""
+        if not text:
+            raise ClassroomError("a goal needs some words")
+        if len(text) > MAX_SHORT_TEXT:
+            raise ClassroomError(f"a goal is at most {MAX_SHORT_TEXT} characters")
+        store = self._classroom.store
+        with store.write():
+            saved = store.profile(self._sid)
+            if len(saved["goals"]) >= 50:
+                raise ClassroomError("at most 50 goals; mark some done or remove them")
+            goal = {"id": secrets.token_hex(4), "text": text, "done": False,
+                    "created": self._classroom.stamp()}
+            store.save_profile(self._sid, saved["interests"], saved["goals"] + [goal],
+                               self._classroom.stamp())
+        return goal
+
+    def set_goal_done(self, goal_id: str, done: bool = True) -> None:
+        self._edit_goals(goal_id, lambda g: {**g, "done": bool(done)})
+
+    def remove_goal(self, goal_id: str) -> None:
+        self._edit_goals(goal_id, lambda g: None)
+
+    def _edit_goals(self, goal_id: str, change: Callable[[dict], dict | None]) -> None:
+        self._check()
+        store = self._classroom.store
+        with store.write():
+            saved = store.profile(self._sid)
+            if not any(g["id"] == goal_id for g in saved["goals"]):
+                raise ClassroomError(f"you have no goal {goal_id!r}")
+            goals = [g if g["id"] != goal_id else change(g) for g in saved["goals"]]
+            store.save_profile(self._sid, saved["interests"], [g for g in goals if g],
+                               self._classroom.stamp())
+
+
+class TeacherSession(_Session):
+    """Everything one teacher may do, limited to their own classes."""
+
+    kind = "teacher"
+
+    @property
+    def name(self) -> str:
+        return self._row["name"]
+
+    @property
+    def teacher_id(self) -> int:
+        return self._row["id"]
+
+    def classes(self) -> list[dict]:
+        self._check()
+        return self._classroom.store.classes_of(self.teacher_id)
+
+    def _own_class(self, class_code: str) -> str:
+        code = str(class_code or "").strip().upper()
+        if code not in {c["code"] for c in self.classes()}:
+            raise AccessDenied(f"class {class_code!r} is not one of your classes")
+        return code
+
+    def _own_student(self, student_id: int) -> dict:
+        self._check()
+        row = self._classroom.store.student(student_id)
+        if row is None or row["class_code"] not in {c["code"] for c in self.classes()}:
+            raise AccessDenied(f"student {student_id!r} is not in your classes")
+        return row
+
+    def students(self, class_code: str) -> list[dict]:
+        code = self._own_class(class_code)
+        return [{"id": s["id"], "name": s["name"], "class_code": s["class_code"]}
+                for s in self._classroom.store.students_in(code)]
+
+    def create_class(self, name: str, code: str | None = None) -> str:
+        self._check()
+        return self._classroom.create_class(self._row["email"], name, code)
+
+    def add_student(self, class_code: str, name: str, pin: str | None = None) -> StudentLogin:
+        return self._classroom.add_student(self._own_class(class_code), name, pin)
+
+    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
+        return self._classroom.import_roster(self._own_class(class_code), source)
+
+    def reset_pin(self, student_id: int) -> str:
+        self._own_student(student_id)
+        pin = f"{secrets.randbelow(10000):04d}"
+        self._classroom.store.set_pin(student_id, self._classroom.hasher.hash(pin))
+        return pin
+
+    def publish(self, quest: Quest | str | Path) -> int:
+        self._check()
+        return self._classroom.publish(quest, by=self.teacher_id)
+
+    def assign(self, quest_id: str, class_code: str) -> None:
+        self._classroom.assign(quest_id, self._own_class(class_code), by=self.teacher_id)
+
+    def progress(self, student_id: int, quest_id: str) -> Progress:
+        self._own_student(student_id)
+        return self._classroom._progress(student_id, quest_id)
+
+    def review_queue(self, class_code: str | None = None) -> list[QueueItem]:
+        """Submitted work waiting for review, oldest first, with the feedback of earlier rounds."""
+        codes = [self._own_class(class_code)] if class_code else [c["code"] for c in self.classes()]
+        store = self._classroom.store
+        items = []
+        for sub in store.pending_submissions(codes):
+            G = self._classroom.graph(sub["quest_id"])
+            node = G.nodes[sub["node"]]["node"] if sub["node"] in G else None
+            earlier = [r for r in store.reviews_of(sub["student_id"], sub["quest_id"], sub["node"])]
+            items.append(QueueItem(sub["id"], sub["student_id"], sub["student_name"],
+                                   sub["class_code"], sub["quest_id"], sub["node"],
+                                   node.title if node else sub["node"], sub["round"],
+                                   sub["content"], sub["at"], earlier))
+        return items
+
+    def review(self, submission_id: int, decision: str, feedback: str = "") -> Progress:
+        """Approve, fail or return (with feedback) one submission."""
+        self._check()
+        sub = self._classroom.store.submission(submission_id)
+        if sub is None:
+            raise ClassroomError(f"there is no submission {submission_id!r}")
+        self._own_student(sub["student_id"])
+        return self._classroom._play(sub["student_id"], sub["quest_id"],
+                                     Action("review", sub["node"], decision=decision,
+                                            feedback=feedback),
+                                     "teacher", f"teacher:{self.teacher_id}")
+
+    def override(self, student_id: int, quest_id: str, node: str, op: str, reason: str = "",
+                 xp: int = 0, badge: str | None = None) -> Progress:
+        """Unlock, reset, approve or award, with the reason recorded in the event log."""
+        self._own_student(student_id)
+        return self._classroom._play(student_id, quest_id,
+                                     Action("override", node, op=op, reason=reason, xp=xp,
+                                            badge=badge),
+                                     "teacher", f"teacher:{self.teacher_id}")
+
+    def student_record(self, student_id: int) -> dict:
+        """A student's full record: every quest's states, feedback, profile and badges."""
+        row = self._own_student(student_id)
+        store = self._classroom.store
+        quests = {}
+        for a in store.assignments(row["class_code"]):
+            p = self._classroom._progress(student_id, a["quest_id"])
+            quests[a["quest_id"]] = {
+                "title": a["title"], "xp": p.xp, "level": p.level, "complete": p.complete,
+                "states": p.states(), "struggling": p.struggling, "mastery": p.mastery,
+                "feedback": {n: [r.__dict__ for r in np.reviews] for n, np in p.nodes.items()
+                             if np.reviews},
+                "answers": {n: np.answers for n, np in p.nodes.items() if np.answers},
+                "reflections": {n: np.reflection for n, np in p.nodes.items() if np.reflection},
+            }
+        return {"student": {"id": row["id"], "name": row["name"], "class_code": row["class_code"]},
+                "quests": quests, "profile": store.profile(student_id),
+                "badges": [b["badge"] for b in store.badges_of(student_id)]}
+
+    def export_student(self, student_id: int) -> dict:
+        """Everything stored about a student, as JSON-ready data (for a family's request)."""
+        self._own_student(student_id)
+        return self._classroom.store.export_student(student_id)
+
+    def delete_student(self, student_id: int) -> dict[str, int]:
+        """Delete every row about a student; returns rows deleted per table."""
+        row = self._own_student(student_id)
+        key = f"student|{row['class_code']}|{row['name_key']}"
+        return self._classroom.store.delete_student(student_id, key)

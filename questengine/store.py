@@ -1,0 +1,526 @@
+"""The SQLite store: a thin class over sqlite-utils.
+
+One database file is shared by many processes (one Voilà kernel per open
+page), so the connection is opened here with a busy timeout, in WAL mode with
+``synchronous=NORMAL``, and every read-then-write runs in ``BEGIN IMMEDIATE``
+(:meth:`Store.write`), retried a bounded number of times when the database is
+busy. Events are appended and the materialized rows (progress, submissions,
+reviews, reflections, mastery, badges) updated in the same transaction.
+
+:class:`StoreInterface` lists what the classroom service uses; another
+backend (PostgreSQL for a district) implements the same methods.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from .engine import Event, Progress
+from .errors import QuestEngineError
+from .rewards import level_for
+
+__all__ = ["Store", "StoreInterface", "StoreError", "StoreBusy", "SCHEMA_VERSION", "MIGRATIONS",
+           "STUDENT_TABLES"]
+
+
+class StoreError(QuestEngineError):
+    """The database refused an operation."""
+
+
+class StoreBusy(StoreError):
+    """The database stayed locked by other writers past the retry bound."""
+
+
+# --- schema and migrations ----------------------------------------------------------
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["teachers"].create({"id": int, "email": str, "name": str, "password_hash": str,
+                           "created": str}, pk="id", not_null={"email", "password_hash"})
+    db["teachers"].create_index(["email"], unique=True)
+    db["classes"].create({"code": str, "name": str, "teacher_id": int, "created": str},
+                         pk="code", foreign_keys=[("teacher_id", "teachers", "id")])
+    db["classes"].create_index(["teacher_id"])
+    db["students"].create({"id": int, "opaque_id": str, "class_code": str, "name": str,
+                           "name_key": str, "pin_hash": str, "created": str}, pk="id",
+                          foreign_keys=[("class_code", "classes", "code")])
+    db["students"].create_index(["class_code", "name_key"], unique=True)
+    db["students"].create_index(["opaque_id"], unique=True)
+    db["enrolments"].create({"student_id": int, "class_code": str, "enrolled": str},
+                            pk=("student_id", "class_code"),
+                            foreign_keys=[("student_id", "students", "id"),
+                                          ("class_code", "classes", "code")])
+    db["enrolments"].create_index(["class_code"])
+    db["quests"].create({"id": str, "version": int, "title": str, "source": str, "hash": str,
+                         "published": str, "published_by": int}, pk=("id", "version"))
+    db["assignments"].create({"class_code": str, "quest_id": str, "assigned": str,
+                              "assigned_by": int}, pk=("class_code", "quest_id"),
+                             foreign_keys=[("class_code", "classes", "code")])
+    db["assignments"].create_index(["quest_id"])
+    db["events"].create({"id": int, "student_id": int, "quest_id": str, "version": int,
+                         "node": str, "type": str, "role": str, "actor": str, "at": str,
+                         "data": str}, pk="id", foreign_keys=[("student_id", "students", "id")])
+    db["events"].create_index(["student_id", "quest_id", "id"])
+    db["events"].create_index(["quest_id", "node"])
+    db["progress"].create({"student_id": int, "quest_id": str, "node": str, "state": str,
+                           "attempts": int, "score": float, "round": int, "updated": str},
+                          pk=("student_id", "quest_id", "node"))
+    db["progress"].create_index(["quest_id", "node", "state"])
+    db["progress"].create_index(["quest_id", "state"])
+    db["quest_status"].create({"student_id": int, "quest_id": str, "version": int, "xp": int,
+                               "level": int, "complete": int, "current": str,
+                               "struggling": str, "updated": str},
+                              pk=("student_id", "quest_id"))
+    db["quest_status"].create_index(["quest_id", "complete"])
+    db["submissions"].create({"id": int, "student_id": int, "quest_id": str, "node": str,
+                              "round": int, "content": str, "status": str, "at": str,
+                              "event_id": int}, pk="id",
+                             foreign_keys=[("student_id", "students", "id")])
+    db["submissions"].create_index(["status", "at"])
+    db["submissions"].create_index(["student_id", "quest_id", "node"])
+    db["reviews"].create({"id": int, "submission_id": int, "student_id": int, "quest_id": str,
+                          "node": str, "round": int, "decision": str, "feedback": str,
+                          "teacher": str, "at": str}, pk="id",
+                         foreign_keys=[("submission_id", "submissions", "id")])
+    db["reviews"].create_index(["submission_id"])
+    db["reviews"].create_index(["student_id", "quest_id", "node"])
+    db["mastery"].create({"student_id": int, "quest_id": str, "competency": str,
+                          "value": float, "evidence": int, "updated": str},
+                         pk=("student_id", "quest_id", "competency"))
+    db["mastery"].create_index(["competency"])
+    db["profiles"].create({"student_id": int, "interests": str, "goals": str, "updated": str},
+                          pk="student_id")
+    db["reflections"].create({"id": int, "student_id": int, "quest_id": str, "node": str,
+                              "text": str, "at": str}, pk="id")
+    db["reflections"].create_index(["student_id", "quest_id"])
+    db["badges"].create({"student_id": int, "badge": str, "quest_id": str, "at": str},
+                        pk=("student_id", "badge"))
+    db["sessions"].create({"token_hash": str, "kind": str, "user_id": int, "created": str,
+                           "expires": str}, pk="token_hash")
+    db["sessions"].create_index(["kind", "user_id"])
+    db["login_failures"].create({"id": int, "key": str, "at": float}, pk="id")
+    db["login_failures"].create_index(["key", "at"])
+
+
+#: version -> function that brings the schema from version - 1 to version.
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migration_1}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+#: Tables that hold a student's data, with the column naming the student.
+STUDENT_TABLES = {
+    "events": "student_id", "progress": "student_id", "quest_status": "student_id",
+    "submissions": "student_id", "reviews": "student_id", "mastery": "student_id",
+    "profiles": "student_id", "reflections": "student_id", "badges": "student_id",
+    "enrolments": "student_id", "students": "id",
+}
+
+
+class StoreInterface(Protocol):
+    """What the classroom service needs from a store."""
+
+    def write(self) -> Any: ...
+    def add_teacher(self, email: str, name: str, password_hash: str, at: str) -> int: ...
+    def teacher_by_email(self, email: str) -> dict | None: ...
+    def teacher(self, teacher_id: int) -> dict | None: ...
+    def add_class(self, code: str, name: str, teacher_id: int, at: str) -> None: ...
+    def get_class(self, code: str) -> dict | None: ...
+    def classes_of(self, teacher_id: int) -> list[dict]: ...
+    def add_student(self, class_code: str, name: str, name_key: str, pin_hash: str,
+                    opaque_id: str, at: str) -> int: ...
+    def student(self, student_id: int) -> dict | None: ...
+    def student_by_name(self, class_code: str, name_key: str) -> dict | None: ...
+    def students_in(self, class_code: str) -> list[dict]: ...
+    def set_pin(self, student_id: int, pin_hash: str) -> None: ...
+    def put_quest(self, quest_id: str, title: str, source: str, digest: str, at: str,
+                  by: int | None) -> int: ...
+    def quest_row(self, quest_id: str, version: int | None = None) -> dict | None: ...
+    def assign(self, class_code: str, quest_id: str, at: str, by: int | None) -> None: ...
+    def assignments(self, class_code: str) -> list[dict]: ...
+    def events(self, student_id: int, quest_id: str) -> list[Event]: ...
+    def append(self, student_id: int, events: list[Event]) -> list[int]: ...
+    def save_progress(self, student_id: int, progress: Progress, at: str) -> None: ...
+    def quest_status(self, student_id: int, quest_id: str) -> dict | None: ...
+    def pending_submissions(self, class_codes: list[str]) -> list[dict]: ...
+    def submission(self, submission_id: int) -> dict | None: ...
+    def reviews_of(self, student_id: int, quest_id: str, node: str) -> list[dict]: ...
+    def profile(self, student_id: int) -> dict: ...
+    def save_profile(self, student_id: int, interests: list, goals: list, at: str) -> None: ...
+    def badges_of(self, student_id: int) -> list[dict]: ...
+    def login_failures(self, key: str, since: float) -> int: ...
+    def record_login_failure(self, key: str, at: float) -> None: ...
+    def clear_login_failures(self, key: str) -> None: ...
+    def add_session(self, token_hash: str, kind: str, user_id: int, created: str,
+                    expires: str) -> None: ...
+    def session(self, token_hash: str) -> dict | None: ...
+    def end_session(self, token_hash: str) -> None: ...
+    def export_student(self, student_id: int) -> dict: ...
+    def delete_student(self, student_id: int, login_key: str) -> dict[str, int]: ...
+
+
+# --- the SQLite store -----------------------------------------------------------------
+
+
+class Store:
+    """SQLite through sqlite-utils; see the module docstring for the concurrency rules.
+
+    ``Store(":memory:")`` gives a private in-memory database for tests.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", *, timeout: float = 10.0,
+                 busy_retries: int = 8, backoff: float = 0.05):
+        self.path = str(path)
+        self.busy_retries = busy_retries
+        self.backoff = backoff
+        try:
+            conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open the database {self.path}: {err}") from err
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if self.path != ":memory:":
+            self._retrying(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # transactions ----------------------------------------------------------------
+
+    def _retrying(self, fn: Callable[[], Any]) -> Any:
+        for attempt in range(self.busy_retries + 1):
+            try:
+                return fn()
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise StoreError(f"database error: {err}") from err
+                if attempt == self.busy_retries:
+                    raise StoreBusy(
+                        f"the database {self.path} stayed busy after {self.busy_retries + 1} "
+                        "tries; nothing was written, try again") from err
+                time.sleep(self.backoff * (2 ** attempt))
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """A ``BEGIN IMMEDIATE`` transaction: commits at the end, rolls back on any error.
+
+        Nested use joins the outer transaction.
+        """
+        if self.conn.in_transaction:
+            yield self.db
+            return
+        self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield self.db
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self._retrying(lambda: self.conn.execute("COMMIT"))
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        """Bring the schema to SCHEMA_VERSION; returns the version found before."""
+        before = self.schema_version
+        if before > SCHEMA_VERSION:
+            raise StoreError(f"the database {self.path} has schema version {before}, newer than "
+                             f"this questengine understands ({SCHEMA_VERSION}); upgrade questengine")
+        if before == SCHEMA_VERSION:
+            return before
+        with self.write():
+            current = self.schema_version  # another process may have migrated meanwhile
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](self.db)
+                self.conn.execute(f"PRAGMA user_version = {version}")
+        return before
+
+    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        return list(self.db.query(sql, params))
+
+    def _row(self, sql: str, params: tuple | dict = ()) -> dict | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    # people and classes ---------------------------------------------------------------
+
+    def add_teacher(self, email: str, name: str, password_hash: str, at: str) -> int:
+        with self.write():
+            return self.db["teachers"].insert({"email": email, "name": name,
+                                               "password_hash": password_hash,
+                                               "created": at}).last_pk
+
+    def teacher_by_email(self, email: str) -> dict | None:
+        return self._row("select * from teachers where email = ?", (email,))
+
+    def teacher(self, teacher_id: int) -> dict | None:
+        return self._row("select * from teachers where id = ?", (teacher_id,))
+
+    def add_class(self, code: str, name: str, teacher_id: int, at: str) -> None:
+        with self.write():
+            self.db["classes"].insert({"code": code, "name": name, "teacher_id": teacher_id,
+                                       "created": at})
+
+    def get_class(self, code: str) -> dict | None:
+        return self._row("select * from classes where code = ?", (code,))
+
+    def classes_of(self, teacher_id: int) -> list[dict]:
+        return self._rows("select * from classes where teacher_id = ? order by code", (teacher_id,))
+
+    def add_student(self, class_code: str, name: str, name_key: str, pin_hash: str,
+                    opaque_id: str, at: str) -> int:
+        with self.write():
+            sid = self.db["students"].insert({
+                "opaque_id": opaque_id, "class_code": class_code, "name": name,
+                "name_key": name_key, "pin_hash": pin_hash, "created": at}).last_pk
+            self.db["enrolments"].insert({"student_id": sid, "class_code": class_code,
+                                          "enrolled": at})
+            return sid
+
+    def student(self, student_id: int) -> dict | None:
+        return self._row("select * from students where id = ?", (student_id,))
+
+    def student_by_name(self, class_code: str, name_key: str) -> dict | None:
+        return self._row("select * from students where class_code = ? and name_key = ?",
+                         (class_code, name_key))
+
+    def students_in(self, class_code: str) -> list[dict]:
+        return self._rows("select s.* from students s join enrolments e on e.student_id = s.id "
+                          "where e.class_code = ? order by s.name", (class_code,))
+
+    def set_pin(self, student_id: int, pin_hash: str) -> None:
+        with self.write():
+            self.db["students"].update(student_id, {"pin_hash": pin_hash})
+
+    # quests ---------------------------------------------------------------------------
+
+    def put_quest(self, quest_id: str, title: str, source: str, digest: str, at: str,
+                  by: int | None) -> int:
+        """Store a quest's source; a changed source becomes a new version. Returns the version."""
+        with self.write():
+            latest = self.quest_row(quest_id)
+            if latest is not None and latest["hash"] == digest:
+                return latest["version"]
+            version = (latest["version"] + 1) if latest else 1
+            self.db["quests"].insert({"id": quest_id, "version": version, "title": title,
+                                      "source": source, "hash": digest, "published": at,
+                                      "published_by": by})
+            return version
+
+    def quest_row(self, quest_id: str, version: int | None = None) -> dict | None:
+        if version is None:
+            return self._row("select * from quests where id = ? order by version desc limit 1",
+                             (quest_id,))
+        return self._row("select * from quests where id = ? and version = ?", (quest_id, version))
+
+    def assign(self, class_code: str, quest_id: str, at: str, by: int | None) -> None:
+        with self.write():
+            self.db["assignments"].upsert({"class_code": class_code, "quest_id": quest_id,
+                                           "assigned": at, "assigned_by": by},
+                                          pk=("class_code", "quest_id"))
+
+    def assignments(self, class_code: str) -> list[dict]:
+        return self._rows("select a.*, q.title, q.version from assignments a join quests q "
+                          "on q.id = a.quest_id and q.version = (select max(version) from quests "
+                          "where id = a.quest_id) where a.class_code = ? order by a.assigned",
+                          (class_code,))
+
+    # events and materialized progress ---------------------------------------------------
+
+    def events(self, student_id: int, quest_id: str) -> list[Event]:
+        rows = self.conn.execute(
+            "select type, node, role, actor, at, quest_id, version, data from events "
+            "where student_id = ? and quest_id = ? order by id", (student_id, quest_id))
+        return [Event(t, n, r, a, at, q, v, json.loads(d)) for t, n, r, a, at, q, v, d in rows]
+
+    def append(self, student_id: int, events: list[Event]) -> list[int]:
+        """Append events and the submission, review and reflection rows they make."""
+        ids = []
+        with self.write():
+            for ev in events:
+                cur = self.conn.execute(
+                    "insert into events (student_id, quest_id, version, node, type, role, actor, "
+                    "at, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (student_id, ev.quest, ev.version, ev.node, ev.type, ev.role, ev.actor, ev.at,
+                     json.dumps(ev.data, ensure_ascii=False)))
+                ids.append(cur.lastrowid)
+                self._materialize(student_id, ev, cur.lastrowid)
+        return ids
+
+    def _materialize(self, student_id: int, ev: Event, event_id: int) -> None:
+        key = (student_id, ev.quest, ev.node)
+        if ev.type == "submit" and "content" in ev.data:
+            previous = self._row("select max(round) r from submissions where student_id = ? and "
+                                 "quest_id = ? and node = ?", key)
+            self.db["submissions"].insert({
+                "student_id": student_id, "quest_id": ev.quest, "node": ev.node,
+                "round": (previous["r"] or 0) + 1, "content": ev.data["content"],
+                "status": "pending", "at": ev.at, "event_id": event_id})
+        elif ev.type == "review":
+            sub = self._row("select id, round from submissions where student_id = ? and "
+                            "quest_id = ? and node = ? and status = 'pending' order by id desc "
+                            "limit 1", key)
+            status = {"approve": "approved", "fail": "failed", "return": "returned"}[
+                ev.data["decision"]]
+            if sub is not None:
+                self.db["submissions"].update(sub["id"], {"status": status})
+            self.db["reviews"].insert({
+                "submission_id": sub["id"] if sub else None, "student_id": student_id,
+                "quest_id": ev.quest, "node": ev.node, "round": sub["round"] if sub else None,
+                "decision": ev.data["decision"], "feedback": ev.data.get("feedback", ""),
+                "teacher": ev.actor, "at": ev.at})
+        elif ev.type == "reflect":
+            self.db["reflections"].insert({"student_id": student_id, "quest_id": ev.quest,
+                                           "node": ev.node, "text": ev.data["text"], "at": ev.at})
+
+    def save_progress(self, student_id: int, progress: Progress, at: str) -> None:
+        """Materialize a replayed progress: node states, XP (never lowered), mastery, badges."""
+        quest_id = progress.quest
+        with self.write():
+            self.db["progress"].upsert_all(
+                ({"student_id": student_id, "quest_id": quest_id, "node": n, "state": np.state,
+                  "attempts": np.attempts, "score": np.score, "round": np.round, "updated": at}
+                 for n, np in progress.nodes.items()),
+                pk=("student_id", "quest_id", "node"))
+            old = self.quest_status(student_id, quest_id)
+            xp = max(progress.xp, old["xp"] if old else 0)
+            self.db["quest_status"].upsert({
+                "student_id": student_id, "quest_id": quest_id, "version": progress.version,
+                "xp": xp, "level": level_for(xp), "complete": int(progress.complete or bool(
+                    old and old["complete"])), "current": progress.current,
+                "struggling": json.dumps(progress.struggling), "updated": at},
+                pk=("student_id", "quest_id"))
+            for comp, value in progress.mastery.items():
+                self.db["mastery"].upsert({
+                    "student_id": student_id, "quest_id": quest_id, "competency": comp,
+                    "value": value, "evidence": len(progress.evidence.get(comp, [])),
+                    "updated": at}, pk=("student_id", "quest_id", "competency"))
+            for badge in progress.badges:
+                self.conn.execute("insert or ignore into badges (student_id, badge, quest_id, at) "
+                                  "values (?, ?, ?, ?)", (student_id, badge, quest_id, at))
+
+    def quest_status(self, student_id: int, quest_id: str) -> dict | None:
+        return self._row("select * from quest_status where student_id = ? and quest_id = ?",
+                         (student_id, quest_id))
+
+    def pending_submissions(self, class_codes: list[str]) -> list[dict]:
+        if not class_codes:
+            return []
+        marks = ", ".join("?" for _ in class_codes)
+        return self._rows(
+            "select sub.*, s.name as student_name, s.class_code from submissions sub "
+            "join students s on s.id = sub.student_id "
+            f"where sub.status = 'pending' and s.class_code in ({marks}) order by sub.at, sub.id",
+            tuple(class_codes))
+
+    def submission(self, submission_id: int) -> dict | None:
+        return self._row("select sub.*, s.class_code from submissions sub join students s on "
+                         "s.id = sub.student_id where sub.id = ?", (submission_id,))
+
+    def reviews_of(self, student_id: int, quest_id: str, node: str) -> list[dict]:
+        return self._rows("select * from reviews where student_id = ? and quest_id = ? and "
+                          "node = ? order by id", (student_id, quest_id, node))
+
+    # profiles and badges ----------------------------------------------------------------
+
+    def profile(self, student_id: int) -> dict:
+        row = self._row("select * from profiles where student_id = ?", (student_id,))
+        if row is None:
+            return {"interests": [], "goals": []}
+        return {"interests": json.loads(row["interests"]), "goals": json.loads(row["goals"])}
+
+    def save_profile(self, student_id: int, interests: list, goals: list, at: str) -> None:
+        with self.write():
+            self.db["profiles"].upsert({"student_id": student_id,
+                                        "interests": json.dumps(interests, ensure_ascii=False),
+                                        "goals": json.dumps(goals, ensure_ascii=False),
+                                        "updated": at}, pk="student_id")
+
+    def badges_of(self, student_id: int) -> list[dict]:
+        return self._rows("select * from badges where student_id = ? order by at, badge",
+                          (student_id,))
+
+    # logins and sessions ----------------------------------------------------------------
+
+    def login_failures(self, key: str, since: float) -> int:
+        return self.conn.execute("select count(*) from login_failures where key = ? and at >= ?",
+                                 (key, since)).fetchone()[0]
+
+    def record_login_failure(self, key: str, at: float) -> None:
+        with self.write():
+            self.db["login_failures"].insert({"key": key, "at": at})
+
+    def clear_login_failures(self, key: str) -> None:
+        with self.write():
+            self.conn.execute("delete from login_failures where key = ?", (key,))
+
+    def add_session(self, token_hash: str, kind: str, user_id: int, created: str,
+                    expires: str) -> None:
+        with self.write():
+            self.db["sessions"].insert({"token_hash": token_hash, "kind": kind,
+                                        "user_id": user_id, "created": created,
+                                        "expires": expires})
+
+    def session(self, token_hash: str) -> dict | None:
+        return self._row("select * from sessions where token_hash = ?", (token_hash,))
+
+    def end_session(self, token_hash: str) -> None:
+        with self.write():
+            self.conn.execute("delete from sessions where token_hash = ?", (token_hash,))
+
+    # privacy ------------------------------------------------------------------------------
+
+    def export_student(self, student_id: int) -> dict:
+        """Every row about one student, table by table (the login secret left out)."""
+        out: dict[str, list[dict]] = {}
+        for table, column in STUDENT_TABLES.items():
+            rows = self._rows(f"select * from {table} where {column} = ?", (student_id,))
+            for row in rows:
+                row.pop("pin_hash", None)
+                if "data" in row and isinstance(row["data"], str):
+                    row["data"] = json.loads(row["data"])
+            out[table] = rows
+        out["sessions"] = self._rows("select kind, created, expires from sessions where "
+                                     "kind = 'student' and user_id = ?", (student_id,))
+        return out
+
+    def delete_student(self, student_id: int, login_key: str) -> dict[str, int]:
+        """Delete every row about one student; returns rows deleted per table."""
+        counts: dict[str, int] = {}
+        with self.write():
+            counts["sessions"] = self.conn.execute(
+                "delete from sessions where kind = 'student' and user_id = ?",
+                (student_id,)).rowcount
+            counts["login_failures"] = self.conn.execute(
+                "delete from login_failures where key = ?", (login_key,)).rowcount
+            counts["reviews"] = self.conn.execute(
+                "delete from reviews where student_id = ?", (student_id,)).rowcount
+            for table, column in STUDENT_TABLES.items():
+                if table == "reviews":
+                    continue
+                counts[table] = self.conn.execute(
+                    f"delete from {table} where {column} = ?", (student_id,)).rowcount
+        return counts
