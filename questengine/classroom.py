@@ -272,6 +272,28 @@ class Classroom:
             raise ClassroomError(f"no class has the code {class_code!r}")
         return row
 
+    def find_student(self, class_code: str, name: str) -> dict:
+        """A student row by class code and name (for administration, not for logins)."""
+        code = self._class(class_code)["code"]
+        row = self.store.student_by_name(code, name_key(str(name or "")))
+        if row is None:
+            raise ClassroomError(f"class {code} has no student named {name!r}")
+        return row
+
+    def export_student(self, student_id: int) -> dict:
+        """Everything stored about a student, as JSON-ready data (for a family's request)."""
+        if self.store.student(student_id) is None:
+            raise ClassroomError(f"there is no student {student_id!r}")
+        return self.store.export_student(student_id)
+
+    def delete_student(self, student_id: int) -> dict[str, int]:
+        """Delete every row about a student; returns rows deleted per table."""
+        row = self.store.student(student_id)
+        if row is None:
+            raise ClassroomError(f"there is no student {student_id!r}")
+        return self.store.delete_student(student_id,
+                                         f"student|{row['class_code']}|{row['name_key']}")
+
     def graph(self, quest_id: str, version: int | None = None) -> nx.DiGraph:
         """The validated graph of a published quest (latest version by default)."""
         row = self.store.quest_row(quest_id, version)
@@ -642,10 +664,9 @@ class TeacherSession(_Session):
     def export_student(self, student_id: int) -> dict:
         """Everything stored about a student, as JSON-ready data (for a family's request)."""
         self._own_student(student_id)
-        return self._classroom.store.export_student(student_id)
+        return self._classroom.export_student(student_id)
 
     def delete_student(self, student_id: int) -> dict[str, int]:
         """Delete every row about a student; returns rows deleted per table."""
-        row = self._own_student(student_id)
-        key = f"student|{row['class_code']}|{row['name_key']}"
-        return self._classroom.store.delete_student(student_id, key)
+        self._own_student(student_id)
+        return self._classroom.delete_student(student_id)

@@ -102,19 +102,32 @@ def _print_playthrough(G, seed: int, skill: float) -> None:
 
 
 @main.command("demo")
+@click.option("--no-serve", is_flag=True, help="Only build the demo database and print the logins.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="run/demo.db",
+              show_default=True, help="Demo database file (replaced).")
 @click.option("--quests", "folder", type=click.Path(file_okay=False), default=None,
               help="Folder of quests (default: the sample quests).")
-@click.option("--seed", type=int, default=1, show_default=True)
-def demo_cmd(folder: str | None, seed: int) -> None:
-    """Validate the sample quests and show a simulated play-through of each."""
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int) -> None:
+    """Validate the sample quests, build a demo classroom and print its logins."""
+    from .demo import build_demo
+
     root = Path(folder) if folder else _sample_quests()
-    files = _quest_files((str(root),))
-    for path in files:
-        click.echo(f"== {path}")
+    for path in _quest_files((str(root),)):
         G = _load_graph(str(path))
-        click.echo("valid: yes")
-        _print_playthrough(G, seed, 0.6)
-        click.echo()
+        run = play(G, random.Random(seed))
+        click.echo(f"{path}: valid; a simulated student took {len(run.steps)} steps: "
+                   f"{' > '.join(run.path)}")
+    click.echo(f"building the demo classroom in {db_path} ...")
+    info = build_demo(db_path, root, seed=seed)
+    click.echo(f"class {info.class_code}: {len(info.students)} students, quests: "
+               f"{', '.join(info.quests)}")
+    click.echo(f"teacher login: {info.teacher_email} / {info.teacher_password}")
+    click.echo("student logins (class code, name, PIN):")
+    for login in info.students:
+        click.echo(f"  {login.class_code}  {login.name:<16} {login.pin}")
+    if not no_serve:
+        click.echo("the Voilà pages are not built yet; this demo ends with the database.")
 
 
 def _sample_quests() -> Path:
@@ -123,6 +136,164 @@ def _sample_quests() -> Path:
         if candidate.is_dir():
             return candidate
     raise click.UsageError("no sample quests found; pass --quests FOLDER")
+
+
+# --- classroom administration ---------------------------------------------------
+
+def _db_option(fn):
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
+                        envvar="QUESTENGINE_DB", default="run/classroom.db", show_default=True,
+                        help="Classroom database file (or set QUESTENGINE_DB).")(fn)
+
+
+def _classroom(db_path: str):
+    from .classroom import Classroom
+    from .store import StoreError
+
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return Classroom(db_path)
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _friendly(fn):
+    """Turn the library's errors into one-line messages with exit code 1."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (QuestFileError, QuestValidationError) as err:
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(1)
+        except QuestEngineError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+@main.command("init-db")
+@_db_option
+@_friendly
+def init_db_cmd(db_path: str) -> None:
+    """Create (or migrate) the classroom database."""
+    classroom = _classroom(db_path)
+    click.echo(f"{db_path}: schema version {classroom.store.schema_version}")
+
+
+@main.group("teacher")
+def teacher_group() -> None:
+    """Manage teachers."""
+
+
+@teacher_group.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="The teacher's name as students see it.")
+@click.password_option("--password", envvar="QUESTENGINE_PASSWORD",
+                       help="At least 8 characters (or set QUESTENGINE_PASSWORD).")
+@_db_option
+@_friendly
+def teacher_add_cmd(email: str, name: str, password: str, db_path: str) -> None:
+    """Add a teacher who logs in with EMAIL and a password."""
+    _classroom(db_path).add_teacher(email, name, password)
+    click.echo(f"teacher {email.strip().lower()} added")
+
+
+@main.group("class")
+def class_group() -> None:
+    """Manage classes."""
+
+
+@class_group.command("create")
+@click.argument("name")
+@click.option("--teacher", "teacher_email", required=True, help="Email of the class's teacher.")
+@click.option("--code", default=None, help="Class code students type (default: generated).")
+@_db_option
+@_friendly
+def class_create_cmd(name: str, teacher_email: str, code: str | None, db_path: str) -> None:
+    """Create a class; prints its code."""
+    code = _classroom(db_path).create_class(teacher_email, name, code)
+    click.echo(code)
+
+
+@main.group("roster")
+def roster_group() -> None:
+    """Class rosters."""
+
+
+@roster_group.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--class", "class_code", required=True, help="Class code.")
+@_db_option
+@_friendly
+def roster_import_cmd(csv_file: str, class_code: str, db_path: str) -> None:
+    """Add the students of a CSV roster (column 'name', optional 'pin'); prints their logins."""
+    logins = _classroom(db_path).import_roster(class_code, Path(csv_file))
+    click.echo("class_code,name,pin")
+    for login in logins:
+        click.echo(f"{login.class_code},{login.name},{login.pin}")
+
+
+@main.command("assign")
+@click.argument("quest")
+@click.argument("class_code")
+@_db_option
+@_friendly
+def assign_cmd(quest: str, class_code: str, db_path: str) -> None:
+    """Publish QUEST (a quest file, or the id of a published quest) and assign it to CLASS_CODE."""
+    classroom = _classroom(db_path)
+    if Path(quest).is_file():
+        loaded = load_quest(quest)
+        version = classroom.publish(loaded)
+        quest_id = loaded.id
+    else:
+        quest_id, version = quest, None
+    classroom.assign(quest_id, class_code)
+    click.echo(f"{quest_id}{f' v{version}' if version else ''} assigned to {class_code.upper()}")
+
+
+@main.group("student")
+def student_group() -> None:
+    """A student's data: export it whole, or delete it whole."""
+
+
+@student_group.command("export")
+@click.option("--class", "class_code", required=True)
+@click.option("--name", required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
+              help="JSON file (default: standard output).")
+@_db_option
+@_friendly
+def student_export_cmd(class_code: str, name: str, output: str, db_path: str) -> None:
+    """Export everything stored about one student as JSON."""
+    import json
+
+    classroom = _classroom(db_path)
+    data = classroom.export_student(classroom.find_student(class_code, name)["id"])
+    with click.open_file(output, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+
+
+@student_group.command("delete")
+@click.option("--class", "class_code", required=True)
+@click.option("--name", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_db_option
+@_friendly
+def student_delete_cmd(class_code: str, name: str, yes: bool, db_path: str) -> None:
+    """Delete every row about one student (cannot be undone)."""
+    classroom = _classroom(db_path)
+    student = classroom.find_student(class_code, name)
+    if not yes:
+        click.confirm(f"Delete all data of {student['name']} in {student['class_code']}?",
+                      abort=True)
+    counts = classroom.delete_student(student["id"])
+    click.echo(f"deleted {sum(counts.values())} rows: " +
+               ", ".join(f"{t} {n}" for t, n in counts.items() if n))
 
 
 def run() -> None:  # pragma: no cover - entry for `python -m questengine`

@@ -13,7 +13,7 @@ import networkx as nx
 
 from .engine import Action, Event, Progress, act, available, replay
 
-__all__ = ["Step", "Playthrough", "play", "answer_for"]
+__all__ = ["Step", "Move", "Playthrough", "play", "next_move", "answer_for"]
 
 
 @dataclass
@@ -26,6 +26,16 @@ class Step:
     role: str
     changes: dict[str, tuple[str, str]]
     xp: int
+
+
+@dataclass(frozen=True)
+class Move:
+    """What the simulated student (or teacher) does next."""
+
+    node: str
+    action: Action
+    role: str
+    what: str
 
 
 @dataclass
@@ -70,64 +80,71 @@ def play(G: nx.DiGraph, rng: random.Random, *, skill: float = 0.6, max_steps: in
     for number in range(1, max_steps + 1):
         if progress.complete:
             break
-        move = _next_move(G, progress, rng, skill, helped)
+        move = next_move(G, progress, rng, skill=skill, helped=helped)
         if move is None:
             break
-        node, action, role, what = move
         clock += timedelta(minutes=rng.randint(1, 20))
-        new = act(G, progress, action, role=role, actor=role, at=clock.isoformat())
+        new = act(G, progress, move.action, role=move.role, actor=move.role, at=clock.isoformat())
         run.events.extend(new)
         before = progress.states()
         progress = replay(G, run.events)
         after = progress.states()
         changes = {n: (before[n], after[n]) for n in after if before[n] != after[n]}
-        run.steps.append(Step(number, node, what, role, changes, progress.xp))
+        run.steps.append(Step(number, move.node, move.what, move.role, changes, progress.xp))
     run.progress = progress
     return run
 
 
-def _next_move(G, progress: Progress, rng: random.Random, skill: float, helped: set[str]):
+def next_move(G, progress: Progress, rng: random.Random, *, skill: float = 0.6,
+              helped: set[str] | None = None, teacher: bool = True) -> Move | None:
+    """A random legal next move, or None when nothing is left to do.
+
+    With ``teacher`` the simulated teacher may review pending work and grant
+    one more attempt at a gate the student is stuck on (``helped`` remembers
+    which gates, and those are then answered right).
+    """
+    helped = helped if helped is not None else set()
     pending = [n for n, np in progress.nodes.items() if np.state == "pending_review"]
     moves = available(progress)
-    if pending and (not moves or rng.random() < 0.5):
+    if teacher and pending and (not moves or rng.random() < 0.5):
         node = rng.choice(pending)
         roll = rng.random()
         decision = "approve" if roll < 0.7 else ("return" if roll < 0.9 else "fail")
         feedback = {"approve": "Well done.", "return": "Add one more example, please.",
                     "fail": "This does not show the skill yet."}[decision]
-        return node, Action("review", node, decision=decision, feedback=feedback), "teacher", \
-            f"teacher review: {decision}"
+        return Move(node, Action("review", node, decision=decision, feedback=feedback), "teacher",
+                    f"teacher review: {decision}")
     if not moves:
         stuck = [n for n in progress.struggling if n not in helped]
-        if not stuck:
+        if not teacher or not stuck:
             return None
         helped.add(stuck[0])
-        return stuck[0], Action("override", stuck[0], op="unlock", reason="one more try"), \
-            "teacher", "teacher grants one more attempt"
+        return Move(stuck[0], Action("override", stuck[0], op="unlock", reason="one more try"),
+                    "teacher", "teacher grants one more attempt")
     node = rng.choice(moves)
     np = progress.nodes[node]
     model = G.nodes[node]["node"]
     kind = model.kind
     if kind in ("story", "end") or (kind == "task" and model.complete == "self"):
-        return node, Action("complete", node), "student", "complete"
+        return Move(node, Action("complete", node), "student", "complete")
     if kind == "task":
         text = "My revised work." if np.state == "returned" else "My work, with examples."
-        return node, Action("submit", node, content=text), "student", "submit work"
+        return Move(node, Action("submit", node, content=text), "student", "submit work")
     if kind in ("quiz", "gate"):
         chance = 1.0 if node in helped else skill
-        return node, _answers(node, model.questions, rng, chance), "student", "answer"
+        return Move(node, _answers(node, model.questions, rng, chance), "student", "answer")
     if kind == "choice":
         option = next((o for o in model.options if o.id == np.option), None)
-        if option is None or (np.state != "returned" and rng.random() < 0.1 and np.status is None):
+        if option is None:
             option = rng.choice(model.options)
-            return node, Action("choose", node, option=option.id), "student", \
-                f"choose {option.modality}: {option.label}"
+            return Move(node, Action("choose", node, option=option.id), "student",
+                        f"choose {option.modality}: {option.label}")
         if option.complete == "self":
-            return node, Action("complete", node), "student", "complete"
+            return Move(node, Action("complete", node), "student", "complete")
         if option.complete == "review":
-            return node, Action("submit", node, content=f"My {option.modality}."), "student", \
-                "submit work"
-        return node, _answers(node, option.questions, rng, skill), "student", "answer"
+            return Move(node, Action("submit", node, content=f"My {option.modality}."), "student",
+                        "submit work")
+        return Move(node, _answers(node, option.questions, rng, skill), "student", "answer")
     raise ValueError(f"the simulator does not know how to play a {kind!r} node")
 
 
