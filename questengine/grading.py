@@ -29,8 +29,16 @@ class Grade:
 
 
 def normalize_text(text: str) -> str:
-    """Lower-case, with runs of white space folded to one space and trimmed."""
-    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+    """Lower-case, white space folded, no spaces around ``/``, end punctuation dropped.
+
+    >>> normalize_text("  However, ") == normalize_text("however") == "however"
+    True
+    >>> normalize_text("2 / 10")
+    '2/10'
+    """
+    text = re.sub(r"\s+", " ", str(text)).strip().casefold()
+    text = re.sub(r"\s*/\s*", "/", text)
+    return re.sub(r"^[\s.,;:!?\"'“”‘’]+|[\s.,;:!?\"'“”‘’]+$", "", text)
 
 
 def parse_number(value: Any) -> float | None:

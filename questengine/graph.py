@@ -126,14 +126,29 @@ def _quoted(ids) -> str:
 
 
 def _duplicate_ids(quest: Quest) -> Iterator[Problem]:
-    where = defaultdict(list)
+    yield from _duplicates(quest.nodes, "nodes", "node")
+    yield from _duplicates(quest.competencies, "competencies", "competency")
     for i, node in enumerate(quest.nodes):
-        where[node.id].append(i)
-    for node_id, indices in where.items():
+        yield from _duplicates(getattr(node, "questions", []), f"nodes[{i}].questions",
+                               "question", node.id)
+        for j, option in enumerate(getattr(node, "options", [])):
+            yield from _duplicates(option.questions, f"nodes[{i}].options[{j}].questions",
+                                   "question", node.id)
+        yield from _duplicates(getattr(node, "options", []), f"nodes[{i}].options", "option",
+                               node.id)
+
+
+def _duplicates(items: list, path: str, what: str, owner: str | None = None) -> Iterator[Problem]:
+    where = defaultdict(list)
+    for i, item in enumerate(items):
+        where[item.id].append(i)
+    for item_id, indices in where.items():
         if len(indices) > 1:
-            places = _quoted(f"nodes[{i}]" for i in indices).replace("'", "")
-            yield Problem(f"duplicate node id '{node_id}' (used by {places}); node ids must be unique",
-                          path=f"nodes[{indices[1]}].id", nodes=(node_id,), code="duplicate_id")
+            places = " and ".join(f"{path}[{i}]" for i in indices)
+            inside = f" in node '{owner}'" if owner else ""
+            yield Problem(f"duplicate {what} id '{item_id}'{inside} (used by {places}); "
+                          f"{what} ids must be unique", path=f"{path}[{indices[1]}].id",
+                          nodes=(owner or item_id,), code="duplicate_id")
 
 
 def _unknown_competencies(quest: Quest) -> Iterator[Problem]:
@@ -206,12 +221,17 @@ def _cycles(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
     if G.graph["order"] is not None:
         return
     index = _node_index(quest)
+    edge_index = {(e.source, e.target): i for i, e in enumerate(quest.edges) if e.when != "retry"}
     for component in nx.strongly_connected_components(G):
         if len(component) > 1:
             members = sorted(component, key=index.get)
-            yield Problem(f"the paths between {_quoted(members)} form a loop; only 'retry' edges may "
-                          "lead back (from the end of a remediation path to its gate)",
-                          path=f"nodes[{index[members[0]]}]", nodes=tuple(members), code="cycle")
+            loop = nx.find_cycle(G.subgraph(component))
+            # the edge to fix: the one leading back to the node written first
+            back = min(loop, key=lambda e: (index[e[1]], -index[e[0]]))
+            yield Problem(f"the paths between {_quoted(members)} form a loop "
+                          f"({' -> '.join([u for u, _ in loop] + [loop[0][0]])}); only 'retry' "
+                          f"edges may lead back (from the end of a remediation path to its gate)",
+                          path=f"edges[{edge_index[back[:2]]}]", nodes=tuple(members), code="cycle")
 
 
 def _starts_and_ends(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 
@@ -25,12 +26,16 @@ from .model import Quest
 
 __all__ = ["MAX_FILE_BYTES", "load_quest", "loads_quest", "parse_quest", "save_quest", "dumps_quest"]
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
-_DROPPED_TAGS = {"tag:yaml.org,2002:timestamp"}
+MAX_FILE_BYTES = 2_000_000
+# Numbers stay text until pydantic converts them where a number is expected, so
+# ids and titles such as `1.10` or `007` keep their spelling, and a `%YAML 1.1`
+# directive cannot turn `010` into 8.
+_DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int",
+                 "tag:yaml.org,2002:float"}
 
 
 class _QuestResolver(VersionedResolver):
-    """YAML 1.2 core rules for every document, minus timestamps."""
+    """YAML 1.2 core rules for every document, minus timestamps and numbers."""
 
     @property
     def versioned_resolver(self) -> Any:
@@ -47,7 +52,7 @@ def _yaml() -> YAML:
     yaml.Resolver = _QuestResolver
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 100
+    yaml.width = 4096  # never re-wrap a teacher's long lines
     return yaml
 
 
@@ -66,13 +71,15 @@ def load_quest(path: str | Path) -> Quest:
         raise QuestFileError([Problem(
             f"the file is {size / 1e6:.1f} MB; quest files may be at most "
             f"{MAX_FILE_BYTES / 1e6:.1f} MB (keep videos and images as separate assets)",
-            file=name, code="too_large")])
+            file=name, line=1, code="too_large")])
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
         raise QuestFileError([Problem(
-            f"the file is not UTF-8 text (byte {err.start} cannot be decoded)", file=name,
-            code="encoding")]) from err
+            f"the file is not UTF-8 text (byte {err.start} cannot be decoded); save it as UTF-8",
+            file=name, line=line, code="encoding")]) from err
     return loads_quest(text, name)
 
 
@@ -84,7 +91,8 @@ def loads_quest(text: str, filename: str = "<quest>") -> Quest:
 def _parse_text(text: str, filename: str) -> Any:
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise QuestFileError([Problem(
-            f"the text is larger than {MAX_FILE_BYTES / 1e6:.1f} MB", file=filename, code="too_large")])
+            f"the text is larger than {MAX_FILE_BYTES / 1e6:.1f} MB", file=filename, line=1,
+            code="too_large")])
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
@@ -92,16 +100,42 @@ def _parse_text(text: str, filename: str) -> Any:
             "the file is empty; a quest needs at least id, title and nodes",
             file=filename, line=1, code="empty")])
     try:
-        return _yaml().load(text)
+        doc = _yaml().load(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
         what = err.problem or err.context or "syntax error"
+        if "'\\t'" in what or "\t" in what:
+            what = "a tab character; indent with spaces, not tabs"
+        if err.context and err.context_mark and mark is not err.context_mark:
+            what += f" ({err.context} on line {err.context_mark.line + 1})"
         raise QuestFileError([Problem(
             f"not valid YAML or JSON: {what}", file=filename, line=line, code="syntax")]) from err
     except YAMLError as err:
         raise QuestFileError([Problem(
             f"not valid YAML or JSON: {err}", file=filename, code="syntax")]) from err
+    tags = list(_tagged(doc))
+    if tags:
+        raise QuestFileError([Problem(
+            f"YAML tags such as {tag} are not allowed in quest files; write plain values "
+            "(quote text if needed)", path=_format_path(path), file=filename, line=line,
+            code="tag") for tag, path, line in tags])
+    return doc
+
+
+def _tagged(node: Any, path: tuple = (), parent: Any = None, key: Any = None):
+    """Every explicitly tagged value: (tag, key path, line)."""
+    tag = getattr(getattr(node, "tag", None), "value", None) if not isinstance(node, str) else None
+    if isinstance(node, TaggedScalar) or tag:
+        name = tag or getattr(getattr(node, "tag", None), "value", None) or "!tag"
+        yield name, list(path), (_line(parent, key) if parent is not None else 1)
+        return
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _tagged(v, path + (k,), node, k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _tagged(v, path + (i,), node, i)
 
 
 def parse_quest(doc: Any, filename: str = "<quest>") -> Quest:
@@ -148,7 +182,7 @@ def _line(container: Any, key: Any) -> int | None:
         return None
     try:
         if isinstance(container, CommentedMap):
-            return lc.value(key)[0] + 1 if key in container else lc.line + 1
+            return lc.key(key)[0] + 1 if key in container else lc.line + 1
         if isinstance(container, CommentedSeq):
             return lc.item(key)[0] + 1
     except (KeyError, IndexError, TypeError, AttributeError):
@@ -267,11 +301,16 @@ def _problem_from_error(err: dict, doc: Any, filename: str) -> Problem:
         path = path[:-1] + [loc[-1]] if path and path[-1] == loc[-1] else path + [loc[-1]]
     elif kind == "missing":
         message = "required key is missing"
-    elif kind == "union_tag_invalid":
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        field = str(ctx.get("discriminator", "kind")).strip("'")
         tags = ctx.get("expected_tags", "")
-        message = f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {ctx.get('tag')!r}; valid choices: {tags}"
-    elif kind == "union_tag_not_found":
-        message = f"missing {ctx.get('discriminator', 'kind').strip(chr(39))}"
+        target = _value_at(doc, path)
+        if isinstance(target, dict) and field in target:
+            line = _line(target, field) or line
+        path = path + [field]
+        message = (f"unknown {field} {ctx.get('tag')!r}; valid choices: {tags}"
+                   if kind == "union_tag_invalid" else f"missing '{field}'; valid choices: "
+                   + ", ".join(_tags_of(loc)))
     elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
         low_high = {
             "less_than_equal": f"at most {ctx.get('le')}",
@@ -279,11 +318,11 @@ def _problem_from_error(err: dict, doc: Any, filename: str) -> Problem:
             "less_than": f"less than {ctx.get('lt')}",
             "greater_than": f"more than {ctx.get('gt')}",
         }[kind]
-        message = f"must be {low_high}, got {value!r}"
+        message = f"must be {low_high}, got {_shown(value)}"
         if path and path[-1] in ("threshold", "pass_score", "prior", "learn", "guess", "slip"):
-            message = f"must be between 0 and 1, got {value!r}"
+            message = f"must be between 0 and 1, got {_shown(value)}"
     elif kind == "literal_error":
-        message = f"must be one of {ctx.get('expected')}, got {value!r}"
+        message = f"must be one of {ctx.get('expected')}, got {_shown(value)}"
     elif kind == "too_short":
         message = f"needs at least {ctx.get('min_length')} item(s), got {ctx.get('actual_length')}"
     elif kind == "string_pattern_mismatch":
@@ -303,7 +342,28 @@ def _problem_from_error(err: dict, doc: Any, filename: str) -> Problem:
     return Problem(message, path=_format_path(path), file=filename, line=line, code=kind)
 
 
+def _value_at(doc: Any, path: list) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
+
+
+def _tags_of(loc: tuple) -> list[str]:
+    from .model import MODALITIES, NODE_KINDS  # noqa: F401 (kinds listed for the message)
+
+    return list(NODE_KINDS) if "questions" not in loc else ["choice", "multi", "number", "text"]
+
+
+def _shown(value: Any) -> str:
+    """A value as the teacher wrote it: numbers bare, text quoted."""
+    if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", value):
+        return value
+    return repr(value)
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, str) and _shown(value) == value:
+        return f"the number {value}"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -320,14 +380,22 @@ def _describe(value: Any) -> str:
 def dumps_quest(quest: Quest, fmt: str = "yaml") -> str:
     """The quest as file text; keeps the comments and key order of its source, if any."""
     data = quest.to_data()
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     source = getattr(quest, "_source", None)
     doc = source.doc if source is not None and isinstance(source.doc, CommentedMap) else None
     merged = _merge(doc, data) if doc is not None else _fresh(data)
+    if fmt == "json":
+        return json.dumps(_plain_json(merged), indent=2, ensure_ascii=False) + "\n"
     buf = io.StringIO()
     _yaml().dump(merged, buf)
     return buf.getvalue()
+
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_json(v) for v in value]
+    return value
 
 
 def save_quest(quest: Quest, path: str | Path) -> Path:
@@ -335,8 +403,12 @@ def save_quest(quest: Quest, path: str | Path) -> Path:
     path = Path(path)
     text = dumps_quest(quest, "json" if path.suffix.lower() == ".json" else "yaml")
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     quest._source = SourceInfo(str(path), _yaml().load(text))
     return path
 
@@ -353,9 +425,11 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return str(value) if isinstance(value, str) else value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _shown(value) == value):
+        return float(value)
+    return str(value)
 
 
 def _merge(old: Any, new: Any) -> Any:
@@ -382,11 +456,14 @@ def _merge(old: Any, new: Any) -> Any:
             else:
                 match = next((o for o in old if _same(o, value)), None)
                 items.append(match if match is not None else _fresh(value))
-        comments = {i: old.ca.items[i] for i in range(len(old)) if i in old.ca.items}
+        # comments belong to items, not to positions: move them with their item
+        comments = {id(old[i]): c for i, c in old.ca.items.items() if i < len(old)}
         old.clear()
         old.extend(items)
         old.ca.items.clear()
-        old.ca.items.update({i: c for i, c in comments.items() if i < len(items)})
+        for i, item in enumerate(items):
+            if id(item) in comments:
+                old.ca.items[i] = comments[id(item)]
         return old
     return _fresh(new)
 
@@ -398,6 +475,8 @@ def _fresh(value: Any) -> Any:
         for k, v in value.items():
             out[k] = _fresh(v)
         return out
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # written bare; read back as text and converted by the model
     if isinstance(value, list):
         out = CommentedSeq(_fresh(v) for v in value)
         if all(not isinstance(v, (dict, list)) for v in value) and len(str(value)) < 80:
