@@ -137,6 +137,8 @@ class NodeProgress:
     retry_ready: bool = False
     unlocked: bool = False
     extra_attempts: int = 0
+    graded: int = 0
+    by_teacher: bool = False
     history: list[dict] = field(default_factory=list)
     # internal: None (untouched), "open", "pending", "returned" or "done"
     status: str | None = field(default=None, repr=False)
@@ -242,7 +244,8 @@ def _on_grade(G, p, np, ev) -> None:
     np.results = dict(ev.data.get("results", {}))
     np.mastery = dict(ev.data.get("mastery", {}))
     np.perfect = np.perfect or (bool(np.results) and all(np.results.values()))
-    attempt = np.attempts + 1
+    np.graded += 1
+    attempt = np.graded
     for comp in G.nodes[np.id]["node"].competencies:
         p.evidence.setdefault(comp, []).extend(
             Observation(ok, np.score or 0.0, np.id, attempt) for ok in np.results.values())
@@ -255,9 +258,10 @@ def _on_review(G, p, np, ev) -> None:
         np.status = "returned"
     elif decision in ("approve", "fail"):
         ok = decision == "approve"
+        np.graded += 1
         for comp in G.nodes[np.id]["node"].competencies:
             p.evidence.setdefault(comp, []).append(
-                Observation(ok, 1.0 if ok else 0.0, np.id, np.attempts + 1))
+                Observation(ok, 1.0 if ok else 0.0, np.id, np.graded))
 
 
 def _on_complete(G, p, np, ev) -> None:
@@ -267,10 +271,12 @@ def _on_complete(G, p, np, ev) -> None:
         _retry(G, p, source_of_retry)
 
 
-def _finish(G, p: Progress, np: NodeProgress, outcome: str) -> None:
+def _finish(G, p: Progress, np: NodeProgress, outcome: str, by_teacher: bool = False) -> None:
     node = G.nodes[np.id]["node"]
     np.status, np.outcome = "done", outcome
-    np.attempts += 1
+    np.by_teacher = by_teacher
+    if not by_teacher:
+        np.attempts += 1
     np.retry_ready = False
     if outcome not in np.paid:  # XP once per node and outcome: replays of a path earn no more
         np.paid.add(outcome)
@@ -316,6 +322,7 @@ def _new_round(G, p: Progress, start: str, reset_attempts: bool = False) -> None
             np.status = np.outcome = np.score = np.answers = np.option = None
             np.results = {}
             np.retry_ready = False
+            np.by_teacher = False
             if n != start:
                 np.unlocked = False
             for nxt in G.succ[n]:
@@ -344,7 +351,7 @@ def _on_override(G, p, np, ev) -> None:
     elif op == "reset":
         _new_round(G, p, np.id, reset_attempts=True)
     elif op == "approve":
-        _finish(G, p, np, "success")
+        _finish(G, p, np, "success", by_teacher=True)
     elif op == "award":
         p.xp += int(ev.data.get("xp") or 0)
         if ev.data.get("badge"):
@@ -539,9 +546,9 @@ def _act_open(G, p, np, node, action, event) -> list[Event]:
 
 
 def _act_choose(G, p, np, node, action, event) -> list[Event]:
+    _playable(G, p, np, "choose in")
     if node.kind != "choice":
         raise ProgressError(f"{title(G, np.id)} is not a modality choice; nothing to choose", np.id)
-    _playable(G, p, np, "choose in")
     ids = [o.id for o in node.options]
     if action.option not in ids:
         raise ProgressError(f"{action.option!r} is not an option of {title(G, np.id)}; "
@@ -574,7 +581,8 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
     answers = dict(action.answers or {})
     check_answers(questions, answers, where)
     result = grade(questions, answers)
-    data: dict[str, Any] = {"score": result.score, "results": result.results}
+    data: dict[str, Any] = {"score": result.score if questions else None,
+                            "results": result.results}
     if node.kind == "gate":
         mastery = _gate_mastery(p, np, node, result.results, result.score)
         value = min(mastery.values()) if mastery else result.score
@@ -589,8 +597,7 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
 
 def _gate_mastery(p: Progress, np: NodeProgress, node, results: dict, score: float) -> dict:
     """Mastery of each of the gate's competencies, counting this attempt's answers."""
-    attempt = np.attempts + 1
-    new = [Observation(ok, score, np.id, attempt) for ok in results.values()]
+    new = [Observation(ok, score, np.id, np.graded + 1) for ok in results.values()]
     params = BKT(**node.bkt.model_dump()) if node.bkt else BKT()
     out = {}
     for comp in node.competencies:
@@ -604,6 +611,7 @@ def _gate_mastery(p: Progress, np: NodeProgress, node, results: dict, score: flo
 
 def _act_submit(G, p, np, node, action, event) -> list[Event]:
     name = title(G, np.id)
+    _playable(G, p, np, "submit work for")
     needs_review = (node.kind == "task" and node.complete == "review") or (
         node.kind == "choice" and (opt := _option(G, np.id, np.option)) is not None
         and opt.complete == "review")
@@ -613,7 +621,6 @@ def _act_submit(G, p, np, node, action, event) -> list[Event]:
         raise ProgressError(f"{name} does not take submitted work; "
                             f"{'answer its questions' if node.kind in ('quiz', 'gate') else 'mark it done'}",
                             np.id)
-    _playable(G, p, np, "submit work for")
     content = (action.content or "").strip()
     if not content:
         raise ProgressError(f"your submission for {name} is empty; write something or paste a link",
@@ -626,6 +633,7 @@ def _act_submit(G, p, np, node, action, event) -> list[Event]:
 
 def _act_complete(G, p, np, node, action, event) -> list[Event]:
     name = title(G, np.id)
+    _playable(G, p, np, "complete")
     if node.kind in ("quiz", "gate"):
         raise ProgressError(f"{name} is completed by answering its questions", np.id)
     if node.kind == "task" and node.complete == "review":
@@ -640,7 +648,6 @@ def _act_complete(G, p, np, node, action, event) -> list[Event]:
                                 "submit your work instead", np.id)
         if option.complete == "quiz":
             raise ProgressError(f"“{option.label}” is completed by answering its questions", np.id)
-    _playable(G, p, np, "complete")
     return _opening(np, event) + [event("complete", outcome="success")]
 
 

@@ -55,7 +55,9 @@ def parse_number(value: Any) -> float | None:
             frac = Fraction(num, den)
             return float(whole - frac if whole < 0 else whole + frac)
         text = re.sub(r"\s*/\s*", "/", text)
-        if re.fullmatch(r"-?\d+,\d+", text):
+        if re.fullmatch(r"-?\d{1,3}(,\d{3})+", text):  # 1,000: a thousands separator
+            text = text.replace(",", "")
+        elif re.fullmatch(r"-?\d+,\d+", text):  # 0,5: a decimal comma
             text = text.replace(",", ".")
         return float(Fraction(text))
     except (ValueError, ZeroDivisionError):

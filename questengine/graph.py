@@ -73,10 +73,12 @@ def check(quest: Quest) -> None:
 def validate(quest: Quest) -> list[Problem]:
     """Every problem that makes the quest unplayable, each naming the nodes involved."""
     problems = list(_duplicate_ids(quest))
+    problems += _bad_edges(quest)
+    blocking = bool(problems)  # the graph below would be wrong
     problems += _unknown_competencies(quest)
-    edge_problems = list(_bad_edges(quest))
-    problems += edge_problems
-    if problems:  # the graph below would be wrong; report what we have
+    if not any(n.kind == "end" for n in quest.nodes):
+        problems.append(_NO_END)
+    if blocking:
         return _with_lines(quest, problems)
     G = build_graph(quest)
     problems += _cannot_fail(quest, G)
@@ -84,7 +86,8 @@ def validate(quest: Quest) -> list[Problem]:
     problems += _starts_and_ends(quest, G)
     if G.graph["order"] is not None:
         problems += _retries(quest, G)
-        if not problems:
+        # other problems of the map would only echo here as unreachable nodes
+        if all(p.code in ("unknown_competency", "no_end") for p in problems):
             problems += _unreachable(quest, G)
     return _with_lines(quest, problems)
 
@@ -235,12 +238,13 @@ def _cycles(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
 
 
 def _starts_and_ends(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
-    if not any(n.kind == "end" for n in quest.nodes):
-        yield Problem("the quest has no 'end' node; add one (kind: end) so students can finish",
-                      path="nodes", code="no_end")
     if not any(G.in_degree(n) == 0 for n in G):
         yield Problem("the quest has no starting point: every node has a path into it",
                       path="nodes", code="no_start")
+
+
+_NO_END = Problem("the quest has no 'end' node; add one (kind: end) so students can finish",
+                  path="nodes", code="no_end")
 
 
 def _retries(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:

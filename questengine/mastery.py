@@ -22,7 +22,7 @@ class Observation:
     correct: bool
     score: float
     node: str = ""
-    attempt: int = 1
+    attempt: int = 1  # the node's graded attempt it came from, counted over all rounds
 
 
 @dataclass(frozen=True)
@@ -49,23 +49,32 @@ def score_rule(scores: Iterable[float], mode: Literal["latest", "best"] = "lates
     return max(scores) if mode == "best" else scores[-1]
 
 
-def bkt_update(p_known: float, correct: bool, params: BKT = BKT()) -> float:
-    """One BKT step: the posterior given the answer, then the chance of learning."""
+def _bkt_step(known: float, unknown: float, correct: bool, params: BKT) -> tuple[float, float]:
+    """One BKT step on both probabilities, so neither is lost to rounding near 0 or 1."""
     g, s = params.guess, params.slip
     if correct:
-        num, den = p_known * (1 - s), p_known * (1 - s) + (1 - p_known) * g
+        k, u = known * (1 - s), unknown * g
     else:
-        num, den = p_known * s, p_known * s + (1 - p_known) * (1 - g)
-    posterior = num / den if den > 0 else p_known
-    return posterior + (1 - posterior) * params.learn
+        k, u = known * s, unknown * (1 - g)
+    total = k + u
+    if total <= 0:
+        return known, unknown
+    k, u = k / total, u / total
+    return k + u * params.learn, u * (1 - params.learn)
+
+
+def bkt_update(p_known: float, correct: bool, params: BKT = BKT()) -> float:
+    """One BKT step: the posterior given the answer, then the chance of learning."""
+    return _bkt_step(p_known, 1 - p_known, correct, params)[0]
 
 
 def bkt(observations: Iterable[bool | Observation], params: BKT = BKT()) -> float:
     """p(known) after a sequence of right/wrong answers, starting from the prior."""
-    p = params.prior
+    known, unknown = params.prior, 1 - params.prior
     for obs in observations:
-        p = bkt_update(p, obs.correct if isinstance(obs, Observation) else bool(obs), params)
-    return p
+        correct = obs.correct if isinstance(obs, Observation) else bool(obs)
+        known, unknown = _bkt_step(known, unknown, correct, params)
+    return known
 
 
 def estimate(observations: list[Observation], estimator: Literal["score", "bkt"] = "score",

@@ -210,6 +210,13 @@ class GateNode(_NodeBase):
     bkt: BKTParams | None = None
 
     @model_validator(mode="after")
+    def _bkt_mastered_line(self):
+        # BKT's usual line is p >= 0.95; a gate that does not say otherwise uses it
+        if self.estimator == "bkt" and "threshold" not in self.model_fields_set:
+            self.threshold = 0.95
+        return self
+
+    @model_validator(mode="after")
     def _needs_evidence(self):
         if not self.questions and not self.competencies:
             raise ValueError(

@@ -61,11 +61,13 @@ def _perfect(p: "Progress") -> bool:
 
 
 def _first_try_gate(p: "Progress") -> bool:
-    return any(n.kind == "gate" and n.state == "success" and n.attempts == 1 for n in p.nodes.values())
+    return any(n.kind == "gate" and n.state == "success" and n.attempts == 1 and not n.by_teacher
+               for n in p.nodes.values())
 
 
 def _comeback(p: "Progress") -> bool:
-    return any(n.kind == "gate" and n.state == "success" and n.attempts > 1 for n in p.nodes.values())
+    return any(n.kind == "gate" and n.state == "success" and n.attempts > 1 and not n.by_teacher
+               for n in p.nodes.values())
 
 
 def _reflective(p: "Progress") -> bool:
