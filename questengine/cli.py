@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a problem with the input (one line per problem,
 """
 from __future__ import annotations
 
+import os
 import random
 import sys
 from pathlib import Path
@@ -24,6 +25,12 @@ QUEST_SUFFIXES = (".yaml", ".yml", ".json")
 @click.version_option(package_name="questengine")
 def main() -> None:
     """questengine: quest maps for personalized learning."""
+
+
+def _db_option(fn):
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
+                        envvar="QUESTENGINE_DB", default="run/classroom.db", show_default=True,
+                        help="Classroom database file (or set QUESTENGINE_DB).")(fn)
 
 
 def _quest_files(paths: tuple[str, ...]) -> list[Path]:
@@ -108,7 +115,8 @@ def _print_playthrough(G, seed: int, skill: float) -> None:
 @click.option("--quests", "folder", type=click.Path(file_okay=False), default=None,
               help="Folder of quests (default: the sample quests).")
 @click.option("--seed", type=int, default=7, show_default=True)
-def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int) -> None:
+@click.option("--port", type=int, default=8866, show_default=True)
+def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int, port: int) -> None:
     """Validate the sample quests, build a demo classroom and print its logins."""
     from .demo import build_demo
 
@@ -127,7 +135,34 @@ def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int) -> Non
     for login in info.students:
         click.echo(f"  {login.class_code}  {login.name:<16} {login.pin}")
     if not no_serve:
-        click.echo("the Voilà pages are not built yet; this demo ends with the database.")
+        _serve(Path(db_path), port, f"student: class {info.class_code}, name "
+               f"{info.students[0].name}, PIN {info.students[0].pin}")
+
+
+def _serve(db: Path, port: int, hint: str = "") -> None:
+    from .server import VoilaServer
+
+    server = VoilaServer(db, port=port)
+    server.start(log=None if os.environ.get("QUESTENGINE_QUIET") else sys.stderr)
+    click.echo(f"play page:  {server.url('play')}" + (f"   ({hint})" if hint else ""))
+    click.echo("stop with Ctrl+C")
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping ...")
+    finally:
+        server.stop()
+
+
+@main.command("serve")
+@_db_option
+@click.option("--port", type=int, default=8866, show_default=True)
+def serve_cmd(db_path: str, port: int) -> None:
+    """Serve the pages with Voilà on 127.0.0.1 over the classroom database."""
+    if not Path(db_path).is_file():
+        raise click.UsageError(f"{db_path} does not exist; run `questengine init-db` or "
+                               "`questengine demo` first")
+    _serve(Path(db_path), port)
 
 
 def _sample_quests() -> Path:
@@ -139,12 +174,6 @@ def _sample_quests() -> Path:
 
 
 # --- classroom administration ---------------------------------------------------
-
-def _db_option(fn):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
-                        envvar="QUESTENGINE_DB", default="run/classroom.db", show_default=True,
-                        help="Classroom database file (or set QUESTENGINE_DB).")(fn)
-
 
 def _classroom(db_path: str):
     from .classroom import Classroom

@@ -365,7 +365,7 @@ def _minimal(masks: list[int]) -> list[int]:
     return out
 
 
-def layout(G: nx.DiGraph, width: float = 180.0, height: float = 110.0) -> dict[str, tuple[float, float]]:
+def layout(G: nx.DiGraph, width: float = 215.0, height: float = 100.0) -> dict[str, tuple[float, float]]:
     """Positions for drawing: layered by topological generation, hand-placed positions kept."""
     positions: dict[str, tuple[float, float]] = {}
     generations = nx.topological_generations(G) if G.graph.get("order") is not None else [list(G)]

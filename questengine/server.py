@@ -1,0 +1,76 @@
+"""Run Voilà on the pages with the project's checked-in configuration.
+
+Configuration lives in ``questengine/serve/voila.json`` (the template without
+CDN links, stripped sources, no tracebacks, culling, a preheated pool for the
+play page); Jupyter's data and runtime files and Voilà's connection files go
+under the run directory, not the user's home.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["VoilaServer", "notebooks_dir", "PAGES"]
+
+HERE = Path(__file__).resolve().parent
+PAGES = {"play": "play.ipynb"}
+
+
+def notebooks_dir() -> Path:
+    packaged = HERE / "_notebooks"
+    return packaged if packaged.is_dir() else HERE.parent / "notebooks"
+
+
+@dataclass
+class VoilaServer:
+    """A Voilà process serving the pages over one classroom database."""
+
+    db: Path
+    port: int = 8866
+    run_dir: Path = Path("run")
+    notebooks: Path | None = None
+    extra_args: tuple[str, ...] = ()
+
+    def url(self, page: str = "play") -> str:
+        return f"http://127.0.0.1:{self.port}/voila/render/{PAGES.get(page, page)}"
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        run = self.run_dir.resolve()
+        env = dict(os.environ)
+        env.update({
+            "QUESTENGINE_DB": str(Path(self.db).resolve()),
+            "JUPYTER_CONFIG_DIR": str(HERE / "serve"),
+            "JUPYTER_PATH": os.pathsep.join(
+                filter(None, [str(HERE / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")])),
+            "JUPYTER_DATA_DIR": str(run / "jupyter" / "data"),
+            "JUPYTER_RUNTIME_DIR": str(run / "jupyter" / "runtime"),
+            "PYTHONUNBUFFERED": "1",
+        })
+        argv = [sys.executable, "-m", "voila", str(self.notebooks or notebooks_dir()),
+                f"--port={self.port}", "--no-browser", "--Voila.ip=127.0.0.1",
+                f"--Voila.connection_dir_root={run / 'voila'}", *self.extra_args]
+        return argv, env
+
+    def start(self, log=None) -> subprocess.Popen:
+        """Start Voilà in its own process group (stop it with :meth:`stop`)."""
+        for sub in ("voila", "jupyter/data", "jupyter/runtime"):
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        argv, env = self.command()
+        self.process = subprocess.Popen(argv, env=env, stdout=log or subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        return self.process
+
+    def stop(self, timeout: float = 15.0) -> None:
+        proc = getattr(self, "process", None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

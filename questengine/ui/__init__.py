@@ -1,0 +1,1 @@
+"""Widgets and pages (ipywidgets + one anywidget map). Pages talk to the classroom service only."""

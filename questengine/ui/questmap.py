@@ -1,0 +1,74 @@
+"""The quest map widget: one anywidget shared by every page.
+
+Synced traits are plain JSON: ``nodes`` (id, title, kind, state, x, y, info),
+``edges`` (source, target, when), ``selected`` (set by a click in the
+browser), ``current``, ``counts`` (per node, for the progress center),
+``editable`` and ``height``. The browser can set any trait, so ``selected``
+only chooses what a panel shows: it never grants anything.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+import networkx as nx
+import traitlets
+
+from ..engine import Progress, explain
+from ..graph import layout
+
+__all__ = ["QuestMap", "map_nodes", "map_edges", "FRONT_END"]
+
+
+def _front_end() -> Path:
+    packaged = Path(__file__).resolve().parent.parent / "_widgets"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "widgets"
+
+
+FRONT_END = _front_end()
+
+
+def map_nodes(G: nx.DiGraph, progress: Progress | None = None) -> list[dict]:
+    """The ``nodes`` trait for a quest graph, with states and explanations when given progress."""
+    positions = layout(G)
+    out = []
+    for n in G.graph["order"] or list(G):
+        node = G.nodes[n]["node"]
+        x, y = positions[n]
+        item = {"id": n, "title": node.title, "kind": node.kind, "x": float(x), "y": float(y)}
+        if progress is not None:
+            item["state"] = progress.nodes[n].state
+            item["info"] = explain(progress, n)
+        out.append(item)
+    return out
+
+
+def map_edges(G: nx.DiGraph) -> list[dict]:
+    """The ``edges`` trait: forward edges with their condition, then retry edges."""
+    edges = [{"source": u, "target": v, "when": w} for u, v, w in G.edges(data="when")]
+    edges += [{"source": s, "target": g, "when": "retry"} for s, g in G.graph["retry"].items()]
+    return edges
+
+
+class QuestMap(anywidget.AnyWidget):
+    """An SVG quest map with pan, zoom, hover explanations and click to select."""
+
+    _esm = FRONT_END / "questmap.js"
+    _css = FRONT_END / "questmap.css"
+
+    nodes = traitlets.List(traitlets.Dict()).tag(sync=True)
+    edges = traitlets.List(traitlets.Dict()).tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+    current = traitlets.Unicode("").tag(sync=True)
+    counts = traitlets.Dict().tag(sync=True)
+    editable = traitlets.Bool(False).tag(sync=True)
+    height = traitlets.Int(440).tag(sync=True)
+
+    def show(self, G: nx.DiGraph, progress: Progress | None = None,
+             counts: dict | None = None) -> None:
+        """Draw a quest graph (and a student's progress, or a class's counts)."""
+        with self.hold_sync():
+            self.nodes = map_nodes(G, progress)
+            self.edges = map_edges(G)
+            self.counts = counts or {}
+            self.current = (progress.current or "") if progress is not None else ""
