@@ -27,7 +27,7 @@ import networkx as nx
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .engine import Action, Progress, act, explain, replay
+from .engine import Action, Progress, act, explain, extend, replay
 from .errors import (
     AccessDenied, ClassroomError, LoginError, LoginThrottled, SessionExpired,
 )
@@ -35,7 +35,7 @@ from .graph import quest_graph
 from .loader import dumps_quest, load_quest, loads_quest
 from .model import Quest
 from .rewards import level_for
-from .store import Store, StoreInterface
+from .store import Store, StoreBusy, StoreInterface
 
 __all__ = ["Classroom", "StudentSession", "TeacherSession", "StudentLogin", "QuestCard",
            "Profile", "QueueItem"]
@@ -124,6 +124,21 @@ def _clean_name(name: Any, what: str = "name") -> str:
     return cleaned
 
 
+def _roster_text(source: str | Path) -> str:
+    """A roster's text: read from a file path, or the CSV text itself."""
+    if isinstance(source, Path):
+        return source.read_text(encoding="utf-8-sig")
+    if not isinstance(source, str):
+        raise ClassroomError(f"a roster is CSV text or a file path, got {type(source).__name__}")
+    if "\n" not in source and "," not in source and len(source) < 1024:
+        try:
+            if Path(source).is_file():
+                return Path(source).read_text(encoding="utf-8-sig")
+        except OSError:
+            pass
+    return source
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -154,6 +169,7 @@ class Classroom:
         self.max_failures = max_failures
         self.lockout = timedelta(minutes=lockout_minutes)
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
+        self._cache: dict[tuple[int, str], _Cached] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
 
     def stamp(self) -> str:
@@ -196,21 +212,29 @@ class Classroom:
     def add_student(self, class_code: str, name: str, pin: str | None = None) -> StudentLogin:
         return self.add_students(class_code, [(name, pin)])[0]
 
-    def add_students(self, class_code: str, people: list[tuple[str, str | None]]) -> list[StudentLogin]:
-        """Add students (name, optional PIN) all at once: one bad row and none is added."""
+    def add_students(self, class_code: str, people: list[tuple[str, str | None]],
+                     where: list[str] | None = None) -> list[StudentLogin]:
+        """Add students (name, optional PIN) all at once: one bad row and none is added.
+
+        ``where`` names each entry in messages (a roster's line numbers).
+        """
         code = self._class(class_code)["code"]
-        seen: dict[str, int] = {}
+        where = where or [f"entry {i}" for i in range(1, len(people) + 1)]
+        seen: dict[str, str] = {}
         rows = []
-        for i, (raw_name, pin) in enumerate(people, start=1):
-            name = _clean_name(raw_name, "student name")
+        for place, (raw_name, pin) in zip(where, people):
+            try:
+                name = _clean_name(raw_name, "student name")
+                pin = self._check_pin(pin) if pin else f"{secrets.randbelow(10000):04d}"
+            except ClassroomError as err:
+                raise ClassroomError(f"{place}: {err}") from err
             key = name_key(name)
             if key in seen:
-                raise ClassroomError(f"{name!r} appears twice (entries {seen[key]} and {i}); "
+                raise ClassroomError(f"{name!r} appears twice ({seen[key]} and {place}); "
                                      "names in a class must differ (add an initial)")
-            seen[key] = i
+            seen[key] = place
             if self.store.student_by_name(code, key):
-                raise ClassroomError(f"class {code} already has a student named {name!r}")
-            pin = self._check_pin(pin) if pin else f"{secrets.randbelow(10000):04d}"
+                raise ClassroomError(f"{place}: class {code} already has a student named {name!r}")
             rows.append((name, key, pin, self.hasher.hash(pin)))
         logins = []
         with self.store.write():
@@ -229,26 +253,28 @@ class Classroom:
 
     def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
         """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name)."""
-        text = Path(source).read_text(encoding="utf-8-sig") if isinstance(source, Path) or (
-            isinstance(source, str) and "\n" not in source and Path(source).is_file()) else source
-        text = text.lstrip("\ufeff")
+        text = _roster_text(source).lstrip("\ufeff")
         reader = csv.DictReader(io.StringIO(text))
         columns = [c.strip().lower() for c in reader.fieldnames or []]
         reader.fieldnames = columns
         if "name" not in columns and not {"first_name", "last_name"} <= set(columns):
             raise ClassroomError(f"the roster needs a 'name' column (or 'first_name' and "
                                  f"'last_name'); found: {', '.join(columns) or 'no header'}")
-        people = []
-        for line, row in enumerate(reader, start=2):
+        people, lines = [], []
+        for row in reader:
+            line = reader.line_num
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue  # a blank line
             name = row.get("name") or " ".join(
                 filter(None, [row.get("first_name"), row.get("last_name")]))
             if not (name or "").strip():
                 raise ClassroomError(f"roster line {line}: the name is empty")
             people.append((name, (row.get("pin") or "").strip() or None))
+            lines.append(line)
         if not people:
             raise ClassroomError("the roster has a header but no students")
         try:
-            return self.add_students(class_code, people)
+            return self.add_students(class_code, people, where=[f"line {n}" for n in lines])
         except ClassroomError as err:
             raise ClassroomError(f"roster: {err}") from err
 
@@ -257,6 +283,11 @@ class Classroom:
         if not isinstance(quest, Quest):
             quest = load_quest(quest)
         quest_graph(quest)  # raises QuestValidationError listing every problem
+        latest = self.store.quest_row(quest.id)
+        owner = latest["published_by"] if latest else None
+        if by is not None and owner is not None and owner != by:
+            raise AccessDenied(f"the quest id {quest.id!r} belongs to another teacher; give your "
+                               "quest its own id (or ask them to share theirs)")
         return self.store.put_quest(quest.id, quest.title, dumps_quest(quest), quest_digest(quest),
                                     self.stamp(), by)
 
@@ -291,6 +322,8 @@ class Classroom:
         row = self.store.student(student_id)
         if row is None:
             raise ClassroomError(f"there is no student {student_id!r}")
+        for key in [k for k in self._cache if k[0] == student_id]:
+            del self._cache[key]
         return self.store.delete_student(student_id,
                                          f"student|{row['class_code']}|{row['name_key']}")
 
@@ -373,21 +406,68 @@ class Classroom:
 
     # playing (for sessions) -------------------------------------------------------------------
 
+    def _current(self, student_id: int, quest_id: str) -> "_Cached":
+        """The student's progress in a quest, caught up with events other processes wrote."""
+        G = self.graph(quest_id)
+        key = (student_id, quest_id)
+        cached = self._cache.get(key)
+        if cached is None or cached.progress.graph is not G:
+            last, events = self.store.events_since(student_id, quest_id, 0)
+            cached = self._cache[key] = _Cached(last, replay(G, events), fresh=True)
+            status = self.store.quest_status(student_id, quest_id)
+            if status is not None and status["version"] != cached.progress.version:
+                self.store.bank_xp(student_id, quest_id, cached.progress.version,
+                                   cached.progress.xp)
+        else:
+            last, events = self.store.events_since(student_id, quest_id, cached.last_id)
+            if events:
+                extend(cached.progress, events)
+                cached.last_id = last
+        return cached
+
     def _play(self, student_id: int, quest_id: str, action: Action, role: str,
               actor: str) -> Progress:
-        with self.store.write():
-            G = self.graph(quest_id)
-            events = self.store.events(student_id, quest_id)
-            progress = replay(G, events)
-            new = act(G, progress, action, role=role, actor=actor, at=self.stamp())
-            if new:
-                self.store.append(student_id, new)
-                progress = replay(G, events + new)
-                self.store.save_progress(student_id, progress, self.stamp())
-            return progress
+        """Check an action with the engine and record it, or raise and write nothing.
+
+        The check runs on the cached progress outside the write lock; inside
+        ``BEGIN IMMEDIATE`` the store confirms no other process added events
+        for this student meanwhile (else we catch up and check again), then
+        appends the events and the changed progress rows.
+        """
+        key = (student_id, quest_id)
+        for _ in range(50):
+            cached = self._current(student_id, quest_id)
+            G = cached.progress.graph
+            new = act(G, cached.progress, action, role=role, actor=actor, at=self.stamp())
+            if not new:
+                return cached.progress.copy()
+            after = cached.progress.copy()
+            extend(after, new)  # worked out before taking the write lock
+            previous = None if cached.fresh else cached.progress
+            try:
+                with self.store.write():
+                    if self.store.last_event_id(student_id, quest_id) != cached.last_id:
+                        continue  # another tab or the teacher acted first: check again
+                    ids = self.store.append(student_id, new)
+                    self.store.save_progress(student_id, after, self.stamp(), previous)
+            except BaseException:
+                self._cache.pop(key, None)  # not sure what the database holds now: reload
+                raise
+            cached.progress, cached.last_id, cached.fresh = after, ids[-1], False
+            return after.copy()
+        raise StoreBusy("this student's progress kept changing while saving; try again")
 
     def _progress(self, student_id: int, quest_id: str) -> Progress:
-        return replay(self.graph(quest_id), self.store.events(student_id, quest_id))
+        return self._current(student_id, quest_id).progress.copy()
+
+
+@dataclass
+class _Cached:
+    """A student's progress in one quest as this process last saw it."""
+
+    last_id: int
+    progress: Progress
+    fresh: bool = True  # built from the log here: its rows are written in full once
 
 
 class _Session:
@@ -500,6 +580,8 @@ class StudentSession(_Session):
 
     def set_interests(self, interests: list[str]) -> list[str]:
         self._check()
+        if not isinstance(interests, (list, tuple)):
+            raise ClassroomError("interests are a list of short texts")
         if len(interests) > 20:
             raise ClassroomError("at most 20 interests")
         cleaned = [_clean_name(i, "interest") for i in interests]
@@ -603,7 +685,9 @@ class TeacherSession(_Session):
         self._classroom.assign(quest_id, self._own_class(class_code), by=self.teacher_id)
 
     def progress(self, student_id: int, quest_id: str) -> Progress:
-        self._own_student(student_id)
+        row = self._own_student(student_id)
+        if not any(a["quest_id"] == quest_id for a in self._classroom.store.assignments(row["class_code"])):
+            raise AccessDenied(f"the quest {quest_id!r} is not assigned to {row['name']}'s class")
         return self._classroom._progress(student_id, quest_id)
 
     def review_queue(self, class_code: str | None = None) -> list[QueueItem]:
@@ -636,7 +720,9 @@ class TeacherSession(_Session):
     def override(self, student_id: int, quest_id: str, node: str, op: str, reason: str = "",
                  xp: int = 0, badge: str | None = None) -> Progress:
         """Unlock, reset, approve or award, with the reason recorded in the event log."""
-        self._own_student(student_id)
+        row = self._own_student(student_id)
+        if not any(a["quest_id"] == quest_id for a in self._classroom.store.assignments(row["class_code"])):
+            raise AccessDenied(f"the quest {quest_id!r} is not assigned to {row['name']}'s class")
         return self._classroom._play(student_id, quest_id,
                                      Action("override", node, op=op, reason=reason, xp=xp,
                                             badge=badge),

@@ -15,7 +15,7 @@ stay in each node's ``history``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -28,7 +28,7 @@ from .rewards import BUILTIN_BADGES, BadgeRule, earned_badges, level_for
 
 __all__ = [
     "STATES", "EVENT_TYPES", "ACTION_TYPES", "Event", "Action", "Submission", "Review", "Pick",
-    "NodeProgress", "Progress", "replay", "available", "explain", "act",
+    "NodeProgress", "Progress", "replay", "extend", "available", "explain", "act",
 ]
 
 STATES = ("locked", "available", "in_progress", "pending_review", "returned", "success", "fail",
@@ -144,6 +144,12 @@ class NodeProgress:
     status: str | None = field(default=None, repr=False)
     paid: set = field(default_factory=set, repr=False)
 
+    def copy(self) -> "NodeProgress":
+        return replace(self, results=dict(self.results),
+                       answers=dict(self.answers) if self.answers is not None else None,
+                       submissions=list(self.submissions), reviews=list(self.reviews),
+                       mastery=dict(self.mastery), history=list(self.history), paid=set(self.paid))
+
     @property
     def feedback(self) -> list[Review]:
         """Every review with written feedback, oldest first (all rounds)."""
@@ -179,6 +185,14 @@ class Progress:
     def state(self, node: str) -> str:
         return self.nodes[node].state
 
+    def copy(self) -> "Progress":
+        """An independent copy (sharing the graph and the immutable records inside)."""
+        return replace(self, nodes={n: np.copy() for n, np in self.nodes.items()},
+                       badges=list(self.badges), awarded=list(self.awarded), ends=list(self.ends),
+                       picks=[replace(p) for p in self.picks],
+                       evidence={c: list(obs) for c, obs in self.evidence.items()},
+                       mastery=dict(self.mastery), struggling=dict(self.struggling))
+
     def states(self) -> dict[str, str]:
         return {n: np.state for n, np in self.nodes.items()}
 
@@ -196,6 +210,17 @@ def replay(G: nx.DiGraph, events: Iterable[Event],
     quest = G.graph["quest"]
     progress = Progress(graph=G, quest=quest.id, version=quest.version,
                         nodes={n.id: NodeProgress(n.id, n.kind) for n in quest.nodes})
+    return extend(progress, events, badge_rules)
+
+
+def extend(progress: Progress, events: Iterable[Event],
+           badge_rules: tuple[BadgeRule, ...] = BUILTIN_BADGES) -> Progress:
+    """Apply more events to ``progress`` in place and derive its states again.
+
+    ``extend(replay(G, a), b)`` equals ``replay(G, a + b)``: the service uses it
+    to keep a student's progress up to date without replaying the whole log.
+    """
+    G = progress.graph
     nodes = progress.nodes
     for event in events:
         np = nodes.get(event.node)
@@ -522,6 +547,19 @@ def act(G: nx.DiGraph, progress: Progress, action: Action, *, role: str = "stude
                    action, event)
 
 
+def _text(value: Any, what: str, node: str) -> str:
+    """Text a person typed, trimmed; a clear error for anything that is not text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ProgressError(f"{what} must be text, got {type(value).__name__}", node)
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise ProgressError(f"{what} is {len(value):,} characters; the most is {MAX_TEXT:,} "
+                            "(share a link for longer work)", node)
+    return value
+
+
 def _playable(G, p: Progress, np: NodeProgress, verb: str) -> None:
     if np.state in PLAYABLE:
         return
@@ -578,6 +616,8 @@ def _questions_for(G, np: NodeProgress, node) -> tuple[list, float | None, str]:
 def _act_answer(G, p, np, node, action, event) -> list[Event]:
     _playable(G, p, np, "answer")
     questions, pass_score, where = _questions_for(G, np, node)
+    if action.answers is not None and not isinstance(action.answers, dict):
+        raise ProgressError(f"answers to {where} must map each question to an answer", np.id)
     answers = dict(action.answers or {})
     check_answers(questions, answers, where)
     result = grade(questions, answers)
@@ -621,13 +661,10 @@ def _act_submit(G, p, np, node, action, event) -> list[Event]:
         raise ProgressError(f"{name} does not take submitted work; "
                             f"{'answer its questions' if node.kind in ('quiz', 'gate') else 'mark it done'}",
                             np.id)
-    content = (action.content or "").strip()
+    content = _text(action.content, f"your submission for {name}", np.id)
     if not content:
         raise ProgressError(f"your submission for {name} is empty; write something or paste a link",
                             np.id)
-    if len(content) > MAX_TEXT:
-        raise ProgressError(f"your submission for {name} is {len(content):,} characters; "
-                            f"the most is {MAX_TEXT:,} (share a link for longer work)", np.id)
     return _opening(np, event) + [event("submit", content=content)]
 
 
@@ -655,12 +692,9 @@ def _act_reflect(G, p, np, node, action, event) -> list[Event]:
     name = title(G, np.id)
     if np.state not in ("success", "fail"):
         raise ProgressError(f"reflect on {name} after you finish it", np.id)
-    text = (action.text or "").strip()
+    text = _text(action.text, f"your reflection on {name}", np.id)
     if not text:
         raise ProgressError(f"your reflection on {name} is empty", np.id)
-    if len(text) > MAX_TEXT:
-        raise ProgressError(f"your reflection is {len(text):,} characters; the most is {MAX_TEXT:,}",
-                            np.id)
     return [event("reflect", text=text)]
 
 
@@ -672,12 +706,10 @@ def _act_review(G, p, np, node, action, event) -> list[Event]:
     if action.decision not in REVIEW_DECISIONS:
         raise ProgressError(f"unknown review decision {action.decision!r}; choose one of "
                             f"{', '.join(REVIEW_DECISIONS)}", np.id)
-    feedback = (action.feedback or "").strip()
+    feedback = _text(action.feedback, "feedback", np.id)
     if action.decision == "return" and not feedback:
         raise ProgressError("returning work needs feedback that tells the student what to revise",
                             np.id)
-    if len(feedback) > MAX_TEXT:
-        raise ProgressError(f"feedback is {len(feedback):,} characters; the most is {MAX_TEXT:,}", np.id)
     events = [event("review", decision=action.decision, feedback=feedback)]
     if action.decision != "return":
         events.append(event("complete", outcome="success" if action.decision == "approve" else "fail"))
@@ -689,7 +721,7 @@ def _act_override(G, p, np, node, action, event) -> list[Event]:
     op = action.op
     if op not in OVERRIDES:
         raise ProgressError(f"unknown override {op!r}; choose one of {', '.join(OVERRIDES)}", np.id)
-    data: dict[str, Any] = {"op": op, "reason": (action.reason or "").strip()}
+    data: dict[str, Any] = {"op": op, "reason": _text(action.reason, "the reason", np.id)}
     if op == "unlock" and not (np.state in ("locked", "closed") or
                                (np.kind == "gate" and np.state == "fail")):
         raise ProgressError(f"{name} is {np.state.replace('_', ' ')}; only a locked or closed node, "
@@ -699,6 +731,10 @@ def _act_override(G, p, np, node, action, event) -> list[Event]:
     if op == "approve" and np.state == "success":
         raise ProgressError(f"{name} is already done", np.id)
     if op == "award":
+        if not isinstance(action.xp, int) or isinstance(action.xp, bool):
+            raise ProgressError(f"awarded XP must be a whole number, got {action.xp!r}", np.id)
+        if action.badge is not None and not isinstance(action.badge, str):
+            raise ProgressError(f"a badge is named by text, got {action.badge!r}", np.id)
         if action.xp < 0 or action.xp > 100_000:
             raise ProgressError(f"awarded XP must be between 0 and 100000, got {action.xp}", np.id)
         if not action.xp and not action.badge:

@@ -27,7 +27,7 @@ from .errors import QuestEngineError
 from .rewards import level_for
 
 __all__ = ["Store", "StoreInterface", "StoreError", "StoreBusy", "SCHEMA_VERSION", "MIGRATIONS",
-           "STUDENT_TABLES"]
+           "STUDENT_TABLES", "progress_row"]
 
 
 class StoreError(QuestEngineError):
@@ -48,9 +48,10 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["classes"].create({"code": str, "name": str, "teacher_id": int, "created": str},
                          pk="code", foreign_keys=[("teacher_id", "teachers", "id")])
     db["classes"].create_index(["teacher_id"])
-    db["students"].create({"id": int, "opaque_id": str, "class_code": str, "name": str,
-                           "name_key": str, "pin_hash": str, "created": str}, pk="id",
-                          foreign_keys=[("class_code", "classes", "code")])
+    # AUTOINCREMENT: a deleted student's id is never given to someone else
+    db.execute("create table students (id integer primary key autoincrement, opaque_id text, "
+               "class_code text references classes(code), name text, name_key text, "
+               "pin_hash text, created text)")
     db["students"].create_index(["class_code", "name_key"], unique=True)
     db["students"].create_index(["opaque_id"], unique=True)
     db["enrolments"].create({"student_id": int, "class_code": str, "enrolled": str},
@@ -109,8 +110,13 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["login_failures"].create_index(["key", "at"])
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    # XP earned on nodes a newer quest version removed: kept, never lost
+    db["quest_status"].add_column("carried_xp", int, not_null_default=0)
+
+
 #: version -> function that brings the schema from version - 1 to version.
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migration_1}
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migration_1, 2: _migration_2}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 #: Tables that hold a student's data, with the column naming the student.
@@ -144,9 +150,14 @@ class StoreInterface(Protocol):
     def assign(self, class_code: str, quest_id: str, at: str, by: int | None) -> None: ...
     def assignments(self, class_code: str) -> list[dict]: ...
     def events(self, student_id: int, quest_id: str) -> list[Event]: ...
+    def events_since(self, student_id: int, quest_id: str,
+                     after_id: int) -> tuple[int, list[Event]]: ...
+    def last_event_id(self, student_id: int, quest_id: str) -> int: ...
     def append(self, student_id: int, events: list[Event]) -> list[int]: ...
-    def save_progress(self, student_id: int, progress: Progress, at: str) -> None: ...
+    def save_progress(self, student_id: int, progress: Progress, at: str,
+                      previous: Progress | None = None) -> None: ...
     def quest_status(self, student_id: int, quest_id: str) -> dict | None: ...
+    def bank_xp(self, student_id: int, quest_id: str, version: int, replay_xp: int) -> None: ...
     def pending_submissions(self, class_codes: list[str]) -> list[dict]: ...
     def submission(self, submission_id: int) -> dict | None: ...
     def reviews_of(self, student_id: int, quest_id: str, node: str) -> list[dict]: ...
@@ -162,6 +173,11 @@ class StoreInterface(Protocol):
     def end_session(self, token_hash: str) -> None: ...
     def export_student(self, student_id: int) -> dict: ...
     def delete_student(self, student_id: int, login_key: str) -> dict[str, int]: ...
+
+
+def progress_row(np) -> tuple:
+    """The materialized columns of one node's progress."""
+    return (np.state, np.attempts, np.score, np.round)
 
 
 # --- the SQLite store -----------------------------------------------------------------
@@ -259,7 +275,9 @@ class Store:
         return before
 
     def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
+        cursor = self.conn.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor]
 
     def _row(self, sql: str, params: tuple | dict = ()) -> dict | None:
         rows = self._rows(sql, params)
@@ -351,10 +369,22 @@ class Store:
     # events and materialized progress ---------------------------------------------------
 
     def events(self, student_id: int, quest_id: str) -> list[Event]:
+        return self.events_since(student_id, quest_id, 0)[1]
+
+    def events_since(self, student_id: int, quest_id: str, after_id: int) -> tuple[int, list[Event]]:
+        """(the last event id, the events after ``after_id``) of one student in one quest."""
         rows = self.conn.execute(
-            "select type, node, role, actor, at, quest_id, version, data from events "
-            "where student_id = ? and quest_id = ? order by id", (student_id, quest_id))
-        return [Event(t, n, r, a, at, q, v, json.loads(d)) for t, n, r, a, at, q, v, d in rows]
+            "select id, type, node, role, actor, at, quest_id, version, data from events "
+            "where student_id = ? and quest_id = ? and id > ? order by id",
+            (student_id, quest_id, after_id)).fetchall()
+        last = rows[-1][0] if rows else after_id
+        return last, [Event(t, n, r, a, at, q, v, json.loads(d))
+                      for _, t, n, r, a, at, q, v, d in rows]
+
+    def last_event_id(self, student_id: int, quest_id: str) -> int:
+        row = self.conn.execute("select max(id) from events where student_id = ? and quest_id = ?",
+                                (student_id, quest_id)).fetchone()
+        return row[0] or 0
 
     def append(self, student_id: int, events: list[Event]) -> list[int]:
         """Append events and the submission, review and reflection rows they make."""
@@ -372,55 +402,89 @@ class Store:
 
     def _materialize(self, student_id: int, ev: Event, event_id: int) -> None:
         key = (student_id, ev.quest, ev.node)
+        execute = self.conn.execute
         if ev.type == "submit" and "content" in ev.data:
-            previous = self._row("select max(round) r from submissions where student_id = ? and "
-                                 "quest_id = ? and node = ?", key)
-            self.db["submissions"].insert({
-                "student_id": student_id, "quest_id": ev.quest, "node": ev.node,
-                "round": (previous["r"] or 0) + 1, "content": ev.data["content"],
-                "status": "pending", "at": ev.at, "event_id": event_id})
+            last = execute("select max(round) from submissions where student_id = ? and "
+                           "quest_id = ? and node = ?", key).fetchone()[0]
+            execute("insert into submissions (student_id, quest_id, node, round, content, status, "
+                    "at, event_id) values (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    (*key, (last or 0) + 1, ev.data["content"], ev.at, event_id))
         elif ev.type == "review":
-            sub = self._row("select id, round from submissions where student_id = ? and "
-                            "quest_id = ? and node = ? and status = 'pending' order by id desc "
-                            "limit 1", key)
+            sub = execute("select id, round from submissions where student_id = ? and quest_id = ? "
+                          "and node = ? and status = 'pending' order by id desc limit 1",
+                          key).fetchone()
             status = {"approve": "approved", "fail": "failed", "return": "returned"}[
                 ev.data["decision"]]
             if sub is not None:
-                self.db["submissions"].update(sub["id"], {"status": status})
-            self.db["reviews"].insert({
-                "submission_id": sub["id"] if sub else None, "student_id": student_id,
-                "quest_id": ev.quest, "node": ev.node, "round": sub["round"] if sub else None,
-                "decision": ev.data["decision"], "feedback": ev.data.get("feedback", ""),
-                "teacher": ev.actor, "at": ev.at})
+                execute("update submissions set status = ? where id = ?", (status, sub[0]))
+            execute("insert into reviews (submission_id, student_id, quest_id, node, round, "
+                    "decision, feedback, teacher, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sub[0] if sub else None, *key, sub[1] if sub else None,
+                     ev.data["decision"], ev.data.get("feedback", ""), ev.actor, ev.at))
         elif ev.type == "reflect":
-            self.db["reflections"].insert({"student_id": student_id, "quest_id": ev.quest,
-                                           "node": ev.node, "text": ev.data["text"], "at": ev.at})
+            execute("insert into reflections (student_id, quest_id, node, text, at) "
+                    "values (?, ?, ?, ?, ?)", (*key, ev.data["text"], ev.at))
 
-    def save_progress(self, student_id: int, progress: Progress, at: str) -> None:
-        """Materialize a replayed progress: node states, XP (never lowered), mastery, badges."""
+    def save_progress(self, student_id: int, progress: Progress, at: str,
+                      previous: Progress | None = None) -> None:
+        """Materialize a progress: node rows, XP (never lowered), mastery, badges.
+
+        With ``previous`` (the progress these rows were last saved from) only
+        what changed is written; without it every row is, and rows of nodes
+        the quest no longer has are removed.
+        """
         quest_id = progress.quest
+        execute = self.conn.execute
         with self.write():
-            self.db["progress"].upsert_all(
-                ({"student_id": student_id, "quest_id": quest_id, "node": n, "state": np.state,
-                  "attempts": np.attempts, "score": np.score, "round": np.round, "updated": at}
-                 for n, np in progress.nodes.items()),
-                pk=("student_id", "quest_id", "node"))
-            old = self.quest_status(student_id, quest_id)
-            xp = max(progress.xp, old["xp"] if old else 0)
-            self.db["quest_status"].upsert({
-                "student_id": student_id, "quest_id": quest_id, "version": progress.version,
-                "xp": xp, "level": level_for(xp), "complete": int(progress.complete or bool(
-                    old and old["complete"])), "current": progress.current,
-                "struggling": json.dumps(progress.struggling), "updated": at},
-                pk=("student_id", "quest_id"))
-            for comp, value in progress.mastery.items():
-                self.db["mastery"].upsert({
-                    "student_id": student_id, "quest_id": quest_id, "competency": comp,
-                    "value": value, "evidence": len(progress.evidence.get(comp, [])),
-                    "updated": at}, pk=("student_id", "quest_id", "competency"))
-            for badge in progress.badges:
-                self.conn.execute("insert or ignore into badges (student_id, badge, quest_id, at) "
-                                  "values (?, ?, ?, ?)", (student_id, badge, quest_id, at))
+            rows = [(student_id, quest_id, n, *progress_row(np), at)
+                    for n, np in progress.nodes.items()
+                    if previous is None or n not in previous.nodes
+                    or progress_row(previous.nodes[n]) != progress_row(np)]
+            self.conn.executemany(
+                "insert into progress (student_id, quest_id, node, state, attempts, score, round, "
+                "updated) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, node) "
+                "do update set state = excluded.state, attempts = excluded.attempts, "
+                "score = excluded.score, round = excluded.round, updated = excluded.updated", rows)
+            old = execute("select xp, complete, carried_xp, version from quest_status where "
+                          "student_id = ? and quest_id = ?", (student_id, quest_id)).fetchone()
+            carried = old[2] if old else 0
+            if previous is None:
+                nodes = list(progress.nodes)
+                execute(f"delete from progress where student_id = ? and quest_id = ? and node not in "
+                        f"({', '.join('?' for _ in nodes)})", (student_id, quest_id, *nodes))
+            xp = max(progress.xp + carried, old[0] if old else 0)  # XP is never lowered
+            execute("insert into quest_status (student_id, quest_id, version, xp, level, complete, "
+                    "current, struggling, updated, carried_xp) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "on conflict (student_id, quest_id) do update set version = excluded.version, "
+                    "xp = excluded.xp, level = excluded.level, complete = excluded.complete, "
+                    "current = excluded.current, struggling = excluded.struggling, "
+                    "updated = excluded.updated, carried_xp = excluded.carried_xp",
+                    (student_id, quest_id, progress.version, xp, level_for(xp),
+                     int(progress.complete or bool(old and old[1])), progress.current,
+                     json.dumps(progress.struggling), at, carried))
+            self.conn.executemany(
+                "insert into mastery (student_id, quest_id, competency, value, evidence, updated) "
+                "values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, competency) do update "
+                "set value = excluded.value, evidence = excluded.evidence, updated = excluded.updated",
+                [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
+                 for c, v in progress.mastery.items()
+                 if previous is None or previous.mastery.get(c) != v
+                 or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))])
+            self.conn.executemany(
+                "insert or ignore into badges (student_id, badge, quest_id, at) values (?, ?, ?, ?)",
+                [(student_id, b, quest_id, at) for b in progress.badges
+                 if previous is None or b not in previous.badges])
+
+    def bank_xp(self, student_id: int, quest_id: str, version: int, replay_xp: int) -> None:
+        """On the first use of a new quest version, keep the XP its removed nodes had given."""
+        with self.write():
+            row = self.conn.execute("select xp, version from quest_status where student_id = ? "
+                                    "and quest_id = ?", (student_id, quest_id)).fetchone()
+            if row is not None and row[1] != version:
+                carried = max(0, row[0] - replay_xp)
+                self.conn.execute("update quest_status set carried_xp = ?, version = ?, xp = ? "
+                                  "where student_id = ? and quest_id = ?",
+                                  (carried, version, replay_xp + carried, student_id, quest_id))
 
     def quest_status(self, student_id: int, quest_id: str) -> dict | None:
         return self._row("select * from quest_status where student_id = ? and quest_id = ?",

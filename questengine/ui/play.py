@@ -103,7 +103,7 @@ class PlayPage:
         self.map_box = w.Box([self.map], layout=w.Layout(flex="1 1 60%", min_width="0",
                                                           width="60%"))
         play = w.VBox([self.quest_list, w.HBox([self.map_box, self.panel],
-                                                layout=w.Layout(gap="16px", width="100%"))])
+                                                layout=w.Layout(width="100%"))])
         self.profile_box = w.VBox()
         self.profile_box.add_class("qe-profile")
         self.tabs = w.Tab([play, self.profile_box])
@@ -143,7 +143,7 @@ class PlayPage:
                         f"<div style='width:{pct}%'></div></div>"
                         f"<span class='qe-progress-label'>{card.done}/{card.total} steps · "
                         f"{card.xp} XP{done}</span>")
-            row = w.HBox([button, bar], layout=w.Layout(align_items="center", gap="10px"))
+            row = w.HBox([button, bar], layout=w.Layout(align_items="center"))
             row.add_class("qe-quest-row")
             rows.append(row)
         self.quest_list.children = rows
@@ -321,7 +321,7 @@ class PlayPage:
                 b.on_click(lambda _b, o=o: self._act("choose", n, o.id))
                 cards.append(b)
             return [_html("<p class='qe-prompt'>How do you want to do this? Pick one:</p>"),
-                    w.VBox(cards, layout=w.Layout(gap="6px"))]
+                    w.VBox(cards, layout=w.Layout(grid_gap="6px"))]
         out = [_html(f"<div class='qe-chosen'>{MODALITY_ICONS.get(option.modality, '')} "
                      f"<strong>{plain_html(option.label)}</strong></div>")]
         if option.text:

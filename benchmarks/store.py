@@ -1,0 +1,249 @@
+"""Store benchmark (DESIGN section 12): events appended by 40 processes at once through the
+classroom service, vs raw sqlite3 inserts of the same rows by 40 processes.
+
+Both sides run in this one invocation on the same machine:
+
+* service: 40 processes, each logged in as its own student, play a quest through
+  ``StudentSession`` (complete a chain of steps, then reflect) until it has appended
+  EVENTS events. Every action is a ``BEGIN IMMEDIATE`` transaction that reads the
+  student's events, replays them, appends the new events and rewrites the materialized
+  progress rows.
+* raw: 40 processes, each with its own sqlite3 connection (WAL, synchronous=NORMAL, the
+  same busy timeout), insert exactly the event rows the service produced, one INSERT
+  per transaction, into a fresh database with the same schema.
+
+The figure compared is events appended per second (wall clock, from the moment all
+processes start together to the moment the last one finishes). Timings are printed,
+never asserted.
+
+Run: ``.venv/bin/python benchmarks/store.py [--processes 40] [--events 200]``
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from argon2 import PasswordHasher  # noqa: E402
+
+from questengine import loads_quest  # noqa: E402
+from questengine.classroom import Classroom  # noqa: E402
+from questengine.store import Store  # noqa: E402
+
+CTX = mp.get_context("fork")
+CODE = "OWL-0040"
+PIN = "2468"
+STORIES = 20
+TIMEOUT = 10.0  # the store's default busy timeout, used by both sides
+
+
+def chain_quest(n: int = STORIES) -> str:
+    nodes = "\n".join(f"  - {{id: s{i}, kind: story, title: Step {i}, xp: 1}}" for i in range(n))
+    edges = "\n".join(f"  - [s{i}, s{i + 1}]" for i in range(n - 1))
+    return (f"id: chain\ntitle: Chain\nnodes:\n{nodes}\n"
+            f"  - {{id: end, kind: end, title: End, rewards: {{xp: 10}}}}\n"
+            f"edges:\n{edges}\n  - [s{n - 1}, end]\n")
+
+
+def cheap_hasher() -> PasswordHasher:
+    # logins are outside the timed part; a cheap hasher only keeps the set-up short
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def set_up(path: str, students: int) -> dict[str, int]:
+    c = Classroom(path, clock=clock, hasher=cheap_hasher())
+    c.add_teacher("t@school.org", "Tess", "correct horse")
+    c.create_class("t@school.org", "Class", CODE)
+    t = c.login_teacher("t@school.org", "correct horse")
+    t.publish(loads_quest(chain_quest()))
+    t.assign("chain", CODE)
+    ids = {f"Student {i:02d}": t.add_student(CODE, f"Student {i:02d}", PIN).student_id
+           for i in range(students)}
+    c.store.close()
+    return ids
+
+
+# --- service side ----------------------------------------------------------------------------
+
+
+def service_child(path, name, target, barrier, results):
+    errors, appended, actions, lock_errors = [], 0, 0, 0
+    try:
+        c = Classroom(path, clock=clock, hasher=cheap_hasher())
+        session = c.login_student(CODE, name, PIN)
+        progress = session.progress("chain")
+        barrier.wait(timeout=300)
+        while progress.events < target:
+            try:
+                progress = next_action(session, progress)()
+                actions += 1
+            except Exception as err:
+                if "locked" in str(err) or "busy" in str(err):
+                    lock_errors += 1
+                errors.append(f"{type(err).__name__}: {err}")
+                if len(errors) > 50:
+                    break
+                progress = session.progress("chain")
+        appended = progress.events
+        finished = time.perf_counter()
+        c.store.close()
+    except BaseException as err:
+        finished = time.perf_counter()
+        errors.append("".join(traceback.format_exception(err)))
+    results.put((name, appended, actions, lock_errors, errors, finished))
+
+
+def next_action(session, progress):
+    for i in range(STORIES):
+        if progress.state(f"s{i}") != "success":
+            return lambda: session.complete("chain", f"s{i}")
+    if progress.state("end") != "success":
+        return lambda: session.complete("chain", "end")
+    node = f"s{progress.events % STORIES}"
+    return lambda: session.reflect("chain", node, f"reflection {progress.events}")
+
+
+# --- raw side --------------------------------------------------------------------------------
+
+INSERT = ("insert into events (student_id, quest_id, version, node, type, role, actor, at, data) "
+          "values (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def raw_child(path, name, rows, barrier, results):
+    errors, appended, lock_errors = [], 0, 0
+    try:
+        conn = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(TIMEOUT * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        barrier.wait(timeout=300)
+        for row in rows:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(INSERT, row)
+                conn.execute("COMMIT")
+                appended += 1
+            except sqlite3.OperationalError as err:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if "locked" in str(err) or "busy" in str(err):
+                    lock_errors += 1
+                errors.append(f"{type(err).__name__}: {err}")
+        finished = time.perf_counter()
+        conn.close()
+    except BaseException as err:
+        finished = time.perf_counter()
+        errors.append("".join(traceback.format_exception(err)))
+    results.put((name, appended, appended, lock_errors, errors, finished))
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def run(target, argsets: list[tuple]) -> dict:
+    """Start one process per argset, release them together, time until the last one ends."""
+    n = len(argsets)
+    barrier = CTX.Barrier(n + 1)
+    results = CTX.Queue()
+    procs = [CTX.Process(target=target, args=(*a, barrier, results)) for a in argsets]
+    for p in procs:
+        p.start()
+    barrier.wait(timeout=300)
+    started = time.perf_counter()
+    reports = [results.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    ended = max(r[5] for r in reports)
+    return {
+        "seconds": ended - started,
+        "appended": sum(r[1] for r in reports),
+        "transactions": sum(r[2] for r in reports),
+        "lock_errors": sum(r[3] for r in reports),
+        "errors": [e for r in reports for e in r[4]],
+        "crashed": sum(1 for p in procs if p.exitcode != 0),
+    }
+
+
+def count_events(path: str) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("select count(*) from events").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def integrity(path: str) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("pragma integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def report(label: str, r: dict, expected: int, path: str) -> float:
+    stored = count_events(path)
+    rate = r["appended"] / r["seconds"] if r["seconds"] > 0 else float("nan")
+    print(f"{label}: {r['appended']:,} events in {r['seconds']:.2f} s = {rate:,.0f} events/s "
+          f"({r['transactions']:,} transactions, "
+          f"{r['transactions'] / r['seconds']:,.0f} transactions/s)")
+    print(f"{label}: lost rows {expected - stored} (expected {expected:,}, stored {stored:,}); "
+          f"lock errors {r['lock_errors']}; other errors {len(r['errors']) - r['lock_errors']}; "
+          f"crashed processes {r['crashed']}; integrity_check {integrity(path)}")
+    for e in r["errors"][:3]:
+        print(f"{label}:   error: {e.strip().splitlines()[-1]}")
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--processes", type=int, default=40)
+    ap.add_argument("--events", type=int, default=200, help="events per process")
+    args = ap.parse_args()
+    n, per = args.processes, args.events
+    print(f"store benchmark: {n} processes x {per} events, {os.cpu_count()} CPUs, "
+          f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="qe-bench-") as tmp:
+        service_db = os.path.join(tmp, "service.db")
+        ids = set_up(service_db, n)
+        expected = n * per
+        service = run(service_child, [(service_db, name, per) for name in ids])
+
+        # the same event rows, inserted raw into a fresh database with the same schema
+        raw_db = os.path.join(tmp, "raw.db")
+        set_up(raw_db, n)
+        conn = sqlite3.connect(service_db)
+        by_student: dict[int, list[tuple]] = {sid: [] for sid in ids.values()}
+        for row in conn.execute("select student_id, quest_id, version, node, type, role, actor, "
+                                "at, data from events order by id"):
+            by_student[row[0]].append(row)
+        conn.close()
+        raw = run(raw_child, [(raw_db, name, by_student[ids[name]]) for name in ids])
+
+        print()
+        service_rate = report("service", service, expected, service_db)
+        raw_rate = report("raw sqlite3", raw, sum(len(v) for v in by_student.values()), raw_db)
+        ratio = service_rate / raw_rate if raw_rate else float("nan")
+        print()
+        print(f"ratio service/raw: {ratio:.2f}x (target >= 0.5x) -> "
+              f"{'meets' if ratio >= 0.5 else 'BELOW'} the target")
+        print(f"time per write transaction (writers take turns): service "
+              f"{service['seconds'] / max(1, service['transactions']) * 1000:.2f} ms, raw "
+              f"{raw['seconds'] / max(1, raw['transactions']) * 1000:.2f} ms; service events per "
+              f"transaction {service['appended'] / max(1, service['transactions']):.2f}")
+
+if __name__ == "__main__":
+    main()

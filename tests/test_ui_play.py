@@ -1,0 +1,126 @@
+"""The play page's widgets driven from Python, as the browser would (no kernel, no browser)."""
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from questengine.classroom import Classroom
+from questengine.ui.play import PlayPage
+
+QUESTS = Path(__file__).resolve().parent.parent / "quests"
+
+
+@pytest.fixture
+def classroom():
+    c = Classroom(":memory:", hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    c.add_teacher("t@school.org", "Ms T", "password1")
+    c.create_class("t@school.org", "4B", "OWL-1")
+    c.add_student("OWL-1", "Ada", "1234")
+    c.publish(QUESTS / "fraction-forest.yaml")
+    c.assign("fraction-forest", "OWL-1")
+    return c
+
+
+def walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def find(page, cls, kind=None):
+    return [w for w in walk(page.widget) if cls in w._dom_classes
+            and (kind is None or isinstance(w, kind))]
+
+
+def login(page, code="OWL-1", name="Ada", pin="1234"):
+    page.login.code.value, page.login.name.value, page.login.pin.value = code, name, pin
+    page.login.button.click()
+
+
+def test_wrong_pin_shows_a_sentence_and_no_session(classroom):
+    page = PlayPage(classroom)
+    login(page, pin="9999")
+    assert page.session is None
+    assert "do not match" in page.login.message.value
+    assert "Traceback" not in page.login.message.value
+
+
+def test_login_shows_map_and_first_node(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    assert page.session is not None
+    assert len(page.map.nodes) == 10
+    assert page.map.selected == "trailhead"
+    assert find(page, "qe-do")  # the story's Done button
+    assert "Ada" in page.header.value
+
+
+def test_done_button_completes_and_unlocks(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    find(page, "qe-do")[0].click()
+    states = {n["id"]: n["state"] for n in page.map.nodes}
+    assert states["trailhead"] == "success"
+    assert "available" in states.values()
+
+
+def test_locked_node_shows_why_and_no_action(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    locked = next(n["id"] for n in page.map.nodes if n["state"] == "locked")
+    page.map.selected = locked  # as a click in the browser would set it
+    text = " ".join(w.value for w in walk(page.panel) if hasattr(w, "value") and isinstance(w.value, str))
+    assert "is locked: it opens after" in text
+    assert not find(page, "qe-do")
+
+
+def test_forged_button_on_locked_node_writes_nothing(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    sid = page.session._row["id"]
+    before = len(classroom.store.events(sid, "fraction-forest"))
+    locked = next(n["id"] for n in page.map.nodes if n["state"] == "locked")
+    # a forged click: the handler runs for a node the student may not complete
+    page.selected = locked
+    page._act("complete", locked)
+    assert len(classroom.store.events(sid, "fraction-forest")) == before
+    assert "cannot complete" in page.banner.value
+    assert "Traceback" not in page.banner.value
+
+
+def test_forged_answer_outside_the_options_is_refused(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    progress = page.session.progress("fraction-forest")
+    G = page.G
+    for n in G.graph["order"]:  # play until the gate is open
+        node = G.nodes[n]["node"]
+        if progress.nodes[n].state != "available" or node.kind == "gate":
+            continue
+        if node.kind == "choice":
+            self_opt = next(o for o in node.options if o.complete == "self")
+            page.session.choose("fraction-forest", n, self_opt.id)
+            progress = page.session.complete("fraction-forest", n)
+        elif node.kind in ("story", "task") and getattr(node, "complete", "self") == "self":
+            progress = page.session.complete("fraction-forest", n)
+    gate = next(n for n in G if G.nodes[n]["node"].kind == "gate")
+    assert page.session.progress("fraction-forest").nodes[gate].state == "available"
+    page._open_quest("fraction-forest")
+    page.map.selected = gate
+    question = G.nodes[gate]["node"].questions[0]
+    radios = find(page, f"qe-answer-{question.id}")
+    assert radios
+    radios[0].set_state({"value": "FORGED"}) if hasattr(radios[0], "options") else None
+    sid = page.session._row["id"]
+    before = len(classroom.store.events(sid, "fraction-forest"))
+    page._act("answer", gate, {question.id: "FORGED"})
+    assert len(classroom.store.events(sid, "fraction-forest")) == before
+    assert "FORGED" in page.banner.value or "answer every question" in page.banner.value
+
+
+def test_logout_returns_to_login(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    page.logout.click()
+    assert page.session is None
+    assert page.login.widget in page.widget.children
