@@ -420,8 +420,8 @@ class Classroom:
                                    cached.progress.xp)
         else:
             last, events = self.store.events_since(student_id, quest_id, cached.last_id)
-            if events:
-                extend(cached.progress, events)
+            if events:  # a new object: progress handed out before never changes
+                cached.progress = extend(cached.progress.copy(), events)
                 cached.last_id = last
         return cached
 
@@ -440,7 +440,7 @@ class Classroom:
             G = cached.progress.graph
             new = act(G, cached.progress, action, role=role, actor=actor, at=self.stamp())
             if not new:
-                return cached.progress.copy()
+                return cached.progress
             after = cached.progress.copy()
             extend(after, new)  # worked out before taking the write lock
             previous = None if cached.fresh else cached.progress
@@ -454,11 +454,12 @@ class Classroom:
                 self._cache.pop(key, None)  # not sure what the database holds now: reload
                 raise
             cached.progress, cached.last_id, cached.fresh = after, ids[-1], False
-            return after.copy()
+            return after
         raise StoreBusy("this student's progress kept changing while saving; try again")
 
     def _progress(self, student_id: int, quest_id: str) -> Progress:
-        return self._current(student_id, quest_id).progress.copy()
+        """The student's current progress (shared with the cache: treat it as read-only)."""
+        return self._current(student_id, quest_id).progress
 
 
 @dataclass

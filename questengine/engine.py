@@ -145,10 +145,13 @@ class NodeProgress:
     paid: set = field(default_factory=set, repr=False)
 
     def copy(self) -> "NodeProgress":
-        return replace(self, results=dict(self.results),
-                       answers=dict(self.answers) if self.answers is not None else None,
-                       submissions=list(self.submissions), reviews=list(self.reviews),
-                       mastery=dict(self.mastery), history=list(self.history), paid=set(self.paid))
+        new = object.__new__(NodeProgress)
+        new.__dict__.update(self.__dict__)
+        new.results, new.mastery, new.paid = dict(self.results), dict(self.mastery), set(self.paid)
+        new.answers = dict(self.answers) if self.answers is not None else None
+        new.submissions, new.reviews = list(self.submissions), list(self.reviews)
+        new.history = list(self.history)
+        return new
 
     @property
     def feedback(self) -> list[Review]:

@@ -204,6 +204,7 @@ class Store:
             self._retrying(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.create_function("qe_level", 1, level_for, deterministic=True)
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self.migrate()
@@ -440,40 +441,43 @@ class Store:
                     for n, np in progress.nodes.items()
                     if previous is None or n not in previous.nodes
                     or progress_row(previous.nodes[n]) != progress_row(np)]
-            self.conn.executemany(
-                "insert into progress (student_id, quest_id, node, state, attempts, score, round, "
-                "updated) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, node) "
-                "do update set state = excluded.state, attempts = excluded.attempts, "
-                "score = excluded.score, round = excluded.round, updated = excluded.updated", rows)
-            old = execute("select xp, complete, carried_xp, version from quest_status where "
-                          "student_id = ? and quest_id = ?", (student_id, quest_id)).fetchone()
-            carried = old[2] if old else 0
+            if rows:
+                self.conn.executemany(
+                    "insert into progress (student_id, quest_id, node, state, attempts, score, "
+                    "round, updated) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (student_id, "
+                    "quest_id, node) do update set state = excluded.state, attempts = "
+                    "excluded.attempts, score = excluded.score, round = excluded.round, "
+                    "updated = excluded.updated", rows)
             if previous is None:
                 nodes = list(progress.nodes)
                 execute(f"delete from progress where student_id = ? and quest_id = ? and node not in "
                         f"({', '.join('?' for _ in nodes)})", (student_id, quest_id, *nodes))
-            xp = max(progress.xp + carried, old[0] if old else 0)  # XP is never lowered
+            # XP is never lowered; XP banked from removed nodes (carried_xp) is added
             execute("insert into quest_status (student_id, quest_id, version, xp, level, complete, "
-                    "current, struggling, updated, carried_xp) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "current, struggling, updated, carried_xp) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) "
                     "on conflict (student_id, quest_id) do update set version = excluded.version, "
-                    "xp = excluded.xp, level = excluded.level, complete = excluded.complete, "
+                    "xp = max(excluded.xp + quest_status.carried_xp, quest_status.xp), "
+                    "level = qe_level(max(excluded.xp + quest_status.carried_xp, quest_status.xp)), "
+                    "complete = max(excluded.complete, quest_status.complete), "
                     "current = excluded.current, struggling = excluded.struggling, "
-                    "updated = excluded.updated, carried_xp = excluded.carried_xp",
-                    (student_id, quest_id, progress.version, xp, level_for(xp),
-                     int(progress.complete or bool(old and old[1])), progress.current,
-                     json.dumps(progress.struggling), at, carried))
-            self.conn.executemany(
-                "insert into mastery (student_id, quest_id, competency, value, evidence, updated) "
-                "values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, competency) do update "
-                "set value = excluded.value, evidence = excluded.evidence, updated = excluded.updated",
-                [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
-                 for c, v in progress.mastery.items()
-                 if previous is None or previous.mastery.get(c) != v
-                 or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))])
-            self.conn.executemany(
-                "insert or ignore into badges (student_id, badge, quest_id, at) values (?, ?, ?, ?)",
-                [(student_id, b, quest_id, at) for b in progress.badges
-                 if previous is None or b not in previous.badges])
+                    "updated = excluded.updated",
+                    (student_id, quest_id, progress.version, progress.xp, level_for(progress.xp),
+                     int(progress.complete), progress.current, json.dumps(progress.struggling), at))
+            mastery = [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
+                       for c, v in progress.mastery.items()
+                       if previous is None or previous.mastery.get(c) != v
+                       or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))]
+            if mastery:
+                self.conn.executemany(
+                    "insert into mastery (student_id, quest_id, competency, value, evidence, "
+                    "updated) values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, "
+                    "competency) do update set value = excluded.value, evidence = "
+                    "excluded.evidence, updated = excluded.updated", mastery)
+            badges = [(student_id, b, quest_id, at) for b in progress.badges
+                      if previous is None or b not in previous.badges]
+            if badges:
+                self.conn.executemany("insert or ignore into badges (student_id, badge, quest_id, "
+                                      "at) values (?, ?, ?, ?)", badges)
 
     def bank_xp(self, student_id: int, quest_id: str, version: int, replay_xp: int) -> None:
         """On the first use of a new quest version, keep the XP its removed nodes had given."""
