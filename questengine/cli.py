@@ -331,3 +331,9 @@ def run() -> None:  # pragma: no cover - entry for `python -m questengine`
     except QuestEngineError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
+
+
+
+from .interop.cli import register as _register_interop  # noqa: E402  (commands beside their modules)
+
+_register_interop(main)
