@@ -27,9 +27,10 @@ import networkx as nx
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from . import center
 from .engine import Action, Progress, act, explain, extend, replay
 from .errors import (
-    AccessDenied, ClassroomError, LoginError, LoginThrottled, SessionExpired,
+    AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, SessionExpired,
 )
 from .graph import quest_graph
 from .loader import dumps_quest, load_quest, loads_quest
@@ -747,6 +748,79 @@ class TeacherSession(_Session):
         return {"student": {"id": row["id"], "name": row["name"], "class_code": row["class_code"]},
                 "quests": quests, "profile": store.profile(student_id),
                 "badges": [b["badge"] for b in store.badges_of(student_id)]}
+
+    # the progress center ---------------------------------------------------------------------
+
+    def _class_graphs(self, class_code: str) -> dict[str, nx.DiGraph]:
+        code = self._own_class(class_code)
+        return {a["quest_id"]: self._classroom.graph(a["quest_id"])
+                for a in self._classroom.store.assignments(code)}
+
+    def _class_graph(self, class_code: str, quest_id: str) -> tuple[str, nx.DiGraph]:
+        graphs = self._class_graphs(class_code)
+        if quest_id not in graphs:
+            raise AccessDenied(f"the quest {quest_id!r} is not assigned to class {class_code}")
+        return class_code.strip().upper(), graphs[quest_id]
+
+    def assigned(self, class_code: str) -> list[dict]:
+        """The quests assigned to one of the teacher's classes."""
+        return self._classroom.store.assignments(self._own_class(class_code))
+
+    def graph(self, class_code: str, quest_id: str) -> nx.DiGraph:
+        return self._class_graph(class_code, quest_id)[1]
+
+    def class_overview(self, class_code: str, quest_id: str) -> list[center.NodeCounts]:
+        code, G = self._class_graph(class_code, quest_id)
+        return center.class_overview(self._classroom.store.conn, code, G)
+
+    def grid(self, class_code: str, quest_id: str) -> center.Grid:
+        code, G = self._class_graph(class_code, quest_id)
+        return center.grid(self._classroom.store.conn, code, G)
+
+    def struggling(self, class_code: str,
+                   rules: center.StruggleRules = center.StruggleRules()) -> list[center.Struggle]:
+        graphs = self._class_graphs(class_code)
+        return center.struggling(self._classroom.store.conn, class_code.strip().upper(), graphs,
+                                 self._classroom.clock(), rules)
+
+    def mastery(self, class_code: str) -> center.MasteryMatrix:
+        return center.mastery_matrix(self._classroom.store.conn, self._own_class(class_code))
+
+    def groups(self, class_code: str, threshold: float = 0.8, size: int = 5) -> list[center.Group]:
+        return center.small_groups(self.mastery(class_code), threshold, size)
+
+    def modality_insights(self, class_code: str, quest_id: str) -> list[center.ModalityInsight]:
+        code, G = self._class_graph(class_code, quest_id)
+        return center.modality_insights(self._classroom.store.conn, code, G)
+
+    def parent_report(self, student_id: int) -> str:
+        """A printable HTML report for the student's family."""
+        row = self._own_student(student_id)
+        return center.parent_report(self._classroom.store.conn, student_id,
+                                    self._class_graphs(row["class_code"]),
+                                    self._classroom.clock().date().isoformat())
+
+    def bulk_approve(self, submission_ids: list[int], feedback: str = "") -> tuple[int, list[str]]:
+        """Approve several submissions: (how many were approved, why others were not).
+
+        Ownership is checked for all of them first: one that is not the
+        teacher's and nothing is approved.
+        """
+        subs = []
+        for sid in submission_ids:
+            sub = self._classroom.store.submission(sid)
+            if sub is None:
+                raise ClassroomError(f"there is no submission {sid!r}")
+            self._own_student(sub["student_id"])
+            subs.append(sub)
+        approved, problems = 0, []
+        for sub in subs:
+            try:
+                self.review(sub["id"], "approve", feedback)
+                approved += 1
+            except ProgressError as err:  # e.g. reviewed meanwhile in another tab
+                problems.append(f"submission {sub['id']}: {err}")
+        return approved, problems
 
     def export_student(self, student_id: int) -> dict:
         """Everything stored about a student, as JSON-ready data (for a family's request)."""

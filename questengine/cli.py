@@ -136,15 +136,18 @@ def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int, port: 
         click.echo(f"  {login.class_code}  {login.name:<16} {login.pin}")
     if not no_serve:
         _serve(Path(db_path), port, f"student: class {info.class_code}, name "
-               f"{info.students[0].name}, PIN {info.students[0].pin}")
+               f"{info.students[0].name}, PIN {info.students[0].pin}",
+               f"{info.teacher_email} / {info.teacher_password}")
 
 
-def _serve(db: Path, port: int, hint: str = "") -> None:
+def _serve(db: Path, port: int, hint: str = "", teacher: str = "") -> None:
     from .server import VoilaServer
 
     server = VoilaServer(db, port=port)
     server.start(log=None if os.environ.get("QUESTENGINE_QUIET") else sys.stderr)
-    click.echo(f"play page:  {server.url('play')}" + (f"   ({hint})" if hint else ""))
+    click.echo(f"play page:        {server.url('play')}" + (f"   ({hint})" if hint else ""))
+    click.echo(f"progress center:  {server.url('progress')}" +
+               (f"   (teacher: {teacher})" if teacher else ""))
     click.echo("stop with Ctrl+C")
     try:
         server.process.wait()

@@ -48,7 +48,8 @@ def build_demo(db: str | Path, quests_dir: str | Path, *, seed: int = 7,
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     rng = random.Random(seed)
-    start = datetime(2026, 9, 7, 8, 30, tzinfo=timezone.utc)
+    # a history that ends about now, so "no activity for N days" means something
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=9)
     clock = _Clock(start)
     classroom = Classroom(db, clock=clock, hasher=hasher)
     classroom.add_teacher(DEMO_TEACHER, "Ms. Rivera", DEMO_PASSWORD)
@@ -62,6 +63,7 @@ def build_demo(db: str | Path, quests_dir: str | Path, *, seed: int = 7,
         classroom.assign(quest.id, code)
         quest_ids.append(quest.id)
     for i, login in enumerate(logins):
+        clock.now = start + timedelta(hours=8 * i)  # students work on different days
         teacher = classroom.login_teacher(DEMO_TEACHER, DEMO_PASSWORD)
         student = classroom.login_student(code, login.name, login.pin)
         # varied progress: a few have not started, most are part-way, some finished
@@ -73,13 +75,13 @@ def build_demo(db: str | Path, quests_dir: str | Path, *, seed: int = 7,
 
 
 class _Clock:
-    """A demo clock: each call moves 20 s on, so the demo has a history."""
+    """A demo clock: each call moves 5 s on, so the demo has a history."""
 
     def __init__(self, start: datetime):
         self.now = start
 
     def __call__(self) -> datetime:
-        self.now += timedelta(seconds=20)
+        self.now += timedelta(seconds=5)
         return self.now
 
 

@@ -138,6 +138,7 @@ class NodeProgress:
     unlocked: bool = False
     extra_attempts: int = 0
     graded: int = 0
+    fails: int = 0
     by_teacher: bool = False
     history: list[dict] = field(default_factory=list)
     # internal: None (untouched), "open", "pending", "returned" or "done"
@@ -305,6 +306,8 @@ def _finish(G, p: Progress, np: NodeProgress, outcome: str, by_teacher: bool = F
     np.by_teacher = by_teacher
     if not by_teacher:
         np.attempts += 1
+    if outcome == "fail":
+        np.fails += 1  # over all rounds: the progress center counts them
     np.retry_ready = False
     if outcome not in np.paid:  # XP once per node and outcome: replays of a path earn no more
         np.paid.add(outcome)

@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ["VoilaServer", "notebooks_dir", "PAGES"]
 
 HERE = Path(__file__).resolve().parent
-PAGES = {"play": "play.ipynb"}
+PAGES = {"play": "play.ipynb", "progress": "progress.ipynb"}
 
 
 def notebooks_dir() -> Path:

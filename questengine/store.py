@@ -115,8 +115,15 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["quest_status"].add_column("carried_xp", int, not_null_default=0)
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    # failed attempts over all rounds, for the progress center's "struggling" list
+    db["progress"].add_column("fails", int, not_null_default=0)
+    db["progress"].create_index(["quest_id", "fails"])
+
+
 #: version -> function that brings the schema from version - 1 to version.
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migration_1, 2: _migration_2}
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _migration_1, 2: _migration_2, 3: _migration_3}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 #: Tables that hold a student's data, with the column naming the student.
@@ -177,7 +184,7 @@ class StoreInterface(Protocol):
 
 def progress_row(np) -> tuple:
     """The materialized columns of one node's progress."""
-    return (np.state, np.attempts, np.score, np.round)
+    return (np.state, np.attempts, np.score, np.round, np.fails)
 
 
 # --- the SQLite store -----------------------------------------------------------------
@@ -444,10 +451,10 @@ class Store:
             if rows:
                 self.conn.executemany(
                     "insert into progress (student_id, quest_id, node, state, attempts, score, "
-                    "round, updated) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (student_id, "
-                    "quest_id, node) do update set state = excluded.state, attempts = "
+                    "round, fails, updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict "
+                    "(student_id, quest_id, node) do update set state = excluded.state, attempts = "
                     "excluded.attempts, score = excluded.score, round = excluded.round, "
-                    "updated = excluded.updated", rows)
+                    "fails = excluded.fails, updated = excluded.updated", rows)
             if previous is None:
                 nodes = list(progress.nodes)
                 execute(f"delete from progress where student_id = ? and quest_id = ? and node not in "

@@ -1,0 +1,526 @@
+"""The teacher's progress center: where every student stands, who struggles and why,
+and the review queue.
+
+Every figure comes from :class:`~questengine.classroom.TeacherSession`, which
+checks that the class is the teacher's and reads SQL aggregates
+(``questengine.center``). Student text is shown as sanitized markdown.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import ipywidgets as w
+
+from ..center import StruggleRules
+from .login import TeacherLogin, friendly_call, page_style
+from .play import STATE_WORDS
+from .questmap import QuestMap
+from .text import markdown_html, plain_html
+
+__all__ = ["CenterPage", "chart_png"]
+
+STATE_COLOURS = {"locked": "#9aa0a6", "available": "#1a73e8", "in_progress": "#7b3fe4",
+                 "pending_review": "#f29900", "returned": "#c5540c", "success": "#1e8e3e",
+                 "fail": "#d93025", "closed": "#c4c7cc", "": "#f1f3f4"}
+DECISION_WORDS = {"approve": "approved", "fail": "marked not yet", "return": "returned"}
+
+
+def _html(text: str, cls: str = "") -> w.HTML:
+    widget = w.HTML(text)
+    for c in cls.split():
+        widget.add_class(c)
+    return widget
+
+
+def _button(label, on_click, style="", cls="", tooltip=""):
+    b = w.Button(description=label, button_style=style, tooltip=tooltip,
+                 layout=w.Layout(width="auto", min_width="110px"))
+    b.on_click(lambda _b: on_click())
+    for c in cls.split():
+        b.add_class(c)
+    return b
+
+
+def _download(label: str, filename: str, data: str, mime: str) -> str:
+    b64 = base64.b64encode(data.encode("utf-8")).decode("ascii")
+    return (f"<a class='qe-download' download='{plain_html(filename)}' "
+            f"href='data:{mime};charset=utf-8;base64,{b64}'>⬇ {plain_html(label)}</a>")
+
+
+def chart_png(kind: str, data) -> bytes:
+    """A small chart as PNG bytes, drawn with matplotlib (offline, no browser code)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.2), dpi=96)
+    if kind == "states":  # data: list of (title, NodeCounts)
+        titles = [t if len(t) < 16 else t[:15] + "…" for t, _ in data]
+        bottom = [0] * len(data)
+        for label, attr, colour in (("done", "success", "#1e8e3e"), ("not passed", "fail", "#d93025"),
+                                    ("there now", "here", "#1a73e8"),
+                                    ("not reached", "not_reached", "#c4c7cc")):
+            values = [getattr(c, attr) for _, c in data]
+            ax.bar(titles, values, bottom=bottom, color=colour, label=label)
+            bottom = [b + v for b, v in zip(bottom, values)]
+        ax.set_ylabel("students")
+        ax.legend(ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    else:  # mastery: data: list of values in [0, 1]
+        ax.hist([round(100 * v) for v in data], bins=[0, 20, 40, 60, 80, 101], color="#1a73e8",
+                edgecolor="white")
+        ax.set_xlabel("mastery (%)")
+        ax.set_ylabel("student × skill")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+class CenterPage:
+    """The progress center as one widget tree (``page.widget``), behind a teacher login."""
+
+    def __init__(self, classroom):
+        self.classroom = classroom
+        self.session = None
+        self.rules = StruggleRules()
+        self.banner = _html("", "qe-banner")
+        self.login = TeacherLogin(classroom, self.open)
+        note = _html("<p class='qe-hint' style='text-align:center'>Students: your page is the "
+                     "play page, not this one.</p>")
+        self.widget = w.VBox([page_style(), self.login.widget, note])
+        self.widget.add_class("qe-page")
+        self.widget.add_class("qe-center")
+
+    @classmethod
+    def from_env(cls) -> "CenterPage":
+        from ..classroom import Classroom
+
+        return cls(Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db"))))
+
+    def _ipython_display_(self):  # pragma: no cover
+        from IPython.display import display
+
+        display(self.widget)
+
+    def flash(self, text: str, kind: str = "error") -> None:
+        self.banner.value = (f"<div class='qe-flash qe-flash-{kind}' "
+                             f"role='{'alert' if kind == 'error' else 'status'}'>{plain_html(text)}</div>")
+
+    def _call(self, fn, *args, **kwargs):
+        return friendly_call(fn, self.flash, *args, **kwargs)
+
+    # opening ---------------------------------------------------------------------------------------
+
+    def open(self, session) -> None:
+        """Show the center for a teacher session; anything else is refused in a sentence."""
+        from ..classroom import TeacherSession
+
+        if not isinstance(session, TeacherSession):
+            self.login.show_error("This page is for teachers. Students play on the play page.")
+            return
+        self.session = session
+        classes = self._call(session.classes) or []
+        if not classes:
+            self.widget.children = [self.widget.children[0], _html(
+                "<div class='qe-info'>You have no class yet. Create one with "
+                "<code>questengine class create</code>.</div>")]
+            return
+        self.class_pick = w.Dropdown(options=[(f"{c['name']} ({c['code']})", c["code"])
+                                              for c in classes], description="Class")
+        self.quest_pick = w.Dropdown(description="Quest")
+        self.class_pick.observe(lambda _c: self._class_changed(), names="value")
+        self.quest_pick.observe(lambda _c: self.refresh(), names="value")
+        refresh = _button("↻ Refresh", self.refresh, cls="qe-refresh")
+        logout = _button("Log out", self._logout, cls="qe-logout")
+        top = w.HBox([_html(f"<div class='qe-hello'>{plain_html(session.name)}'s progress "
+                            "center</div>"), self.class_pick, self.quest_pick, refresh, logout],
+                     layout=w.Layout(align_items="center", flex_flow="row wrap"))
+        top.add_class("qe-top")
+        self.map = QuestMap(height=420, layout=w.Layout(width="100%"))
+        self.map.observe(lambda _c: self._show_node_detail(), names="selected")
+        self.node_detail = _html("", "qe-node-detail")
+        self.states_chart = w.Image(format="png", layout=w.Layout(max_width="800px"))
+        self.grid_box, self.queue_box, self.struggle_box = w.VBox(), w.VBox(), w.VBox()
+        self.mastery_box, self.modality_box, self.override_box = w.VBox(), w.VBox(), w.VBox()
+        self.export_box, self.student_box = w.VBox(), w.VBox()
+        self.tabs = w.Tab([w.VBox([self.map, self.node_detail, self.states_chart]), self.grid_box,
+                           self.queue_box, self.struggle_box, self.mastery_box, self.modality_box,
+                           self.override_box, self.export_box])
+        for i, name in enumerate(["Class map", "Students", "Review queue", "Struggling",
+                                  "Mastery & groups", "Modalities", "Overrides", "Exports"]):
+            self.tabs.set_title(i, name)
+        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
+        self._class_changed()
+
+    def _logout(self) -> None:
+        if self.session is not None:
+            friendly_call(self.session.logout, self.flash)
+        self.session = None
+        self.widget.children = [self.widget.children[0], self.login.widget]
+
+    def _class_changed(self) -> None:
+        quests = self._call(self.session.assigned, self.class_pick.value) or []
+        self.quest_pick.options = [(q["title"], q["quest_id"]) for q in quests]
+        if not quests:
+            self.flash("No quest is assigned to this class yet.", "info")
+        elif self.quest_pick.value is None:
+            self.quest_pick.value = quests[0]["quest_id"]  # refreshes through its observer
+            return
+        self.refresh()
+
+    @property
+    def code(self) -> str:
+        return self.class_pick.value
+
+    @property
+    def quest(self) -> str | None:
+        return self.quest_pick.value
+
+    def refresh(self) -> None:
+        if self.session is None:
+            return
+        self.banner.value = ""
+        if self.quest:
+            self._show_map()
+            self._show_grid()
+            self._show_modalities()
+        self._show_queue()
+        self._show_struggling()
+        self._show_mastery()
+        self._show_overrides()
+        self._show_exports()
+
+    # class map ---------------------------------------------------------------------------------------
+
+    def _show_map(self) -> None:
+        G = self._call(self.session.graph, self.code, self.quest)
+        counts = self._call(self.session.class_overview, self.code, self.quest)
+        if G is None or counts is None:
+            return
+        self.G, self.counts = G, {c.node: c for c in counts}
+        self.map.show(G, counts={c.node: c.as_map_counts() for c in counts})
+        self.map.nodes = [{**n, "sub": f"{self.counts[n['id']].success} done · "
+                           f"{self.counts[n['id']].here} here"} for n in self.map.nodes]
+        self.states_chart.value = chart_png(
+            "states", [(G.nodes[c.node]["node"].title, c) for c in counts])
+        self._show_node_detail()
+
+    def _show_node_detail(self) -> None:
+        n = self.map.selected
+        if not n or not hasattr(self, "counts") or n not in self.counts:
+            self.node_detail.value = ("<p class='qe-hint'>Green: done · red: not passed · blue: "
+                                      "there now · grey: not reached. Click a step for names.</p>")
+            return
+        grid = self._call(self.session.grid, self.code, self.quest)
+        if grid is None:
+            return
+        by_state: dict[str, list[str]] = {}
+        for s in grid.students:
+            by_state.setdefault(grid.state(s["id"], n) or "not started", []).append(s["name"])
+        rows = "".join(f"<li><strong>{plain_html(STATE_WORDS.get(st, st))}</strong>: "
+                       f"{plain_html(', '.join(names))}</li>" for st, names in sorted(by_state.items()))
+        self.node_detail.value = (f"<h4>{plain_html(self.G.nodes[n]['node'].title)}</h4>"
+                                  f"<ul>{rows}</ul>")
+
+    # students grid -------------------------------------------------------------------------------
+
+    def _show_grid(self) -> None:
+        grid = self._call(self.session.grid, self.code, self.quest)
+        if grid is None:
+            return
+        self.grid = grid
+        sort = w.Dropdown(options=[("name", "name"), ("steps done", "done"), ("XP", "xp")],
+                          description="Sort by", layout=w.Layout(width="220px"))
+        filt = w.Text(placeholder="filter by name", layout=w.Layout(width="200px"))
+        table = _html("", "qe-grid")
+        student = w.Dropdown(options=[("— pick a student —", None)] +
+                             [(s["name"], s["id"]) for s in grid.students],
+                             description="Student", layout=w.Layout(width="320px"))
+        record = _html("", "qe-record")
+
+        def draw(_=None):
+            students = [s for s in grid.students if filt.value.casefold() in s["name"].casefold()]
+            key = sort.value
+            students.sort(key=lambda s: (s["name"].casefold() if key == "name" else -s[key]))
+            titles = [self.G.nodes[n]["node"].title for n in grid.nodes]
+            head = "".join(f"<th title='{plain_html(t)}'><div>{plain_html(t[:14])}</div></th>"
+                           for t in titles)
+            body = []
+            for s in students:
+                cells = "".join(
+                    f"<td style='background:{STATE_COLOURS.get(grid.state(s['id'], n), '#eee')}' "
+                    f"title='{plain_html(STATE_WORDS.get(grid.state(s['id'], n), 'not started'))}'>"
+                    f"</td>" for n in grid.nodes)
+                body.append(f"<tr><th class='qe-student'>{plain_html(s['name'])}</th>"
+                            f"<td class='qe-num'>{s['done']}</td><td class='qe-num'>{s['xp']}</td>"
+                            f"{cells}</tr>")
+            legend = "".join(f"<span class='qe-legend-chip' style='background:{c}'></span>"
+                             f"{plain_html(STATE_WORDS.get(st, 'not started'))} "
+                             for st, c in STATE_COLOURS.items() if st)
+            table.value = (f"<div class='qe-grid-legend'>{legend}</div><div class='qe-grid-scroll'>"
+                           f"<table class='qe-grid-table'><tr><th>Student</th><th>Steps</th>"
+                           f"<th>XP</th>{head}</tr>{''.join(body)}</table></div>")
+
+        def show_record(_=None):
+            if student.value is None:
+                record.value = ""
+                return
+            data = self._call(self.session.student_record, student.value)
+            if data is None:
+                return
+            record.value = _record_html(data)
+
+        sort.observe(draw, names="value")
+        filt.observe(draw, names="value")
+        student.observe(show_record, names="value")
+        draw()
+        self.grid_box.children = [w.HBox([sort, filt]), table, student, record]
+
+    # review queue -------------------------------------------------------------------------------------
+
+    def _show_queue(self) -> None:
+        items = self._call(self.session.review_queue, self.code) or []
+        if not items:
+            self.queue_box.children = [_html("<p class='qe-info'>Nothing waiting for review. 🎉</p>")]
+            return
+        rows, checks = [], []
+        for item in items:
+            earlier = "".join(
+                f"<li>round {r['round']}: {DECISION_WORDS.get(r['decision'], r['decision'])}"
+                f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
+                for r in item.earlier)
+            head = _html(
+                f"<div class='qe-review-head'><strong>{plain_html(item.student_name)}</strong> · "
+                f"{plain_html(item.node_title)} · round {item.round} · "
+                f"<span class='qe-when'>{plain_html(item.at[:16].replace('T', ' '))}</span></div>"
+                f"<div class='qe-submission-text'>{markdown_html(item.content)}</div>"
+                + (f"<div class='qe-earlier'>Earlier rounds:<ul>{earlier}</ul></div>" if earlier else ""))
+            feedback = w.Textarea(placeholder="Feedback for the student (needed to return work)",
+                                  layout=w.Layout(width="100%", height="60px"))
+            feedback.add_class("qe-feedback-box")
+            check = w.Checkbox(description="select", indent=False, layout=w.Layout(width="90px"))
+            checks.append((check, item.submission_id))
+            buttons = w.HBox([
+                check,
+                _button("Approve", lambda i=item, f=feedback: self._review(i, "approve", f.value),
+                        "success", "qe-approve"),
+                _button("Not yet", lambda i=item, f=feedback: self._review(i, "fail", f.value),
+                        "danger", "qe-fail", "Mark as not passed"),
+                _button("Return for revision", lambda i=item, f=feedback: self._review(
+                    i, "return", f.value), "warning", "qe-return")])
+            card = w.VBox([head, feedback, buttons])
+            card.add_class("qe-review-card")
+            card.add_class(f"qe-review-{item.submission_id}")
+            rows.append(card)
+
+        def bulk():
+            ids = [sid for check, sid in checks if check.value]
+            if not ids:
+                self.flash("Tick the submissions to approve first.", "info")
+                return
+            result = self._call(self.session.bulk_approve, ids)
+            if result is not None:
+                done, problems = result
+                self.flash(f"Approved {done} submission(s)." + (" " + " ".join(problems) if problems
+                                                                 else ""), "info")
+                self.refresh()
+
+        header = w.HBox([_html(f"<h3>{len(items)} waiting, oldest first</h3>"),
+                         _button("Approve selected", bulk, "success", "qe-bulk-approve")],
+                        layout=w.Layout(align_items="center"))
+        self.queue_box.children = [header, *rows]
+
+    def _review(self, item, decision: str, feedback: str) -> None:
+        if self._call(self.session.review, item.submission_id, decision, feedback) is not None:
+            self.flash(f"{item.student_name}'s work on {item.node_title} was "
+                       f"{DECISION_WORDS[decision]}.", "info")
+            self.refresh()
+
+    # struggling --------------------------------------------------------------------------------------
+
+    def _show_struggling(self) -> None:
+        r = self.rules
+        fails = w.BoundedIntText(value=r.gate_fails, min=1, max=20, description="fails ≥")
+        stuck = w.BoundedIntText(value=int(r.stuck_days), min=1, max=60, description="stuck days ≥")
+        returned = w.BoundedIntText(value=r.returned, min=1, max=20, description="returned ≥")
+        below = w.BoundedIntText(value=round(100 * r.mastery_below), min=1, max=100,
+                                 description="mastery % <")
+        idle = w.BoundedIntText(value=int(r.inactive_days), min=1, max=120, description="idle days ≥")
+        for box in (fails, stuck, returned, below, idle):
+            box.layout = w.Layout(width="190px")
+            box.style = {"description_width": "100px"}
+
+        def apply():
+            self.rules = StruggleRules(fails.value, stuck.value, returned.value, below.value / 100,
+                                       idle.value)
+            self._show_struggling()
+
+        found = self._call(self.session.struggling, self.code, self.rules) or []
+        people: dict[str, list[str]] = {}
+        for s in found:
+            people.setdefault(s.name, []).append(s.reason)
+        items = "".join(f"<li><strong>{plain_html(name)}</strong><ul>" +
+                        "".join(f"<li>{plain_html(reason)}</li>" for reason in reasons) + "</ul></li>"
+                        for name, reasons in people.items()) or "<li>Nobody right now.</li>"
+        self.struggle_box.children = [
+            w.HBox([fails, stuck, returned, below, idle, _button("Apply", apply, cls="qe-apply")],
+                   layout=w.Layout(flex_flow="row wrap")),
+            _html(f"<h3>{len(people)} student(s) may need help</h3><ul class='qe-struggling'>"
+                  f"{items}</ul>")]
+
+    # mastery -----------------------------------------------------------------------------------------
+
+    def _show_mastery(self) -> None:
+        m = self._call(self.session.mastery, self.code)
+        if m is None:
+            return
+        names = {}
+        for q in self._call(self.session.assigned, self.code) or []:
+            G = self._call(self.session.graph, self.code, q["quest_id"])
+            if G is not None:
+                names.update({c.id: c.name for c in G.graph["quest"].competencies})
+        head = "".join(f"<th title='{plain_html(names.get(c, c))}' class='qe-skill'>"
+                       f"{plain_html(names.get(c, c))}</th>" for c in m.competencies)
+        body = []
+        for s in m.students:
+            cells = []
+            for c in m.competencies:
+                v = m.value(s["id"], c)
+                colour = "#f1f3f4" if v is None else ("#1e8e3e" if v >= 0.8 else
+                                                      "#f29900" if v >= 0.5 else "#d93025")
+                cells.append(f"<td style='background:{colour}' class='qe-num'>"
+                             f"{'' if v is None else round(100 * v)}</td>")
+            body.append(f"<tr><th class='qe-student'>{plain_html(s['name'])}</th>{''.join(cells)}</tr>")
+        groups = self._call(self.session.groups, self.code) or []
+        group_items = "".join(
+            f"<li><strong>{', '.join(plain_html(names.get(g, g)) for g in grp.gaps)}</strong>: "
+            f"{plain_html(', '.join(grp.names))}</li>" for grp in groups) or \
+            "<li>No shared gaps right now.</li>"
+        values = [v for row in m.values.values() for v in row.values()]
+        chart = w.Image(value=chart_png("mastery", values), format="png",
+                        layout=w.Layout(max_width="640px")) if values else _html("")
+        self.mastery_box.children = [
+            _html(f"<h3>Mastery by skill (%)</h3><div class='qe-grid-scroll'><table "
+                  f"class='qe-grid-table qe-mastery-grid'><tr><th>Student</th>{head}</tr>"
+                  f"{''.join(body)}</table></div>"),
+            chart,
+            _html(f"<h3>Suggested small groups (shared gaps below 80%)</h3><ul class='qe-groups'>"
+                  f"{group_items}</ul>")]
+
+    # modalities --------------------------------------------------------------------------------------
+
+    def _show_modalities(self) -> None:
+        found = self._call(self.session.modality_insights, self.code, self.quest) or []
+        rows = "".join(
+            f"<tr><td>{plain_html(m.modality)}</td><td class='qe-num'>{m.students}</td>"
+            f"<td class='qe-num'>{m.gate_first_try}</td><td class='qe-num'>{m.gate_later}</td>"
+            f"<td class='qe-num'>{m.gate_not_yet}</td><td class='qe-num'>{m.gate_not_reached}</td>"
+            f"<td class='qe-num'>{'' if m.mean_attempts is None else f'{m.mean_attempts:.1f}'}</td></tr>"
+            for m in found) or "<tr><td colspan=7>No choices made yet.</td></tr>"
+        self.modality_box.children = [_html(
+            "<h3>Ways of learning, and how students then did at the next checkpoint</h3>"
+            "<table class='qe-grid-table'><tr><th>Modality</th><th>Students</th><th>Passed first "
+            "try</th><th>Passed later</th><th>Not yet</th><th>Not reached</th><th>Mean attempts"
+            f"</th></tr>{rows}</table>")]
+
+    # overrides ---------------------------------------------------------------------------------------
+
+    def _show_overrides(self) -> None:
+        students = self._call(self.session.students, self.code) or []
+        quests = self._call(self.session.assigned, self.code) or []
+        student = w.Dropdown(options=[(s["name"], s["id"]) for s in students], description="Student")
+        quest = w.Dropdown(options=[(q["title"], q["quest_id"]) for q in quests], description="Quest")
+        node = w.Dropdown(description="Step")
+        op = w.Dropdown(options=[("unlock (or one more attempt at a gate)", "unlock"),
+                                 ("reset the step", "reset"), ("mark as done", "approve"),
+                                 ("award XP or a badge", "award")], description="Do")
+        reason = w.Text(description="Reason", placeholder="recorded with the change")
+        xp = w.BoundedIntText(value=0, min=0, max=10000, description="XP")
+        badge = w.Text(description="Badge", placeholder="badge id (optional)")
+
+        def quest_changed(_=None):
+            if quest.value:
+                G = self._call(self.session.graph, self.code, quest.value)
+                node.options = [(G.nodes[n]["node"].title, n) for n in G.graph["order"]] if G else []
+
+        quest.observe(quest_changed, names="value")
+        quest_changed()
+
+        def apply():
+            result = self._call(self.session.override, student.value, quest.value, node.value,
+                                op.value, reason.value, xp.value, badge.value or None)
+            if result is not None:
+                self.flash("Done: the change and its reason are recorded.", "info")
+                self.refresh()
+
+        go = _button("Apply", apply, "warning", "qe-override")
+        self.override_box.children = [student, quest, node, op, reason, xp, badge, go]
+
+    # exports ----------------------------------------------------------------------------------------
+
+    def _show_exports(self) -> None:
+        links = []
+        if self.quest:
+            grid = self._call(self.session.grid, self.code, self.quest)
+            if grid is not None:
+                from ..center import grid_csv
+
+                links.append(_download("Students × steps (CSV)", f"{self.code}-{self.quest}-grid.csv",
+                                       grid_csv(grid), "text/csv"))
+        m = self._call(self.session.mastery, self.code)
+        if m is not None:
+            from ..center import mastery_csv
+
+            links.append(_download("Mastery (CSV)", f"{self.code}-mastery.csv", mastery_csv(m),
+                                   "text/csv"))
+        students = self._call(self.session.students, self.code) or []
+        pick = w.Dropdown(options=[(s["name"], s["id"]) for s in students],
+                          description="Report for")
+        report = _html("")
+
+        def make_report():
+            html = self._call(self.session.parent_report, pick.value)
+            if html is not None:
+                name = next(s["name"] for s in students if s["id"] == pick.value)
+                report.value = _download(f"Report for {name}'s family (HTML, printable)",
+                                         f"report-{name.replace(' ', '-')}.html", html, "text/html")
+
+        self.export_box.children = [_html("<h3>Exports</h3>" + "<br>".join(links)), pick,
+                                    _button("Make report", make_report, cls="qe-report"), report]
+
+
+def _record_html(data: dict) -> str:
+    parts = [f"<h3>{plain_html(data['student']['name'])}</h3>"]
+    for qid, q in data["quests"].items():
+        states = ", ".join(f"{plain_html(n)}: {STATE_WORDS.get(s, s)}" for n, s in q["states"].items()
+                           if s not in ("locked", "closed"))
+        feedback = "".join(
+            f"<li>{plain_html(n)} round {r['round']}: {DECISION_WORDS.get(r['decision'], r['decision'])}"
+            f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
+            for n, rs in q["feedback"].items() for r in rs)
+        reflections = "".join(f"<li>{plain_html(n)}: {plain_html(t)}</li>"
+                              for n, t in q["reflections"].items())
+        answers = "".join(f"<li>{plain_html(n)}: {plain_html(str(a))}</li>"
+                          for n, a in q["answers"].items())
+        mastery = ", ".join(f"{plain_html(c)} {round(100 * v)}%" for c, v in q["mastery"].items())
+        struggling = "; ".join(plain_html(r) for r in q["struggling"].values())
+        parts.append(
+            f"<h4>{plain_html(q['title'])} — {q['xp']} XP{' · finished' if q['complete'] else ''}</h4>"
+            f"<p><em>Path:</em> {states or 'not started'}</p>"
+            + (f"<p class='qe-flash-error'>{struggling}</p>" if struggling else "")
+            + (f"<p><em>Mastery:</em> {mastery}</p>" if mastery else "")
+            + (f"<p><em>Answers:</em></p><ul>{answers}</ul>" if answers else "")
+            + (f"<p><em>Feedback:</em></p><ul>{feedback}</ul>" if feedback else "")
+            + (f"<p><em>Reflections:</em></p><ul>{reflections}</ul>" if reflections else ""))
+    goals = "".join(f"<li>{plain_html(g['text'])}{' ✓' if g.get('done') else ''}</li>"
+                    for g in data["profile"].get("goals", []))
+    parts.append(f"<h4>Goals</h4><ul>{goals or '<li>none yet</li>'}</ul>")
+    return "".join(parts)
