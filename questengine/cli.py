@@ -148,6 +148,7 @@ def _serve(db: Path, port: int, hint: str = "", teacher: str = "") -> None:
     click.echo(f"play page:        {server.url('play')}" + (f"   ({hint})" if hint else ""))
     click.echo(f"progress center:  {server.url('progress')}" +
                (f"   (teacher: {teacher})" if teacher else ""))
+    click.echo(f"quest editor:     {server.url('author')}")
     click.echo("stop with Ctrl+C")
     try:
         server.process.wait()

@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ["VoilaServer", "notebooks_dir", "PAGES"]
 
 HERE = Path(__file__).resolve().parent
-PAGES = {"play": "play.ipynb", "progress": "progress.ipynb"}
+PAGES = {"play": "play.ipynb", "progress": "progress.ipynb", "author": "author.ipynb"}
 
 
 def notebooks_dir() -> Path:
@@ -33,6 +33,7 @@ class VoilaServer:
     port: int = 8866
     run_dir: Path = Path("run")
     notebooks: Path | None = None
+    quests: Path | None = None
     extra_args: tuple[str, ...] = ()
 
     def url(self, page: str = "play") -> str:
@@ -43,6 +44,7 @@ class VoilaServer:
         env = dict(os.environ)
         env.update({
             "QUESTENGINE_DB": str(Path(self.db).resolve()),
+            "QUESTENGINE_QUESTS": str(Path(self.quests or Path.cwd() / "quests").resolve()),
             "JUPYTER_CONFIG_DIR": str(HERE / "serve"),
             "JUPYTER_PATH": os.pathsep.join(
                 filter(None, [str(HERE / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")])),

@@ -125,7 +125,9 @@ function render({ model, el: host }) {
   function select(id) {
     if (id == null) return;
     model.set("selected", id);
+    model.set("selected_edge", -1);
     model.save_changes();
+    svg.focus({ preventScroll: true });
   }
 
   function showTip(node, event) {
@@ -150,14 +152,20 @@ function render({ model, el: host }) {
     const counts = model.get("counts") || {};
     const selected = model.get("selected");
     const current = model.get("current");
+    const editable = model.get("editable");
+    host.classList.toggle("qe-editable", Boolean(editable));
     byId = new Map(nodes.map((n) => [n.id, n]));
     const edgeFrag = document.createDocumentFragment();
-    for (const e of edges) {
+    const selectedEdge = model.get("selected_edge");
+    edges.forEach((e, i) => {
       const a = byId.get(e.source), b = byId.get(e.target);
-      if (!a || !b) continue;
+      if (!a || !b) return;
       const when = e.when || "done";
       const p = edgePath(a, b, when);
-      const g = el("g", { class: `qe-edge qe-when-${when}`, "data-source": e.source, "data-target": e.target }, edgeFrag);
+      const index = e.index ?? i;
+      const cls = `qe-edge qe-when-${when}${index === selectedEdge ? " qe-edge-selected" : ""}`;
+      const g = el("g", { class: cls, "data-source": e.source, "data-target": e.target, "data-index": index }, edgeFrag);
+      if (editable) el("path", { d: p.d, class: "qe-edge-hit" }, g);
       el("path", { d: p.d, "marker-end": `url(#qe-arrow-${when})` }, g);
       if (WHEN_MARK[when]) {
         el("circle", { cx: p.mx, cy: p.my, r: 9, class: "qe-edge-badge" }, g);
@@ -166,7 +174,7 @@ function render({ model, el: host }) {
       }
       const title = el("title", {}, g);
       title.textContent = when === "done" ? "" : `${when === "retry" ? "retry" : "on " + when}`;
-    }
+    });
     const nodeFrag = document.createDocumentFragment();
     for (const n of nodes) {
       const state = n.state || "draft";
@@ -184,6 +192,7 @@ function render({ model, el: host }) {
       t.textContent = shorten(n.title || n.id, 18);
       const s = el("text", { x: 48, y: 38, class: "qe-sub" }, g);
       s.textContent = n.sub ?? STATE_LABEL[state] ?? state;
+      if (editable) el("circle", { cx: NODE_W, cy: NODE_H / 2, r: 7, class: "qe-port", "data-port": n.id }, g);
       const c = counts[n.id];
       if (c) {
         const parts = [["success", c.success], ["fail", c.fail], ["here", c.here], ["waiting", c.not_reached]];
@@ -216,10 +225,37 @@ function render({ model, el: host }) {
   }
 
   // interaction --------------------------------------------------------------
+  // Plain mode: drag the background to pan, click a node to select it.
+  // Editable mode also: click the background to add a node, drag a node to move
+  // it, drag from a node's port (the dot on its right) to another node to
+  // connect them, click a path to select it, Delete to remove the selection.
+  // Each edit is a message to Python, which owns the quest and redraws.
   let drag = null;
+  const toMap = (ev) => {
+    const r = svg.getBoundingClientRect();
+    return { x: (ev.clientX - r.left - view.x) / view.k, y: (ev.clientY - r.top - view.y) / view.k };
+  };
+  const send = (msg) => model.send(msg);
+  let ghost = null;
   const onDown = (ev) => {
     if (ev.button !== 0) return;
-    drag = { x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y, moved: false };
+    const editable = model.get("editable");
+    const port = editable && ev.target.closest?.(".qe-port");
+    const nodeEl = ev.target.closest?.(".qe-node");
+    const edgeEl = ev.target.closest?.(".qe-edge");
+    if (port) {
+      const a = byId.get(port.dataset.port);
+      ghost = el("path", { class: "qe-ghost" }, viewport);
+      drag = { mode: "connect", source: a.id, x0: a.x + NODE_W, y0: a.y + NODE_H / 2, moved: true };
+    } else if (editable && nodeEl) {
+      const n = byId.get(nodeEl.dataset.id);
+      drag = { mode: "node", id: n.id, el: nodeEl, x: ev.clientX, y: ev.clientY, nx: n.x, ny: n.y, moved: false };
+    } else if (editable && edgeEl && !nodeEl) {
+      drag = { mode: "edge", index: Number(edgeEl.dataset.index), moved: false, x: ev.clientX, y: ev.clientY };
+    } else {
+      drag = { mode: "pan", x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y, moved: false, at: toMap(ev), node: nodeEl?.dataset.id };
+    }
+    ev.preventDefault();
   };
   const onMove = (ev) => {
     const nodeEl = ev.target.closest?.(".qe-node");
@@ -230,20 +266,40 @@ function render({ model, el: host }) {
       tip.hidden = true;
     }
     if (!drag) return;
+    tip.hidden = true;
+    if (drag.mode === "connect") {
+      const p = toMap(ev);
+      ghost.setAttribute("d", `M${drag.x0},${drag.y0} L${p.x},${p.y}`);
+      return;
+    }
     const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
-    if (drag.moved) {
+    if (!drag.moved) return;
+    if (drag.mode === "pan") {
       view.x = drag.vx + dx; view.y = drag.vy + dy;
       applyView();
-      tip.hidden = true;
+    } else if (drag.mode === "node") {
+      drag.tx = drag.nx + dx / view.k; drag.ty = drag.ny + dy / view.k;
+      drag.el.setAttribute("transform", `translate(${drag.tx},${drag.ty})`);
     }
   };
   const onUp = (ev) => {
-    if (drag && !drag.moved) {
-      const nodeEl = ev.target.closest?.(".qe-node");
-      if (nodeEl) select(nodeEl.dataset.id);
-    }
+    if (!drag) return;
+    const d = drag;
     drag = null;
+    if (d.mode === "connect") {
+      ghost?.remove(); ghost = null;
+      const target = ev.target.closest?.(".qe-node")?.dataset.id;
+      if (target && target !== d.source) send({ type: "connect", source: d.source, target });
+    } else if (d.mode === "node") {
+      if (d.moved) send({ type: "move", id: d.id, x: Math.round(d.tx), y: Math.round(d.ty) });
+      else select(d.id);
+    } else if (d.mode === "edge") {
+      if (!d.moved) { model.set("selected_edge", d.index); model.set("selected", ""); model.save_changes(); }
+    } else if (!d.moved) {
+      if (d.node) select(d.node);
+      else if (model.get("editable") && ev.target.closest?.(".qe-map-svg")) send({ type: "add", x: Math.round(d.at.x - NODE_W / 2), y: Math.round(d.at.y - NODE_H / 2) });
+    }
   };
   const onWheel = (ev) => {
     ev.preventDefault();
@@ -255,9 +311,13 @@ function render({ model, el: host }) {
     if (nodeEl && (ev.key === "Enter" || ev.key === " ")) {
       ev.preventDefault();
       select(nodeEl.dataset.id);
+    } else if (model.get("editable") && (ev.key === "Delete" || ev.key === "Backspace")) {
+      ev.preventDefault();
+      send({ type: "delete" });
     }
   };
   const onLeave = () => { tip.hidden = true; };
+  svg.setAttribute("tabindex", "0");
   svg.addEventListener("pointerdown", onDown);
   window.addEventListener("pointermove", onMove);
   window.addEventListener("pointerup", onUp);
@@ -266,6 +326,13 @@ function render({ model, el: host }) {
   svg.addEventListener("pointerleave", onLeave);
 
   const setHeight = () => { frame.style.height = `${model.get("height") || 420}px`; };
+  const setBackground = () => {
+    const url = model.get("background");
+    frame.style.backgroundImage = url ? `url("${url}")` : "";
+    frame.classList.toggle("qe-themed", Boolean(url));
+  };
+  setBackground();
+  model.on("change:background", setBackground);
   setHeight();
   const redraw = () => draw();
   let shape = "";
@@ -280,6 +347,10 @@ function render({ model, el: host }) {
   model.on("change:edges", redraw);
   model.on("change:counts", redraw);
   model.on("change:selected", redraw);
+  model.on("change:selected_edge", redraw);
+  model.on("change:editable", redraw);
+  const onCustom = (msg) => { if (msg?.type === "fit") fit(); };
+  model.on("msg:custom", onCustom);
   model.on("change:current", redraw);
   model.on("change:height", setHeight);
   refit();
@@ -291,8 +362,12 @@ function render({ model, el: host }) {
     model.off("change:edges", redraw);
     model.off("change:counts", redraw);
     model.off("change:selected", redraw);
+    model.off("change:selected_edge", redraw);
+    model.off("change:editable", redraw);
+    model.off("msg:custom", onCustom);
     model.off("change:current", redraw);
     model.off("change:height", setHeight);
+    model.off("change:background", setBackground);
   };
 }
 

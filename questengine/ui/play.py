@@ -90,6 +90,10 @@ class PlayPage:
 
     # after login --------------------------------------------------------------------------------
 
+    def start(self, session) -> None:
+        """Show the page for a session that is already logged in (e.g. the editor's preview)."""
+        self._logged_in(session)
+
     def _logged_in(self, session) -> None:
         self.session = session
         self.header = _html("", "qe-header")

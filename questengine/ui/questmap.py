@@ -47,7 +47,7 @@ def map_edges(G: nx.DiGraph) -> list[dict]:
     """The ``edges`` trait: forward edges with their condition, then retry edges."""
     edges = [{"source": u, "target": v, "when": w} for u, v, w in G.edges(data="when")]
     edges += [{"source": s, "target": g, "when": "retry"} for s, g in G.graph["retry"].items()]
-    return edges
+    return [{**e, "index": i} for i, e in enumerate(edges)]
 
 
 class QuestMap(anywidget.AnyWidget):
@@ -63,6 +63,32 @@ class QuestMap(anywidget.AnyWidget):
     counts = traitlets.Dict().tag(sync=True)
     editable = traitlets.Bool(False).tag(sync=True)
     height = traitlets.Int(440).tag(sync=True)
+    selected_edge = traitlets.Int(-1).tag(sync=True)
+    background = traitlets.Unicode("").tag(sync=True)  # a data: URL of the quest's theme image
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._edit_handlers: list = []
+        self.on_msg(self._on_front_end_msg)
+
+    def on_edit(self, handler) -> None:
+        """Call ``handler(message)`` for each edit the browser asks for (editable mode).
+
+        Messages: ``{"type": "add", "x", "y"}``, ``{"type": "move", "id", "x", "y"}``,
+        ``{"type": "connect", "source", "target"}``, ``{"type": "delete"}``. They are
+        requests: the handler decides, and redraws.
+        """
+        self._edit_handlers.append(handler)
+
+    def _on_front_end_msg(self, _widget, content, _buffers) -> None:
+        if not isinstance(content, dict) or not self.editable:
+            return
+        for handler in self._edit_handlers:
+            handler(content)
+
+    def fit(self) -> None:
+        """Zoom the drawing to show the whole map."""
+        self.send({"type": "fit"})
 
     def show(self, G: nx.DiGraph, progress: Progress | None = None,
              counts: dict | None = None) -> None:

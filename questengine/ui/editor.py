@@ -1,0 +1,391 @@
+"""The quest map editor: the map in editable mode beside an inspector, with live checks.
+
+Edits from the map (add, move, connect, delete) and from the inspector go to
+a :class:`~questengine.authoring.QuestDraft`; after each one the map and the
+list of problems are drawn again. Publishing goes through the teacher's
+session; the preview plays the quest in a private in-memory classroom.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import typing
+from pathlib import Path
+
+import ipywidgets as w
+
+from ..authoring import EDGE_CONDITIONS, QuestDraft
+from ..errors import QuestEngineError
+from ..model import NODE_KINDS, Node, Quest
+from .forms import model_form
+from .login import TeacherLogin, friendly_call, page_style
+from .questmap import QuestMap
+from .text import plain_html
+
+__all__ = ["EditorPage", "kind_models"]
+
+KIND_ICONS = {"story": "❦ story", "task": "✎ task", "choice": "⇉ choice", "quiz": "? quiz",
+              "gate": "◆ gate", "end": "⚑ end"}
+
+
+def kind_models() -> dict[str, type]:
+    """Node kind -> its pydantic model (built-in kinds, then registered plugin kinds)."""
+    models = {}
+    for member in typing.get_args(typing.get_args(Node)[0]):
+        kind = typing.get_args(member.model_fields["kind"].annotation)[0]
+        models[kind] = member
+    try:  # plugin kinds, when the plugin registry exists
+        from ..plugins import default_registry
+
+        models.update(default_registry().node_models())
+    except (ImportError, AttributeError):
+        pass
+    return models
+
+
+class EditorPage:
+    """The editor as one widget tree (``page.widget``), behind a teacher login."""
+
+    def __init__(self, classroom=None, quests_dir: str | Path = "quests", session=None):
+        self.classroom = classroom
+        self.quests_dir = Path(quests_dir)
+        self.session = session
+        self.draft: QuestDraft | None = None
+        self.banner = w.HTML()
+        self.widget = w.VBox([page_style()])
+        self.widget.add_class("qe-page")
+        self.widget.add_class("qe-editor")
+        if session is not None or classroom is None:
+            self._build()
+        else:
+            self.login = TeacherLogin(classroom, self._logged_in)
+            self.widget.children = [self.widget.children[0], self.login.widget]
+
+    @classmethod
+    def from_env(cls) -> "EditorPage":
+        from ..classroom import Classroom
+
+        return cls(Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db"))),
+                   os.environ.get("QUESTENGINE_QUESTS", "quests"))
+
+    def _ipython_display_(self):  # pragma: no cover
+        from IPython.display import display
+
+        display(self.widget)
+
+    def flash(self, text: str, kind: str = "error") -> None:
+        self.banner.value = (f"<div class='qe-flash qe-flash-{kind}' "
+                             f"role='{'alert' if kind == 'error' else 'status'}'>{plain_html(text)}</div>")
+
+    def _call(self, fn, *args, **kwargs):
+        return friendly_call(fn, self.flash, *args, **kwargs)
+
+    def _logged_in(self, session) -> None:
+        self.session = session
+        self._build()
+
+    # layout ------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        files = sorted(p.name for p in self.quests_dir.glob("*.yaml")) if self.quests_dir.is_dir() else []
+        self.file_pick = w.Dropdown(options=files, description="Quest file",
+                                    layout=w.Layout(width="330px"))
+        open_b = self._button("Open", self._open_selected, "qe-open")
+        self.new_id = w.Text(placeholder="new-quest-id", layout=w.Layout(width="160px"))
+        new_b = self._button("New", self._new, "qe-new")
+        self.save_as = w.Text(placeholder="quests/<id>.yaml", layout=w.Layout(width="230px"))
+        self.save_as.add_class("qe-save-as")
+        save_b = self._button("💾 Save", self._save, "qe-save", "success")
+        self.undo_b = self._button("↶ Undo", self._undo, "qe-undo")
+        self.redo_b = self._button("↷ Redo", self._redo, "qe-redo")
+        layout_b = self._button("Auto-layout", self._auto_layout, "qe-layout")
+        fit_b = self._button("Fit", lambda: self.map.fit(), "qe-fit")
+        self.kind = w.ToggleButtons(options=[(KIND_ICONS.get(k, k), k) for k in kind_models()],
+                                    value="story", description="Click the map to add:",
+                                    style={"description_width": "initial", "button_width": "78px"})
+        self.kind.add_class("qe-kind-palette")
+        self.map = QuestMap(editable=True, height=520, layout=w.Layout(width="100%"))
+        self.map.on_edit(self._on_edit)
+        self.map.observe(lambda _c: self._show_inspector(), names=["selected", "selected_edge"])
+        self.inspector = w.VBox(layout=w.Layout(width="38%", min_width="340px"))
+        self.inspector.add_class("qe-panel")
+        self.inspector.add_class("qe-inspector")
+        self.problems_box = w.VBox()
+        self.problems_box.add_class("qe-problems")
+        self.quest_box = w.VBox()
+        publish = self._publish_row()
+        files_row = w.HBox([self.file_pick, open_b, self.new_id, new_b],
+                           layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        edit_row = w.HBox([self.save_as, save_b, self.undo_b, self.redo_b, layout_b, fit_b],
+                          layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        editor = w.VBox([files_row, edit_row, self.kind, self.banner,
+                         w.HBox([w.Box([self.map], layout=w.Layout(width="60%", flex="1 1 60%")),
+                                 self.inspector]), self.problems_box])
+        settings = w.Accordion([self.quest_box])
+        settings.set_title(0, "Quest settings (title, story, competencies, theme)")
+        settings.selected_index = None
+        self.preview_box = w.VBox([w.HTML("<p>Press <em>Preview</em> to play the quest as a "
+                                          "student. Nothing is written to any class.</p>")])
+        self.tabs = w.Tab([w.VBox([editor, settings, publish]), self.preview_box])
+        self.tabs.set_title(0, "Edit")
+        self.tabs.set_title(1, "Preview")
+        self.widget.children = [self.widget.children[0], self.tabs]
+        if files:
+            self._open(self.quests_dir / files[0])
+        else:
+            self.draft = QuestDraft.new("my-quest", "My quest")
+            self._redraw()
+
+    def _button(self, label, fn, cls="", style=""):
+        b = w.Button(description=label, button_style=style, layout=w.Layout(width="auto"))
+        b.add_class(cls)
+        b.on_click(lambda _b: fn())
+        return b
+
+    def _publish_row(self) -> w.Widget:
+        preview = self._button("▶ Preview", self._preview, "qe-preview")
+        if self.session is None:
+            return w.HBox([preview])
+        classes = self._call(self.session.classes) or []
+        self.class_pick = w.Dropdown(options=[(f"{c['name']} ({c['code']})", c["code"])
+                                              for c in classes], description="Class")
+        publish = self._button("Publish to class", self._publish, "qe-publish", "warning")
+        return w.HBox([self.class_pick, publish, preview])
+
+    # opening and saving -------------------------------------------------------------------------------
+
+    def _open_selected(self) -> None:
+        if self.file_pick.value:
+            self._open(self.quests_dir / self.file_pick.value)
+
+    def open(self, path: str | Path) -> None:
+        self._open(Path(path))
+
+    def _open(self, path: Path) -> None:
+        draft = self._call(QuestDraft.open, path)
+        if draft is not None:
+            self.draft = draft
+            self.save_as.value = str(path)
+            self.map.selected, self.map.selected_edge = "", -1
+            self._redraw(fit=True)
+            self.flash(f"Opened {path}.", "info")
+
+    def _new(self) -> None:
+        quest_id = (self.new_id.value or "").strip() or "my-quest"
+        self.draft = QuestDraft.new(quest_id, quest_id.replace("-", " ").title())
+        self.save_as.value = str(self.quests_dir / f"{quest_id}.yaml")
+        self._redraw(fit=True)
+
+    def _save(self) -> None:
+        target = (self.save_as.value or "").strip()
+        if not target:
+            self.flash("Type a file name to save to, e.g. quests/my-quest.yaml.")
+            return
+        path = self._call(self.draft.save, target)
+        if path is not None:
+            self.flash(f"Saved to {path}.", "info")
+
+    # edits ---------------------------------------------------------------------------------------------
+
+    def _edit(self, fn, *args, **kwargs):
+        result = self._call(fn, *args, **kwargs)
+        self._redraw()
+        return result
+
+    def _on_edit(self, msg: dict) -> None:
+        kind = msg.get("type")
+        if kind == "add":
+            new = self._edit(self.draft.add_node, self.kind.value, msg.get("x", 0), msg.get("y", 0))
+            if new:
+                self.map.selected = new
+        elif kind == "move":
+            self._edit(self.draft.move_node, msg.get("id"), msg.get("x", 0), msg.get("y", 0))
+        elif kind == "connect":
+            index = self._edit(self.draft.connect, msg.get("source"), msg.get("target"))
+            if index is not None:
+                self.map.selected, self.map.selected_edge = "", index
+        elif kind == "delete":
+            self._delete_selection()
+
+    def _delete_selection(self) -> None:
+        if self.map.selected_edge >= 0:
+            self._edit(self.draft.delete_edge, self.map.selected_edge)
+            self.map.selected_edge = -1
+        elif self.map.selected:
+            self._edit(self.draft.delete_node, self.map.selected)
+            self.map.selected = ""
+        self._show_inspector()
+
+    def _undo(self) -> None:
+        self.draft.undo()
+        self._redraw()
+        self._show_inspector()
+
+    def _redo(self) -> None:
+        self.draft.redo()
+        self._redraw()
+        self._show_inspector()
+
+    def _auto_layout(self) -> None:
+        self._edit(self.draft.auto_layout)
+        self.map.fit()
+
+    # drawing ---------------------------------------------------------------------------------------------
+
+    def _redraw(self, fit: bool = False) -> None:
+        d = self.draft
+        positions = d.positions()
+        problems = d.problems()
+        bad = {n for p in problems for n in p.nodes}
+        nodes = []
+        for n in d.data["nodes"]:
+            x, y = positions.get(n.get("id"), (0, 0))
+            nodes.append({"id": n.get("id"), "title": str(n.get("title") or n.get("id")),
+                          "kind": n.get("kind"), "x": float(x), "y": float(y),
+                          "state": "fail" if n.get("id") in bad else "draft",
+                          "sub": n.get("kind", ""),
+                          "info": "; ".join(p.message for p in problems if n.get("id") in p.nodes)
+                          or f"{n.get('kind')} · drag to move, drag the dot to connect"})
+        edges = [{"source": e["from"], "target": e["to"], "when": e["when"], "index": i}
+                 for i, e in enumerate(d.edges)]
+        with self.map.hold_sync():
+            self.map.nodes = nodes
+            self.map.edges = edges
+            self.map.background = _background(d, self.quests_dir)
+        if fit:
+            self.map.fit()
+        self.undo_b.disabled = not d.can_undo
+        self.redo_b.disabled = not d.can_redo
+        self._show_problems(problems)
+        self._show_quest_settings()
+
+    def _show_problems(self, problems) -> None:
+        if not problems:
+            self.problems_box.children = [w.HTML("<div class='qe-ok'>✓ No problems: students can "
+                                                 "play this quest.</div>")]
+            return
+        rows = [w.HTML(f"<strong>{len(problems)} problem(s)</strong> — click one to select its "
+                       "node")]
+        for p in problems:
+            b = w.Button(description=(f"{p.path}: " if p.path else "") + p.message,
+                         layout=w.Layout(width="100%", height="auto"))
+            b.add_class("qe-problem")
+            if p.nodes:
+                b.on_click(lambda _b, n=p.nodes[0]: self._select(n))
+            rows.append(b)
+        self.problems_box.children = rows
+
+    def _select(self, node_id: str) -> None:
+        if node_id in self.draft.node_ids():
+            self.map.selected_edge = -1
+            self.map.selected = node_id
+
+    def _show_inspector(self) -> None:
+        d = self.draft
+        if self.map.selected_edge >= 0 and self.map.selected_edge < len(d.edges):
+            self.inspector.children = self._edge_form(self.map.selected_edge)
+            return
+        n = self.map.selected
+        if not n or n not in d.node_ids():
+            self.inspector.children = [w.HTML(
+                "<p class='qe-hint'><strong>How to edit:</strong> pick a kind above and click the "
+                "map to add a node; drag a node to move it; drag from the dot on a node's right "
+                "to another node to connect them; click a path to choose its condition; Delete "
+                "removes what is selected.</p>")]
+            return
+        node = d.node(n)
+        model = kind_models().get(node.get("kind"))
+        if model is None:
+            self.inspector.children = [w.HTML(f"<p>Unknown kind {plain_html(node.get('kind'))}.</p>")]
+            return
+        comps = [c.get("id") for c in d.data.get("competencies", []) if isinstance(c, dict)]
+
+        def changed(field, value):
+            self._edit(d.update_node, n, **{field: value})
+            if field == "id" and value:
+                self.map.selected = value
+
+        form = model_form(model, node, changed, choices={"competencies": comps})
+        delete = self._button("Delete node", self._delete_selection, "qe-delete", "danger")
+        self.inspector.children = [w.HTML(f"<div class='qe-kind'>{plain_html(node.get('kind'))}"
+                                          f"</div><h3>{plain_html(str(node.get('title')))}</h3>"),
+                                   form, delete]
+
+    def _edge_form(self, index: int) -> list[w.Widget]:
+        e = self.draft.edges[index]
+        when = w.Dropdown(options=[("done (either outcome)", "done"), ("on success", "success"),
+                                   ("on fail", "fail"), ("retry (back to its gate)", "retry")],
+                          value=e["when"], description="Condition")
+        when.add_class("qe-edge-when")
+        when.observe(lambda ch: self._edit(self.draft.set_condition, index, ch["new"]),
+                     names="value")
+        delete = self._button("Delete path", self._delete_selection, "qe-delete", "danger")
+        return [w.HTML(f"<div class='qe-kind'>path</div><h3>{plain_html(e['from'])} → "
+                       f"{plain_html(e['to'])}</h3>"), when, delete]
+
+    def _show_quest_settings(self) -> None:
+        d = self.draft
+
+        def changed(field, value):
+            self._edit(d.update_quest, **{field: value})
+
+        keep = {"id", "title", "story", "description", "theme", "competencies", "version"}
+        skip = {k for k in Quest.model_fields if k not in keep}
+        self.quest_box.children = [model_form(Quest, d.data, changed, skip=skip)]
+
+    # publishing and preview ---------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        quest = self._call(self.draft.quest)
+        if quest is None:
+            return
+        try:
+            version = self.session.publish(quest)
+            self.session.assign(quest.id, self.class_pick.value)
+        except QuestEngineError as err:
+            self.flash(str(err))
+            return
+        self.flash(f"Published “{quest.title}” as version {version} to class "
+                   f"{self.class_pick.value}.", "info")
+
+    def _preview(self) -> None:
+        quest = self._call(self.draft.quest)
+        if quest is None:
+            return
+        try:
+            from argon2 import PasswordHasher
+
+            from ..classroom import Classroom
+            from .play import PlayPage
+
+            sandbox = Classroom(":memory:", hasher=PasswordHasher(time_cost=1, memory_cost=8,
+                                                                  parallelism=1))
+            sandbox.add_teacher("preview@questengine.invalid", "Preview", "preview-only")
+            code = sandbox.create_class("preview@questengine.invalid", "Preview", "PREVIEW")
+            sandbox.publish(quest)
+            sandbox.assign(quest.id, code)
+            sandbox.add_student(code, "Preview student", "0000")
+            page = PlayPage(sandbox)
+            page.start(sandbox.login_student(code, "Preview student", "0000"))
+        except QuestEngineError as err:
+            self.flash(f"The quest cannot be previewed yet: {err}")
+            return
+        self.preview_box.children = [w.HTML("<p class='qe-info'>Preview: a private classroom in "
+                                            "memory; nothing is saved.</p>"), page.widget]
+        self.tabs.selected_index = 1
+
+
+def _background(draft: QuestDraft, quests_dir: Path) -> str:
+    """The quest's theme image as a data URL (no server route needed), or ''."""
+    theme = draft.data.get("theme")
+    if not theme:
+        return ""
+    base = draft.path.parent if draft.path else quests_dir
+    path = (base / str(theme)).resolve()
+    if not path.is_file() or path.stat().st_size > 2_000_000:
+        return ""
+    mime = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+            ".svg": "image/svg+xml", ".webp": "image/webp"}.get(path.suffix.lower())
+    if mime is None:
+        return ""
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
