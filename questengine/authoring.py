@@ -161,12 +161,17 @@ class QuestDraft:
 
     def add_node(self, kind: str, x: float, y: float, **fields: Any) -> str:
         """Add a node of ``kind`` at (x, y); returns its id."""
-        if kind not in NODE_KINDS and kind not in DEFAULT_NODES:
-            raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(NODE_KINDS)}")
+        from .plugins import default_registry
+
+        plugins = default_registry().kinds
+        if kind not in NODE_KINDS and kind not in DEFAULT_NODES and kind not in plugins:
+            raise ValueError(f"unknown kind {kind!r}; valid kinds: "
+                             f"{', '.join([*NODE_KINDS, *plugins])}")
         self._change()
         node_id = fields.pop("id", None) or self._new_id(kind)
+        start = DEFAULT_NODES.get(kind) or (plugins[kind].defaults if kind in plugins else {})
         node = {"id": node_id, "kind": kind, "title": fields.pop("title", kind.title()),
-                **copy.deepcopy(DEFAULT_NODES.get(kind, {})), **fields,
+                **copy.deepcopy(start), **fields,
                 "position": [round(float(x)), round(float(y))]}
         self.data["nodes"].append(node)
         return node_id
@@ -179,20 +184,19 @@ class QuestDraft:
     def update_node(self, node_id: str, **fields: Any) -> None:
         """Change fields of a node (``None`` removes a field); renaming the id renames its edges."""
         self.node(node_id)
+        new_id = fields.pop("id", None)
+        if new_id and new_id != node_id and new_id in self.node_ids():
+            raise ValueError(f"there is already a node {new_id!r}")
         self._change()
         node = self.node(node_id)
-        new_id = fields.pop("id", None)
         for key, value in fields.items():
             if value is None:
                 node.pop(key, None)
             else:
                 node[key] = value
         if new_id and new_id != node_id:
-            if new_id in self.node_ids():
-                self._undo.pop()
-                raise ValueError(f"there is already a node {new_id!r}")
             node["id"] = new_id
-            for e in self.data["edges"]:
+            for e in self.edges:
                 for end in ("from", "to"):
                     if e[end] == node_id:
                         e[end] = new_id
@@ -202,8 +206,7 @@ class QuestDraft:
         self.node(node_id)
         self._change()
         self.data["nodes"] = [n for n in self.data["nodes"] if n.get("id") != node_id]
-        self.data["edges"] = [e for e in self.data["edges"]
-                              if node_id not in (e["from"], e["to"])]
+        self.data["edges"] = [e for e in self.edges if node_id not in (e["from"], e["to"])]
 
     # edges -----------------------------------------------------------------------------------------------
 
@@ -311,4 +314,4 @@ def _auto_layout(nodes: list[str], edges: list[dict]) -> dict[str, tuple[float, 
     G.add_edges_from((e["from"], e["to"]) for e in edges
                      if e["when"] != "retry" and e["from"] in G and e["to"] in G)
     G.graph["order"] = list(nx.topological_sort(G)) if nx.is_directed_acyclic_graph(G) else None
-    return layout(G)
+    return layout(G, aspect=1e6)  # the editor keeps strict left-to-right layers

@@ -155,14 +155,17 @@ class Classroom:
     """Set-up and logins over a store.
 
     ``clock`` returns the current time (tests pass a fake one); ``hasher`` is
-    argon2's PasswordHasher (tests may pass cheaper parameters).
+    argon2's PasswordHasher (tests may pass cheaper parameters); ``registry``
+    is the plugin registry whose node kinds quests may use (by default
+    :func:`questengine.plugins.default_registry`).
     """
 
     def __init__(self, store: StoreInterface | str | Path = ":memory:", *,
                  clock: Callable[[], datetime] | None = None,
                  hasher: PasswordHasher | None = None,
                  session_hours: float = 8.0, max_failures: int = 5,
-                 lockout_minutes: float = 15.0):
+                 lockout_minutes: float = 15.0, registry=None):
+        self.registry = registry
         self.store = store if not isinstance(store, (str, Path)) else Store(store)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.hasher = hasher or PasswordHasher()
@@ -282,8 +285,8 @@ class Classroom:
     def publish(self, quest: Quest | str | Path, by: int | None = None) -> int:
         """Store a quest (a new version when it changed); returns the version students get."""
         if not isinstance(quest, Quest):
-            quest = load_quest(quest)
-        quest_graph(quest)  # raises QuestValidationError listing every problem
+            quest = load_quest(quest, self.registry)
+        quest_graph(quest, self.registry)  # raises QuestValidationError listing every problem
         latest = self.store.quest_row(quest.id)
         owner = latest["published_by"] if latest else None
         if by is not None and owner is not None and owner != by:
@@ -335,9 +338,9 @@ class Classroom:
             raise ClassroomError(f"no quest {quest_id!r} is published")
         key = (row["id"], row["version"])
         if key not in self._graphs:
-            quest = loads_quest(row["source"], f"{quest_id} v{row['version']}")
+            quest = loads_quest(row["source"], f"{quest_id} v{row['version']}", self.registry)
             quest = quest.model_copy(update={"version": row["version"]})
-            self._graphs[key] = quest_graph(quest)
+            self._graphs[key] = quest_graph(quest, self.registry)
         return self._graphs[key]
 
     # logins ------------------------------------------------------------------------------------
@@ -521,8 +524,12 @@ class StudentSession(_Session):
             G = self._classroom.graph(a["quest_id"])
             progress = self._classroom._progress(self._sid, a["quest_id"])
             done = sum(1 for np in progress.nodes.values() if np.state in ("success", "fail"))
+            # closed nodes are paths the student did not need: they do not count
+            total = sum(1 for np in progress.nodes.values() if np.state != "closed")
             status = self._classroom.store.quest_status(self._sid, a["quest_id"])
-            cards.append(QuestCard(a["quest_id"], a["title"], a["version"], done, len(G),
+            if progress.complete:
+                total = done
+            cards.append(QuestCard(a["quest_id"], a["title"], a["version"], done, total,
                                    status["xp"] if status else progress.xp,
                                    bool(status and status["complete"]) or progress.complete))
         return cards

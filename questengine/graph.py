@@ -34,14 +34,17 @@ def title(G: nx.DiGraph, node_id: str) -> str:
     return f"“{node.title}”" if node is not None and node.title else f"“{node_id}”"
 
 
-def build_graph(quest: Quest) -> nx.DiGraph:
+def build_graph(quest: Quest, registry=None) -> nx.DiGraph:
     """The quest as a DiGraph, without checks (see :func:`quest_graph`).
 
     Node attribute ``node`` holds the model, edge attribute ``when`` the
     condition; ``G.graph`` holds ``quest``, ``retry`` (source -> gate), ``retry_gates`` and,
-    when the forward edges are acyclic, ``order`` (a topological order).
+    when the forward edges are acyclic, ``order`` (a topological order). From the
+    plugin ``registry`` (the one the quest was read with by default) it holds
+    ``kinds`` (the behaviour of the quest's plugin kinds) and ``badges`` (the badge rules).
     """
     G = nx.DiGraph(quest=quest, retry={})
+    G.graph.update(_registry(quest, registry).graph_parts(quest))
     for node in quest.nodes:
         G.add_node(node.id, node=node)
     for edge in quest.edges:
@@ -57,37 +60,46 @@ def build_graph(quest: Quest) -> nx.DiGraph:
     return G
 
 
-def quest_graph(quest: Quest) -> nx.DiGraph:
+def quest_graph(quest: Quest, registry=None) -> nx.DiGraph:
     """Validate the quest and return its graph; raise QuestValidationError listing every problem."""
-    check(quest)
-    return build_graph(quest)
+    check(quest, registry)
+    return build_graph(quest, registry)
 
 
-def check(quest: Quest) -> None:
+def check(quest: Quest, registry=None) -> None:
     """Raise QuestValidationError with every problem, if there is any."""
-    problems = validate(quest)
+    problems = validate(quest, registry)
     if problems:
         raise QuestValidationError(problems)
 
 
-def validate(quest: Quest) -> list[Problem]:
+def _registry(quest: Quest, registry=None):
+    from .plugins import registry_of
+
+    return registry if registry is not None else registry_of(quest)
+
+
+def validate(quest: Quest, registry=None) -> list[Problem]:
     """Every problem that makes the quest unplayable, each naming the nodes involved."""
+    registry = _registry(quest, registry)
     problems = list(_duplicate_ids(quest))
     problems += _bad_edges(quest)
     blocking = bool(problems)  # the graph below would be wrong
+    problems += _plugin_kinds(quest, registry)
     problems += _unknown_competencies(quest)
     if not any(n.kind == "end" for n in quest.nodes):
         problems.append(_NO_END)
     if blocking:
         return _with_lines(quest, problems)
-    G = build_graph(quest)
+    G = build_graph(quest, registry)
     problems += _cannot_fail(quest, G)
     problems += _cycles(quest, G)
     problems += _starts_and_ends(quest, G)
     if G.graph["order"] is not None:
         problems += _retries(quest, G)
         # other problems of the map would only echo here as unreachable nodes
-        if all(p.code in ("unknown_competency", "no_end") for p in problems):
+        if all(p.code in ("unknown_competency", "no_end", "unknown_kind", "no_checker")
+               for p in problems):
             problems += _unreachable(quest, G)
     return _with_lines(quest, problems)
 
@@ -135,7 +147,7 @@ def _duplicate_ids(quest: Quest) -> Iterator[Problem]:
         yield from _duplicates(getattr(node, "questions", []), f"nodes[{i}].questions",
                                "question", node.id)
         for j, option in enumerate(getattr(node, "options", [])):
-            yield from _duplicates(option.questions, f"nodes[{i}].options[{j}].questions",
+            yield from _duplicates(getattr(option, "questions", []), f"nodes[{i}].options[{j}].questions",
                                    "question", node.id)
         yield from _duplicates(getattr(node, "options", []), f"nodes[{i}].options", "option",
                                node.id)
@@ -144,7 +156,8 @@ def _duplicate_ids(quest: Quest) -> Iterator[Problem]:
 def _duplicates(items: list, path: str, what: str, owner: str | None = None) -> Iterator[Problem]:
     where = defaultdict(list)
     for i, item in enumerate(items):
-        where[item.id].append(i)
+        if isinstance(getattr(item, "id", None), str):  # (a plugin's 'options' may be plain text)
+            where[item.id].append(i)
     for item_id, indices in where.items():
         if len(indices) > 1:
             places = " and ".join(f"{path}[{i}]" for i in indices)
@@ -152,6 +165,22 @@ def _duplicates(items: list, path: str, what: str, owner: str | None = None) -> 
             yield Problem(f"duplicate {what} id '{item_id}'{inside} (used by {places}); "
                           f"{what} ids must be unique", path=f"{path}[{indices[1]}].id",
                           nodes=(owner or item_id,), code="duplicate_id")
+
+
+def _plugin_kinds(quest: Quest, registry) -> Iterator[Problem]:
+    kinds = registry.kinds
+    for i, kind in registry.unknown_kinds(quest):
+        broken = f" (plugins that failed to load: {registry.problems_text()})" \
+            if registry.problems else ""
+        yield Problem(f"node '{quest.nodes[i].id}' is a '{kind}' node, but no installed plugin "
+                      f"provides that kind; kinds here: {', '.join(registry.kind_names())}{broken}",
+                      path=f"nodes[{i}].kind", nodes=(quest.nodes[i].id,), code="unknown_kind")
+    for i, node in enumerate(quest.nodes):
+        spec = kinds.get(node.kind)
+        if spec is not None and spec.completes == "answer" and spec.grader is None:
+            yield Problem(f"node '{node.id}' is a '{node.kind}' node, but plugin '{spec.plugin}' "
+                          f"gives no checker for that kind, so answers cannot be checked",
+                          path=f"nodes[{i}].kind", nodes=(node.id,), code="no_checker")
 
 
 def _unknown_competencies(quest: Quest) -> Iterator[Problem]:
@@ -365,12 +394,36 @@ def _minimal(masks: list[int]) -> list[int]:
     return out
 
 
-def layout(G: nx.DiGraph, width: float = 215.0, height: float = 100.0) -> dict[str, tuple[float, float]]:
-    """Positions for drawing: layered by topological generation, hand-placed positions kept."""
+def layout(G: nx.DiGraph, width: float = 215.0, height: float = 100.0,
+           aspect: float = 1.6) -> dict[str, tuple[float, float]]:
+    """Positions for drawing, hand-placed positions kept.
+
+    Nodes are layered by topological generation, left to right. A long quest
+    winds like a trail: the layers wrap into rows that run left to right, then
+    right to left, choosing the row length that best fills a frame of the
+    given aspect ratio (so the map is drawn large enough to read).
+    """
+    if G.graph.get("order") is not None:
+        generations = [sorted(g, key=str) for g in nx.topological_generations(G)]
+    else:
+        generations = [sorted(G, key=str)]
+    gap = height * 0.6
+    best, best_scale = len(generations), 0.0
+    for per_row in range(1, len(generations) + 1):
+        rows = [generations[i:i + per_row] for i in range(0, len(generations), per_row)]
+        w = per_row * width
+        h = sum(max(len(g) for g in row) * height for row in rows) + gap * (len(rows) - 1)
+        scale = min(aspect / w, 1 / h)
+        if scale > best_scale * 1.0001:
+            best, best_scale = per_row, scale
     positions: dict[str, tuple[float, float]] = {}
-    generations = nx.topological_generations(G) if G.graph.get("order") is not None else [list(G)]
-    for x, generation in enumerate(generations):
-        for y, n in enumerate(sorted(generation, key=str)):
-            placed = getattr(G.nodes[n].get("node"), "position", None)
-            positions[n] = tuple(placed) if placed else (x * width, y * height)
+    top = 0.0
+    for r, start in enumerate(range(0, len(generations), best)):
+        row = generations[start:start + best]
+        for c, generation in enumerate(row):
+            col = c if r % 2 == 0 else best - 1 - c
+            for y, n in enumerate(generation):
+                placed = getattr(G.nodes[n].get("node"), "position", None)
+                positions[n] = tuple(placed) if placed else (col * width, top + y * height)
+        top += max(len(g) for g in row) * height + gap
     return positions

@@ -546,7 +546,7 @@ edges: [{from: a, to: b, when: fail}]
 
 def test_layout_positions_every_node_in_layers():
     G = quest_graph(loads_quest(GATE_LOOP))
-    positions = layout(G)
+    positions = layout(G, aspect=100)  # a frame wide enough for one row
     assert set(positions) == set(G)
     assert all(positions[u][0] < positions[v][0] for u, v in G.edges)
     assert len(set(positions.values())) == len(positions)  # no two nodes on one spot
@@ -555,7 +555,7 @@ def test_layout_positions_every_node_in_layers():
 
 def test_layout_spacing():
     G = quest_graph(loads_quest(GATE_LOOP))
-    positions = layout(G, width=100, height=50)
+    positions = layout(G, width=100, height=50, aspect=100)
     assert positions["check"] == (100, 0)
     assert {positions["boss"], positions["practice"]} == {(200, 0), (200, 50)}
 
@@ -570,10 +570,25 @@ nodes:
   - {id: end, kind: end, title: End, position: [0, 0]}
 edges: [[intro, mid], [mid, end]]
 """
-    positions = layout(quest_graph(loads_quest(text)))
+    positions = layout(quest_graph(loads_quest(text)), aspect=100)
     assert positions["intro"] == (400.0, -30.5)
     assert positions["end"] == (0.0, 0.0)
-    assert positions["mid"] == (180.0, 0.0)
+    assert positions["mid"] == (215.0, 0.0)
+
+
+def test_layout_winds_a_long_quest_into_rows_like_a_trail():
+    chain = [f"s{i}" for i in range(12)]
+    nodes = ", ".join(f"{{id: {n}, kind: story, title: {n}}}" for n in chain[:-1])
+    text = (f"id: c\ntitle: C\nnodes: [{nodes}, {{id: {chain[-1]}, kind: end, title: E}}]\n"
+            f"edges: [{', '.join(f'[{a}, {b}]' for a, b in zip(chain, chain[1:]))}]\n")
+    positions = layout(quest_graph(loads_quest(text)), width=200, height=100, aspect=1.6)
+    rows = sorted({y for _, y in positions.values()})
+    assert len(rows) > 1  # wrapped, so it can be drawn large
+    xs, ys = zip(*(positions[n] for n in chain))
+    assert max(xs) - min(xs) < 11 * 200  # narrower than one long row
+    for a, b in zip(chain, chain[1:]):  # each step of the trail is next to the one before
+        (x1, y1), (x2, y2) = positions[a], positions[b]
+        assert (y1 == y2 and abs(x1 - x2) == 200) or (x1 == x2 and y2 > y1)
 
 
 # --- scale ---------------------------------------------------------------------

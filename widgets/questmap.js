@@ -37,17 +37,31 @@ function shorten(text, max) {
 }
 
 function edgePath(a, b, when) {
-  const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2;
-  const x2 = b.x, y2 = b.y + NODE_H / 2;
-  if (when === "retry" || x2 <= x1) {
-    // a loop back: leave from the bottom, come back into the bottom
+  // Anchors follow where the target lies: right of the source (the usual case),
+  // left of it (a winding map's return row), or below/above it (the next row).
+  if (when === "retry") {
+    // a loop back to the gate: leave from the bottom, come back into the bottom
     const sx = a.x + NODE_W / 2, sy = a.y + NODE_H;
     const tx = b.x + NODE_W / 2, ty = b.y + NODE_H;
     const dip = Math.max(sy, ty) + 46;
     return { d: `M${sx},${sy} C${sx},${dip} ${tx},${dip} ${tx},${ty + 2}`, mx: (sx + tx) / 2, my: dip - 10 };
   }
-  const dx = Math.max(40, (x2 - x1) / 2);
-  return { d: `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2 - 2},${y2}`, mx: (x1 + x2) / 2, my: (y1 + y2) / 2 };
+  const dx = (b.x - a.x), dy = (b.y - a.y);
+  if (Math.abs(dy) > NODE_H * 1.2 && Math.abs(dy) > Math.abs(dx) * 0.5) {
+    const down = dy > 0;
+    const x1 = a.x + NODE_W / 2, y1 = down ? a.y + NODE_H : a.y;
+    const x2 = b.x + NODE_W / 2, y2 = down ? b.y - 2 : b.y + NODE_H + 2;
+    const my = (y1 + y2) / 2;
+    return { d: `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`, mx: (x1 + x2) / 2, my };
+  }
+  if (dx >= 0) {
+    const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2;
+    const c = Math.max(40, (x2 - x1) / 2);
+    return { d: `M${x1},${y1} C${x1 + c},${y1} ${x2 - c},${y2} ${x2 - 2},${y2}`, mx: (x1 + x2) / 2, my: (y1 + y2) / 2 };
+  }
+  const x1 = a.x, y1 = a.y + NODE_H / 2, x2 = b.x + NODE_W, y2 = b.y + NODE_H / 2;
+  const c = Math.max(40, (x1 - x2) / 2);
+  return { d: `M${x1},${y1} C${x1 - c},${y1} ${x2 + c},${y2} ${x2 + 2},${y2}`, mx: (x1 + x2) / 2, my: (y1 + y2) / 2 };
 }
 
 function render({ model, el: host }) {
@@ -221,6 +235,7 @@ function render({ model, el: host }) {
       fitted = true;
       requestAnimationFrame(fit);
     }
+    host.classList.toggle("qe-large", nodes.length > 150);
     host.dataset.rendered = String(nodes.length);
   }
 

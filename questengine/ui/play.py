@@ -7,7 +7,10 @@ here decides what a student may do.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +20,27 @@ from ..engine import PLAYABLE, Progress, explain
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
 from .questmap import QuestMap
-from .text import markdown_html, plain_html
+from .text import markdown_html, markdown_inline, plain_html
 
 __all__ = ["PlayPage", "MODALITY_ICONS", "KIND_LABELS"]
+
+log = logging.getLogger("questengine.ui")
+_WORKERS: ThreadPoolExecutor | None = None
+
+
+def _workers() -> ThreadPoolExecutor:
+    """Threads that run slow checks (a coding challenge's sandbox) off the kernel's loop."""
+    global _WORKERS
+    if _WORKERS is None:
+        _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qe-check")
+    return _WORKERS
+
+
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 MODALITY_ICONS = {"video": "▶", "reading": "☰", "worksheet": "✎", "audio": "♫", "story": "❦",
                   "song": "♪", "movie": "◉", "project": "⚒", "game": "♞", "discussion": "☺",
@@ -60,6 +81,7 @@ class PlayPage:
         self.selected: str | None = None
         self._badges_seen: set[str] | None = None
         self._level_seen: int | None = None
+        self._code_runs: set[tuple[str, str]] = set()  # (quest, node) whose code is running
         self.banner = _html("", "qe-banner")
         self.login = StudentLogin(classroom, self._logged_in)
         self.widget = w.VBox([page_style(), self.login.widget])
@@ -195,7 +217,8 @@ class PlayPage:
         self._level_seen = level
 
     def _badge_names(self) -> dict[str, str]:
-        names = {rule.id: rule.name for rule in BUILTIN_BADGES}
+        rules = self.G.graph.get("badges", BUILTIN_BADGES) if self.G is not None else BUILTIN_BADGES
+        names = {rule.id: rule.name for rule in BUILTIN_BADGES + tuple(rules)}
         if self.G is not None:
             for n in self.G:
                 node = self.G.nodes[n]["node"]
@@ -225,12 +248,20 @@ class PlayPage:
         self._render_panel()
 
     def _act(self, method: str, *args) -> None:
+        before = self.progress
         progress = self._call(getattr(self.session, method), self.quest_id, *args)
         if progress is None:
-            self._render_panel()
+            return  # refused: the message is shown and the form keeps what was typed
+        self._set_progress(progress)  # may celebrate a badge or a level
+        self._show_quests(friendly_call(self.session.quests, self.flash) or [])
+        reopened = [n for n, np in progress.nodes.items() if np.retry_ready
+                    and not (before and before.nodes[n].retry_ready)]
+        if reopened and self.map.selected != reopened[0]:
+            gate = self.G.nodes[reopened[0]]["node"].title
+            if not self.banner.value:
+                self.flash(f"Well practised! “{gate}” is open again: try it now.", "info")
+            self.map.selected = reopened[0]  # shows the gate's panel
             return
-        self._set_progress(progress)
-        self._show_quests(self._call(self.session.quests) or [])
         self._render_panel()
 
     def _render_panel(self) -> None:
@@ -241,18 +272,26 @@ class PlayPage:
         node = self.G.nodes[n]["node"]
         np = self.progress.nodes[n]
         parts: list[w.Widget] = [_html(
-            f"<div class='qe-kind'>{KIND_LABELS.get(node.kind, node.kind.title())}</div>"
+            f"<div class='qe-kind'>{plain_html(self._kind_label(node.kind))}</div>"
             f"<h3 class='qe-node-title'>{plain_html(node.title)}</h3>"
             f"<span class='qe-pill qe-pill-{np.state}'>{STATE_WORDS.get(np.state, np.state)}</span>"
             f"<p class='qe-explain'>{plain_html(explain(self.progress, n))}</p>")]
         if np.state in ("locked", "closed"):
+            if np.history:
+                last = np.history[-1]
+                done = "passed" if last.get("outcome") == "success" else (
+                    "not passed" if last.get("outcome") == "fail" else "started")
+                parts.append(_html(f"<p class='qe-history'>You did this step in round "
+                                   f"{last['round']} ({done}"
+                                   + (f", score {round(100 * last['score'])}%"
+                                      if last.get("score") is not None else "") + ").</p>"))
             self.panel.children = parts
             return
         if node.story:
             parts.append(_html(f"<div class='qe-story'>{markdown_html(node.story)}</div>"))
         if node.text:
             parts.append(_html(f"<div class='qe-text'>{markdown_html(node.text)}</div>"))
-        builder = getattr(self, f"_body_{node.kind}", None)
+        builder = getattr(self, f"_body_{node.kind}", None) or self._plugin_body(node.kind)
         if builder is not None:
             parts += builder(n, node, np)
         parts += self._feedback(np)
@@ -382,12 +421,178 @@ class PlayPage:
             out += self._results(node.questions, np)
         return out
 
+    # plugin kinds and coding challenges -----------------------------------------------------------
+
+    def _plugin_kind(self, kind: str):
+        return self.G.graph.get("kinds", {}).get(kind) if self.G is not None else None
+
+    def _kind_label(self, kind: str) -> str:
+        plugin = self._plugin_kind(kind)
+        return KIND_LABELS.get(kind) or (plugin.label if plugin else "") or kind.title()
+
+    def _plugin_body(self, kind: str):
+        """The panel builder for a plugin kind: its own, or a generic one."""
+        plugin = self._plugin_kind(kind)
+        if plugin is None:
+            return None
+        if plugin.panel is None:
+            return self._body_plugin
+        return lambda n, node, np: self._custom_panel(plugin, n, node, np)
+
+    def _custom_panel(self, plugin, n, node, np) -> list[w.Widget]:
+        try:
+            parts = list(plugin.panel(node, np, lambda answer: self._act("answer", n,
+                                                                         {"answer": answer})))
+            if all(isinstance(p, w.Widget) for p in parts):
+                return parts
+            raise TypeError("a panel must return a list of widgets")
+        except Exception:
+            log.exception("the panel of plugin kind %r failed", node.kind)
+            self.flash("This step's own page could not be shown; here is a simple one instead.")
+            return self._body_plugin(n, node, np)
+
+    def _body_plugin(self, n, node, np):
+        """A plugin kind without its own panel: its question, the checker's feedback, an answer box."""
+        plugin = self._plugin_kind(node.kind)
+        out = []
+        for name in ("question", "prompt", "instructions"):
+            text = getattr(node, name, None)
+            if isinstance(text, str) and text.strip():
+                out.append(_html(f"<div class='qe-prompt'>{markdown_html(text)}</div>"))
+                break
+        out += self._check_feedback(np)
+        if plugin.completes == "self":
+            if np.state in PLAYABLE:
+                out.append(_button("Mark as done ✓", lambda: self._act("complete", n), cls="qe-do"))
+        elif plugin.completes == "review":
+            out += self._submission(n, np, "Send to my teacher")
+        elif np.state in PLAYABLE:
+            box = w.Text(placeholder="your answer", layout=w.Layout(width="100%"))
+            box.add_class("qe-plugin-answer")
+            out += [box, _button("Check my answer", lambda: self._act("answer", n,
+                                                                      {"answer": box.value}),
+                                 cls="qe-do")]
+        return out
+
+    def _check_feedback(self, np) -> list[w.Widget]:
+        report = np.report or {}
+        if not report.get("feedback"):
+            return []
+        cls = "ok" if report.get("correct") else "wrong"
+        return [_html(f"<p class='qe-check qe-result qe-result-{cls}'>"
+                      f"{'✓' if report.get('correct') else '✗'} {plain_html(report['feedback'])}</p>")]
+
+    def _body_code(self, n, node, np):
+        """A coding challenge: the code box, Run, and which tests passed and failed."""
+        out = [_html(f"<div class='qe-prompt'>{markdown_html(node.prompt)}</div>")]
+        last = (np.answers or {}).get("answer")
+        report = np.report or {}
+        if np.state in PLAYABLE:
+            running = (self.quest_id, n) in self._code_runs
+            box = w.Textarea(value=last if isinstance(last, str) else node.starter_code,
+                             layout=w.Layout(width="100%", height="220px"))
+            box.add_class("qe-code")
+            status = _html("<span class='qe-running'>⏳ Running your code…</span>" if running
+                           else "", "qe-run-status")
+            run = _button("▶ Run my code", lambda: self._run_code(n, box, run, status),
+                          cls="qe-run")
+            run.disabled = running
+            out += [box, w.HBox([run, status], layout=w.Layout(align_items="center"))]
+            if not report:
+                out.append(self._code_tests_preview(node))
+        elif isinstance(last, str):
+            out.append(_html(f"<pre class='qe-code-done'>{plain_html(last)}</pre>"))
+        out += self._code_results(report)
+        return out
+
+    def _code_tests_preview(self, node) -> w.Widget:
+        shown = [t for t in node.tests if not t.hidden]
+        hidden = len(node.tests) - len(shown)
+        items = "".join(
+            f"<li><code>{plain_html(t.call)}</code> → "
+            f"{'raises ' + plain_html(t.raises) if t.raises else '<code>' + plain_html(t.expect) + '</code>'}"
+            f"</li>" for t in shown)
+        more = f"<li>and {hidden} hidden test(s)</li>" if hidden else ""
+        return _html(f"<div class='qe-hint'>Your function will be tried like this:"
+                     f"<ul>{items}{more}</ul></div>")
+
+    def _code_results(self, report: dict) -> list[w.Widget]:
+        details = report.get("details") or {}
+        if not report:
+            return []
+        rows = []
+        for t in details.get("tests", []):
+            ok = bool(t.get("passed"))
+            if t.get("hidden"):
+                what = "a hidden test"
+            else:
+                what = (f"<code>{plain_html(t.get('call', ''))}</code> should give "
+                        f"<code>{plain_html(t.get('expected', ''))}</code>")
+                if not ok:
+                    got = t.get("got") or t.get("message") or "nothing"
+                    what += f"<div class='qe-given'>Your code gave: <code>{plain_html(got)}</code></div>"
+            rows.append(f"<li class='qe-result qe-result-{'ok' if ok else 'wrong'}'>"
+                        f"<span class='qe-mark'>{'✓' if ok else '✗'}</span> "
+                        f"{plain_html(t.get('name', ''))}: {what}</li>")
+        passed, failed = details.get("passed", 0), details.get("failed", 0)
+        out = [_html(f"<p class='qe-score qe-code-summary'>{plain_html(report.get('feedback', ''))}"
+                     f"</p><p class='qe-hint'>{passed} passed, {failed} failed</p>"
+                     f"<ul class='qe-results qe-code-results'>{''.join(rows)}</ul>")]
+        if details.get("output"):
+            out.append(_html(f"<div class='qe-hint'>What your code printed:</div>"
+                             f"<pre class='qe-output'>{plain_html(details['output'])}</pre>"))
+        return out
+
+    def _run_code(self, n: str, box, run_button, status) -> None:
+        """Run the student's code without freezing the page.
+
+        The slow part (the sandboxed run) happens in a worker thread, which
+        only warms the sandbox's cache; then, back on the kernel's event loop,
+        the session checks the answer as usual (the engine's grader finds the
+        run in the cache). Without a running event loop it all happens at once.
+        """
+        quest_id, code = self.quest_id, box.value
+        if (quest_id, n) in self._code_runs:
+            return
+        node = self.G.nodes[n]["node"]
+        plugin = self._plugin_kind(node.kind)
+        run_button.disabled = True
+        status.value = "<span class='qe-running'>⏳ Running your code…</span>"
+        self.banner.value = ""
+        loop = _running_loop()
+        if plugin is None or plugin.prepare is None or loop is None:
+            self._finish_run(quest_id, n, code)
+            return
+        self._code_runs.add((quest_id, n))
+        future = _workers().submit(plugin.warm, node, code)
+        future.add_done_callback(
+            lambda _f: loop.call_soon_threadsafe(self._finish_run, quest_id, n, code))
+
+    def _finish_run(self, quest_id: str, n: str, code: str) -> None:
+        self._code_runs.discard((quest_id, n))
+        if self.session is None:
+            return
+        progress = self._call(self.session.answer, quest_id, n, {"answer": code})
+        if quest_id != self.quest_id:
+            if progress is not None:
+                self.flash("Your code ran; open that quest again to see the results.", "info")
+            return
+        if progress is not None:
+            self._set_progress(progress)
+            self._show_quests(self._call(self.session.quests) or [])
+            if self.selected != n:
+                report = progress.nodes[n].report
+                self.flash(f"Your code for {self.G.nodes[n]['node'].title} ran: "
+                           f"{report.get('feedback', '')}", "info")
+        if self.selected == n:
+            self._render_panel()
+
     def _quiz_form(self, n: str, questions, label: str) -> list[w.Widget]:
         fields: dict[str, Any] = {}
         rows: list[w.Widget] = []
         for i, q in enumerate(questions, start=1):
             prompt = _html(f"<div class='qe-q'><span class='qe-qn'>{i}</span> "
-                           f"{markdown_html(q.prompt)}</div>")
+                           f"{markdown_inline(q.prompt)}</div>")
             if q.type == "choice":
                 field = w.RadioButtons(options=q.options, value=None,
                                        layout=w.Layout(width="auto"))
@@ -419,11 +624,11 @@ class PlayPage:
             mark = "✓" if ok else "✗"
             extra = ""
             if not ok and q.hint:
-                extra = f"<div class='qe-hint'>Hint: {markdown_html(q.hint)}</div>"
+                extra = f"<div class='qe-hint'>Hint: {markdown_inline(q.hint)}</div>"
             elif ok and q.explanation:
-                extra = f"<div class='qe-hint'>{markdown_html(q.explanation)}</div>"
+                extra = f"<div class='qe-hint'>{markdown_inline(q.explanation)}</div>"
             rows.append(f"<li class='qe-result qe-result-{'ok' if ok else 'wrong'}'>"
-                        f"<span class='qe-mark'>{mark}</span> {markdown_html(q.prompt)}"
+                        f"<span class='qe-mark'>{mark}</span> {markdown_inline(q.prompt)}"
                         f"<div class='qe-given'>Your answer: {plain_html(given)}</div>{extra}</li>")
         score = round(100 * (np.score or 0))
         return [_html(f"<p class='qe-score'>Score: {score}%</p><ul class='qe-results'>"

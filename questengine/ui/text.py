@@ -11,7 +11,7 @@ import html
 import nh3
 from markdown_it import MarkdownIt
 
-__all__ = ["markdown_html", "plain_html"]
+__all__ = ["markdown_html", "markdown_inline", "plain_html"]
 
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 _TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h1",
@@ -26,6 +26,14 @@ def markdown_html(text: str | None) -> str:
         return ""
     rendered = _MD.render(str(text))
     return nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+
+
+def markdown_inline(text: str | None) -> str:
+    """Safe HTML for one line of markdown (no paragraph around it)."""
+    if not text:
+        return ""
+    return nh3.clean(_MD.renderInline(str(text)), tags=_TAGS, attributes=_ATTRIBUTES,
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
 
 
