@@ -9,7 +9,7 @@ const NODE_H = 50;
 const STATE_LABEL = {
   locked: "locked", available: "open", in_progress: "in progress",
   pending_review: "waiting for review", returned: "returned", success: "done",
-  fail: "not passed", closed: "closed", draft: "",
+  fail: "not passed", closed: "closed", draft: "", problem: "has a problem",
 };
 
 // 16x16 line icons, one per built-in kind; plugin kinds may send their own path.
@@ -75,7 +75,7 @@ function render({ model, el: host }) {
   const defs = el("defs", {}, svg);
   for (const when of ["done", "success", "fail", "retry"]) {
     const marker = el("marker", { id: `qe-arrow-${when}`, viewBox: "0 0 10 10", refX: "9", refY: "5",
-      markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
+      markerWidth: "12", markerHeight: "12", markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
     el("path", { d: "M0,0 L10,5 L0,10 z", class: `qe-arrowhead qe-when-${when}` }, marker);
   }
   const viewport = el("g", { class: "qe-viewport" }, svg);
@@ -121,7 +121,7 @@ function render({ model, el: host }) {
   function fit() {
     const b = bounds();
     const w = frame.clientWidth || 800, h = frame.clientHeight || model.get("height") || 420;
-    const k = Math.min(1.4, Math.max(0.08, Math.min((w - 40) / (b.x1 - b.x0), (h - 40) / (b.y1 - b.y0))));
+    const k = Math.min(1.4, Math.max(0.02, Math.min((w - 40) / (b.x1 - b.x0), (h - 40) / (b.y1 - b.y0))));
     view = { k, x: (w - (b.x1 - b.x0) * k) / 2 - b.x0 * k, y: (h - (b.y1 - b.y0) * k) / 2 - b.y0 * k };
     applyView();
   }
@@ -129,7 +129,7 @@ function render({ model, el: host }) {
   function zoomBy(factor, cx = null, cy = null) {
     const w = frame.clientWidth || 800, h = frame.clientHeight || 420;
     cx = cx ?? w / 2; cy = cy ?? h / 2;
-    const k = Math.min(4, Math.max(0.05, view.k * factor));
+    const k = Math.min(4, Math.max(0.02, view.k * factor));
     view.x = cx - (cx - view.x) * (k / view.k);
     view.y = cy - (cy - view.y) * (k / view.k);
     view.k = k;
@@ -224,7 +224,7 @@ function render({ model, el: host }) {
     edgeLayer.replaceChildren(edgeFrag);
     nodeLayer.replaceChildren(nodeFrag);
     legend.replaceChildren();
-    const states = [...new Set(nodes.map((n) => n.state).filter(Boolean))];
+    const states = [...new Set(nodes.map((n) => n.state).filter((st) => st && STATE_LABEL[st] !== ""))];
     for (const st of states) {
       const item = document.createElement("span");
       item.className = `qe-legend-item qe-state-${st}`;

@@ -143,12 +143,13 @@ def load_twee(path: str | Path, **options: Any) -> TweeImport:
         raise TweeImportError([Problem(
             f"the file is not UTF-8 text (byte {err.start} cannot be decoded); save it as UTF-8",
             file=name, line=line, code="encoding")]) from err
-    options.setdefault("default_id", path.name.split(".")[0])
     return loads_twee(text, name, **options)
 
 
 def loads_twee(text: str, filename: str = "<twee>", **options: Any) -> TweeImport:
     """Parse Twee text and turn it into a quest (see :func:`story_to_quest`)."""
+    if not filename.startswith("<"):
+        options.setdefault("default_id", Path(filename).name.split(".")[0])
     return story_to_quest(parse_twee(text, filename), **options)
 
 
@@ -360,7 +361,13 @@ def _balanced(text: str, open_: str, close: str, start: int) -> int | None:
 
 
 def find_links(body: str, first_line: int, story_format: str = "") -> list[Link]:
-    """Every link in a passage body, in the order written, with its line."""
+    """Every link in a passage body, in the order written, with its line.
+
+    Every form is looked for whatever ``story_format`` says: stories are often
+    moved between formats, and each form is distinctive enough not to be
+    mistaken for prose. A link whose target is computed by code has an empty
+    target (the import reports it).
+    """
     found: list[tuple[int, Link]] = []
 
     def add(pos: int, text: str, target: str, form: str) -> None:
@@ -380,8 +387,7 @@ def find_links(body: str, first_line: int, story_format: str = "") -> list[Link]
         code = _STRINGS.sub("", args).replace(",", " ").strip()
         if key == "clickgoto" or key.startswith("mouse") or key == "clickreplacegoto":
             code = re.sub(r"\?[\w]+", "", code).strip()
-        if not literals or (code and len(literals) < (2 if key in ("linkgoto", "linkrevealgoto")
-                                                      else 1)):
+        if not literals or code:  # e.g. (go-to: $next) or (go-to: "Room " + $n)
             add(start, "", "", f"({name}:) with a target computed by code")
             continue
         target = literals[-1]
@@ -711,7 +717,8 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
             line=by_name[coded[0]].line, code="code_removed"))
     edges = [[ids[p.name], ids[t]] for p in included for t, _ in targets[p.name]]
 
-    title = story.title or (default_id or "Imported story")
+    title = story.title or (re.sub(r"[-_]+", " ", default_id or "").strip().capitalize()
+                            or "Imported story")
     qid = quest_id or slug(story.title or "") or slug(default_id or "") or "twine-story"
     fmt = " ".join(str(story.data.get(k)) for k in ("format", "format-version")
                    if story.data.get(k))
@@ -822,6 +829,11 @@ def _node(p: Passage, node_id: str, has_links: bool, incoming: int, story: TweeS
                                 "ending passage", file=file, line=p.line, code="dead_end"))
     elif not has_links:
         node["kind"] = "end"
+        if coded and "end" not in tags:
+            warnings.append(Problem(
+                f"passage {p.name!r} has no link the import can follow, so it became an end; "
+                "if its code leads on (a custom macro or widget), add plain [[links]] or tag it "
+                "'end' to confirm", file=file, line=p.line, code="end_by_code"))
     elif "end" in tags:
         warnings.append(Problem(f"passage {p.name!r} is tagged 'end' but links onward; an end "
                                 "finishes the quest, so it was imported as a story node",

@@ -43,6 +43,13 @@ def kind_models() -> dict[str, type]:
     return models
 
 
+def _plugin_icons() -> dict[str, str]:
+    """Plugin kind -> its map icon (an SVG path)."""
+    from ..plugins import default_registry
+
+    return {k: spec.icon for k, spec in default_registry().kinds.items() if spec.icon}
+
+
 class EditorPage:
     """The editor as one widget tree (``page.widget``), behind a teacher login."""
 
@@ -93,7 +100,7 @@ class EditorPage:
         open_b = self._button("Open", self._open_selected, "qe-open")
         self.new_id = w.Text(placeholder="new-quest-id", layout=w.Layout(width="160px"))
         new_b = self._button("New", self._new, "qe-new")
-        self.save_as = w.Text(placeholder="quests/<id>.yaml", layout=w.Layout(width="230px"))
+        self.save_as = w.Text(placeholder="my-quest.yaml", layout=w.Layout(width="230px"))
         self.save_as.add_class("qe-save-as")
         save_b = self._button("💾 Save", self._save, "qe-save", "success")
         self.undo_b = self._button("↶ Undo", self._undo, "qe-undo")
@@ -165,25 +172,53 @@ class EditorPage:
         draft = self._call(QuestDraft.open, path)
         if draft is not None:
             self.draft = draft
-            self.save_as.value = str(path)
+            self.save_as.value = path.name
             self.map.selected, self.map.selected_edge = "", -1
             self._redraw(fit=True)
-            self.flash(f"Opened {path}.", "info")
+            self._show_inspector()
+            self.flash(f"Opened {path.name}.", "info")
 
     def _new(self) -> None:
         quest_id = (self.new_id.value or "").strip() or "my-quest"
         self.draft = QuestDraft.new(quest_id, quest_id.replace("-", " ").title())
-        self.save_as.value = str(self.quests_dir / f"{quest_id}.yaml")
+        self.save_as.value = f"{quest_id}.yaml"
+        self.map.selected, self.map.selected_edge = "", -1
         self._redraw(fit=True)
+        self._show_inspector()
+        self.flash(f"New quest {quest_id}: pick a kind above and click the map to add steps.",
+                   "info")
 
     def _save(self) -> None:
-        target = (self.save_as.value or "").strip()
-        if not target:
-            self.flash("Type a file name to save to, e.g. quests/my-quest.yaml.")
+        name = (self.save_as.value or "").strip()
+        if not name:
+            self.flash("Type a file name to save to, e.g. my-quest.yaml.")
+            return
+        target = self._quest_file(name)
+        if target is None:
             return
         path = self._call(self.draft.save, target)
         if path is not None:
             self.flash(f"Saved to {path}.", "info")
+            self._refresh_files(target.name)
+
+    def _quest_file(self, name: str) -> Path | None:
+        """A file in the quests folder for a name the teacher typed (the box is browser input)."""
+        folder = self.quests_dir.resolve()
+        target = (folder / name).resolve()
+        if target.parent != folder:
+            self.flash(f"Quests are saved in the quests folder: type a file name like "
+                       f"my-quest.yaml, not {name!r}.")
+            return None
+        if target.suffix.lower() not in (".yaml", ".yml", ".json"):
+            self.flash(f"A quest file name ends in .yaml (or .json); {name!r} does not.")
+            return None
+        return target
+
+    def _refresh_files(self, selected: str | None = None) -> None:
+        files = sorted(p.name for p in self.quests_dir.glob("*.yaml")) if self.quests_dir.is_dir() else []
+        self.file_pick.options = files
+        if selected in files:
+            self.file_pick.value = selected
 
     # edits ---------------------------------------------------------------------------------------------
 
@@ -237,15 +272,18 @@ class EditorPage:
         positions = d.positions()
         problems = d.problems()
         bad = {n for p in problems for n in p.nodes}
+        icons = _plugin_icons()
         nodes = []
         for n in d.data["nodes"]:
             x, y = positions.get(n.get("id"), (0, 0))
             nodes.append({"id": n.get("id"), "title": str(n.get("title") or n.get("id")),
                           "kind": n.get("kind"), "x": float(x), "y": float(y),
-                          "state": "fail" if n.get("id") in bad else "draft",
+                          "state": "problem" if n.get("id") in bad else "draft",
                           "sub": n.get("kind", ""),
                           "info": "; ".join(p.message for p in problems if n.get("id") in p.nodes)
                           or f"{n.get('kind')} · drag to move, drag the dot to connect"})
+            if icons.get(n.get("kind")):
+                nodes[-1]["icon"] = icons[n.get("kind")]
         edges = [{"source": e["from"], "target": e["to"], "when": e["when"], "index": i}
                  for i, e in enumerate(d.edges)]
         with self.map.hold_sync():

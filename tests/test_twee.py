@@ -1,0 +1,426 @@
+"""Twine (Twee 3) import: realistic stories in four story formats, every link form,
+tags and kinds, loops, bad input, and the `questengine import-twee` command.
+
+Every story imported here must validate, survive a YAML round trip and be played
+to an end by the simulator.
+"""
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from questengine import load_quest, loads_quest, quest_graph, validate
+from questengine.cli import main
+from questengine.errors import QuestEngineError, QuestFileError
+from questengine.interop.twee import (
+    TweeImportError, find_links, load_twee, loads_twee, parse_twee, quest_yaml, slug, split_link,
+)
+from questengine.simulate import play
+
+FIXTURES = Path(__file__).parent / "fixtures" / "twee"
+STORIES = sorted(FIXTURES.glob("*.twee"))
+LOOPING = {"maple-library-sugarcube.twee"}  # ends with a "Play again" link back to the start
+
+
+def imported(path: Path):
+    return load_twee(path, drop_back_links=path.name in LOOPING)
+
+
+def codes(problems) -> list[str]:
+    return [p.code for p in problems]
+
+
+# --- the stories ----------------------------------------------------------------------------
+
+
+def test_fixtures_cover_four_story_formats():
+    formats = {parse_twee(p.read_text(encoding="utf-8"), str(p)).format for p in STORIES}
+    assert formats == {"Harlowe", "SugarCube", "Chapbook", "Snowman"}
+
+
+@pytest.mark.parametrize("path", STORIES, ids=lambda p: p.name)
+def test_every_story_imports_validates_and_round_trips(path):
+    result = imported(path)
+    quest = result.quest
+    assert validate(quest) == []
+    assert any(n.kind == "end" for n in quest.nodes)
+    # the YAML we write loads back to the same quest
+    again = loads_quest(quest_yaml(result, path.name), "again.yaml")
+    assert again == quest
+    # no markup or code is left in the text students read
+    for node in quest.nodes:
+        text = node.text or ""
+        for leftover in ("[[", "]]", "<<", ">>", "(set:", "(if:", "<%", "<script", "<style",
+                         "{link", "data-passage", "<p>", "<h2>"):
+            assert leftover not in text, (node.id, leftover, text)
+
+
+@pytest.mark.parametrize("path", STORIES, ids=lambda p: p.name)
+@pytest.mark.parametrize("seed", range(6))
+def test_every_story_can_be_played_to_an_end(path, seed):
+    G = quest_graph(imported(path).quest)
+    run = play(G, random.Random(seed), skill=0.8)
+    assert run.progress.complete, run.path
+    assert run.progress.ends[0] in {n.id for n in G.graph["quest"].nodes if n.kind == "end"}
+
+
+def test_harlowe_story():
+    result = load_twee(FIXTURES / "lighthouse-harlowe.twee")
+    q = result.quest
+    assert (q.id, q.title) == ("the-lighthouse-keeper", "The Lighthouse Keeper")
+    assert "Harlowe 3.3.8" in q.description and "5B3C2E1A-7D44-4F1E-9C2B-8E6A0F9D1C37" in q.description
+    kinds = {n.id: n.kind for n in q.nodes}
+    assert kinds == {"storm-warning": "story", "the-lens-room": "story", "clean-glass": "task",
+                     "lamp-room": "story", "signal-the-boat": "story",
+                     "radio-the-marigold": "story", "safe-harbour": "end"}
+    # the start comes from StoryData; header/startup/stylesheet passages are not nodes
+    assert q.nodes[0].id == "storm-warning"
+    edges = {(e.source, e.target) for e in q.edges}
+    assert edges == {
+        ("storm-warning", "the-lens-room"),        # [[text->target]]
+        ("storm-warning", "lamp-room"),
+        ("the-lens-room", "clean-glass"),          # (go-to:) inside a (link:) hook
+        ("clean-glass", "lamp-room"),              # (link-goto: "text", "target")
+        ("lamp-room", "signal-the-boat"),          # [[target<-text]]
+        ("lamp-room", "radio-the-marigold"),       # [[target]]
+        ("signal-the-boat", "safe-harbour"),
+        ("radio-the-marigold", "safe-harbour"),    # [[text|target]]
+    }
+    assert all(e.when == "done" for e in q.edges)
+    # a passage reached by either of two links needs only one of them
+    assert q.node("lamp-room").requires == "any"
+    assert q.node("safe-harbour").requires == "any"
+    assert q.node("storm-warning").requires == "all"
+    assert q.node("storm-warning").position == (400.0, 100.0)
+    text = q.node("storm-warning").text
+    assert "**The radio crackles.**" in text and "*Marigold*" in text
+    assert "Check the lens" in text and "Light the lamp at once" in text
+    assert "Circles, not lines" in q.node("clean-glass").text  # a named hook keeps its prose
+    assert "Now light the lamp" in q.node("clean-glass").text
+    # the unreached note passage is reported, not imported
+    assert result.left_out == ["Old Logbook"]
+    assert "unreached" in codes(result.warnings)
+
+
+def test_sugarcube_story_loops_until_back_links_are_dropped():
+    path = FIXTURES / "maple-library-sugarcube.twee"
+    with pytest.raises(TweeImportError) as info:
+        load_twee(path)
+    (problem,) = info.value.problems
+    assert problem.code == "cycle" and problem.line == 86 and problem.file == str(path)
+    message = str(problem)
+    assert "'Case Closed' links back to 'Start'" in message
+    assert "retry" in message and "unroll" in message and "--drop-back-links" in message
+    assert "\n" not in message
+
+    result = load_twee(path, drop_back_links=True)
+    assert result.dropped_links == [("Case Closed", "Start")]
+    q = result.quest
+    kinds = {n.id: n.kind for n in q.nodes}
+    assert kinds["case-closed"] == "end"
+    # special passages (StoryInit, StoryCaption), scripts, styles and widgets are not nodes
+    assert {"storyinit", "storycaption", "widgets", "story-javascript"}.isdisjoint(kinds)
+    edges = {(e.source, e.target) for e in q.edges}
+    assert ("start", "librarian") in edges            # [[text|target][$setter]]
+    assert ("librarian", "map-table") in edges        # <<link "text" "target">>
+    assert ("reading-room", "map-table") in edges     # <<goto>> inside <<button>>
+    assert ("map-table", "returns-cart") in edges
+    assert ("the-park-family", "returns-cart") in edges
+    assert q.node("start").text.startswith("## The Missing Atlas")
+    assert "## Where do you start?" in q.node("start").text  # SugarCube's !! heading
+    assert "Look at the map table" in q.node("librarian").text
+
+
+def test_chapbook_story():
+    result = load_twee(FIXTURES / "honeybee-chapbook.twee")
+    q = result.quest
+    edges = {(e.source, e.target) for e in q.edges}
+    assert ("waking-up", "watch-the-dance") in edges  # {link to: ..., label: ...}
+    assert ("waking-up", "the-meadow") in edges
+    assert ("clover-field", "home-to-the-hive") in edges
+    assert q.node("clover-field").kind == "task" and q.node("clover-field").complete == "self"
+    text = q.node("waking-up").text
+    assert "nectar: 0" not in text                    # the vars section
+    assert "Authors:" not in text                     # a [note] section
+    assert "Watch the waggle dance" in text
+    assert result.left_out == ["Bee Fact"]            # only embedded, never linked
+
+
+def test_snowman_story_with_quiz_and_review_tags():
+    q = load_twee(FIXTURES / "fraction-trail-snowman.twee").quest
+    assert [n.kind for n in q.nodes] == ["story", "task", "quiz", "task", "end"]
+    quiz = q.node("checkpoint")
+    assert [qq.id for qq in quiz.questions] == ["half", "quarter"] and quiz.pass_score == 0.5
+    assert q.node("summit").complete == "review"
+    assert ("trailhead", "pizza-sign") in {(e.source, e.target) for e in q.edges}  # data-passage
+    assert "s.steps" not in (quiz.text or "")
+
+
+# --- links ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("inner, expected", [
+    ("Cave", ("Cave", "Cave")),
+    ("Enter the cave->Cave", ("Enter the cave", "Cave")),
+    ("Cave<-Enter the cave", ("Enter the cave", "Cave")),
+    ("Enter the cave|Cave", ("Enter the cave", "Cave")),
+    ("Enter the cave|Cave][$torch to true", ("Enter the cave", "Cave")),
+    ("A->B->Cave", ("A->B", "Cave")),            # the rightmost arrow wins
+    ("Cave<-B<-A", ("B<-A", "Cave")),            # the leftmost arrow wins
+    (" Enter -> Cave ", ("Enter", "Cave")),
+])
+def test_split_link(inner, expected):
+    assert split_link(inner) == expected
+
+
+@pytest.mark.parametrize("body, fmt, targets", [
+    ("[[Cave]] and [[Go->Hill]] and [[Lake<-Swim]] and [[Row|Boat]]", "", ["Cave", "Hill", "Lake", "Boat"]),
+    ("(if: $lamp)[[[Light it->Lit]]]", "Harlowe", ["Lit"]),
+    ('(link-goto: "Run", "Forest") (link-goto: "Barn") (go-to: "Yard")', "Harlowe",
+     ["Forest", "Barn", "Yard"]),
+    ('(linkgoto: "Run", "Forest")(click-goto: ?door, "Hall")', "Harlowe", ["Forest", "Hall"]),
+    ('<<link "Knock" "Door">><</link>> <<button "Go" "Road">><</button>> <<goto "Pit">>',
+     "SugarCube", ["Door", "Road", "Pit"]),
+    ('<<link [[Knock|Door]]>><</link>> <<actions "Left" "Right">>', "SugarCube",
+     ["Door", "Left", "Right"]),
+    ("[img[map.png][Map Room]]", "SugarCube", ["Map Room"]),
+    ("{link to: 'Hive', label: 'Fly home'} {link to: \"Field\"} {back link}", "Chapbook",
+     ["Hive", "Field"]),
+    ('<a data-passage="Summit">Climb</a>', "Snowman", ["Summit"]),
+])
+def test_find_links_in_every_form(body, fmt, targets):
+    assert [lk.target for lk in find_links(body, 1, fmt)] == targets
+
+
+def test_link_lines_are_counted_from_the_passage():
+    links = find_links("one\ntwo [[A]]\n\nfour [[B->C]]", 10, "")
+    assert [(lk.target, lk.line) for lk in links] == [("A", 11), ("C", 13)]
+
+
+def test_harlowe_targets_computed_by_code_are_not_followed():
+    links = find_links('(go-to: $next) (go-to: "Room " + $n) (link-goto: "Go", $there)',
+                       1, "Harlowe")
+    assert [lk.target for lk in links] == ["", "", ""]
+    result = loads_twee(':: Start\n(go-to: $next)\n[[End]]\n\n:: End\nx\n', "c.twee")
+    assert "computed_link" in codes(result.warnings)
+
+
+def test_links_to_web_pages_and_code_are_warned_about_not_followed():
+    result = loads_twee(":: Start\nRead [[the guide|https://example.org/guide]] or "
+                        "[[go on|$next]].\n[[Finish]]\n\n:: Finish\nDone.\n", "w.twee")
+    assert [(e.source, e.target) for e in result.quest.edges] == [("start", "finish")]
+    assert {"external_link", "computed_link"} <= set(codes(result.warnings))
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+MISSING = """\
+:: StoryTitle
+Caves
+
+:: Start
+You stand at the mouth of a cave.
+[[Go in->Tunnels]]
+[[Climb up->Clif]]
+
+:: Tunnel
+Dark and damp.
+[[Back out->Outside]]
+
+:: Cliff
+Windy.
+"""
+
+
+def test_a_link_to_a_missing_passage_names_the_passage_and_the_line():
+    with pytest.raises(TweeImportError) as info:
+        loads_twee(MISSING, "caves.twee")
+    problems = info.value.problems
+    assert [(p.line, p.code) for p in problems] == [(6, "missing_passage"), (7, "missing_passage"),
+                                                    (11, "missing_passage")]
+    assert "'Start' links to 'Tunnels'" in str(problems[0])
+    assert "did you mean 'Tunnel'?" in str(problems[0])
+    assert "did you mean 'Cliff'?" in str(problems[1])
+    assert "'Tunnel' links to 'Outside'" in str(problems[2])  # every broken link, at once
+    assert str(problems[0]).startswith("caves.twee:6: ")
+    assert isinstance(info.value, QuestFileError) and isinstance(info.value, QuestEngineError)
+
+
+def test_a_missing_passage_in_a_harlowe_macro_is_an_error_too():
+    with pytest.raises(TweeImportError) as info:
+        loads_twee(':: Start\n(link-goto: "On", "Nowhere")\n', "m.twee")
+    assert "'Nowhere'" in str(info.value) and info.value.problems[0].line == 2
+
+
+def test_a_self_link_is_a_loop():
+    with pytest.raises(TweeImportError) as info:
+        loads_twee(":: Start\n[[Look again->Start]] [[Leave]]\n\n:: Leave\nBye.\n", "s.twee")
+    assert info.value.problems[0].code == "cycle"
+    assert "'Start' -> 'Start'" in str(info.value)
+
+
+def test_every_loop_is_reported():
+    story = (":: Start\n[[A]] [[B]]\n\n:: A\n[[Start]] [[End]]\n\n:: B\n[[Start]] [[End]]\n\n"
+             ":: End\nThe end.\n")
+    with pytest.raises(TweeImportError) as info:
+        loads_twee(story, "loops.twee")
+    assert [p.line for p in info.value.problems] == [5, 8]
+    result = loads_twee(story, "loops.twee", drop_back_links=True)
+    assert validate(result.quest) == []
+    assert len(result.dropped_links) == 2
+
+
+@pytest.mark.parametrize("text, code", [
+    ("", "no_passages"),
+    ("just some text, no passages\n", "no_passages"),
+    (":: StoryTitle\nOnly a title\n", "no_passages"),
+    (":: Start\nOne\n\n:: Start\nTwo\n", "duplicate_passage"),
+    (':: StoryData\n{"start": "Begin"}\n\n:: Start\nHi\n', "missing_start"),
+    (":: Start [quiz] {\"questions\": [{\"id\": \"q\", \"type\": \"choice\"}]}\n[[End]]\n\n"
+     ":: End\nx\n", "bad_questions"),
+])
+def test_bad_stories(text, code):
+    with pytest.raises(TweeImportError) as info:
+        loads_twee(text, "bad.twee")
+    assert codes(info.value.problems)[0] == code
+    assert all(p.file == "bad.twee" for p in info.value.problems)
+
+
+def test_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "latin1.twee"
+    path.write_bytes(":: Start\nCaf\xe9\n".encode("latin-1"))
+    with pytest.raises(TweeImportError) as info:
+        load_twee(path)
+    assert "UTF-8" in str(info.value) and info.value.problems[0].line == 2
+
+
+# --- headers, tags and kinds ----------------------------------------------------------------------
+
+
+def test_header_escapes_tags_metadata_and_twee2_positions():
+    story = parse_twee(
+        ':: A \\[bracketed\\] name [tag1  tag2] {"position":"10,20","size":"100,100"}\nx\n\n'
+        ":: Old style [t] <300,400>\ny\n\n"
+        ':: Broken {"position": oops}\nz\n', "h.twee")
+    a, old, broken = story.passages
+    assert (a.name, a.tags, a.metadata["position"]) == ("A [bracketed] name", ["tag1", "tag2"],
+                                                        "10,20")
+    assert (old.name, old.metadata["position"]) == ("Old style", "300,400")
+    assert broken.name == "Broken" and broken.metadata == {}
+    assert codes(story.warnings) == ["bad_metadata"]
+
+
+def test_tags_set_kinds_only_when_the_passage_gives_what_the_kind_needs():
+    result = loads_twee(
+        ":: Start [quiz]\nA quiz with no questions.\n[[Check]]\n\n"
+        ':: Check [gate] {"questions": [{"id": "q1", "type": "number", "prompt": "2+2?", '
+        '"answer": 4}], "threshold": 1, "max_attempts": 2}\n[[Work]]\n\n'
+        ":: Work [task review]\nHand in your map.\n[[Done]]\n\n"
+        ":: Done [end]\nWell done.\n", "kinds.twee")
+    q = result.quest
+    assert [n.kind for n in q.nodes] == ["story", "gate", "task", "end"]
+    assert q.node("check").threshold == 1 and q.node("check").max_attempts == 2
+    assert q.node("work").complete == "review"
+    warning = next(w for w in result.warnings if w.code == "kind_needs_questions")
+    assert warning.line == 1 and "'Start' is tagged 'quiz'" in warning.message
+    G = quest_graph(q)
+    assert play(G, random.Random(1), skill=1.0).progress.complete
+
+
+def test_an_end_tag_on_a_passage_with_links_keeps_it_a_story():
+    result = loads_twee(":: Start [end]\nNot yet.\n[[Later]]\n\n:: Later\nNow.\n", "e.twee")
+    assert [n.kind for n in result.quest.nodes] == ["story", "end"]
+    assert "end_with_links" in codes(result.warnings)
+
+
+def test_a_passage_whose_links_hide_in_code_is_flagged():
+    # modelled on real SugarCube stories that build their choices in a custom widget
+    result = loads_twee(':: Start\n<<set _choices = [{ text: "Ask", link: "Ask" }]>>\n'
+                        "<<randomChoices _choices>>\n\n:: Ask\nHello.\n", "w.twee")
+    assert [n.kind for n in result.quest.nodes] == ["end"]
+    assert "end_by_code" in codes(result.warnings)
+    assert result.left_out == ["Ask"]
+
+
+def test_ids_are_unique_slugs_of_passage_names_and_titles_are_the_names():
+    result = loads_twee(":: Start\n[[Cave!]] [[Cave?]] [[Écoute]] [[???]]\n\n:: Cave!\na\n\n"
+                        ":: Cave?\nb\n\n:: Écoute\nc\n\n:: ???\nd\n", "ids.twee")
+    q = result.quest
+    assert [n.id for n in q.nodes] == ["start", "cave", "cave-2", "ecoute", "passage-5"]
+    assert [n.title for n in q.nodes] == ["Start", "Cave!", "Cave?", "Écoute", "???"]
+    assert slug("The Dragon's Lair") == "the-dragons-lair"
+
+
+def test_without_storydata_the_story_starts_at_start_or_the_first_passage():
+    a = loads_twee(":: Intro\n[[Start]]\n\n:: Start\n[[End]]\n\n:: End\nx\n", "a.twee")
+    assert a.quest.nodes[0].id == "start" and a.left_out == ["Intro"]
+    b = loads_twee(":: Intro\n[[End]]\n\n:: End\nx\n", "b.twee")
+    assert b.quest.nodes[0].id == "intro"
+    assert "first_passage_start" in codes(b.warnings)
+    assert b.quest.id == "b"  # no StoryTitle: the id comes from the file name
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_cli_imports_to_a_file_that_validates(runner, tmp_path):
+    out = tmp_path / "quests" / "lighthouse.yaml"
+    result = runner.invoke(main, ["import-twee", str(FIXTURES / "lighthouse-harlowe.twee"),
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning: 1 passage(s) cannot be reached" in result.stderr
+    assert re.search(r"lighthouse-harlowe\.twee:\d+: warning: ", result.stderr)
+    quest = load_quest(out)
+    assert validate(quest) == [] and quest.id == "the-lighthouse-keeper"
+    assert out.read_text(encoding="utf-8").startswith("# Imported from the Twine story")
+    assert runner.invoke(main, ["validate", str(out)]).exit_code == 0
+    # an existing file is not replaced without --force
+    again = runner.invoke(main, ["import-twee", str(FIXTURES / "lighthouse-harlowe.twee"),
+                                 "-o", str(out)])
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    forced = runner.invoke(main, ["import-twee", str(FIXTURES / "lighthouse-harlowe.twee"),
+                                  "-o", str(out), "--force", "--id", "lighthouse"])
+    assert forced.exit_code == 0 and load_quest(out).id == "lighthouse"
+
+
+def test_cli_prints_yaml_by_default(runner):
+    result = runner.invoke(main, ["import-twee", str(FIXTURES / "honeybee-chapbook.twee")])
+    assert result.exit_code == 0, result.output
+    assert loads_quest(result.stdout).id == "a-day-as-a-honeybee"
+
+
+def test_cli_reports_a_loop_in_one_line_and_exit_1(runner, tmp_path):
+    path = FIXTURES / "maple-library-sugarcube.twee"
+    result = runner.invoke(main, ["import-twee", str(path), "-o", str(tmp_path / "m.yaml")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"{path}:86: the story loops")
+    assert not (tmp_path / "m.yaml").exists()
+    ok = runner.invoke(main, ["import-twee", str(path), "-o", str(tmp_path / "m.yaml"),
+                              "--drop-back-links"])
+    assert ok.exit_code == 0 and "warning: the link from 'Case Closed' back to 'Start'" in ok.stderr
+
+
+def test_cli_missing_passage_one_line_per_problem(runner, tmp_path):
+    path = tmp_path / "caves.twee"
+    path.write_text(MISSING, encoding="utf-8")
+    result = runner.invoke(main, ["import-twee", str(path)])
+    assert result.exit_code == 1
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert [ln.split(": ")[0] for ln in lines] == [f"{path}:6", f"{path}:7", f"{path}:11"]
+
+
+def test_cli_usage_errors_exit_2(runner):
+    assert runner.invoke(main, ["import-twee"]).exit_code == 2
+    bad_id = runner.invoke(main, ["import-twee", str(STORIES[0]), "--id", "no spaces allowed"])
+    assert bad_id.exit_code == 2
