@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,8 +123,16 @@ def _migration_3(db: sqlite_utils.Database) -> None:
 
 
 #: version -> function that brings the schema from version - 1 to version.
+def _migration_4(db: sqlite_utils.Database) -> None:
+    # a random name for this database: xAPI statement ids stay stable across exports
+    db.execute("create table if not exists questengine_identity "
+               "(id integer primary key check (id = 1), uuid text not null)")
+    db.execute("insert or ignore into questengine_identity (id, uuid) values (1, ?)",
+               (str(uuid.uuid4()),))
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
-    1: _migration_1, 2: _migration_2, 3: _migration_3}
+    1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 #: Tables that hold a student's data, with the column naming the student.

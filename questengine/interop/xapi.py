@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -66,20 +65,8 @@ _ACTIVITY_TYPES = {
 
 
 def database_identity(store: Any) -> str:
-    """A random UUID that names this database, created on first use and kept in it."""
-    conn = store.conn
-    try:
-        row = conn.execute("select uuid from questengine_identity where id = 1").fetchone()
-    except sqlite3.OperationalError:  # the table does not exist yet
-        row = None
-    if row:
-        return row[0]
-    with store.write():
-        conn.execute("create table if not exists questengine_identity "
-                     "(id integer primary key check (id = 1), uuid text not null)")
-        conn.execute("insert or ignore into questengine_identity (id, uuid) values (1, ?)",
-                     (str(uuid.uuid4()),))
-        return conn.execute("select uuid from questengine_identity where id = 1").fetchone()[0]
+    """The random UUID that names this database (made by the store's schema migration 4)."""
+    return store.conn.execute("select uuid from questengine_identity where id = 1").fetchone()[0]
 
 
 def _check_iri(value: str, what: str) -> str:
