@@ -27,12 +27,28 @@ from typing import Any
 
 import networkx as nx
 
-from .errors import Problem, QuestFileError
+from .errors import Problem, QuestEngineError, QuestFileError
 from .graph import layout, validate
 from .loader import SourceInfo, dumps_quest, load_quest, parse_quest, save_quest
 from .model import NODE_KINDS, Quest
 
-__all__ = ["QuestDraft", "DEFAULT_NODES", "EDGE_CONDITIONS"]
+__all__ = ["QuestDraft", "DEFAULT_NODES", "EDGE_CONDITIONS", "EditError", "MissingNode",
+           "MissingEdge"]
+
+
+class EditError(QuestEngineError, ValueError):
+    """An edit that cannot be made; the draft is left as it was."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingNode(EditError, KeyError):
+    """The edit names a node the quest does not have."""
+
+
+class MissingEdge(EditError, IndexError):
+    """The edit names a path the quest does not have."""
 
 EDGE_CONDITIONS = ("done", "success", "fail", "retry")
 
@@ -147,7 +163,7 @@ class QuestDraft:
         for n in self.data["nodes"]:
             if n.get("id") == node_id:
                 return n
-        raise KeyError(f"no node {node_id!r} in this quest")
+        raise MissingNode(f"there is no node {node_id!r} in this quest")
 
     def node_ids(self) -> list[str]:
         return [n.get("id") for n in self.data["nodes"]]
@@ -165,7 +181,7 @@ class QuestDraft:
 
         plugins = default_registry().kinds
         if kind not in NODE_KINDS and kind not in DEFAULT_NODES and kind not in plugins:
-            raise ValueError(f"unknown kind {kind!r}; valid kinds: "
+            raise EditError(f"unknown kind {kind!r}; valid kinds: "
                              f"{', '.join([*NODE_KINDS, *plugins])}")
         self._change()
         node_id = fields.pop("id", None) or self._new_id(kind)
@@ -186,7 +202,7 @@ class QuestDraft:
         self.node(node_id)
         new_id = fields.pop("id", None)
         if new_id and new_id != node_id and new_id in self.node_ids():
-            raise ValueError(f"there is already a node {new_id!r}")
+            raise EditError(f"there is already a node {new_id!r}; choose another id")
         self._change()
         node = self.node(node_id)
         for key, value in fields.items():
@@ -221,9 +237,9 @@ class QuestDraft:
         for end in (source, target):
             self.node(end)
         if when not in EDGE_CONDITIONS:
-            raise ValueError(f"unknown condition {when!r}; valid: {', '.join(EDGE_CONDITIONS)}")
+            raise EditError(f"unknown condition {when!r}; valid: {', '.join(EDGE_CONDITIONS)}")
         if source == target:
-            raise ValueError("a path cannot lead from a node to itself")
+            raise EditError("a path cannot lead from a node to itself")
         for i, e in enumerate(self.edges):
             if (e["from"], e["to"]) == (source, target):
                 return i
@@ -233,13 +249,18 @@ class QuestDraft:
 
     def set_condition(self, index: int, when: str) -> None:
         if when not in EDGE_CONDITIONS:
-            raise ValueError(f"unknown condition {when!r}; valid: {', '.join(EDGE_CONDITIONS)}")
-        self.edges[index]
+            raise EditError(f"unknown condition {when!r}; valid: {', '.join(EDGE_CONDITIONS)}")
+        self._edge(index)
         self._change()
         self.edges[index]["when"] = when
 
+    def _edge(self, index: int) -> dict:
+        if not isinstance(index, int) or not 0 <= index < len(self.edges):
+            raise MissingEdge(f"there is no path number {index!r} in this quest")
+        return self.edges[index]
+
     def delete_edge(self, index: int) -> None:
-        self.edges[index]
+        self._edge(index)
         self._change()
         del self.edges[index]
 
@@ -314,4 +335,6 @@ def _auto_layout(nodes: list[str], edges: list[dict]) -> dict[str, tuple[float, 
     G.add_edges_from((e["from"], e["to"]) for e in edges
                      if e["when"] != "retry" and e["from"] in G and e["to"] in G)
     G.graph["order"] = list(nx.topological_sort(G)) if nx.is_directed_acyclic_graph(G) else None
-    return layout(G, aspect=1e6)  # the editor keeps strict left-to-right layers
+    # strict left-to-right layers, except for long quests, which wind into rows
+    layers = sum(1 for _ in nx.topological_generations(G)) if G.graph["order"] else 1
+    return layout(G, aspect=1e6 if layers <= 30 else 1.6)

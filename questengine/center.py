@@ -74,6 +74,19 @@ class StruggleRules:
     mastery_below: float = 0.6
     inactive_days: float = 7
 
+    def __post_init__(self):
+        # out-of-range numbers are brought into range: a count below 1 means 1, and days
+        # stop at 100 years (further back than any date a class can have)
+        for name, low, high in (("gate_fails", 1, 10**9), ("stuck_days", 0, 36_500),
+                                ("returned", 1, 10**9), ("mastery_below", 0.0, 1.0),
+                                ("inactive_days", 0, 36_500)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                from .errors import ClassroomError
+
+                raise ClassroomError(f"{name.replace('_', ' ')} must be a number, got {value!r}")
+            object.__setattr__(self, name, min(max(value, low), high))
+
 
 @dataclass
 class MasteryMatrix:
@@ -105,6 +118,7 @@ class ModalityInsight:
     students: int = 0
     gate_first_try: int = 0
     gate_later: int = 0
+    gate_by_teacher: int = 0  # marked done by the teacher
     gate_not_yet: int = 0
     gate_not_reached: int = 0
     attempts: list[int] = field(default_factory=list)
@@ -128,10 +142,18 @@ def class_overview(conn, class_code: str, G: nx.DiGraph) -> list[NodeCounts]:
     total = conn.execute("select count(*) from enrolments where class_code = ?",
                          (class_code,)).fetchone()[0]
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    rows = conn.execute(
-        "select p.node, p.state, count(*) from progress p join enrolments e on "
-        "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ? "
-        "group by p.node, p.state", (class_code, quest_id))
+    others = conn.execute(
+        "select exists (select 1 from quest_status q where q.quest_id = ? and q.student_id not in "
+        "(select student_id from enrolments where class_code = ?))",
+        (quest_id, class_code)).fetchone()[0]
+    if others:  # other classes play this quest too: count this class's students only
+        rows = conn.execute(
+            "select p.node, p.state, count(*) from progress p join enrolments e on "
+            "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ? "
+            "group by p.node, p.state", (class_code, quest_id))
+    else:  # every row of the quest is this class's: no join needed
+        rows = conn.execute("select node, state, count(*) from progress where quest_id = ? "
+                            "group by node, state", (quest_id,))
     for node, state, n in rows:
         counts[node][state] += n
     out = []
@@ -218,7 +240,7 @@ def struggling(conn, class_code: str, graphs: dict[str, nx.DiGraph], now: dateti
     # no activity
     since = (now - timedelta(days=rules.inactive_days)).isoformat()
     last = dict(conn.execute(
-        "select e.student_id, max(q.updated) from enrolments e left join quest_status q on "
+        "select e.student_id, max(q.last_active) from enrolments e left join quest_status q on "
         "q.student_id = e.student_id where e.class_code = ? group by e.student_id", (class_code,)))
     for sid, when in last.items():
         if when is None:
@@ -328,9 +350,11 @@ def modality_insights(conn, class_code: str, G: nx.DiGraph) -> list[ModalityInsi
         seen_students[option.modality].add(sid)
         gate = _next_gate(G, node)
         state, attempts = gate_rows.get((sid, gate), ("", 0)) if gate else ("", 0)
-        if state == "success":
+        if state == "success" and attempts == 0:  # a teacher's "mark as done"
+            m.gate_by_teacher += 1
+        elif state == "success":
             m.attempts.append(attempts)
-            if attempts <= 1:
+            if attempts == 1:
                 m.gate_first_try += 1
             else:
                 m.gate_later += 1

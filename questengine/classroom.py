@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 import secrets
 import unicodedata
@@ -30,7 +31,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from . import center
 from .engine import Action, Progress, act, explain, extend, replay
 from .errors import (
-    AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, SessionExpired,
+    AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, QuestFileError,
+    QuestValidationError, SessionExpired,
 )
 from .graph import quest_graph
 from .loader import dumps_quest, load_quest, loads_quest
@@ -40,6 +42,8 @@ from .store import Store, StoreBusy, StoreInterface
 
 __all__ = ["Classroom", "StudentSession", "TeacherSession", "StudentLogin", "QuestCard",
            "Profile", "QueueItem"]
+
+log = logging.getLogger("questengine.classroom")
 
 MAX_NAME = 60
 MAX_SHORT_TEXT = 500
@@ -338,9 +342,17 @@ class Classroom:
             raise ClassroomError(f"no quest {quest_id!r} is published")
         key = (row["id"], row["version"])
         if key not in self._graphs:
-            quest = loads_quest(row["source"], f"{quest_id} v{row['version']}", self.registry)
-            quest = quest.model_copy(update={"version": row["version"]})
-            self._graphs[key] = quest_graph(quest, self.registry)
+            try:
+                quest = loads_quest(row["source"], f"{quest_id} v{row['version']}", self.registry)
+                quest = quest.model_copy(update={"version": row["version"]})
+                self._graphs[key] = quest_graph(quest, self.registry)
+            except (QuestFileError, QuestValidationError) as err:
+                # it was valid when published: something on this server changed (a plugin
+                # it uses is missing or broken); the details go to the log, not to a student
+                log.error("published quest %s v%s cannot be opened: %s", quest_id,
+                          row["version"], err)
+                raise ClassroomError(f"The quest “{row.get('title') or quest_id}” cannot be "
+                                     "opened right now; your teacher has been told.") from err
         return self._graphs[key]
 
     # logins ------------------------------------------------------------------------------------
@@ -453,7 +465,8 @@ class Classroom:
                     if self.store.last_event_id(student_id, quest_id) != cached.last_id:
                         continue  # another tab or the teacher acted first: check again
                     ids = self.store.append(student_id, new)
-                    self.store.save_progress(student_id, after, self.stamp(), previous)
+                    self.store.save_progress(student_id, after, self.stamp(), previous,
+                                             by_student=role == "student")
             except BaseException:
                 self._cache.pop(key, None)  # not sure what the database holds now: reload
                 raise
@@ -521,7 +534,11 @@ class StudentSession(_Session):
         self._check()
         cards = []
         for a in self._classroom.store.assignments(self.class_code):
-            G = self._classroom.graph(a["quest_id"])
+            try:
+                self._classroom.graph(a["quest_id"])
+            except ClassroomError:  # e.g. its plugin is missing: listed, but it cannot open
+                cards.append(QuestCard(a["quest_id"], a["title"], a["version"], 0, 0, 0, False))
+                continue
             progress = self._classroom._progress(self._sid, a["quest_id"])
             done = sum(1 for np in progress.nodes.values() if np.state in ("success", "fail"))
             # closed nodes are paths the student did not need: they do not count

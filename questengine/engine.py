@@ -39,6 +39,7 @@ ROLES = ("student", "teacher", "system")
 REVIEW_DECISIONS = ("approve", "fail", "return")
 OVERRIDES = ("unlock", "reset", "approve", "award")
 MAX_TEXT = 20_000
+CHECKER_FAILED = "The checker for this step failed; your teacher has been told. Try again later."
 PLAYABLE = ("available", "in_progress", "returned")
 
 
@@ -139,8 +140,12 @@ class NodeProgress:
     extra_attempts: int = 0
     graded: int = 0
     fails: int = 0
+    touched: int = -1  # the event (by number) that first touched it in this round
+    done_at: int = -1  # the event that last completed it
     by_teacher: bool = False
     history: list[dict] = field(default_factory=list)
+    tries: int = 0  # answers checked in this round (plugin kinds may allow several)
+    report: dict = field(default_factory=dict)  # the last check's feedback and details
     # internal: None (untouched), "open", "pending", "returned" or "done"
     status: str | None = field(default=None, repr=False)
     paid: set = field(default_factory=set, repr=False)
@@ -152,6 +157,7 @@ class NodeProgress:
         new.answers = dict(self.answers) if self.answers is not None else None
         new.submissions, new.reviews = list(self.submissions), list(self.reviews)
         new.history = list(self.history)
+        new.report = dict(self.report)
         return new
 
     @property
@@ -205,8 +211,11 @@ class Progress:
 
 
 def replay(G: nx.DiGraph, events: Iterable[Event],
-           badge_rules: tuple[BadgeRule, ...] = BUILTIN_BADGES) -> Progress:
+           badge_rules: tuple[BadgeRule, ...] | None = None) -> Progress:
     """Derive a student's progress from their events, in order.
+
+    Badges come from ``badge_rules``, else from the graph's ``badges`` (the
+    plugin registry puts them there), else from the built-in rules.
 
     Events on nodes the quest no longer has (a newer version removed them)
     are kept by the store and skipped here; ``progress.ignored`` counts them.
@@ -218,7 +227,7 @@ def replay(G: nx.DiGraph, events: Iterable[Event],
 
 
 def extend(progress: Progress, events: Iterable[Event],
-           badge_rules: tuple[BadgeRule, ...] = BUILTIN_BADGES) -> Progress:
+           badge_rules: tuple[BadgeRule, ...] | None = None) -> Progress:
     """Apply more events to ``progress`` in place and derive its states again.
 
     ``extend(replay(G, a), b)`` equals ``replay(G, a + b)``: the service uses it
@@ -237,12 +246,20 @@ def extend(progress: Progress, events: Iterable[Event],
     _derive_states(G, progress)
     progress.mastery = {c: estimate(obs) for c, obs in progress.evidence.items()}
     progress.level = level_for(progress.xp)
+    if badge_rules is None:
+        badge_rules = G.graph.get("badges", BUILTIN_BADGES)
     rule_badges = earned_badges(progress, badge_rules)
     progress.badges = list(dict.fromkeys(progress.awarded + rule_badges))
     return progress
 
 
+def _touch(p: Progress, np: NodeProgress) -> None:
+    if np.status is None:
+        np.touched = p.events
+
+
 def _on_open(G, p: Progress, np: NodeProgress, ev: Event) -> None:
+    _touch(p, np)
     if np.status is None:
         np.status = "open"
     np.retry_ready = False
@@ -258,6 +275,7 @@ def _on_choose(G, p, np, ev) -> None:
 
 
 def _on_submit(G, p, np, ev) -> None:
+    _touch(p, np)
     if np.status is None:
         np.status = "open"
     if "answers" in ev.data:
@@ -274,6 +292,8 @@ def _on_grade(G, p, np, ev) -> None:
     np.mastery = dict(ev.data.get("mastery", {}))
     np.perfect = np.perfect or (bool(np.results) and all(np.results.values()))
     np.graded += 1
+    np.tries += 1
+    np.report = dict(ev.data.get("report") or {})
     attempt = np.graded
     for comp in G.nodes[np.id]["node"].competencies:
         p.evidence.setdefault(comp, []).extend(
@@ -302,7 +322,9 @@ def _on_complete(G, p, np, ev) -> None:
 
 def _finish(G, p: Progress, np: NodeProgress, outcome: str, by_teacher: bool = False) -> None:
     node = G.nodes[np.id]["node"]
+    _touch(p, np)
     np.status, np.outcome = "done", outcome
+    np.done_at = p.events
     np.by_teacher = by_teacher
     if not by_teacher:
         np.attempts += 1
@@ -336,12 +358,17 @@ def _retry(G, p: Progress, gate: str) -> None:
     gp = p.nodes[gate]
     node = G.nodes[gate]["node"]
     if gp.status == "done" and gp.outcome == "fail" and gp.attempts < node.max_attempts + gp.extra_attempts:
-        _new_round(G, p, gate)
+        _new_round(G, p, gate, since=gp.done_at)
         gp.retry_ready = True
 
 
-def _new_round(G, p: Progress, start: str, reset_attempts: bool = False) -> None:
-    """Start a new round for ``start`` and every node played after it (history kept)."""
+def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = False) -> None:
+    """Start a new round for ``start`` and the nodes played after it (history kept).
+
+    Only nodes first touched after event number ``since`` (the gate's failed
+    attempt, or the reset node's start) are reset: work done before, through
+    another path, stays done.
+    """
     stack, seen = [start], {start}
     while stack:
         n = stack.pop()
@@ -352,12 +379,15 @@ def _new_round(G, p: Progress, start: str, reset_attempts: bool = False) -> None
             np.round += 1
             np.status = np.outcome = np.score = np.answers = np.option = None
             np.results = {}
+            np.tries, np.report = 0, {}
             np.retry_ready = False
             np.by_teacher = False
             if n != start:
                 np.unlocked = False
+            np.touched = -1
             for nxt in G.succ[n]:
-                if nxt not in seen and p.nodes[nxt].status is not None:
+                if nxt not in seen and p.nodes[nxt].status is not None \
+                        and p.nodes[nxt].touched > since:
                     seen.add(nxt)
                     stack.append(nxt)
     if reset_attempts:
@@ -376,11 +406,11 @@ def _on_override(G, p, np, ev) -> None:
         if np.status == "done" and np.outcome == "fail" and np.kind == "gate":
             np.extra_attempts += 1
             p.struggling.pop(np.id, None)
-            _new_round(G, p, np.id)
+            _new_round(G, p, np.id, since=np.done_at)
             np.retry_ready = True
         np.unlocked = True
     elif op == "reset":
-        _new_round(G, p, np.id, reset_attempts=True)
+        _new_round(G, p, np.id, since=np.touched, reset_attempts=True)
     elif op == "approve":
         _finish(G, p, np, "success", by_teacher=True)
     elif op == "award":
@@ -403,19 +433,35 @@ def _reopenable(G, np: NodeProgress) -> bool:
     return np.id in G.graph["retry_gates"] and np.attempts < node.max_attempts + np.extra_attempts
 
 
-def _edge_status(G, p: Progress, u: str, when: str) -> tuple[bool, bool]:
+def _replayable(G, p: Progress) -> set[str]:
+    """Nodes a retry can still play again: the fail paths of gates that may reopen."""
+    found: set[str] = set()
+    for gate in G.graph["retry_gates"]:
+        if _reopenable(G, p.nodes[gate]):
+            stack = [v for v, d in G.succ[gate].items() if d["when"] == "fail"]
+            while stack:
+                n = stack.pop()
+                if n not in found:
+                    found.add(n)
+                    stack.extend(G.succ[n])
+    return found
+
+
+def _edge_status(G, p: Progress, u: str, when: str,
+                 replayable: set[str] = frozenset()) -> tuple[bool, bool]:
     """(met now, could still be met) for an edge out of ``u``."""
     up = p.nodes[u]
     if up.status == "done" and (when == "done" or up.outcome == when):
         return True, True
-    if up.state == "closed":
+    if up.state == "closed" and u not in replayable:
         return False, False
-    if up.status == "done" and not _reopenable(G, up):
+    if up.status == "done" and not (_reopenable(G, up) or u in replayable):
         return False, False
     return False, when == "done" or when in outcomes(G.nodes[u]["node"])
 
 
 def _derive_states(G, p: Progress) -> None:
+    replayable = _replayable(G, p)
     for n in G.graph["order"]:
         np = p.nodes[n]
         if np.status == "done":
@@ -427,15 +473,15 @@ def _derive_states(G, p: Progress) -> None:
         elif np.status == "open":
             np.state = "in_progress"
         else:
-            met, possible = _condition(G, p, n)
+            met, possible = _condition(G, p, n, replayable)
             np.state = "available" if met or np.unlocked else ("locked" if possible else "closed")
 
 
-def _condition(G, p: Progress, n: str) -> tuple[bool, bool]:
+def _condition(G, p: Progress, n: str, replayable: set[str]) -> tuple[bool, bool]:
     incoming = G.pred[n]
     if not incoming:
         return True, True
-    statuses = [_edge_status(G, p, u, data["when"]) for u, data in incoming.items()]
+    statuses = [_edge_status(G, p, u, data["when"], replayable) for u, data in incoming.items()]
     if G.nodes[n]["node"].requires == "any":
         return any(m for m, _ in statuses), any(c for _, c in statuses)
     return all(m for m, _ in statuses), all(c for _, c in statuses)
@@ -473,7 +519,7 @@ def explain(progress: Progress, node: str) -> str:
     if np.state == "closed":
         blocked = []
         for u, d in G.pred[node].items():
-            met, could = _edge_status(G, progress, u, d["when"])
+            met, could = _edge_status(G, progress, u, d["when"], _replayable(G, progress))
             if not could:
                 up = progress.nodes[u]
                 why = (f"{title(G, u)} is closed" if up.state == "closed"
@@ -619,8 +665,16 @@ def _questions_for(G, np: NodeProgress, node) -> tuple[list, float | None, str]:
     raise ProgressError(f"{name} has no questions to answer", np.id)
 
 
+def _plugin_kind(G, node):
+    """How a plugin kind completes and is checked, from the graph (None for built-in kinds)."""
+    return G.graph.get("kinds", {}).get(node.kind)
+
+
 def _act_answer(G, p, np, node, action, event) -> list[Event]:
     _playable(G, p, np, "answer")
+    kind = _plugin_kind(G, node)
+    if kind is not None:
+        return _act_answer_plugin(G, np, node, kind, action, event)
     questions, pass_score, where = _questions_for(G, np, node)
     if action.answers is not None and not isinstance(action.answers, dict):
         raise ProgressError(f"answers to {where} must map each question to an answer", np.id)
@@ -641,6 +695,48 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
                                    event("complete", "system", outcome=outcome)])
 
 
+def _act_answer_plugin(G, np: NodeProgress, node, kind, action, event) -> list[Event]:
+    """Check an answer to a plugin kind with its checker (which the graph carries)."""
+    name = title(G, np.id)
+    if kind.completes != "answer":
+        how = "mark it done" if kind.completes == "self" else "submit your work for review"
+        raise ProgressError(f"{name} has no answer to check; {how}", np.id)
+    if not isinstance(action.answers, dict) or set(action.answers) - {"answer"}:
+        raise ProgressError(f"send your answer to {name} as {{'answer': ...}}", np.id)
+    answer = action.answers.get("answer")
+    _check_answer_value(answer, name, np.id)
+    try:
+        verdict = kind.grade(node, answer, np.tries)
+    except Exception as err:  # a plugin's code failed: a plain sentence, never a traceback
+        raise ProgressError(CHECKER_FAILED, np.id) from err
+    report = {"correct": verdict.correct, "feedback": verdict.feedback}
+    if verdict.details:
+        report["details"] = verdict.details
+    events = _opening(np, event) + [
+        event("submit", answers={"answer": answer}),
+        event("grade", "system", score=verdict.score, results=dict(verdict.results or {}),
+              report=report)]
+    if verdict.final:
+        events.append(event("complete", "system",
+                            outcome="success" if verdict.correct else "fail"))
+    return events
+
+
+def _check_answer_value(answer: Any, name: str, node: str) -> None:
+    """An answer is text, a number, true/false, or a short list of those."""
+    values = answer if isinstance(answer, list) and len(answer) <= 100 else [answer]
+    for v in values:
+        if isinstance(v, str):
+            if len(v) > MAX_TEXT:
+                raise ProgressError(f"your answer to {name} is {len(v):,} characters; the most "
+                                    f"is {MAX_TEXT:,}", node)
+        elif v is not None and not isinstance(v, (bool, int, float)):
+            raise ProgressError(f"your answer to {name} must be text, a number or a list of "
+                                f"those, got {type(v).__name__}", node)
+    if answer is None or (isinstance(answer, str) and not answer.strip()) or answer == []:
+        raise ProgressError(f"write your answer to {name} first", node)
+
+
 def _gate_mastery(p: Progress, np: NodeProgress, node, results: dict, score: float) -> dict:
     """Mastery of each of the gate's competencies, counting this attempt's answers."""
     new = [Observation(ok, score, np.id, np.graded + 1) for ok in results.values()]
@@ -658,14 +754,16 @@ def _gate_mastery(p: Progress, np: NodeProgress, node, results: dict, score: flo
 def _act_submit(G, p, np, node, action, event) -> list[Event]:
     name = title(G, np.id)
     _playable(G, p, np, "submit work for")
+    kind = _plugin_kind(G, node)
     needs_review = (node.kind == "task" and node.complete == "review") or (
         node.kind == "choice" and (opt := _option(G, np.id, np.option)) is not None
-        and opt.complete == "review")
+        and opt.complete == "review") or (kind is not None and kind.completes == "review")
     if not needs_review:
         if node.kind == "choice" and np.option is None:
             raise ProgressError(f"choose an option of {name} before submitting work", np.id)
+        answered = node.kind in ("quiz", "gate") or (kind is not None and kind.completes == "answer")
         raise ProgressError(f"{name} does not take submitted work; "
-                            f"{'answer its questions' if node.kind in ('quiz', 'gate') else 'mark it done'}",
+                            f"{'answer its questions' if answered else 'mark it done'}",
                             np.id)
     content = _text(action.content, f"your submission for {name}", np.id)
     if not content:
@@ -677,6 +775,11 @@ def _act_submit(G, p, np, node, action, event) -> list[Event]:
 def _act_complete(G, p, np, node, action, event) -> list[Event]:
     name = title(G, np.id)
     _playable(G, p, np, "complete")
+    kind = _plugin_kind(G, node)
+    if kind is not None and kind.completes != "self":
+        how = ("checking your answer" if kind.completes == "answer"
+               else "your teacher's review; submit your work instead")
+        raise ProgressError(f"{name} is completed by {how}", np.id)
     if node.kind in ("quiz", "gate"):
         raise ProgressError(f"{name} is completed by answering its questions", np.id)
     if node.kind == "task" and node.complete == "review":

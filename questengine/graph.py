@@ -19,8 +19,10 @@ from .model import Quest, node_can_fail
 __all__ = ["build_graph", "quest_graph", "validate", "check", "outcomes", "layout", "title"]
 
 #: Above this many alternative ways to reach a node, the reachability analysis
-#: merges them (keeping only what they all need). It stays exact below it.
-MAX_ALTERNATIVES = 16
+#: merges them, keeping only what they all need: it may then accept a node that
+#: needs an impossible mix of outcomes (random play-throughs find those). Below
+#: it the analysis is exact.
+MAX_ALTERNATIVES = 64
 
 
 def outcomes(node) -> tuple[str, ...]:
@@ -97,6 +99,7 @@ def validate(quest: Quest, registry=None) -> list[Problem]:
     problems += _starts_and_ends(quest, G)
     if G.graph["order"] is not None:
         problems += _retries(quest, G)
+        problems += _gates_that_cannot_pass(quest, G)
         # other problems of the map would only echo here as unreachable nodes
         if all(p.code in ("unknown_competency", "no_end", "unknown_kind", "no_checker")
                for p in problems):
@@ -245,8 +248,54 @@ def _kind_phrase(node) -> str:
     if node.kind == "task":
         return "task completed by the student"
     if node.kind == "choice":
-        return "choice whose options are all completed by the student"
+        return "choice whose options cannot fail"
+    if node.kind == "quiz":
+        return "quiz with pass_score 0, which every answer passes"
+    if node.kind == "gate":
+        return "gate with threshold 0, which every answer passes"
     return f"{node.kind} node"
+
+
+def _gates_that_cannot_pass(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
+    """Gates whose success path is dead: no evidence to judge, or a BKT line out of reach."""
+    from .mastery import BKT, bkt
+
+    index = _node_index(quest)
+    for n in G.graph["order"]:
+        gate = G.nodes[n]["node"]
+        if gate.kind != "gate":
+            continue
+        upstream = None
+        if not gate.questions or gate.estimator == "bkt":
+            comps = set(gate.competencies)
+            upstream = [a for a in nx.ancestors(G, n) if comps & set(G.nodes[a]["node"].competencies)
+                        and _gives_evidence(G.nodes[a]["node"])]
+        if not gate.questions and not upstream:
+            yield Problem(f"gate '{n}' has no questions and no earlier step assesses "
+                          f"{_quoted(sorted(gate.competencies))}, so it can never be passed; add "
+                          "questions to the gate or a quiz before it", path=f"nodes[{index[n]}]",
+                          nodes=(n,), code="gate_cannot_pass")
+        elif gate.estimator == "bkt" and gate.questions and not upstream:
+            params = BKT(**gate.bkt.model_dump()) if gate.bkt else BKT()
+            answers = len(gate.questions) * gate.max_attempts
+            best = bkt([True] * answers, params)
+            if best < gate.threshold:
+                yield Problem(f"gate '{n}' can never be passed: even with all {answers} answers "
+                              f"right over {gate.max_attempts} attempt(s), BKT mastery reaches "
+                              f"{best:.2f}, below its threshold {gate.threshold}; add questions, "
+                              "allow more attempts or lower the threshold",
+                              path=f"nodes[{index[n]}].threshold", nodes=(n,),
+                              code="gate_cannot_pass")
+
+
+def _gives_evidence(node) -> bool:
+    if node.kind in ("quiz", "gate"):
+        return bool(getattr(node, "questions", None))
+    if node.kind == "task":
+        return node.complete == "review"
+    if node.kind == "choice":
+        return any(o.complete in ("review", "quiz") for o in node.options)
+    return False
 
 
 def _cycles(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:

@@ -8,6 +8,7 @@ timestamps, whatever the file's ``%YAML`` directive says: ``yes``, ``no``,
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.scalarstring import LiteralScalarString
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 
@@ -59,8 +61,12 @@ def _yaml() -> YAML:
 # --- reading -----------------------------------------------------------------
 
 
-def load_quest(path: str | Path) -> Quest:
-    """Load and check a quest file; raise QuestFileError naming file:line on any problem."""
+def load_quest(path: str | Path, registry=None) -> Quest:
+    """Load and check a quest file; raise QuestFileError naming file:line on any problem.
+
+    Node kinds are questengine's and those of the plugin ``registry`` (by
+    default :func:`questengine.plugins.default_registry`).
+    """
     path = Path(path)
     name = str(path)
     try:
@@ -80,12 +86,12 @@ def load_quest(path: str | Path) -> Quest:
         raise QuestFileError([Problem(
             f"the file is not UTF-8 text (byte {err.start} cannot be decoded); save it as UTF-8",
             file=name, line=line, code="encoding")]) from err
-    return loads_quest(text, name)
+    return loads_quest(text, name, registry)
 
 
-def loads_quest(text: str, filename: str = "<quest>") -> Quest:
+def loads_quest(text: str, filename: str = "<quest>", registry=None) -> Quest:
     """Parse quest text (YAML or JSON) into a Quest."""
-    return parse_quest(_parse_text(text, filename), filename)
+    return parse_quest(_parse_text(text, filename), filename, registry)
 
 
 def _parse_text(text: str, filename: str) -> Any:
@@ -138,17 +144,24 @@ def _tagged(node: Any, path: tuple = (), parent: Any = None, key: Any = None):
             yield from _tagged(v, path + (i,), node, i)
 
 
-def parse_quest(doc: Any, filename: str = "<quest>") -> Quest:
+def _quest_model(registry=None) -> type[Quest]:
+    from .plugins import default_registry
+
+    return (registry if registry is not None else default_registry()).quest_model()
+
+
+def parse_quest(doc: Any, filename: str = "<quest>", registry=None) -> Quest:
     """Turn parsed data (as from ruamel or json) into a Quest, mapping errors to lines."""
     if not isinstance(doc, dict):
         got = "a list" if isinstance(doc, list) else f"the value {str(doc)[:40]!r}"
         raise QuestFileError([Problem(
             f"a quest file must be a mapping with keys id, title, nodes and edges; got {got}",
             file=filename, line=1, code="not_mapping")])
+    model = _quest_model(registry)
     try:
-        quest = Quest.model_validate(doc)
+        quest = model.model_validate(doc)
     except ValidationError as err:
-        problems = [_problem_from_error(e, doc, filename) for e in err.errors()]
+        problems = [_problem_from_error(e, doc, filename, model) for e in err.errors()]
         raise QuestFileError(_dedupe(problems)) from err
     quest._source = SourceInfo(filename, doc)
     return quest
@@ -190,7 +203,7 @@ def _line(container: Any, key: Any) -> int | None:
     return lc.line + 1
 
 
-def _locate(doc: Any, loc: tuple) -> tuple[list, int | None]:
+def _locate(doc: Any, loc: tuple, names: set[str] | None = None) -> tuple[list, int | None]:
     """Follow ``loc`` in the document: the key path actually found and its line.
 
     Pydantic locations hold extra entries (a union's tag such as ``gate``, a
@@ -210,7 +223,8 @@ def _locate(doc: Any, loc: tuple) -> tuple[list, int | None]:
             line = _line(current, key) or line
             current = current[key]
             path.append(key)
-        elif isinstance(current, dict) and isinstance(key, str) and key in _MODEL_FIELD_NAMES:
+        elif isinstance(current, dict) and isinstance(key, str) and key in (
+                _MODEL_FIELD_NAMES if names is None else names):
             # a missing key: point at the mapping that should hold it
             path.append(key)
             break
@@ -224,9 +238,9 @@ def _format_path(path: list) -> str:
     return out
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
+def _model_at(loc: tuple, root: type[BaseModel] = Quest) -> type[BaseModel] | None:
     """The pydantic model that validates the value at ``loc`` (for listing valid keys)."""
-    model: Any = Quest
+    model: Any = root
     for key in loc:
         if isinstance(key, int):
             continue
@@ -266,9 +280,10 @@ def _tag_of(model: type[BaseModel]) -> str | None:
     return None
 
 
-def _all_field_names() -> set[str]:
+@functools.lru_cache(maxsize=32)
+def _all_field_names(root: type[BaseModel] = Quest) -> set[str]:
     names: set[str] = set()
-    stack: list[Any] = [Quest]
+    stack: list[Any] = [root]
     seen: set[Any] = set()
     while stack:
         model = stack.pop()
@@ -287,16 +302,17 @@ def _all_field_names() -> set[str]:
 _MODEL_FIELD_NAMES = _all_field_names()
 
 
-def _problem_from_error(err: dict, doc: Any, filename: str) -> Problem:
+def _problem_from_error(err: dict, doc: Any, filename: str,
+                        model: type[BaseModel] = Quest) -> Problem:
     loc = tuple(err["loc"])
-    path, line = _locate(doc, loc)
+    path, line = _locate(doc, loc, _all_field_names(model))
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
     message = err["msg"]
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        valid = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else ""
+        inner = _model_at(loc[:-1], model)
+        valid = ", ".join(f.alias or n for n, f in inner.model_fields.items()) if inner else ""
         message = f"unknown key {loc[-1]!r}" + (f"; valid keys: {valid}" if valid else "")
         path = path[:-1] + [loc[-1]] if path and path[-1] == loc[-1] else path + [loc[-1]]
     elif kind == "missing":
@@ -310,7 +326,10 @@ def _problem_from_error(err: dict, doc: Any, filename: str) -> Problem:
         path = path + [field]
         message = (f"unknown {field} {ctx.get('tag')!r}; valid choices: {tags}"
                    if kind == "union_tag_invalid" else f"missing '{field}'; valid choices: "
-                   + ", ".join(_tags_of(loc)))
+                   + ", ".join(_tags_of(loc, model)))
+        registry = getattr(model, "plugin_registry", None)
+        if field == "kind" and getattr(registry, "problems", None):
+            message += f" (plugins that failed to load: {registry.problems_text()})"
     elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
         low_high = {
             "less_than_equal": f"at most {ctx.get('le')}",
@@ -348,10 +367,11 @@ def _value_at(doc: Any, path: list) -> Any:
     return doc
 
 
-def _tags_of(loc: tuple) -> list[str]:
-    from .model import MODALITIES, NODE_KINDS  # noqa: F401 (kinds listed for the message)
-
-    return list(NODE_KINDS) if "questions" not in loc else ["choice", "multi", "number", "text"]
+def _tags_of(loc: tuple, model: type[BaseModel] = Quest) -> list[str]:
+    if "questions" in loc:
+        return ["choice", "multi", "number", "text"]
+    members = _unwrap(model.model_fields["nodes"].annotation)
+    return [t for t in map(_tag_of, members if isinstance(members, list) else [members]) if t]
 
 
 def _shown(value: Any) -> str:
@@ -477,6 +497,9 @@ def _fresh(value: Any) -> Any:
         return out
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)  # written bare; read back as text and converted by the model
+    if isinstance(value, str) and "\n" in value.rstrip("\n") and "\t" not in value \
+            and not any(ln != ln.rstrip() for ln in value.split("\n")):
+        return LiteralScalarString(value)  # code and long text as a block, as written
     if isinstance(value, list):
         out = CommentedSeq(_fresh(v) for v in value)
         if all(not isinstance(v, (dict, list)) for v in value) and len(str(value)) < 80:

@@ -240,12 +240,15 @@ NODE_KINDS = ("story", "task", "choice", "quiz", "gate", "end")
 def node_can_fail(node: Any) -> bool:
     """Whether a node's outcome can be ``fail`` (so fail/success edges make sense)."""
     kind = node.kind
-    if kind in ("quiz", "gate"):
-        return True
+    if kind == "quiz":
+        return node.pass_score > 0  # with pass_score 0 every answer passes
+    if kind == "gate":
+        return node.threshold > 0
     if kind == "task":
         return node.complete == "review"
     if kind == "choice":
-        return any(o.complete != "self" for o in node.options)
+        return any(o.complete == "review" or (o.complete == "quiz" and o.pass_score > 0)
+                   for o in node.options)
     return bool(getattr(node, "can_fail", False))
 
 

@@ -145,7 +145,28 @@ def next_move(G, progress: Progress, rng: random.Random, *, skill: float = 0.6,
             return Move(node, Action("submit", node, content=f"My {option.modality}."), "student",
                         "submit work")
         return Move(node, _answers(node, option.questions, rng, skill), "student", "answer")
+    plugin = G.graph.get("kinds", {}).get(kind)
+    if plugin is not None:
+        return _plugin_move(node, model, plugin, np, rng, 1.0 if node in helped else skill)
     raise ValueError(f"the simulator does not know how to play a {kind!r} node")
+
+
+def _plugin_move(node: str, model, plugin, np, rng: random.Random, chance: float) -> Move:
+    """A move on a plugin kind: mark done, submit work, or answer with the plugin's example."""
+    if plugin.completes == "self":
+        return Move(node, Action("complete", node), "student", "complete")
+    if plugin.completes == "review":
+        text = "My revised work." if np.state == "returned" else "My work, with examples."
+        return Move(node, Action("submit", node, content=text), "student", "submit work")
+    right = rng.random() < chance
+    answer = plugin.example(model, right) if plugin.example is not None else None
+    if answer is None and not right and plugin.example is not None:
+        answer, right = plugin.example(model, True), True
+    if answer is None:
+        raise ValueError(f"the simulator cannot answer the {plugin.name!r} node {node!r}: its "
+                         "plugin gives no example answer (a code node needs a 'solution')")
+    return Move(node, Action("answer", node, answers={"answer": answer}), "student",
+                "answer" if right else "answer (wrong)")
 
 
 def _answers(node: str, questions, rng: random.Random, chance: float) -> Action:

@@ -173,6 +173,17 @@ TEACHER_WRONG = {
     "export_student": lambda me, them: me.teacher.export_student(them.students[0]),
     "delete_student": lambda me, them: me.teacher.delete_student(them.students[0]),
     "logout": None,  # has no target
+    # the progress center
+    "assigned": lambda me, them: me.teacher.assigned(them.code),
+    "graph": lambda me, them: me.teacher.graph(them.code, them.quest),
+    "class_overview": lambda me, them: me.teacher.class_overview(them.code, them.quest),
+    "grid": lambda me, them: me.teacher.grid(them.code, them.quest),
+    "struggling": lambda me, them: me.teacher.struggling(them.code),
+    "mastery": lambda me, them: me.teacher.mastery(them.code),
+    "groups": lambda me, them: me.teacher.groups(them.code),
+    "modality_insights": lambda me, them: me.teacher.modality_insights(them.code, them.quest),
+    "parent_report": lambda me, them: me.teacher.parent_report(them.students[0]),
+    "bulk_approve": lambda me, them: me.teacher.bulk_approve([me.sub, them.sub]),
 }
 
 #: The same methods used rightly, on the teacher's own things.
@@ -199,6 +210,21 @@ TEACHER_RIGHT = {
     == me.students[0],
     "delete_student": lambda me, them: me.teacher.delete_student(me.students[1])["students"] == 1,
     "logout": lambda me, them: me.teacher.logout() is None,
+    "assigned": lambda me, them: [a["quest_id"] for a in me.teacher.assigned(me.code)] == [me.quest],
+    "graph": lambda me, them: "intro" in me.teacher.graph(me.code, me.quest),
+    "class_overview": lambda me, them: next(
+        c for c in me.teacher.class_overview(me.code, me.quest) if c.node == "learn"
+    ).pending_review == 1,
+    "grid": lambda me, them: me.teacher.grid(me.code, me.quest).state(me.students[0], "learn")
+    == "pending_review",
+    "struggling": lambda me, them: isinstance(me.teacher.struggling(me.code), list),
+    "mastery": lambda me, them: len(me.teacher.mastery(me.code).students) == 2,
+    "groups": lambda me, them: isinstance(me.teacher.groups(me.code), list),
+    "modality_insights": lambda me, them: [m.modality for m in
+                                           me.teacher.modality_insights(me.code, me.quest)]
+    == ["worksheet"],
+    "parent_report": lambda me, them: "<html" in me.teacher.parent_report(me.students[0]),
+    "bulk_approve": lambda me, them: me.teacher.bulk_approve([me.sub]) == (1, []),
 }
 
 #: A student acting on a quest assigned to the other class (the only target a student names).

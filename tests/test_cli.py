@@ -88,7 +88,7 @@ def test_validate_bad_file_one_line_per_problem(runner, tmp_path):
     lines = problem_lines(result.stdout)
     assert len(lines) == 2, result.stdout
     assert_file_line(lines, bad)
-    assert lines[0].startswith(f"{bad}:10: nodes[3]: node 'debrief' can never be reached")
+    assert lines[0].startswith(f"{bad}:11: nodes[3]: node 'debrief' can never be reached")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

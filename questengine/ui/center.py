@@ -24,8 +24,13 @@ __all__ = ["CenterPage", "chart_png"]
 
 STATE_COLOURS = {"locked": "#9aa0a6", "available": "#1a73e8", "in_progress": "#7b3fe4",
                  "pending_review": "#f29900", "returned": "#c5540c", "success": "#1e8e3e",
-                 "fail": "#d93025", "closed": "#c4c7cc", "": "#f1f3f4"}
+                 "fail": "#d93025", "closed": "#dde1e5", "": "#ffffff"}
 DECISION_WORDS = {"approve": "approved", "fail": "marked not yet", "return": "returned"}
+TEACHER_STATE_WORDS = {"locked": "locked", "available": "open", "in_progress": "in progress",
+                       "pending_review": "waiting for your review",
+                       "returned": "returned for revision", "success": "done",
+                       "fail": "not passed", "closed": "closed (path not needed)",
+                       "": "not started"}
 
 
 def _html(text: str, cls: str = "") -> w.HTML:
@@ -187,7 +192,6 @@ class CenterPage:
     def refresh(self) -> None:
         if self.session is None:
             return
-        self.banner.value = ""
         if self.quest:
             self._show_map()
             self._show_grid()
@@ -257,14 +261,14 @@ class CenterPage:
             for s in students:
                 cells = "".join(
                     f"<td style='background:{STATE_COLOURS.get(grid.state(s['id'], n), '#eee')}' "
-                    f"title='{plain_html(STATE_WORDS.get(grid.state(s['id'], n), 'not started'))}'>"
+                    f"title='{plain_html(TEACHER_STATE_WORDS.get(grid.state(s['id'], n), 'not started'))}'>"
                     f"</td>" for n in grid.nodes)
                 body.append(f"<tr><th class='qe-student'>{plain_html(s['name'])}</th>"
                             f"<td class='qe-num'>{s['done']}</td><td class='qe-num'>{s['xp']}</td>"
                             f"{cells}</tr>")
             legend = "".join(f"<span class='qe-legend-chip' style='background:{c}'></span>"
-                             f"{plain_html(STATE_WORDS.get(st, 'not started'))} "
-                             for st, c in STATE_COLOURS.items() if st)
+                             f"{plain_html(TEACHER_STATE_WORDS.get(st, st))} "
+                             for st, c in STATE_COLOURS.items())
             table.value = (f"<div class='qe-grid-legend'>{legend}</div><div class='qe-grid-scroll'>"
                            f"<table class='qe-grid-table'><tr><th>Student</th><th>Steps</th>"
                            f"<th>XP</th>{head}</tr>{''.join(body)}</table></div>")
@@ -292,6 +296,8 @@ class CenterPage:
             self.queue_box.children = [_html("<p class='qe-info'>Nothing waiting for review. 🎉</p>")]
             return
         rows, checks = [], []
+        quest_titles = {q["quest_id"]: q["title"] for q in
+                        (self._call(self.session.assigned, self.code) or [])}
         for item in items:
             earlier = "".join(
                 f"<li>round {r['round']}: {DECISION_WORDS.get(r['decision'], r['decision'])}"
@@ -299,8 +305,9 @@ class CenterPage:
                 for r in item.earlier)
             head = _html(
                 f"<div class='qe-review-head'><strong>{plain_html(item.student_name)}</strong> · "
+                f"{plain_html(quest_titles.get(item.quest_id, item.quest_id))}: "
                 f"{plain_html(item.node_title)} · round {item.round} · "
-                f"<span class='qe-when'>{plain_html(item.at[:16].replace('T', ' '))}</span></div>"
+                f"<span class='qe-when'>{plain_html(item.at[:16].replace('T', ' '))} UTC</span></div>"
                 f"<div class='qe-submission-text'>{markdown_html(item.content)}</div>"
                 + (f"<div class='qe-earlier'>Earlier rounds:<ul>{earlier}</ul></div>" if earlier else ""))
             feedback = w.Textarea(placeholder="Feedback for the student (needed to return work)",
@@ -326,12 +333,13 @@ class CenterPage:
             if not ids:
                 self.flash("Tick the submissions to approve first.", "info")
                 return
+            self.banner.value = ""
             result = self._call(self.session.bulk_approve, ids)
             if result is not None:
                 done, problems = result
+                self.refresh()
                 self.flash(f"Approved {done} submission(s)." + (" " + " ".join(problems) if problems
                                                                  else ""), "info")
-                self.refresh()
 
         header = w.HBox([_html(f"<h3>{len(items)} waiting, oldest first</h3>"),
                          _button("Approve selected", bulk, "success", "qe-bulk-approve")],
@@ -339,10 +347,11 @@ class CenterPage:
         self.queue_box.children = [header, *rows]
 
     def _review(self, item, decision: str, feedback: str) -> None:
+        self.banner.value = ""
         if self._call(self.session.review, item.submission_id, decision, feedback) is not None:
+            self.refresh()
             self.flash(f"{item.student_name}'s work on {item.node_title} was "
                        f"{DECISION_WORDS[decision]}.", "info")
-            self.refresh()
 
     # struggling --------------------------------------------------------------------------------------
 
@@ -458,8 +467,8 @@ class CenterPage:
             result = self._call(self.session.override, student.value, quest.value, node.value,
                                 op.value, reason.value, xp.value, badge.value or None)
             if result is not None:
-                self.flash("Done: the change and its reason are recorded.", "info")
                 self.refresh()
+                self.flash("Done: the change and its reason are recorded.", "info")
 
         go = _button("Apply", apply, "warning", "qe-override")
         self.override_box.children = [student, quest, node, op, reason, xp, badge, go]

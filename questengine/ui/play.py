@@ -8,6 +8,7 @@ here decides what a student may do.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -501,7 +502,7 @@ class PlayPage:
             if not report:
                 out.append(self._code_tests_preview(node))
         elif isinstance(last, str):
-            out.append(_html(f"<pre class='qe-code-done'>{plain_html(last)}</pre>"))
+            out.append(_html(f"<pre class='qe-code-done'>{html.escape(last)}</pre>"))
         out += self._code_results(report)
         return out
 
@@ -514,7 +515,8 @@ class PlayPage:
             f"</li>" for t in shown)
         more = f"<li>and {hidden} hidden test(s)</li>" if hidden else ""
         return _html(f"<div class='qe-hint'>Your function will be tried like this:"
-                     f"<ul>{items}{more}</ul></div>")
+                     f"<ul>{items}{more}</ul>Tip: indent with spaces (four per level); "
+                     f"the Tab key moves to the next button.</div>")
 
     def _code_results(self, report: dict) -> list[w.Widget]:
         details = report.get("details") or {}
@@ -528,9 +530,12 @@ class PlayPage:
             else:
                 what = (f"<code>{plain_html(t.get('call', ''))}</code> should give "
                         f"<code>{plain_html(t.get('expected', ''))}</code>")
-                if not ok:
-                    got = t.get("got") or t.get("message") or "nothing"
-                    what += f"<div class='qe-given'>Your code gave: <code>{plain_html(got)}</code></div>"
+                if not ok and t.get("got"):
+                    what += (f"<div class='qe-given'>Your code gave: "
+                             f"<code>{plain_html(t['got'])}</code></div>")
+                elif not ok:
+                    why = str(t.get("message") or "not run")
+                    what += f"<div class='qe-given'>{plain_html(why[:1].upper() + why[1:])}</div>"
             rows.append(f"<li class='qe-result qe-result-{'ok' if ok else 'wrong'}'>"
                         f"<span class='qe-mark'>{'✓' if ok else '✗'}</span> "
                         f"{plain_html(t.get('name', ''))}: {what}</li>")
@@ -540,7 +545,7 @@ class PlayPage:
                      f"<ul class='qe-results qe-code-results'>{''.join(rows)}</ul>")]
         if details.get("output"):
             out.append(_html(f"<div class='qe-hint'>What your code printed:</div>"
-                             f"<pre class='qe-output'>{plain_html(details['output'])}</pre>"))
+                             f"<pre class='qe-output'>{html.escape(details['output'])}</pre>"))
         return out
 
     def _run_code(self, n: str, box, run_button, status) -> None:

@@ -31,11 +31,15 @@ FRONT_END = _front_end()
 def map_nodes(G: nx.DiGraph, progress: Progress | None = None) -> list[dict]:
     """The ``nodes`` trait for a quest graph, with states and explanations when given progress."""
     positions = layout(G)
+    kinds = G.graph.get("kinds", {})  # plugin kinds bring their own icon
     out = []
     for n in G.graph["order"] or list(G):
         node = G.nodes[n]["node"]
         x, y = positions[n]
         item = {"id": n, "title": node.title, "kind": node.kind, "x": float(x), "y": float(y)}
+        icon = getattr(kinds.get(node.kind), "icon", None)
+        if icon:
+            item["icon"] = icon
         if progress is not None:
             item["state"] = progress.nodes[n].state
             item["info"] = explain(progress, n)

@@ -1,0 +1,619 @@
+"""Progress-center benchmark (DESIGN section 12): the class overview over 10,000 students x
+200 nodes (about 2 million events), side by side with one raw SQL GROUP BY on ``progress``
+and with loading the events into pandas; then the progress page's time to interactive
+for a class of 40 in Chromium.
+
+Everything runs in this one invocation, on a database built in a tmp dir:
+
+* build: a 200-node quest (10 sections of 20 nodes: story, modality choice, tasks, quizzes,
+  a work-for-review task, a mastery gate with a practice node on its fail path and a retry
+  edge back) is published through the classroom service. Each of 10,000 students gets a
+  play pattern (how far along the quest, which gates they failed once, where they stand
+  now: open, started, waiting for review or returned). A pattern's events (open, choose,
+  submit, grade, review, complete, with realistic ``data`` JSON) are replayed once by the
+  engine, and the rows the store would have materialized from them (``progress`` for all
+  200 nodes, ``quest_status``, ``mastery``, ``submissions``, ``reviews``) are written
+  with the events, with each student's own time stamps. Bulk inserts run with
+  executemany inside one transaction, with the secondary indexes dropped during the load
+  and re-created from the schema's own SQL afterwards. A sample of students is replayed
+  again from the database as a consistency check.
+* (a) ``center.class_overview`` and ``center.grid`` (the functions the page calls);
+  (b) ``select node, state, count(*) from progress where quest_id = ? group by node, state``;
+  (c) pandas: ``pd.read_sql`` of the quest's events, then (c1) counts by node and type,
+  and (c2) each student's last state-changing event per node mapped to a state
+  (complete -> its outcome, review 'return' -> returned, submit of work -> pending_review,
+  open/choose/submit of answers -> in_progress) and counted by node and state.
+  Medians of 5 runs; ratios are printed, never asserted.
+* EXPLAIN QUERY PLAN of the overview and the raw query; an alternative form of the
+  overview timed on the same data (a check over quest_status that nobody outside the
+  class has rows for the quest, then the raw GROUP BY); and the overview timed again on
+  the index the schema had before migration 5 (``progress(quest_id, node, state)``).
+* Page: the progress page (``CenterPage`` in Voilà, served by ``VoilaServer``) over a tmp
+  database of 40 students; time from navigation to the class map's nodes drawn after the
+  teacher logs in, median of 5 fresh browser contexts.
+
+Run: ``.venv/bin/python benchmarks/center.py [--students 10000] [--runs 5] [--no-page]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+from argon2 import PasswordHasher  # noqa: E402
+
+from questengine import center  # noqa: E402
+from questengine.classroom import Classroom  # noqa: E402
+from questengine.engine import Event, replay  # noqa: E402
+from questengine.loader import loads_quest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+QUEST_ID = "district-math"
+CODE = "DST-0001"
+TEACHER = ("bench@district.org", "Ms. Bench", "bench-password")
+SECTIONS = 10
+START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RAW = "select node, state, count(*) from progress where quest_id = ? group by node, state"
+
+
+def cheap_hasher() -> PasswordHasher:
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+# --- the quest ------------------------------------------------------------------------------------
+
+# one section: 20 nodes; the gate's fail path goes to the practice node, which retries the gate
+SECTION = [("story", "intro"), ("choice", "learn"), ("task", "try"), ("quiz", "check1"),
+           ("task", "sketch"), ("review", "poster"), ("task", "explain"), ("quiz", "check2"),
+           ("task", "game"), ("story", "middle"), ("task", "build"), ("quiz", "check3"),
+           ("task", "journal"), ("task", "pairs"), ("task", "model"), ("quiz", "check4"),
+           ("task", "share"), ("story", "before-gate"), ("gate", "gate"), ("task", "practice")]
+QUESTION = {"id": "q1", "type": "choice", "prompt": "Which equals 1/2?",
+            "options": ["2/4", "2/3", "3/4"], "answer": "2/4"}
+QUESTION2 = {"id": "q2", "type": "number", "prompt": "1/4 + 1/4 as a decimal", "answer": 0.5,
+             "tolerance": 0.001}
+
+
+def quest_data() -> dict:
+    comps = [{"id": f"skill-{s}", "name": f"Skill {s + 1}"} for s in range(SECTIONS)]
+    nodes, edges = [], []
+    previous = None
+    for s in range(SECTIONS):
+        chain = []
+        for kind, name in SECTION:
+            nid = f"s{s}-{name}"
+            title = f"{name.replace('-', ' ').title()} {s + 1}"
+            if kind == "story":
+                node = {"id": nid, "kind": "story", "title": title, "text": "Read this.", "xp": 5}
+            elif kind == "choice":
+                node = {"id": nid, "kind": "choice", "title": title, "xp": 10,
+                        "competencies": [f"skill-{s}"],
+                        "options": [{"id": "video", "modality": "video", "label": "Watch",
+                                     "complete": "self"},
+                                    {"id": "sheet", "modality": "worksheet", "label": "Worksheet",
+                                     "complete": "self"},
+                                    {"id": "song", "modality": "song", "label": "Song",
+                                     "complete": "self"}]}
+            elif kind == "task":
+                node = {"id": nid, "kind": "task", "title": title, "complete": "self", "xp": 10}
+            elif kind == "review":
+                node = {"id": nid, "kind": "task", "title": title, "complete": "review", "xp": 20}
+            elif kind == "quiz":
+                node = {"id": nid, "kind": "quiz", "title": title, "pass_score": 0.5, "xp": 10,
+                        "competencies": [f"skill-{s}"], "questions": [QUESTION, QUESTION2]}
+            else:  # gate
+                node = {"id": nid, "kind": "gate", "title": title, "threshold": 0.8,
+                        "max_attempts": 3, "competencies": [f"skill-{s}"], "estimator": "score",
+                        "questions": [QUESTION, QUESTION2]}
+            nodes.append(node)
+            chain.append(nid)
+        gate, practice = chain[-2], chain[-1]
+        main = chain[:-1]
+        if previous is not None:
+            edges.append({"from": previous, "to": main[0], "when": "success"})
+        edges += [[a, b] for a, b in zip(main, main[1:])]
+        edges += [{"from": gate, "to": practice, "when": "fail"},
+                  {"from": practice, "to": gate, "when": "retry"}]
+        previous = gate
+    nodes.append({"id": "finish", "kind": "end", "title": "The end",
+                  "rewards": {"xp": 100, "badge": "district-star"}})
+    # 10 x 20 + 1 = 201: drop the last section's closing story to keep 200 nodes
+    drop = f"s{SECTIONS - 1}-before-gate"
+    nodes = [n for n in nodes if n["id"] != drop]
+    fixed = []
+    for e in edges:
+        a, b = (e["from"], e["to"]) if isinstance(e, dict) else e
+        if b == drop:
+            fixed.append([a, f"s{SECTIONS - 1}-gate"])
+        elif a == drop:
+            continue
+        else:
+            fixed.append(e)
+    fixed.append({"from": previous, "to": "finish", "when": "success"})
+    return {"id": QUEST_ID, "title": "District math year", "version": 1, "competencies": comps,
+            "nodes": nodes, "edges": fixed}
+
+
+# --- play patterns ------------------------------------------------------------------------------
+
+
+def pattern_events(G, order: list[str], done: int, fail_every: int, now_state: str,
+                   rng: random.Random) -> list[tuple]:
+    """Events (type, node, role, data) of a student who finished the first ``done`` nodes of
+    the main path, failed every ``fail_every``-th gate once (0: never), and stands in
+    ``now_state`` on the next node."""
+    out = []
+
+    def ev(kind, node, role="student", **data):
+        out.append((kind, node, role, data))
+
+    def finish(nid, attempt_ok=True):
+        node = G.nodes[nid]["node"]
+        kind = node.kind
+        if kind == "choice":
+            ev("open", nid)
+            ev("choose", nid, option=rng.choice(["video", "sheet", "song"]))
+            ev("complete", nid, outcome="success")
+        elif kind in ("quiz", "gate"):
+            ok = attempt_ok
+            answers = {"q1": "2/4" if ok else "2/3", "q2": 0.5 if ok else 3}
+            ev("open", nid)
+            ev("submit", nid, answers=answers)
+            data = {"score": 1.0 if ok else 0.0, "results": {"q1": ok, "q2": ok}}
+            if kind == "gate":
+                data["mastery"] = {c: data["score"] for c in node.competencies}
+            ev("grade", nid, "system", **data)
+            ev("complete", nid, "system", outcome="success" if ok else "fail")
+        elif kind == "task" and node.complete == "review":
+            ev("open", nid)
+            ev("submit", nid, content="My poster: I drew 1/2 and 2/4 as the same bar.")
+            ev("review", nid, "teacher", decision="approve", feedback="Clear and neat.")
+            ev("complete", nid, "teacher", outcome="success")
+        else:
+            ev("open", nid)
+            ev("complete", nid, outcome="success")
+
+    gates = 0
+    for nid in order[:done]:
+        node = G.nodes[nid]["node"]
+        if node.kind == "gate":
+            gates += 1
+            if fail_every and gates % fail_every == 0:
+                finish(nid, attempt_ok=False)
+                practice = next(m for m in G.succ[nid] if G.edges[nid, m]["when"] == "fail")
+                finish(practice)  # the retry edge reopens the gate
+        finish(nid)
+    if done < len(order):
+        nid = order[done]
+        node = G.nodes[nid]["node"]
+        if now_state in ("pending_review", "returned") and node.kind == "task" \
+                and node.complete == "review":
+            ev("open", nid)
+            ev("submit", nid, content="First draft of my poster.")
+            if now_state == "returned":
+                ev("review", nid, "teacher", decision="return",
+                   feedback="Label both bars, please.")
+        elif now_state != "available":
+            ev("open", nid)
+            if node.kind == "choice":
+                ev("choose", nid, option="video")
+    return out
+
+
+class Pattern:
+    """One play pattern: its events (data already as JSON) and the rows they materialize."""
+
+    def __init__(self, G, raw_events):
+        events = [Event(t, n, r, "x", "", QUEST_ID, 1, d) for t, n, r, d in raw_events]
+        p = replay(G, events)
+        self.events = [(t, n, r, json.dumps(d, ensure_ascii=False)) for t, n, r, d in raw_events]
+        self.rows = [(n, np.state, np.attempts, np.score, np.round, np.fails)
+                     for n, np in p.nodes.items()]
+        self.states = p.states()
+        self.xp, self.level, self.complete = p.xp, p.level, int(p.complete)
+        self.current, self.struggling = p.current, json.dumps(p.struggling)
+        self.mastery = [(c, v, len(p.evidence.get(c, []))) for c, v in p.mastery.items()]
+
+
+# --- build the district database ----------------------------------------------------------------
+
+
+def build(db: Path, students: int, seed: int = 11) -> dict:
+    t0 = time.perf_counter()
+    rng = random.Random(seed)
+    c = Classroom(db, hasher=cheap_hasher())
+    c.add_teacher(*TEACHER)
+    c.create_class(TEACHER[0], "District grade 4", CODE)
+    c.publish(loads_quest(json.dumps(quest_data()), "district-math.json"))
+    c.assign(QUEST_ID, CODE)
+    G = c.graph(QUEST_ID)
+    assert len(G) == 200, len(G)
+    c.store.close()
+    # the main path: every node but the practice nodes, in map order
+    order = [n for n in G.graph["order"] if not n.endswith("-practice")]
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    tables = ("events", "progress", "quest_status", "mastery", "students", "enrolments",
+              "submissions", "reviews")
+    indexes = conn.execute(
+        f"select name, sql from sqlite_master where type = 'index' and sql is not null and "
+        f"tbl_name in ({', '.join('?' for _ in tables)})", tables).fetchall()
+    conn.execute("BEGIN")
+    for name, _ in indexes:
+        conn.execute(f"drop index {name}")
+
+    patterns: dict[tuple, Pattern] = {}
+    plan = []
+    for i in range(students):
+        done = min(len(order), int(rng.triangular(0, len(order), 55)))
+        fail_every = rng.choice([0, 0, 1, 2, 3])
+        now_state = rng.choice(["available", "in_progress", "in_progress", "pending_review",
+                                "returned"])
+        key = (done, fail_every, now_state)
+        if key not in patterns:
+            patterns[key] = Pattern(G, pattern_events(G, order, done, fail_every, now_state,
+                                                      random.Random(str(key))))
+        plan.append(key)
+    t_patterns = time.perf_counter() - t0
+
+    dummy_hash = cheap_hasher().hash("0000")
+    conn.executemany(
+        "insert into students (id, opaque_id, class_code, name, name_key, pin_hash, created) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        ((i + 1, f"{rng.getrandbits(64):016x}", CODE, f"Student {i + 1:05d}",
+          f"student {i + 1:05d}", dummy_hash, START.isoformat()) for i in range(students)))
+    conn.executemany("insert into enrolments (student_id, class_code, enrolled) values (?, ?, ?)",
+                     ((i + 1, CODE, START.isoformat()) for i in range(students)))
+
+    def stamp(sid: int, k: int) -> str:
+        return (START + timedelta(minutes=sid % 997, hours=k)).isoformat(timespec="microseconds")
+
+    def event_rows():
+        for i, key in enumerate(plan):
+            sid = i + 1
+            for k, (t, n, r, d) in enumerate(patterns[key].events):
+                actor = "engine" if r == "system" else f"{r}:{1 if r == 'teacher' else sid}"
+                yield (sid, QUEST_ID, 1, n, t, r, actor, stamp(sid, k), d)
+
+    conn.executemany("insert into events (student_id, quest_id, version, node, type, role, actor, "
+                     "at, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", event_rows())
+
+    def last_stamp(i):
+        return stamp(i + 1, max(0, len(patterns[plan[i]].events) - 1))
+
+    conn.executemany(
+        "insert into progress (student_id, quest_id, node, state, attempts, score, round, fails, "
+        "updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((i + 1, QUEST_ID, *row, last_stamp(i))
+         for i, key in enumerate(plan) for row in patterns[key].rows))
+    conn.executemany(
+        "insert into quest_status (student_id, quest_id, version, xp, level, complete, current, "
+        "struggling, updated, carried_xp) values (?, ?, 1, ?, ?, ?, ?, ?, ?, 0)",
+        ((i + 1, QUEST_ID, patterns[key].xp, patterns[key].level, patterns[key].complete,
+          patterns[key].current, patterns[key].struggling, last_stamp(i))
+         for i, key in enumerate(plan)))
+    conn.executemany(
+        "insert into mastery (student_id, quest_id, competency, value, evidence, updated) "
+        "values (?, ?, ?, ?, ?, ?)",
+        ((i + 1, QUEST_ID, comp, v, n, last_stamp(i))
+         for i, key in enumerate(plan) for comp, v, n in patterns[key].mastery))
+    # submissions and reviews, as the store materializes them from submit/review events
+    subs, reviews = [], []
+    for event_id, sid, node, typ, at, data in conn.execute(
+            "select id, student_id, node, type, at, data from events where type in "
+            "('submit', 'review') and (type = 'review' or data like '{\"content\"%') order by id"):
+        d = json.loads(data)
+        if typ == "submit":
+            subs.append([len(subs) + 1, sid, QUEST_ID, node, 1, d["content"], "pending", at,
+                         event_id])
+        else:
+            sub = subs[-1]
+            sub[6] = {"approve": "approved", "return": "returned", "fail": "failed"}[d["decision"]]
+            reviews.append((sub[0], sid, QUEST_ID, node, 1, d["decision"], d["feedback"],
+                            "teacher:1", at))
+    conn.executemany("insert into submissions (id, student_id, quest_id, node, round, content, "
+                     "status, at, event_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", subs)
+    conn.executemany("insert into reviews (submission_id, student_id, quest_id, node, round, "
+                     "decision, feedback, teacher, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", reviews)
+    t_rows = time.perf_counter() - t0
+    for _, sql in indexes:
+        conn.execute(sql)
+    conn.execute("COMMIT")  # no ANALYZE: the store never runs it, so the planner has no stats
+    conn.close()
+    counts = {t: sqlite3.connect(db).execute(f"select count(*) from {t}").fetchone()[0]
+              for t in ("events", "progress", "quest_status", "mastery", "submissions", "reviews")}
+    return {"seconds": time.perf_counter() - t0, "patterns": len(patterns),
+            "pattern_seconds": t_patterns, "rows_seconds": t_rows, "counts": counts,
+            "plan": plan, "patterns_by_key": patterns, "order": order}
+
+
+def consistency_check(db: Path, info: dict, sample: int = 40) -> tuple[int, int]:
+    """Replay a sample of students from the database; compare with their progress rows."""
+    c = Classroom(db, hasher=cheap_hasher())
+    G = c.graph(QUEST_ID)
+    rng = random.Random(3)
+    ok = 0
+    ids = rng.sample(range(1, len(info["plan"]) + 1), sample)
+    for sid in ids:
+        p = replay(G, c.store.events(sid, QUEST_ID))
+        rows = dict(c.store.conn.execute("select node, state from progress where student_id = ? "
+                                          "and quest_id = ?", (sid, QUEST_ID)))
+        ok += rows == p.states()
+    c.store.close()
+    return ok, sample
+
+
+# --- timing -------------------------------------------------------------------------------------
+
+
+def median_time(fn, runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def pandas_counts(conn) -> tuple[pd.Series, pd.DataFrame]:
+    ev = pd.read_sql("select id, student_id, node, type, data from events where quest_id = ?",
+                     conn, params=(QUEST_ID,))
+    by_type = ev.groupby(["node", "type"]).size()
+    changing = ev[ev["type"].isin(["open", "choose", "submit", "review", "complete"])]
+    last = changing.sort_values("id").groupby(["student_id", "node"]).tail(1)
+    state = pd.Series("in_progress", index=last.index)
+    is_complete = last["type"] == "complete"
+    state[is_complete] = "success"
+    state[is_complete & last["data"].str.contains('"outcome": "fail"', regex=False)] = "fail"
+    state[(last["type"] == "review") & last["data"].str.contains('"decision": "return"',
+                                                                 regex=False)] = "returned"
+    state[(last["type"] == "submit") & last["data"].str.startswith('{"content"')] = "pending_review"
+    counts = last.assign(state=state).groupby(["node", "state"]).size().unstack(fill_value=0)
+    return by_type, counts
+
+
+def explain(conn, sql: str, params: tuple) -> list[str]:
+    # a fresh statement each time: a cached EXPLAIN keeps the plan of the schema it was made on
+    fresh = f" -- {time.perf_counter_ns()}"
+    return [row[3] for row in conn.execute("explain query plan " + sql + fresh, params)]
+
+
+def query_benchmark(db: Path, runs: int, students: int) -> None:
+    c = Classroom(db, hasher=cheap_hasher())
+    G = c.graph(QUEST_ID)
+    conn = c.store.conn
+    conn.execute(RAW, (QUEST_ID,)).fetchall()  # warm the page cache once for everyone
+
+    t_overview, overview = median_time(lambda: center.class_overview(conn, CODE, G), runs)
+    t_grid, grid = median_time(lambda: center.grid(conn, CODE, G), runs)
+    t_raw, raw = median_time(lambda: conn.execute(RAW, (QUEST_ID,)).fetchall(), runs)
+    t_pandas, (by_type, pcounts) = median_time(lambda: pandas_counts(conn), runs)
+
+    # the same figures three ways?
+    raw_counts: dict[tuple[str, str], int] = {(n, s): k for n, s, k in raw}
+    same = all(o.success == raw_counts.get((o.node, "success"), 0)
+               and o.fail == raw_counts.get((o.node, "fail"), 0) for o in overview)
+    agree = sum(int(pcounts.get("success", {}).get(o.node, 0)) == o.success
+                and int(pcounts.get("fail", {}).get(o.node, 0)) == o.fail for o in overview)
+    cells = sum(len(v) for v in grid.cells.values())
+
+    print(f"data: {students:,} students x {len(G)} nodes; "
+          f"{sum(k for *_, k in raw):,} progress rows; {int(by_type.sum()):,} events")
+    print(f"(a) center.class_overview          median {t_overview * 1000:8.1f} ms")
+    print(f"(a) center.grid                    median {t_grid * 1000:8.1f} ms  ({cells:,} cells)")
+    print(f"(b) raw GROUP BY on progress       median {t_raw * 1000:8.1f} ms")
+    print(f"(c) pandas read_sql + group        median {t_pandas * 1000:8.1f} ms")
+    print(f"ratio overview / raw GROUP BY      {t_overview / t_raw:6.2f}x   (target <= 2x)")
+    print(f"ratio grid / raw GROUP BY          {t_grid / t_raw:6.2f}x")
+    print(f"ratio pandas / overview            {t_pandas / t_overview:6.2f}x   "
+          f"(target > 1: overview faster than pandas)")
+    print(f"overview success/fail counts equal to the raw GROUP BY on every node: {same}")
+    print(f"pandas last-event success/fail counts equal to the overview on {agree} of {len(G)} "
+          f"nodes (the event log alone cannot tell a closed practice node from a passed one, "
+          f"nor 'available' from 'locked')")
+
+    overview_sql = ("select p.node, p.state, count(*) from progress p join enrolments e on "
+                    "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ? "
+                    "group by p.node, p.state")
+    outsiders_sql = (  # students with rows for the quest who are not in the class (usually none)
+        "select count(*) from quest_status q where q.quest_id = ? and not exists (select 1 from "
+        "enrolments e where e.student_id = q.student_id and e.class_code = ?)")
+
+    def raw_unless_outsiders():
+        if conn.execute(outsiders_sql, (QUEST_ID, CODE)).fetchone()[0]:
+            return sorted(conn.execute(overview_sql, (CODE, QUEST_ID)).fetchall())
+        return sorted(conn.execute(RAW, (QUEST_ID,)).fetchall())
+
+    reference = sorted(conn.execute(overview_sql, (CODE, QUEST_ID)).fetchall())
+    if t_overview > 2 * t_raw:
+        print("\nthe overview is slower than 2x the raw GROUP BY; query plans:")
+    else:
+        print("\nquery plans:")
+    for line in explain(conn, overview_sql, (CODE, QUEST_ID)):
+        print(f"  overview: {line}")
+    for line in explain(conn, RAW, (QUEST_ID,)):
+        print(f"  raw:      {line}")
+    t_alt, alt = median_time(raw_unless_outsiders, runs)
+    print(f"  alternative (one check over quest_status that no student outside the class has "
+          f"rows for the quest, then the raw GROUP BY; the join only when someone does): median "
+          f"{t_alt * 1000:.1f} ms, {t_alt / t_raw:.2f}x raw, same counts: {alt == reference}")
+    for line in explain(conn, outsiders_sql, (QUEST_ID, CODE)):
+        print(f"    plan of the check: {line}")
+
+    # the same query on the index the schema had before migration 5 (quest_id, node, state)
+    new_index = [name for (name,) in conn.execute(
+        "select name from sqlite_master where type = 'index' and tbl_name = 'progress'")
+        if [r[2] for r in conn.execute(f"pragma index_info({name})")]
+        == ["quest_id", "node", "state", "student_id"]]
+    if new_index:
+        conn.execute(f"drop index {new_index[0]}")
+        conn.execute("create index if not exists idx_progress_quest_id_node_state on progress "
+                     "(quest_id, node, state)")
+        t_old, _ = median_time(lambda: conn.execute(overview_sql, (CODE, QUEST_ID)).fetchall(), runs)
+        t_old_raw, _ = median_time(lambda: conn.execute(RAW, (QUEST_ID,)).fetchall(), runs)
+        print(f"before migration 5 (index progress(quest_id, node, state)): overview median "
+              f"{t_old * 1000:.1f} ms, raw GROUP BY median {t_old_raw * 1000:.1f} ms, "
+              f"ratio {t_old / t_old_raw:.2f}x")
+        for line in explain(conn, overview_sql, (CODE, QUEST_ID)):
+            print(f"  overview plan then: {line}")
+    c.store.close()
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def page_benchmark(tmp: Path, runs: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from questengine.demo import STUDENT_NAMES
+    from questengine.loader import load_quest
+    from questengine.server import VoilaServer
+    from questengine.simulate import next_move
+
+    db = tmp / "class40.db"
+    rng = random.Random(4)
+    c = Classroom(db, hasher=cheap_hasher())
+    c.add_teacher(*TEACHER)
+    code = c.create_class(TEACHER[0], "Grade 4, 40 students", "OWL-0040")
+    names = [f"{n} {i // len(STUDENT_NAMES) + 1}" for i, n in
+             enumerate(STUDENT_NAMES * 2)][:40]
+    logins = c.add_students(code, [(n, "1234") for n in names])
+    quest_ids = []
+    for path in sorted((ROOT / "quests").glob("*.yaml")):
+        quest = load_quest(path)
+        c.publish(quest)
+        c.assign(quest.id, code)
+        quest_ids.append(quest.id)
+    teacher = c.login_teacher(TEACHER[0], TEACHER[2])
+    first = quest_ids[0]
+    G = c.graph(first)
+    for login in logins:  # varied progress in the quest the page opens first
+        s = c.login_student(code, login.name, "1234")
+        for _ in range(rng.choice([0, 4, 8, 15, 30])):
+            p = s.progress(first)
+            move = next_move(G, p, rng, skill=0.6, teacher=False)
+            if move is None or p.complete:
+                break
+            a = move.action
+            if a.type == "choose":
+                s.choose(first, a.node, a.option)
+            elif a.type == "answer":
+                s.answer(first, a.node, a.answers)
+            elif a.type == "submit":
+                s.submit(first, a.node, a.content)
+            else:
+                s.complete(first, a.node)
+    pending = len(teacher.review_queue(code))
+    c.store.close()
+
+    srv = VoilaServer(db=db, port=free_port(), run_dir=tmp / "run")
+    log = open(tmp / "voila.log", "wb")
+    srv.start(log=log)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/", timeout=10):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or srv.process.poll() is not None:
+                    raise RuntimeError("Voilà did not start; see " + str(tmp / "voila.log"))
+                time.sleep(0.2)
+        urllib.request.urlopen(srv.url("progress"), timeout=120).read()  # warm up once
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            totals, logins_t, forms, filled = [], [], [], []
+            outside: list[str] = []
+            for _ in range(runs):
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                page.on("request", lambda r: outside.append(r.url)
+                        if not r.url.startswith(("data:", "blob:", "http://127.0.0.1")) else None)
+                t0 = time.perf_counter()
+                page.goto(srv.url("progress"))
+                page.wait_for_selector(".qe-login .qe-email input", timeout=120_000)
+                t1 = time.perf_counter()
+                page.fill(".qe-email input", TEACHER[0])
+                page.fill(".qe-password input", TEACHER[2])
+                page.press(".qe-password input", "Tab")
+                t2 = time.perf_counter()
+                page.click(".qe-login-button")
+                page.wait_for_function(
+                    "n => document.querySelectorAll('.qe-center .qe-node .qe-count').length > 0 "
+                    "&& document.querySelectorAll('.qe-center .qe-node').length === n",
+                    arg=len(G), timeout=120_000)
+                t3 = time.perf_counter()
+                # the last tab the refresh fills is Exports: the kernel has finished the login
+                page.wait_for_function(
+                    "() => document.querySelectorAll('.qe-center .qe-download').length >= 2",
+                    timeout=120_000)
+                t4 = time.perf_counter()
+                totals.append(t3 - t0 - (t2 - t1))  # typing time left out
+                forms.append(t1 - t0)
+                logins_t.append(t3 - t2)
+                filled.append(t4 - t2)
+                context.close()
+            browser.close()
+    finally:
+        srv.stop()
+        log.close()
+    print(f"page: class of 40 ({pending} submissions waiting), '{first}' map of {len(G)} nodes")
+    print(f"page: navigation -> login form ready   median {statistics.median(forms):6.2f} s")
+    print(f"page: login click -> class map drawn   median {statistics.median(logins_t):6.2f} s")
+    print(f"page: login click -> every tab filled  median {statistics.median(filled):6.2f} s")
+    print(f"page: time to interactive (navigation -> map drawn, typing excluded) median "
+          f"{statistics.median(totals):6.2f} s  "
+          f"(runs: {', '.join(f'{t:.2f}' for t in totals)})")
+    print(f"page: requests outside 127.0.0.1: {len(outside)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-page", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="qe-center-bench-"))
+    try:
+        db = tmp / "district.db"
+        info = build(db, args.students)
+        counts = info["counts"]
+        print(f"build: {info['seconds']:.1f} s ({info['patterns']} play patterns replayed in "
+              f"{info['pattern_seconds']:.1f} s); rows: "
+              + ", ".join(f"{t} {n:,}" for t, n in counts.items())
+              + f"; {counts['events'] / args.students:.0f} events per student")
+        ok, sample = consistency_check(db, info)
+        print(f"check: {ok} of {sample} sampled students replayed from the database match their "
+              f"progress rows")
+        query_benchmark(db, args.runs, args.students)
+        if not args.no_page:
+            page_benchmark(tmp, args.runs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
