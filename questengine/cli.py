@@ -205,6 +205,9 @@ def _friendly(fn):
         except QuestEngineError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(1)
+        except OSError as err:
+            click.echo(f"error: {err.filename or ''}: {err.strerror or err}", err=True)
+            sys.exit(1)
     return wrapper
 
 

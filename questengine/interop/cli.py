@@ -6,33 +6,19 @@ Warnings are printed as ``FILE:LINE: warning: message`` and do not change the ex
 """
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
 import click
 
-from ..errors import Problem, QuestEngineError, QuestFileError, QuestValidationError
+from ..errors import Problem, QuestEngineError
 
 
 def _friendly(fn):
-    """Turn the library's errors into one-line messages with exit code 1."""
+    """The main CLI's error wrapper: one line per problem, exit code 1."""
+    from ..cli import _friendly as friendly
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (QuestFileError, QuestValidationError) as err:
-            for problem in err.problems:
-                click.echo(str(problem), err=True)
-            sys.exit(1)
-        except QuestEngineError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(1)
-        except OSError as err:
-            click.echo(f"error: {err.filename or ''}: {err.strerror or err}", err=True)
-            sys.exit(1)
-    return wrapper
+    return friendly(fn)
 
 
 def _db_option(fn):

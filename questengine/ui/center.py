@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-from pathlib import Path
 
 import ipywidgets as w
 
 from ..center import StruggleRules
 from .login import TeacherLogin, friendly_call, page_style
+from .page import Page, classroom_from_env
 from .play import STATE_WORDS
 from .questmap import QuestMap
 from .text import markdown_html, plain_html
@@ -89,14 +88,14 @@ def chart_png(kind: str, data) -> bytes:
     return buf.getvalue()
 
 
-class CenterPage:
+class CenterPage(Page):
     """The progress center as one widget tree (``page.widget``), behind a teacher login."""
 
     def __init__(self, classroom):
         self.classroom = classroom
         self.session = None
         self.rules = StruggleRules()
-        self.banner = _html("", "qe-banner")
+        super().__init__()
         self.login = TeacherLogin(classroom, self.open)
         note = _html("<p class='qe-hint' style='text-align:center'>Students: your page is the "
                      "play page, not this one.</p>")
@@ -106,21 +105,7 @@ class CenterPage:
 
     @classmethod
     def from_env(cls) -> "CenterPage":
-        from ..classroom import Classroom
-
-        return cls(Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db"))))
-
-    def _ipython_display_(self):  # pragma: no cover
-        from IPython.display import display
-
-        display(self.widget)
-
-    def flash(self, text: str, kind: str = "error") -> None:
-        self.banner.value = (f"<div class='qe-flash qe-flash-{kind}' "
-                             f"role='{'alert' if kind == 'error' else 'status'}'>{plain_html(text)}</div>")
-
-    def _call(self, fn, *args, **kwargs):
-        return friendly_call(fn, self.flash, *args, **kwargs)
+        return cls(classroom_from_env())
 
     # opening ---------------------------------------------------------------------------------------
 

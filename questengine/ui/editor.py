@@ -14,11 +14,12 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from ..authoring import EDGE_CONDITIONS, QuestDraft
+from ..authoring import QuestDraft
 from ..errors import QuestEngineError
-from ..model import NODE_KINDS, Node, Quest
+from ..model import Node, Quest
 from .forms import model_form
-from .login import TeacherLogin, friendly_call, page_style
+from .login import TeacherLogin, page_style
+from .page import Page, classroom_from_env
 from .questmap import QuestMap
 from .text import plain_html
 
@@ -50,7 +51,7 @@ def _plugin_icons() -> dict[str, str]:
     return {k: spec.icon for k, spec in default_registry().kinds.items() if spec.icon}
 
 
-class EditorPage:
+class EditorPage(Page):
     """The editor as one widget tree (``page.widget``), behind a teacher login."""
 
     def __init__(self, classroom=None, quests_dir: str | Path = "quests", session=None):
@@ -58,7 +59,7 @@ class EditorPage:
         self.quests_dir = Path(quests_dir)
         self.session = session
         self.draft: QuestDraft | None = None
-        self.banner = w.HTML()
+        super().__init__()
         self.widget = w.VBox([page_style()])
         self.widget.add_class("qe-page")
         self.widget.add_class("qe-editor")
@@ -70,22 +71,7 @@ class EditorPage:
 
     @classmethod
     def from_env(cls) -> "EditorPage":
-        from ..classroom import Classroom
-
-        return cls(Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db"))),
-                   os.environ.get("QUESTENGINE_QUESTS", "quests"))
-
-    def _ipython_display_(self):  # pragma: no cover
-        from IPython.display import display
-
-        display(self.widget)
-
-    def flash(self, text: str, kind: str = "error") -> None:
-        self.banner.value = (f"<div class='qe-flash qe-flash-{kind}' "
-                             f"role='{'alert' if kind == 'error' else 'status'}'>{plain_html(text)}</div>")
-
-    def _call(self, fn, *args, **kwargs):
-        return friendly_call(fn, self.flash, *args, **kwargs)
+        return cls(classroom_from_env(), os.environ.get("QUESTENGINE_QUESTS", "quests"))
 
     def _logged_in(self, session) -> None:
         self.session = session

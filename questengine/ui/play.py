@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -20,6 +18,7 @@ import ipywidgets as w
 from ..engine import PLAYABLE, Progress, explain
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
+from .page import Page, classroom_from_env
 from .questmap import QuestMap
 from .text import markdown_html, markdown_inline, plain_html
 
@@ -70,7 +69,7 @@ def _button(label: str, on_click, style: str = "primary", cls: str = "") -> w.Bu
     return button
 
 
-class PlayPage:
+class PlayPage(Page):
     """The whole play page as one widget tree (``page.widget``)."""
 
     def __init__(self, classroom):
@@ -83,7 +82,7 @@ class PlayPage:
         self._badges_seen: set[str] | None = None
         self._level_seen: int | None = None
         self._code_runs: set[tuple[str, str]] = set()  # (quest, node) whose code is running
-        self.banner = _html("", "qe-banner")
+        super().__init__()
         self.login = StudentLogin(classroom, self._logged_in)
         self.widget = w.VBox([page_style(), self.login.widget])
         self.widget.add_class("qe-page")
@@ -91,25 +90,11 @@ class PlayPage:
     @classmethod
     def from_env(cls) -> "PlayPage":
         """The page over the classroom database named by QUESTENGINE_DB."""
-        from ..classroom import Classroom
-
-        return cls(Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db"))))
-
-    def _ipython_display_(self):  # pragma: no cover - notebook display
-        from IPython.display import display
-
-        display(self.widget)
-
-    # messages ----------------------------------------------------------------------------------
-
-    def flash(self, text: str, kind: str = "error") -> None:
-        role = "alert" if kind == "error" else "status"
-        self.banner.value = (f"<div class='qe-flash qe-flash-{kind}' role='{role}'>"
-                             f"{plain_html(text)}</div>")
+        return cls(classroom_from_env())
 
     def _call(self, fn, *args, **kwargs) -> Any:
-        self.banner.value = ""
-        return friendly_call(fn, self.flash, *args, **kwargs)
+        self.banner.value = ""  # a new action: the last message is old news
+        return super()._call(fn, *args, **kwargs)
 
     # after login --------------------------------------------------------------------------------
 
