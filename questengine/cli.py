@@ -143,7 +143,11 @@ def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int, port: 
 def _serve(db: Path, port: int, hint: str = "", teacher: str = "") -> None:
     from .server import VoilaServer
 
+    import signal
+
     server = VoilaServer(db, port=port)
+    # a SIGTERM (a service manager stopping us) stops Voilà too, through the finally below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.start(log=None if os.environ.get("QUESTENGINE_QUIET") else sys.stderr)
     click.echo(f"play page:        {server.url('play')}" + (f"   ({hint})" if hint else ""))
     click.echo(f"progress center:  {server.url('progress')}" +
