@@ -46,3 +46,19 @@ def test_notebook_cells_are_thin(name):
     assert code and all(not c.outputs for c in code)  # saved without outputs
     assert max(len(c.source.splitlines()) for c in code
                if not c.source.startswith("%%writefile")) <= 15
+
+
+@pytest.mark.parametrize("name,page", [("play.ipynb", "PlayPage"), ("progress.ipynb", "CenterPage"),
+                                       ("author.ipynb", "EditorPage")])
+def test_page_notebooks_run_headless_and_show_their_page(name, page, tmp_path, monkeypatch):
+    """The pages' notebooks are thin (import, build, display) and run in a plain kernel."""
+    monkeypatch.setenv("QUESTENGINE_DB", str(tmp_path / "classroom.db"))
+    monkeypatch.setenv("QUESTENGINE_QUESTS", str(NOTEBOOKS.parent / "quests"))
+    nb = execute(name, tmp_path)
+    assert not any(out.get("output_type") == "error" for c in nb.cells
+                   for out in c.get("outputs", []))
+    views = [out for c in nb.cells for out in c.get("outputs", [])
+             if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
+    assert views, f"{name} displayed no widget"
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == 1 and page in code[0] and len(code[0].splitlines()) <= 3
