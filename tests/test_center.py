@@ -23,7 +23,6 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from argon2 import PasswordHasher
 
 from questengine import center
 from questengine.center import StruggleRules
@@ -32,6 +31,7 @@ from questengine.engine import replay
 from questengine.errors import AccessDenied, SessionExpired
 from questengine.loader import load_quest
 from questengine.simulate import next_move
+from helpers import cheap_hasher
 
 QUESTS = Path(__file__).resolve().parent.parent / "quests"
 QUEST_IDS = ("fraction-forest", "water-cycle", "persuasive-writing")
@@ -63,8 +63,6 @@ class FakeClock:
         return self.now
 
 
-def cheap_hasher() -> PasswordHasher:
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def pin_for(i: int) -> str:

@@ -6,11 +6,9 @@ import inspect
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from argon2 import PasswordHasher
 
 from questengine import loads_quest, replay
 from questengine.classroom import Classroom, StudentSession, TeacherSession
@@ -18,61 +16,13 @@ from questengine.errors import (
     AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, QuestEngineError,
     SessionExpired,
 )
+from helpers import T1, FakeClock, cheap_hasher
 
-T1 = """\
-# a tiny quest
-id: t1
-title: Tiny fractions
-competencies:
-  - {id: equiv, name: Equivalent fractions, standard: CCSS.MATH.CONTENT.4.NF.A.1}
-nodes:
-  - {id: intro, kind: story, title: Into the forest, text: "Hello", xp: 5}
-  - id: learn   # modality
-    kind: choice
-    title: Learn
-    competencies: [equiv]
-    options:
-      - {id: video, modality: video, label: Watch, complete: self}
-      - {id: sheet, modality: worksheet, label: Worksheet, complete: review}
-  - id: check
-    kind: gate
-    title: Checkpoint
-    competencies: [equiv]
-    threshold: 0.8
-    max_attempts: 2
-    questions:
-      - {id: q1, type: choice, prompt: Which equals 1/2?, options: ["2/4", "2/3"], answer: "2/4"}
-      - {id: q2, type: number, prompt: 1/4 + 1/4, answer: 0.5, tolerance: 0.001}
-  - {id: practice, kind: task, title: Extra practice, complete: self}
-  - {id: end, kind: end, title: Out, rewards: {xp: 100, badge: forest-ranger}}
-edges:
-  - [intro, learn]
-  - [learn, check]
-  - {from: check, to: end, when: success}
-  - {from: check, to: practice, when: fail}
-  - {from: practice, to: check, when: retry}
-"""
 T2 = T1.replace("id: t1", "id: t2").replace("Tiny fractions", "Other fractions")
 
 RIGHT = {"q1": "2/4", "q2": 0.5}
 WRONG = {"q1": "2/3", "q2": 3}
 MB = "x" * 1_000_000
-START = datetime(2024, 9, 2, 8, 0, tzinfo=timezone.utc)
-
-
-class FakeClock:
-    def __init__(self, now: datetime = START):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> None:
-        self.now += timedelta(**kw)
-
-
-def cheap_hasher() -> PasswordHasher:
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def snapshot(store) -> dict[str, list[str]]:

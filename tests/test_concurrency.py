@@ -12,12 +12,12 @@ import traceback
 from datetime import datetime, timezone
 
 import pytest
-from argon2 import PasswordHasher
 
 from questengine import loads_quest, replay
 from questengine.classroom import Classroom
 from questengine.engine import Event
 from questengine.store import Store
+from helpers import cheap_hasher
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -39,8 +39,6 @@ def chain_quest(n: int = STORIES) -> str:
             f"edges:\n{edges}\n  - [s{n - 1}, end]\n")
 
 
-def cheap_hasher() -> PasswordHasher:
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def clock() -> datetime:

@@ -11,40 +11,8 @@ from questengine import loads_quest, quest_graph, replay
 from questengine.engine import Event
 from questengine.rewards import level_for
 from questengine.store import SCHEMA_VERSION, STUDENT_TABLES, Store, StoreBusy, StoreError
+from helpers import T1
 
-T1 = """\
-# a tiny quest
-id: t1
-title: Tiny fractions
-competencies:
-  - {id: equiv, name: Equivalent fractions, standard: CCSS.MATH.CONTENT.4.NF.A.1}
-nodes:
-  - {id: intro, kind: story, title: Into the forest, text: "Hello", xp: 5}
-  - id: learn   # modality
-    kind: choice
-    title: Learn
-    competencies: [equiv]
-    options:
-      - {id: video, modality: video, label: Watch, complete: self}
-      - {id: sheet, modality: worksheet, label: Worksheet, complete: review}
-  - id: check
-    kind: gate
-    title: Checkpoint
-    competencies: [equiv]
-    threshold: 0.8
-    max_attempts: 2
-    questions:
-      - {id: q1, type: choice, prompt: Which equals 1/2?, options: ["2/4", "2/3"], answer: "2/4"}
-      - {id: q2, type: number, prompt: 1/4 + 1/4, answer: 0.5, tolerance: 0.001}
-  - {id: practice, kind: task, title: Extra practice, complete: self}
-  - {id: end, kind: end, title: Out, rewards: {xp: 100, badge: forest-ranger}}
-edges:
-  - [intro, learn]
-  - [learn, check]
-  - {from: check, to: end, when: success}
-  - {from: check, to: practice, when: fail}
-  - {from: practice, to: check, when: retry}
-"""
 
 #: DESIGN section 6, "Tables (at least)".
 DESIGN_TABLES = {"classes", "students", "teachers", "enrolments", "quests", "assignments",
