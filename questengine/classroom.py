@@ -465,12 +465,18 @@ class Classroom:
                     if self.store.last_event_id(student_id, quest_id) != cached.last_id:
                         continue  # another tab or the teacher acted first: check again
                     ids = self.store.append(student_id, new)
-                    self.store.save_progress(student_id, after, self.stamp(), previous,
-                                             by_student=role == "student")
+                    now = self.clock()
+                    recent = (cached.active_at is not None
+                              and now - cached.active_at < timedelta(minutes=1))
+                    self.store.save_progress(student_id, after, now.isoformat(timespec="microseconds"),
+                                             previous, by_student=role == "student",
+                                             activity_recent=recent)
             except BaseException:
                 self._cache.pop(key, None)  # not sure what the database holds now: reload
                 raise
             cached.progress, cached.last_id, cached.fresh = after, ids[-1], False
+            if role == "student" and not recent:
+                cached.active_at = now  # the student's activity was just written
             return after
         raise StoreBusy("this student's progress kept changing while saving; try again")
 
@@ -486,6 +492,7 @@ class _Cached:
     last_id: int
     progress: Progress
     fresh: bool = True  # built from the log here: its rows are written in full once
+    active_at: datetime | None = None  # when this process last wrote the student's activity
 
 
 class _Session:

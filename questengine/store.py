@@ -457,14 +457,17 @@ class Store:
                     "values (?, ?, ?, ?, ?)", (*key, ev.data["text"], ev.at))
 
     def save_progress(self, student_id: int, progress: Progress, at: str,
-                      previous: Progress | None = None, by_student: bool = True) -> None:
+                      previous: Progress | None = None, by_student: bool = True,
+                      activity_recent: bool = False) -> None:
         """Materialize a progress: node rows, XP (never lowered), mastery, badges.
 
         With ``previous`` (the progress these rows were last saved from) only
         what changed is written; without it the stored rows are compared, and
         rows of nodes the quest no longer has are removed. A row's ``updated``
         time changes only when the row does. ``by_student`` says whether the
-        student acted (a teacher's review is not the student's activity).
+        student acted (a teacher's review is not the student's activity);
+        ``activity_recent`` that their activity was recorded under a minute ago,
+        so an unchanged quest summary need not be written again.
         """
         quest_id = progress.quest
         execute = self.conn.execute
@@ -488,20 +491,26 @@ class Store:
                 nodes = list(progress.nodes)
                 execute(f"delete from progress where student_id = ? and quest_id = ? and node not in "
                         f"({', '.join('?' for _ in nodes)})", (student_id, quest_id, *nodes))
+            summary = (progress.version, progress.xp, progress.complete, progress.current,
+                       progress.struggling)
+            same = previous is not None and summary == (
+                previous.version, previous.xp, previous.complete, previous.current,
+                previous.struggling)
             # XP is never lowered; XP banked from removed nodes (carried_xp) is added
-            execute("insert into quest_status (student_id, quest_id, version, xp, level, complete, "
-                    "current, struggling, updated, carried_xp, last_active) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
-                    "on conflict (student_id, quest_id) do update set version = excluded.version, "
-                    "last_active = coalesce(excluded.last_active, quest_status.last_active), "
-                    "xp = max(excluded.xp + quest_status.carried_xp, quest_status.xp), "
-                    "level = qe_level(max(excluded.xp + quest_status.carried_xp, quest_status.xp)), "
-                    "complete = max(excluded.complete, quest_status.complete), "
-                    "current = excluded.current, struggling = excluded.struggling, "
-                    "updated = excluded.updated",
-                    (student_id, quest_id, progress.version, progress.xp, level_for(progress.xp),
-                     int(progress.complete), progress.current, json.dumps(progress.struggling), at,
-                     at if by_student else None))
+            if not (same and (activity_recent or not by_student)):
+                execute("insert into quest_status (student_id, quest_id, version, xp, level, complete, "
+                        "current, struggling, updated, carried_xp, last_active) "
+                        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
+                        "on conflict (student_id, quest_id) do update set version = excluded.version, "
+                        "last_active = coalesce(excluded.last_active, quest_status.last_active), "
+                        "xp = max(excluded.xp + quest_status.carried_xp, quest_status.xp), "
+                        "level = qe_level(max(excluded.xp + quest_status.carried_xp, quest_status.xp)), "
+                        "complete = max(excluded.complete, quest_status.complete), "
+                        "current = excluded.current, struggling = excluded.struggling, "
+                        "updated = excluded.updated",
+                        (student_id, quest_id, progress.version, progress.xp, level_for(progress.xp),
+                         int(progress.complete), progress.current, json.dumps(progress.struggling), at,
+                         at if by_student else None))
             mastery = [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
                        for c, v in progress.mastery.items()
                        if previous is None or previous.mastery.get(c) != v
