@@ -40,13 +40,11 @@ import argparse
 import json
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -479,18 +477,13 @@ def query_benchmark(db: Path, runs: int, students: int) -> None:
 # --- the page -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def page_benchmark(tmp: Path, runs: int) -> None:
     from playwright.sync_api import sync_playwright
 
     from questengine.demo import STUDENT_NAMES
     from questengine.loader import load_quest
-    from questengine.server import VoilaServer
+    from questengine.server import VoilaServer, free_port
     from questengine.simulate import next_move
 
     db = tmp / "class40.db"
@@ -533,16 +526,8 @@ def page_benchmark(tmp: Path, runs: int) -> None:
     log = open(tmp / "voila.log", "wb")
     srv.start(log=log)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/", timeout=10):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or srv.process.poll() is not None:
-                    raise RuntimeError("Voilà did not start; see " + str(tmp / "voila.log"))
-                time.sleep(0.2)
-        urllib.request.urlopen(srv.url("progress"), timeout=120).read()  # warm up once
+        srv.wait_ready(timeout=90)
+        srv.wait_ready(srv.url("progress"), timeout=120)  # warm up once
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             totals, logins_t, forms, filled = [], [], [], []

@@ -42,13 +42,10 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +57,7 @@ from argon2 import PasswordHasher  # noqa: E402
 from questengine.classroom import Classroom  # noqa: E402
 from questengine.graph import quest_graph  # noqa: E402
 from questengine.loader import load_quest, loads_quest  # noqa: E402
-from questengine.server import VoilaServer, notebooks_dir  # noqa: E402
+from questengine.server import VoilaServer, free_port, notebooks_dir  # noqa: E402
 from questengine.ui.questmap import FRONT_END, map_edges, map_nodes  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -119,25 +116,6 @@ def big_quest(n: int = MAP_NODES, width: int = 10) -> dict:
             "edges": edges}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"Voilà exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=30) as r:
-                if r.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer 200 in {timeout} s")
 
 
 def kernels(server_pid: int) -> list[psutil.Process]:
@@ -326,7 +304,7 @@ def main() -> None:
         with open(log_path, "wb") as log:
             server.start(log=log)
             try:
-                wait_http(f"http://127.0.0.1:{server.port}/", server.process)
+                server.wait_ready()
                 print(f"Voilà pid {server.process.pid} on 127.0.0.1:{server.port}; "
                       f"{args.runs} runs each; Chromium {CHROMIUM}; {os.cpu_count()} CPUs, "
                       f"load average {os.getloadavg()[0]:.1f} at start", flush=True)

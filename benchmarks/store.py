@@ -37,7 +37,7 @@ from argon2 import PasswordHasher  # noqa: E402
 
 from questengine import loads_quest  # noqa: E402
 from questengine.classroom import Classroom  # noqa: E402
-from questengine.store import Store  # noqa: E402
+
 
 CTX = mp.get_context("fork")
 CODE = "OWL-0040"

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["VoilaServer", "notebooks_dir", "PAGES"]
+__all__ = ["VoilaServer", "notebooks_dir", "free_port", "PAGES"]
 
 HERE = Path(__file__).resolve().parent
 PAGES = {"play": "play.ipynb", "progress": "progress.ipynb", "author": "author.ipynb"}
@@ -23,6 +23,15 @@ PAGES = {"play": "play.ipynb", "progress": "progress.ipynb", "author": "author.i
 def notebooks_dir() -> Path:
     packaged = HERE / "_notebooks"
     return packaged if packaged.is_dir() else HERE.parent / "notebooks"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass
@@ -65,6 +74,28 @@ class VoilaServer:
         self.process = subprocess.Popen(argv, env=env, stdout=log or subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         return self.process
+
+    def wait_ready(self, url: str | None = None, timeout: float = 90.0) -> None:
+        """Wait until ``url`` (default: the server's root) answers 200; RuntimeError if not."""
+        import time
+        import urllib.error
+        import urllib.request
+
+        url = url or f"http://127.0.0.1:{self.port}/"
+        deadline, last = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Voilà exited with code {self.process.returncode} before "
+                                   f"serving {url}")
+            try:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    if response.status == 200:
+                        return
+                    last = response.status
+            except (urllib.error.URLError, ConnectionError, OSError) as err:
+                last = err
+            time.sleep(0.2)
+        raise RuntimeError(f"{url} did not answer 200 within {timeout} s (last: {last})")
 
     def stop(self, timeout: float = 15.0) -> None:
         proc = getattr(self, "process", None)

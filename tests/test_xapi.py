@@ -24,38 +24,8 @@ from questengine.interop import InteropError
 from questengine.interop.xapi import ADL, database_identity, export_xapi, statements
 from questengine.store import Store
 
-QUEST = """\
-id: t1
-title: Tiny fractions
-competencies:
-  - {id: equiv, name: Equivalent fractions}
-nodes:
-  - {id: intro, kind: story, title: Into the forest, text: "Hello", xp: 5}
-  - id: learn
-    kind: choice
-    title: Learn
-    competencies: [equiv]
-    options:
-      - {id: video, modality: video, label: Watch, complete: self}
-      - {id: sheet, modality: worksheet, label: Worksheet, complete: review}
-  - id: check
-    kind: gate
-    title: Checkpoint
-    competencies: [equiv]
-    threshold: 0.8
-    max_attempts: 2
-    questions:
-      - {id: q1, type: choice, prompt: Which equals 1/2?, options: ["2/4", "2/3"], answer: "2/4"}
-      - {id: q2, type: number, prompt: 1/4 + 1/4, answer: 0.5, tolerance: 0.001}
-  - {id: practice, kind: task, title: Extra practice, complete: self}
-  - {id: end, kind: end, title: Out, rewards: {xp: 100, badge: forest-ranger}}
-edges:
-  - [intro, learn]
-  - [learn, check]
-  - {from: check, to: end, when: success}
-  - {from: check, to: practice, when: fail}
-  - {from: practice, to: check, when: retry}
-"""
+from helpers import T1
+
 RIGHT = {"q1": "2/4", "q2": 0.5}
 WRONG = {"q1": "2/3", "q2": 3}
 NAMES = ["José Núñez", "Amara Okafor", "Li Wei"]
@@ -79,7 +49,7 @@ def build_class(db=":memory:"):
     c.add_teacher("ada@school.example", "Ms Ada", "password-ada")
     code = c.create_class("ada@school.example", "Fractions 4B", "OWL-0001")
     t = c.login_teacher("ada@school.example", "password-ada")
-    t.publish(loads_quest(QUEST))
+    t.publish(loads_quest(T1))
     t.assign("t1", code)
     for name in NAMES:
         t.add_student(code, name, "1234")

@@ -19,10 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,7 +29,7 @@ from playwright.sync_api import expect
 
 from questengine.classroom import Classroom, StudentLogin
 from questengine.loader import load_quest
-from questengine.server import VoilaServer
+from questengine.server import VoilaServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTS = ROOT / "quests"
@@ -83,11 +79,6 @@ def cheap_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class ClassroomInfo:
@@ -124,22 +115,6 @@ def classroom_info(browser_tmp) -> ClassroomInfo:
     return ClassroomInfo(db, code, email, password, students)
 
 
-def _wait_http_200(url: str, proc, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"Voilà exited with code {proc.returncode} before serving {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                if response.status == 200:
-                    return
-                last = response.status
-        except (urllib.error.URLError, ConnectionError, OSError) as err:
-            last = err
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout} s (last: {last})")
-
 
 @pytest.fixture(scope="session")
 def server(classroom_info, browser_tmp):
@@ -150,8 +125,8 @@ def server(classroom_info, browser_tmp):
         srv.start(log=log)
         try:
             base = f"http://127.0.0.1:{srv.port}/"
-            _wait_http_200(base, srv.process, 60)  # the server is up (no kernel started)
-            _wait_http_200(srv.url("play"), srv.process, 60)  # the play page renders
+            srv.wait_ready(base, 60)  # the server is up (no kernel started)
+            srv.wait_ready(srv.url("play"), 60)  # the play page renders
             srv.log_path = log_path
             yield srv
         finally:

@@ -11,9 +11,9 @@ import pytest
 
 from questengine.classroom import Classroom
 from questengine.loader import loads_quest
-from questengine.server import VoilaServer
+from questengine.server import VoilaServer, free_port
 
-from conftest import WAIT_MS, Player, _wait_http_200, cheap_hasher, free_port
+from conftest import WAIT_MS, Player, cheap_hasher
 
 QUEST = """
 id: coding
@@ -53,7 +53,7 @@ def coding_server(tmp_path_factory):
     with open(tmp / "voila.log", "wb") as log:
         srv.start(log=log)
         try:
-            _wait_http_200(srv.url("play"), srv.process, 90)
+            srv.wait_ready(srv.url("play"), 90)
             yield srv
         finally:
             srv.stop()

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +27,7 @@ from questengine.authoring import QuestDraft
 from questengine.classroom import Classroom
 from questengine.graph import validate
 from questengine.loader import load_quest, parse_quest, save_quest
-from questengine.server import VoilaServer, notebooks_dir
+from questengine.server import VoilaServer, free_port, notebooks_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -110,27 +107,6 @@ def write_big_quest(path: Path, n_nodes: int = 500) -> Path:
 # --- Voilà over a tmp classroom and quests folder ---------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http_200(url: str, proc, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"Voilà exited with code {proc.returncode} before serving {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                if response.status == 200:
-                    return
-                last = response.status
-        except (urllib.error.URLError, ConnectionError, OSError) as err:
-            last = err
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout} s (last: {last})")
 
 
 @dataclass
@@ -169,7 +145,7 @@ def start_editor_server(base: Path, n_big: int = 500) -> EditorServer:
     server.start(log=log)
     server._log = log
     try:
-        _wait_http_200(f"http://127.0.0.1:{server.port}/", server.process, 60)
+        server.wait_ready(timeout=60)
     except BaseException:
         server.stop()
         raise
