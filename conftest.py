@@ -9,3 +9,11 @@ def pytest_collection_modifyitems(config, items):
     the code kind's page tests, must run before it starts.
     """
     items.sort(key=lambda item: "/browser/" in str(item.fspath).replace("\\", "/"))
+
+
+# the throw-away PostgreSQL server and the fixture that runs a test on both stores
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).parent / "tests"))
+from pgserver import db_address, pg_address, pg_server  # noqa: E402,F401

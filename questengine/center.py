@@ -1,19 +1,23 @@
-"""Progress-center queries: SQL aggregates over the materialized tables.
+"""The progress center's figures: pure functions over plain rows, like networkx's algorithms.
 
-Every figure comes from ``progress``, ``quest_status``, ``mastery``,
-``reviews``, ``enrolments`` (and, for modality picks, an indexed scan of the
-``choose`` events), never from replaying event logs in Python. Results are
-small typed records. Access checks live in the classroom service
-(:class:`~questengine.classroom.TeacherSession`), which calls these.
+The rows come from the store's reads (:class:`~questengine.store.StoreInterface`:
+``node_state_counts``, ``class_progress``, ``failed_nodes``...), which are SQL
+aggregates over the materialized tables (``progress``, ``quest_status``,
+``mastery``, ``reviews``), never replays of event logs. Nothing here touches
+a database: every function takes rows and a quest graph and returns small
+typed records, so each is tested with literal rows. The classroom service
+(:class:`~questengine.classroom.TeacherSession`) is the only caller: it
+checks access, reads the rows and hands them here.
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import networkx as nx
 
@@ -21,6 +25,7 @@ __all__ = [
     "NodeCounts", "Grid", "Struggle", "StruggleRules", "MasteryMatrix", "Group",
     "ModalityInsight", "class_overview", "grid", "struggling", "mastery_matrix",
     "small_groups", "modality_insights", "grid_csv", "mastery_csv", "parent_report", "HERE_STATES",
+    "ReportRows", "sorted_students", "stuck_before", "csv_cell", "csv_text",
 ]
 
 HERE_STATES = ("available", "in_progress", "pending_review", "returned")
@@ -46,9 +51,10 @@ class NodeCounts:
 class Grid:
     """Students x nodes, each cell a state ('' where the student has no row yet)."""
 
-    students: list[dict]  # id, name, opaque_id, xp, done
+    students: list[dict]  # id, name, opaque_id, xp, complete, done
     nodes: list[str]
     cells: dict[int, dict[str, str]]
+    titles: dict[str, str] = field(default_factory=dict)  # node -> title
 
     def state(self, student_id: int, node: str) -> str:
         return self.cells.get(student_id, {}).get(node, "")
@@ -128,121 +134,107 @@ class ModalityInsight:
         return sum(self.attempts) / len(self.attempts) if self.attempts else None
 
 
-def _students(conn, class_code: str) -> list[dict]:
-    cur = conn.execute(
-        "select s.id, s.name, s.opaque_id from students s join enrolments e on "
-        "e.student_id = s.id where e.class_code = ? order by s.name collate nocase",
-        (class_code,))
-    return [{"id": i, "name": n, "opaque_id": o} for i, n, o in cur]
+def sorted_students(rows: Iterable[dict]) -> list[dict]:
+    """Students in the order pages list them: by name (case-insensitive), then id.
+
+    >>> [s["name"] for s in sorted_students([{"id": 2, "name": "bo"}, {"id": 1, "name": "Al"}])]
+    ['Al', 'bo']
+    """
+    return sorted((dict(r) for r in rows), key=lambda s: (s["name"].casefold(), s["id"]))
 
 
-def class_overview(conn, class_code: str, G: nx.DiGraph) -> list[NodeCounts]:
-    """Per node of the quest: students who succeeded, failed, are there now, or have not reached it."""
-    quest_id = G.graph["quest"].id
-    total = conn.execute("select count(*) from enrolments where class_code = ?",
-                         (class_code,)).fetchone()[0]
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    others = conn.execute(
-        "select exists (select 1 from quest_status q where q.quest_id = ? and q.student_id not in "
-        "(select student_id from enrolments where class_code = ?))",
-        (quest_id, class_code)).fetchone()[0]
-    if others:  # other classes play this quest too: count this class's students only
-        rows = conn.execute(
-            "select p.node, p.state, count(*) from progress p join enrolments e on "
-            "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ? "
-            "group by p.node, p.state", (class_code, quest_id))
-    else:  # every row of the quest is this class's: no join needed
-        rows = conn.execute("select node, state, count(*) from progress where quest_id = ? "
-                            "group by node, state", (quest_id,))
-    for node, state, n in rows:
-        counts[node][state] += n
+def class_overview(nodes: list[str], enrolled: int,
+                   counts: Iterable[tuple[str, str, int]]) -> list[NodeCounts]:
+    """Per node: students who succeeded, failed, are there now, or have not reached it.
+
+    ``counts`` are (node, state, students) rows of the class's ``progress``;
+    ``enrolled`` is how many students the class has.
+
+    >>> rows = [("a", "success", 3), ("a", "fail", 1), ("b", "available", 2), ("b", "locked", 2)]
+    >>> [(n.node, n.success, n.fail, n.here, n.not_reached) for n in class_overview(["a", "b"], 5, rows)]
+    [('a', 3, 1, 0, 1), ('b', 0, 0, 2, 3)]
+    """
+    by_node: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for node, state, n in counts:
+        by_node[node][state] += n
     out = []
-    for node in G.graph["order"] or list(G):
-        c = counts.get(node, {})
+    for node in nodes:
+        c = by_node.get(node, {})
         success, fail = c.get("success", 0), c.get("fail", 0)
         here = sum(c.get(s, 0) for s in HERE_STATES)
-        out.append(NodeCounts(node, success, fail, here, total - success - fail - here,
+        out.append(NodeCounts(node, success, fail, here, enrolled - success - fail - here,
                               c.get("pending_review", 0)))
     return out
 
 
-def grid(conn, class_code: str, G: nx.DiGraph) -> Grid:
-    """Every student's state on every node of the quest."""
-    quest_id = G.graph["quest"].id
-    students = _students(conn, class_code)
-    status = {sid: (xp, complete) for sid, xp, complete in conn.execute(
-        "select q.student_id, q.xp, q.complete from quest_status q join enrolments e on "
-        "e.student_id = q.student_id where e.class_code = ? and q.quest_id = ?",
-        (class_code, quest_id))}
+def grid(students: Iterable[dict], nodes: list[str], progress: Iterable[tuple],
+         status: Iterable[tuple[int, int, int]], titles: dict[str, str] | None = None) -> Grid:
+    """Every student's state on every node: ``progress`` rows (student, node, state, ...),
+    ``status`` rows (student, xp, complete).
+
+    >>> g = grid([{"id": 1, "name": "Al", "opaque_id": "x1"}], ["a", "b"],
+    ...          [(1, "a", "success", 1)], [(1, 5, 0)])
+    >>> g.state(1, "a"), g.state(1, "b"), g.students[0]["xp"], g.students[0]["done"]
+    ('success', '', 5, 1)
+    """
+    students = sorted_students(students)
+    xp_done = {sid: (xp, complete) for sid, xp, complete in status}
     cells: dict[int, dict[str, str]] = defaultdict(dict)
-    for sid, node, state in conn.execute(
-            "select p.student_id, p.node, p.state from progress p join enrolments e on "
-            "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ?",
-            (class_code, quest_id)):
+    for sid, node, state, *_ in progress:
         cells[sid][node] = state
     for s in students:
-        xp, complete = status.get(s["id"], (0, 0))
+        xp, complete = xp_done.get(s["id"], (0, 0))
         row = cells.get(s["id"], {})
         s.update(xp=xp, complete=bool(complete),
                  done=sum(1 for st in row.values() if st in ("success", "fail")))
-    return Grid(students, list(G.graph["order"] or G), dict(cells))
+    return Grid(students, list(nodes), dict(cells), dict(titles or {}))
 
 
-def struggling(conn, class_code: str, graphs: dict[str, nx.DiGraph], now: datetime,
-               rules: StruggleRules = StruggleRules()) -> list[Struggle]:
-    """Students who need help, each with the reason in one sentence."""
-    names = {s["id"]: s["name"] for s in _students(conn, class_code)}
+def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: datetime,
+               rules: StruggleRules = StruggleRules(), *,
+               fails: Iterable[tuple] = (), stuck: Iterable[tuple] = (),
+               returned: Iterable[tuple] = (), low_mastery: Iterable[tuple] = (),
+               last_active: Iterable[tuple] = ()) -> list[Struggle]:
+    """Students who need help, each with the reason in one sentence.
+
+    The rows are what the store's reads give, already cut by ``rules``:
+    ``fails`` (student, quest, node, fails), ``stuck`` (student, quest, node,
+    state, updated), ``returned`` (student, quest, node, returns),
+    ``low_mastery`` (student, quest, competency, value) and ``last_active``
+    (student, when or None) for every student of the class.
+
+    >>> now = datetime(2024, 9, 10)
+    >>> found = struggling([{"id": 1, "name": "Al"}, {"id": 2, "name": "Bo"}], {}, now,
+    ...                    last_active=[(1, None), (2, "2024-09-01T00:00:00")])
+    >>> [(s.name, s.reason) for s in found]
+    [('Al', 'has not started any quest yet'), ('Bo', 'has done nothing for 9 days')]
+    """
+    names = {s["id"]: s["name"] for s in students}
     out: list[Struggle] = []
     titles = {q: {n: G.nodes[n]["node"].title for n in G} for q, G in graphs.items()}
 
     def title(q, n):
         return f"“{titles.get(q, {}).get(n, n)}”"
 
-    quests = tuple(graphs)
-    marks = ", ".join("?" for _ in quests) or "''"
-    # failed a gate (or any node) several times
-    for sid, q, node, fails in conn.execute(
-            f"select p.student_id, p.quest_id, p.node, p.fails from progress p join enrolments e "
-            f"on e.student_id = p.student_id where e.class_code = ? and p.quest_id in ({marks}) "
-            f"and p.fails >= ? order by p.fails desc", (class_code, *quests, rules.gate_fails)):
-        kind = graphs[q].nodes[node]["node"].kind if node in graphs[q] else "node"
+    for sid, q, node, n in fails:  # failed a gate (or any node) several times
+        kind = graphs[q].nodes[node]["node"].kind if q in graphs and node in graphs[q] else "node"
         what = "checkpoint" if kind == "gate" else "step"
         out.append(Struggle(sid, names.get(sid, "?"), q, node, "fails",
-                            f"did not pass the {what} {title(q, node)} {fails} times"))
-    # stuck on one node
-    since = (now - timedelta(days=rules.stuck_days)).isoformat()
-    for sid, q, node, state, updated in conn.execute(
-            f"select p.student_id, p.quest_id, p.node, p.state, p.updated from progress p join "
-            f"enrolments e on e.student_id = p.student_id where e.class_code = ? and p.quest_id "
-            f"in ({marks}) and p.state in ('in_progress', 'returned') and p.updated < ?",
-            (class_code, *quests, since)):
+                            f"did not pass the {what} {title(q, node)} {n} times"))
+    for sid, q, node, _state, updated in stuck:  # stuck on one node
         days = (now - datetime.fromisoformat(updated)).days
         out.append(Struggle(sid, names.get(sid, "?"), q, node, "stuck",
                             f"has been on {title(q, node)} for {days} days"))
-    # work returned several times
-    for sid, q, node, n in conn.execute(
-            f"select r.student_id, r.quest_id, r.node, count(*) from reviews r join enrolments e "
-            f"on e.student_id = r.student_id where e.class_code = ? and r.quest_id in ({marks}) "
-            f"and r.decision = 'return' group by r.student_id, r.quest_id, r.node "
-            f"having count(*) >= ?", (class_code, *quests, rules.returned)):
+    for sid, q, node, n in returned:  # work returned several times
         out.append(Struggle(sid, names.get(sid, "?"), q, node, "returned",
                             f"had work on {title(q, node)} returned {n} times"))
-    # mastery below the line
     comp_names = {c.id: c.name for G in graphs.values() for c in G.graph["quest"].competencies}
-    for sid, q, comp, value in conn.execute(
-            f"select m.student_id, m.quest_id, m.competency, m.value from mastery m join "
-            f"enrolments e on e.student_id = m.student_id where e.class_code = ? and m.quest_id "
-            f"in ({marks}) and m.evidence > 0 and m.value < ?",
-            (class_code, *quests, rules.mastery_below)):
+    for sid, q, comp, value in low_mastery:  # mastery below the line
         out.append(Struggle(sid, names.get(sid, "?"), q, None, "mastery",
                             f"shows {round(100 * value)}% mastery of "
                             f"{comp_names.get(comp, comp)} (below {round(100 * rules.mastery_below)}%)"))
-    # no activity
     since = (now - timedelta(days=rules.inactive_days)).isoformat()
-    last = dict(conn.execute(
-        "select e.student_id, max(q.last_active) from enrolments e left join quest_status q on "
-        "q.student_id = e.student_id where e.class_code = ? group by e.student_id", (class_code,)))
-    for sid, when in last.items():
+    for sid, when in last_active:  # no activity
         if when is None:
             out.append(Struggle(sid, names.get(sid, "?"), None, None, "inactive",
                                 "has not started any quest yet"))
@@ -253,18 +245,24 @@ def struggling(conn, class_code: str, graphs: dict[str, nx.DiGraph], now: dateti
     return sorted(out, key=lambda s: (s.name.casefold(), s.kind))
 
 
-def mastery_matrix(conn, class_code: str) -> MasteryMatrix:
-    """The latest mastery of each student in each competency (over all quests)."""
-    students = _students(conn, class_code)
+def stuck_before(now: datetime, rules: StruggleRules) -> str:
+    """The time before which an unfinished step counts as stuck (for the store's read)."""
+    return (now - timedelta(days=rules.stuck_days)).isoformat()
+
+
+def mastery_matrix(students: Iterable[dict], rows: Iterable[tuple[int, str, float]]) -> MasteryMatrix:
+    """The latest mastery of each student in each competency; ``rows`` oldest first.
+
+    >>> m = mastery_matrix([{"id": 1, "name": "Al"}], [(1, "equiv", 0.4), (1, "equiv", 0.9)])
+    >>> m.competencies, m.value(1, "equiv")
+    (['equiv'], 0.9)
+    """
     values: dict[int, dict[str, float]] = defaultdict(dict)
     comps: set[str] = set()
-    for sid, comp, value in conn.execute(
-            "select m.student_id, m.competency, m.value from mastery m join enrolments e on "
-            "e.student_id = m.student_id where e.class_code = ? order by m.updated",
-            (class_code,)):
+    for sid, comp, value in rows:
         values[sid][comp] = value  # later rows win: the latest estimate
         comps.add(comp)
-    return MasteryMatrix(students, sorted(comps), dict(values))
+    return MasteryMatrix(sorted_students(students), sorted(comps), dict(values))
 
 
 def small_groups(matrix: MasteryMatrix, threshold: float = 0.8, size: int = 5) -> list[Group]:
@@ -323,22 +321,20 @@ def _next_gate(G: nx.DiGraph, node: str) -> str | None:
     return None
 
 
-def modality_insights(conn, class_code: str, G: nx.DiGraph) -> list[ModalityInsight]:
-    """Which modalities students pick, and how those students then do at the next gate."""
-    quest_id = G.graph["quest"].id
-    picks: dict[tuple[int, str], str] = {}
-    for sid, node, option in conn.execute(
-            "select ev.student_id, ev.node, json_extract(ev.data, '$.option') from events ev "
-            "join enrolments e on e.student_id = ev.student_id where e.class_code = ? and "
-            "ev.quest_id = ? and ev.type = 'choose' order by ev.id", (class_code, quest_id)):
-        picks[(sid, node)] = option  # the last pick counts
-    gate_rows = {(sid, node): (state, attempts) for sid, node, state, attempts in conn.execute(
-        "select p.student_id, p.node, p.state, p.attempts from progress p join enrolments e on "
-        "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ?",
-        (class_code, quest_id))}
+def modality_insights(G: nx.DiGraph, picks: Iterable[tuple[int, str, str]],
+                      progress: Iterable[tuple[int, str, str, int]]) -> list[ModalityInsight]:
+    """Which modalities students pick, and how those students then do at the next gate.
+
+    ``picks`` are (student, node, option) in the order made (the last pick of
+    a node counts); ``progress`` (student, node, state, attempts) rows.
+    """
+    last_pick: dict[tuple[int, str], str] = {}
+    for sid, node, option in picks:
+        last_pick[(sid, node)] = option
+    gate_rows = {(sid, node): (state, attempts) for sid, node, state, attempts in progress}
     out: dict[str, ModalityInsight] = {}
     seen_students: dict[str, set[int]] = defaultdict(set)
-    for (sid, node), option_id in picks.items():
+    for (sid, node), option_id in last_pick.items():
         if node not in G:
             continue
         options = {o.id: o for o in getattr(G.nodes[node]["node"], "options", [])}
@@ -368,57 +364,98 @@ def modality_insights(conn, class_code: str, G: nx.DiGraph) -> list[ModalityInsi
     return sorted(out.values(), key=lambda m: -m.picks)
 
 
-def grid_csv(g: Grid) -> str:
-    """The grid as CSV: one row per student, one column per node (opaque id, no PINs)."""
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A value as CSV text, defused so a spreadsheet shows it rather than runs it.
+
+    >>> csv_cell("=HYPERLINK(1)"), csv_cell(3), csv_cell(None), csv_cell("Ana")
+    ("'=HYPERLINK(1)", '3', '', 'Ana')
+    """
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_text(header: list[Any], rows: Iterable[list[Any]]) -> str:
+    """CSV as every questengine export writes it: a header row, ``\\r\\n`` line ends, defused cells."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["student", "opaque_id", "xp", "steps_done", *g.nodes])
-    for s in g.students:
-        writer.writerow([s["name"], s["opaque_id"], s.get("xp", 0), s.get("done", 0),
-                         *(g.state(s["id"], n) or "not_started" for n in g.nodes)])
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
+
+
+def grid_csv(g: Grid, *, anonymous: bool = False) -> str:
+    """The grid as CSV: one row per student, one column per node (opaque id, no PINs).
+
+    Columns: name (left out when ``anonymous``), opaque_id, xp, complete
+    (yes/no), steps_done, then one per node in map order, headed by its title
+    and id, holding the student's state there (``not_started`` where the
+    student has no row yet).
+
+    >>> g = grid([{"id": 1, "name": "Al", "opaque_id": "x1"}], ["a"], [(1, "a", "fail", 1)],
+    ...          [(1, 5, 0)], {"a": "Start"})
+    >>> print(grid_csv(g), end="")
+    name,opaque_id,xp,complete,steps_done,Start (a)
+    Al,x1,5,no,1,fail
+    """
+    header = ([] if anonymous else ["name"]) + ["opaque_id", "xp", "complete", "steps_done"]
+    header += [f"{g.titles[n]} ({n})" if g.titles.get(n, n) != n else n for n in g.nodes]
+    return csv_text(header, (
+        ([] if anonymous else [s["name"]])
+        + [s["opaque_id"], s.get("xp", 0), "yes" if s.get("complete") else "no", s.get("done", 0)]
+        + [g.state(s["id"], n) or "not_started" for n in g.nodes]
+        for s in g.students))
 
 
 def mastery_csv(m: MasteryMatrix) -> str:
     """Mastery as CSV: one row per student, one column per competency (0-1, empty if no evidence)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["student", "opaque_id", *m.competencies])
-    for s in m.students:
-        writer.writerow([s["name"], s["opaque_id"],
-                         *("" if m.value(s["id"], c) is None else f"{m.value(s['id'], c):.2f}"
-                           for c in m.competencies)])
-    return buf.getvalue()
+    return csv_text(["name", "opaque_id", *m.competencies], (
+        [s["name"], s["opaque_id"],
+         *("" if m.value(s["id"], c) is None else f"{m.value(s['id'], c):.2f}"
+           for c in m.competencies)] for s in m.students))
 
 
-def parent_report(conn, student_id: int, graphs: dict[str, nx.DiGraph], today: str) -> str:
+@dataclass
+class ReportRows:
+    """What a parent report is made of, as the store reads it for one student."""
+
+    name: str
+    class_name: str
+    states: dict[str, dict[str, str]]  # quest -> node -> state
+    status: dict[str, dict | None]  # quest -> quest_status row
+    mastery: list[tuple[str, float, int]]  # (competency, value, evidence), oldest first
+    badges: list[str]
+    goals: list[dict]
+    reflections: list[str]  # newest first
+
+
+def parent_report(r: ReportRows, graphs: dict[str, nx.DiGraph], today: str) -> str:
     """A printable HTML page for a student's family, in plain language."""
     from html import escape
 
-    name, code = conn.execute("select name, class_code from students where id = ?",
-                              (student_id,)).fetchone()
-    class_name = conn.execute("select name from classes where code = ?", (code,)).fetchone()[0]
+    name, class_name = r.name, r.class_name
     comp_names = {c.id: c.name for G in graphs.values() for c in G.graph["quest"].competencies}
     comp_standards = {c.id: c.standard for G in graphs.values()
                       for c in G.graph["quest"].competencies}
     rows = []
     for quest_id, G in graphs.items():
         quest = G.graph["quest"]
-        states = dict(conn.execute("select node, state from progress where student_id = ? and "
-                                   "quest_id = ?", (student_id, quest_id)))
-        status = conn.execute("select xp, complete from quest_status where student_id = ? and "
-                              "quest_id = ?", (student_id, quest_id)).fetchone()
+        states = r.states.get(quest_id, {})
+        status = r.status.get(quest_id)
         done = sum(1 for st in states.values() if st in ("success", "fail"))
-        where = ("finished" if status and status[1] else
+        where = ("finished" if status and status["complete"] else
                  f"{done} of {len(G)} steps done" if states else "not started yet")
         waiting = [G.nodes[n]["node"].title for n, st in states.items()
                    if st == "pending_review" and n in G]
         note = f" Waiting for the teacher to look at: {escape(', '.join(waiting))}." if waiting else ""
         rows.append(f"<tr><td>{escape(quest.title)}</td><td>{where}.{note}</td>"
-                    f"<td>{status[0] if status else 0}</td></tr>")
-    mastery = conn.execute("select competency, value, evidence from mastery where student_id = ? "
-                           "order by updated", (student_id,)).fetchall()
-    latest = {c: (v, n) for c, v, n in mastery}
+                    f"<td>{status['xp'] if status else 0}</td></tr>")
+    latest = {c: (v, n) for c, v, n in r.mastery}
     skills = []
     for comp, (value, n) in sorted(latest.items()):
         words = ("has mastered" if value >= 0.8 else "is getting there with" if value >= 0.5
@@ -427,16 +464,10 @@ def parent_report(conn, student_id: int, graphs: dict[str, nx.DiGraph], today: s
         skills.append(f"<li>{escape(name.split()[0])} {words} <strong>"
                       f"{escape(comp_names.get(comp, comp))}</strong>{standard}: "
                       f"{round(100 * value)}% on the latest check.</li>")
-    badges = [b for (b,) in conn.execute("select badge from badges where student_id = ? order by at",
-                                         (student_id,))]
-    goals_row = conn.execute("select goals from profiles where student_id = ?",
-                             (student_id,)).fetchone()
-    goals = json.loads(goals_row[0]) if goals_row else []
-    reflections = conn.execute("select text from reflections where student_id = ? order by at "
-                               "desc limit 3", (student_id,)).fetchall()
+    badges = r.badges
     goal_items = "".join(f"<li>{escape(g['text'])}{' ✓ done' if g.get('done') else ''}</li>"
-                         for g in goals) or "<li>No goals written yet.</li>"
-    reflection_items = "".join(f"<li>“{escape(t)}”</li>" for (t,) in reflections) or \
+                         for g in r.goals) or "<li>No goals written yet.</li>"
+    reflection_items = "".join(f"<li>“{escape(t)}”</li>" for t in r.reflections) or \
         "<li>No reflections yet.</li>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Progress report: {escape(name)}</title>

@@ -38,7 +38,7 @@ from .graph import quest_graph
 from .loader import dumps_quest, load_quest, loads_quest
 from .model import Quest
 from .rewards import level_for
-from .store import Store, StoreBusy, StoreInterface
+from .store import StoreBusy, StoreInterface, open_store
 
 __all__ = ["Classroom", "StudentSession", "TeacherSession", "StudentLogin", "QuestCard",
            "Profile", "QueueItem"]
@@ -170,7 +170,8 @@ class Classroom:
                  session_hours: float = 8.0, max_failures: int = 5,
                  lockout_minutes: float = 15.0, registry=None):
         self.registry = registry
-        self.store = store if not isinstance(store, (str, Path)) else Store(store)
+        # a database address: a SQLite file path or postgresql://user@host/dbname
+        self.store = store if not isinstance(store, (str, Path)) else open_store(store)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.hasher = hasher or PasswordHasher()
         self.session_length = timedelta(hours=session_hours)
@@ -299,6 +300,11 @@ class Classroom:
         return self.store.put_quest(quest.id, quest.title, dumps_quest(quest), quest_digest(quest),
                                     self.stamp(), by)
 
+    def published(self, quest_id: str) -> dict | None:
+        """The latest published version of a quest: id, version, title, hash, published, by."""
+        row = self.store.quest_row(quest_id)
+        return None if row is None else {k: v for k, v in row.items() if k != "source"}
+
     def assign(self, quest_id: str, class_code: str, by: int | None = None) -> None:
         code = self._class(class_code)["code"]
         if self.store.quest_row(quest_id) is None:
@@ -310,6 +316,17 @@ class Classroom:
         if row is None:
             raise ClassroomError(f"no class has the code {class_code!r}")
         return row
+
+    def teacher_session(self, class_code: str) -> "TeacherSession":
+        """A session of the class's teacher, for commands run by whoever holds the database.
+
+        The command line (exports, imports) has no teacher login: holding the
+        database file or address is the permission. The session is an
+        ordinary one (it expires and can be logged out).
+        """
+        klass = self._class(class_code)
+        teacher = self.store.teacher(klass["teacher_id"])
+        return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
 
     def find_student(self, class_code: str, name: str) -> dict:
         """A student row by class code and name (for administration, not for logins)."""
@@ -714,6 +731,10 @@ class TeacherSession(_Session):
         self._check()
         return self._classroom.publish(quest, by=self.teacher_id)
 
+    def published(self, quest_id: str) -> dict | None:
+        self._check()
+        return self._classroom.published(quest_id)
+
     def assign(self, quest_id: str, class_code: str) -> None:
         self._classroom.assign(quest_id, self._own_class(class_code), by=self.teacher_id)
 
@@ -802,34 +823,85 @@ class TeacherSession(_Session):
 
     def class_overview(self, class_code: str, quest_id: str) -> list[center.NodeCounts]:
         code, G = self._class_graph(class_code, quest_id)
-        return center.class_overview(self._classroom.store.conn, code, G)
+        store = self._classroom.store
+        return center.class_overview(list(G.graph["order"] or G), store.enrolled_count(code),
+                                     store.node_state_counts(code, quest_id))
 
     def grid(self, class_code: str, quest_id: str) -> center.Grid:
         code, G = self._class_graph(class_code, quest_id)
-        return center.grid(self._classroom.store.conn, code, G)
+        store = self._classroom.store
+        return center.grid(store.class_students(code), list(G.graph["order"] or G),
+                           store.class_progress(code, quest_id),
+                           store.class_quest_status(code, quest_id),
+                           {n: G.nodes[n]["node"].title for n in G})
 
     def struggling(self, class_code: str,
                    rules: center.StruggleRules = center.StruggleRules()) -> list[center.Struggle]:
         graphs = self._class_graphs(class_code)
-        return center.struggling(self._classroom.store.conn, class_code.strip().upper(), graphs,
-                                 self._classroom.clock(), rules)
+        code, quests, store = class_code.strip().upper(), list(graphs), self._classroom.store
+        now = self._classroom.clock()
+        return center.struggling(
+            store.class_students(code), graphs, now, rules,
+            fails=store.failed_nodes(code, quests, rules.gate_fails),
+            stuck=store.stuck_nodes(code, quests, center.stuck_before(now, rules)),
+            returned=store.returned_counts(code, quests, rules.returned),
+            low_mastery=store.low_mastery(code, quests, rules.mastery_below),
+            last_active=store.last_activity(code))
 
     def mastery(self, class_code: str) -> center.MasteryMatrix:
-        return center.mastery_matrix(self._classroom.store.conn, self._own_class(class_code))
+        code, store = self._own_class(class_code), self._classroom.store
+        return center.mastery_matrix(store.class_students(code), store.class_mastery(code))
 
     def groups(self, class_code: str, threshold: float = 0.8, size: int = 5) -> list[center.Group]:
         return center.small_groups(self.mastery(class_code), threshold, size)
 
     def modality_insights(self, class_code: str, quest_id: str) -> list[center.ModalityInsight]:
         code, G = self._class_graph(class_code, quest_id)
-        return center.modality_insights(self._classroom.store.conn, code, G)
+        store = self._classroom.store
+        return center.modality_insights(G, store.class_picks(code, quest_id),
+                                        store.class_progress(code, quest_id))
 
     def parent_report(self, student_id: int) -> str:
         """A printable HTML report for the student's family."""
         row = self._own_student(student_id)
-        return center.parent_report(self._classroom.store.conn, student_id,
-                                    self._class_graphs(row["class_code"]),
-                                    self._classroom.clock().date().isoformat())
+        graphs = self._class_graphs(row["class_code"])
+        store = self._classroom.store
+        rows = center.ReportRows(
+            row["name"], store.get_class(row["class_code"])["name"],
+            {q: dict(store.student_states(student_id, q)) for q in graphs},
+            {q: store.quest_status(student_id, q) for q in graphs},
+            store.student_mastery(student_id),
+            [b["badge"] for b in store.badges_of(student_id)],
+            store.profile(student_id)["goals"], store.recent_reflections(student_id, 3))
+        return center.parent_report(rows, graphs, self._classroom.clock().date().isoformat())
+
+    # the exports' reads (questengine.interop) ------------------------------------------------
+
+    def roster(self, class_code: str) -> list[dict]:
+        """The class's students for a roster: id, name, opaque_id (never a PIN or its hash)."""
+        code = self._own_class(class_code)
+        return [{"id": s["id"], "name": s["name"], "opaque_id": s["opaque_id"]}
+                for s in self._classroom.store.students_in(code)]
+
+    def class_events(self, class_code: str) -> list[dict]:
+        """Every event of the class's students, oldest first, with the student's opaque id."""
+        return self._classroom.store.class_events(self._own_class(class_code))
+
+    def database_identity(self) -> str:
+        """The random name of this classroom's database (stable xAPI statement ids)."""
+        self._check()
+        return self._classroom.store.database_identity()
+
+    def quest_version(self, class_code: str, quest_id: str, version: int) -> Quest | None:
+        """A quest assigned to the class, as it was at ``version`` (else its latest), or None."""
+        code = self._own_class(class_code)
+        if not any(a["quest_id"] == quest_id for a in self._classroom.store.assignments(code)):
+            raise AccessDenied(f"the quest {quest_id!r} is not assigned to class {code}")
+        row = (self._classroom.store.quest_row(quest_id, version)
+               or self._classroom.store.quest_row(quest_id))
+        if row is None:
+            return None
+        return loads_quest(row["source"], f"{quest_id} v{row['version']}", self._classroom.registry)
 
     def bulk_approve(self, submission_ids: list[int], feedback: str = "") -> tuple[int, list[str]]:
         """Approve several submissions: (how many were approved, why others were not).

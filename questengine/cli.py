@@ -12,11 +12,15 @@ from pathlib import Path
 
 import click
 
+from .cliopts import db_option as _db_option
+from .cliopts import friendly as _friendly
+from .cliopts import open_classroom
 from .errors import QuestEngineError, QuestFileError, QuestValidationError
 from .graph import quest_graph, validate
 from .loader import load_quest
 from .rewards import level_progress
 from .simulate import play
+from .store import is_postgres
 
 QUEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -25,12 +29,6 @@ QUEST_SUFFIXES = (".yaml", ".yml", ".json")
 @click.version_option(package_name="questengine")
 def main() -> None:
     """questengine: quest maps for personalized learning."""
-
-
-def _db_option(fn):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
-                        envvar="QUESTENGINE_DB", default="run/classroom.db", show_default=True,
-                        help="Classroom database file (or set QUESTENGINE_DB).")(fn)
 
 
 def _quest_files(paths: tuple[str, ...]) -> list[Path]:
@@ -167,10 +165,10 @@ def _serve(db: Path, port: int, hint: str = "", teacher: str = "") -> None:
 @click.option("--port", type=int, default=8866, show_default=True)
 def serve_cmd(db_path: str, port: int) -> None:
     """Serve the pages with Voilà on 127.0.0.1 over the classroom database."""
-    if not Path(db_path).is_file():
+    if not is_postgres(db_path) and not Path(db_path).is_file():
         raise click.UsageError(f"{db_path} does not exist; run `questengine init-db` or "
                                "`questengine demo` first")
-    _serve(Path(db_path), port)
+    _serve(db_path if is_postgres(db_path) else Path(db_path), port)
 
 
 def _sample_quests() -> Path:
@@ -184,35 +182,7 @@ def _sample_quests() -> Path:
 # --- classroom administration ---------------------------------------------------
 
 def _classroom(db_path: str):
-    from .classroom import Classroom
-    from .store import StoreError
-
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return Classroom(db_path)
-    except StoreError as err:
-        raise click.ClickException(str(err)) from err
-
-
-def _friendly(fn):
-    """Turn the library's errors into one-line messages with exit code 1."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (QuestFileError, QuestValidationError) as err:
-            for problem in err.problems:
-                click.echo(str(problem), err=True)
-            sys.exit(1)
-        except QuestEngineError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(1)
-        except OSError as err:
-            click.echo(f"error: {err.filename or ''}: {err.strerror or err}", err=True)
-            sys.exit(1)
-    return wrapper
+    return open_classroom(db_path)
 
 
 @main.command("init-db")
@@ -345,6 +315,10 @@ def run() -> None:  # pragma: no cover - entry for `python -m questengine`
 
 
 
-from .interop.cli import register as _register_interop  # noqa: E402  (commands beside their modules)
+# the interop commands live beside their modules; they share this module's options
+from .interop import cli as _interop  # noqa: E402
 
-_register_interop(main)
+for _command in (_interop.import_twee_cmd, _interop.export_xapi_cmd, _interop.bundle_cmd,
+                 _interop.import_bundle_cmd, _interop.export_grid_cmd):
+    main.add_command(_command)
+roster_group.add_command(_interop.roster_export_cmd)

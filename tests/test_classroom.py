@@ -17,6 +17,7 @@ from questengine.errors import (
     SessionExpired,
 )
 from helpers import T1, FakeClock, cheap_hasher
+from pgserver import is_sqlite, query, table_rows
 
 T2 = T1.replace("id: t1", "id: t2").replace("Tiny fractions", "Other fractions")
 
@@ -27,18 +28,14 @@ MB = "x" * 1_000_000
 
 def snapshot(store) -> dict[str, list[str]]:
     """Every row of every table (sorted), to show that nothing was written."""
-    conn = store.conn
-    names = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table' "
-                                        "and name not like 'sqlite_%' order by name")]
-    return {t: sorted(repr(r) for r in conn.execute(f"select * from [{t}]")) for t in names}
+    return {t: sorted(repr(sorted(r.items())) for r in rows)
+            for t, rows in table_rows(store).items()}
 
 
 def all_rows(store):
-    conn = store.conn
-    for (table,) in conn.execute("select name from sqlite_master where type = 'table'").fetchall():
-        cols = [r[1] for r in conn.execute(f"pragma table_info([{table}])")]
-        for row in conn.execute(f"select * from [{table}]"):
-            yield table, dict(zip(cols, row))
+    for table, rows in table_rows(store).items():
+        for row in rows:
+            yield table, row
 
 
 # --- the world: two teachers, two classes, students in each ---------------------------------
@@ -89,9 +86,9 @@ def make_side(c: Classroom, email: str, tname: str, cname: str, code: str, quest
 
 
 @pytest.fixture
-def world():
+def world(db_address):
     clock = FakeClock()
-    c = Classroom(":memory:", clock=clock, hasher=cheap_hasher())
+    c = Classroom(db_address, clock=clock, hasher=cheap_hasher())
     A = make_side(c, "ann@school.org", "Ann", "Class A", "CLASS-A", T1, "t1", ["Ada", "Alan"])
     B = make_side(c, "bob@school.org", "Bob", "Class B", "CLASS-B", T2, "t2", ["Bea", "Ben"])
     return World(c, clock, A, B)
@@ -134,6 +131,12 @@ TEACHER_WRONG = {
     "modality_insights": lambda me, them: me.teacher.modality_insights(them.code, them.quest),
     "parent_report": lambda me, them: me.teacher.parent_report(them.students[0]),
     "bulk_approve": lambda me, them: me.teacher.bulk_approve([me.sub, them.sub]),
+    # the exports' reads
+    "roster": lambda me, them: me.teacher.roster(them.code),
+    "class_events": lambda me, them: me.teacher.class_events(them.code),
+    "quest_version": lambda me, them: me.teacher.quest_version(them.code, them.quest, 1),
+    "database_identity": None,  # has no target: one database, one name
+    "published": None,  # quest ids are shared: a teacher must see that an id is taken
 }
 
 #: The same methods used rightly, on the teacher's own things.
@@ -175,6 +178,13 @@ TEACHER_RIGHT = {
     == ["worksheet"],
     "parent_report": lambda me, them: "<html" in me.teacher.parent_report(me.students[0]),
     "bulk_approve": lambda me, them: me.teacher.bulk_approve([me.sub]) == (1, []),
+    "roster": lambda me, them: [s["id"] for s in me.teacher.roster(me.code)] == me.students
+    and all(s["opaque_id"] for s in me.teacher.roster(me.code)),
+    "class_events": lambda me, them: {e["student_id"] for e in me.teacher.class_events(me.code)}
+    <= set(me.students) and len(me.teacher.class_events(me.code)) > 0,
+    "quest_version": lambda me, them: me.teacher.quest_version(me.code, me.quest, 1).id == me.quest,
+    "database_identity": lambda me, them: len(me.teacher.database_identity()) == 36,
+    "published": lambda me, them: me.teacher.published(me.quest)["version"] == 1,
 }
 
 #: A student acting on a quest assigned to the other class (the only target a student names).
@@ -360,9 +370,9 @@ def test_unassigning_is_not_needed_for_students_of_a_new_class(world):
 
 
 @pytest.fixture
-def small():
+def small(db_address):
     clock = FakeClock()
-    c = Classroom(":memory:", clock=clock, hasher=cheap_hasher())
+    c = Classroom(db_address, clock=clock, hasher=cheap_hasher())
     c.add_teacher("t@school.org", "Tess", "correct horse")
     code = c.create_class("t@school.org", "Class", "OWL-0001")
     t = c.login_teacher("t@school.org", "correct horse")
@@ -434,9 +444,9 @@ def test_teacher_login_is_rate_limited(small):
     assert c.login_teacher("t@school.org", "correct horse").name == "Tess"
 
 
-def test_throttle_is_shared_by_every_process_on_the_store(tmp_path):
+def test_throttle_is_shared_by_every_process_on_the_store(db_address):
     clock = FakeClock()
-    path = tmp_path / "q.db"
+    path = db_address
     c1 = Classroom(path, clock=clock, hasher=cheap_hasher())
     c1.add_teacher("t@school.org", "Tess", "correct horse")
     code = c1.create_class("t@school.org", "Class", "OWL-0002")
@@ -675,8 +685,8 @@ def test_unicode_and_sql_looking_names_are_kept_verbatim(small):
         assert s.name == n
         assert c.store.student(lg.student_id)["name"] == n
         assert t.export_student(lg.student_id)["students"][0]["name"] == n
-    tables = {r[0] for r in c.store.conn.execute("select name from sqlite_master")}
-    assert {"students", "events", "progress"} <= tables
+    assert {"students", "events", "progress"} <= set(table_rows(c.store))
+    assert len(table_rows(c.store)["students"]) == 2 + len(NAMES)  # no table was dropped
     # names are matched case-insensitively at login
     assert c.login_student(code, "zoë ångström", "4321").name == "Zoë Ångström"
 
@@ -846,14 +856,14 @@ def test_a_changed_quest_becomes_version_2_and_progress_carries_over(versions):
     assert p.state("end") == "available"
     assert p.ignored == 3  # open, complete and reflect on intro
     # the events on the removed node are still in the store
-    kinds = [r[0] for r in c.store.conn.execute(
+    kinds = [r[0] for r in query(c.store, 
         "select type from events where student_id = ? and node = 'intro' order by id",
         (versions.sid,))]
     assert kinds == ["open", "complete", "reflect"]
-    assert {r[0] for r in c.store.conn.execute("select distinct version from events")} == {1}
+    assert {r[0] for r in query(c.store, "select distinct version from events")} == {1}
     p = s.complete("vq", "end")
     assert p.complete
-    assert c.store.conn.execute("select version from events order by id desc limit 1"
+    assert query(c.store, "select version from events order by id desc limit 1"
                                 ).fetchone()[0] == 2
 
 
@@ -887,7 +897,7 @@ def test_progress_rows_follow_the_new_version(versions):
     s, c, sid = versions.s, versions.c, versions.sid
     s.open("vq", "prologue")
     p = replay(c.graph("vq"), c.store.events(sid, "vq"))
-    rows = {r[0]: r[1:] for r in c.store.conn.execute(
+    rows = {r[0]: r[1:] for r in query(c.store, 
         "select node, state, attempts, score, round from progress where student_id = ? and "
         "quest_id = 'vq'", (sid,))}
     assert rows == {n: (np.state, np.attempts, np.score, np.round) for n, np in p.nodes.items()}
@@ -929,11 +939,9 @@ def rich(small):
 
 
 def student_tables(store) -> list[str]:
-    out = []
-    for (table,) in store.conn.execute("select name from sqlite_master where type = 'table'"):
-        if "student_id" in {r[1] for r in store.conn.execute(f"pragma table_info([{table}])")}:
-            out.append(table)
-    return out
+    from questengine.store import TABLES
+
+    return [t for t in TABLES if "student_id" in store.table_columns(t)]
 
 
 def test_export_has_every_row_about_the_student(rich):
@@ -942,7 +950,7 @@ def test_export_has_every_row_about_the_student(rich):
     text = json.dumps(data, ensure_ascii=False)
     assert "pin_hash" not in text and "token_hash" not in text
     for table in student_tables(c.store):
-        n = c.store.conn.execute(f"select count(*) from [{table}] where student_id = ?",
+        n = query(c.store, f"select count(*) from {table} where student_id = ?",
                                  (sid,)).fetchone()[0]
         assert table in data, table
         assert len(data[table]) == n, table
@@ -960,7 +968,7 @@ def test_export_has_every_row_about_the_student(rich):
 def test_delete_leaves_no_row_about_the_student(rich):
     c, sid = rich.c, rich.sid2
     mate_before = c.store.export_student(rich.mate._sid)
-    others_before = {t: c.store.conn.execute(f"select count(*) from [{t}] where student_id != ?",
+    others_before = {t: query(c.store, f"select count(*) from {t} where student_id != ?",
                                              (sid,)).fetchone()[0]
                      for t in student_tables(c.store)}
     counts = rich.t.delete_student(sid)
@@ -975,10 +983,11 @@ def test_delete_leaves_no_row_about_the_student(rich):
             if isinstance(value, str):
                 for needle in needles:
                     assert needle.casefold() not in value.casefold(), (table, column, row)
-    assert c.store.conn.execute("pragma foreign_key_check").fetchall() == []
+    if is_sqlite(c.store):
+        assert query(c.store, "pragma foreign_key_check").fetchall() == []
     # the others are intact
     assert c.store.export_student(rich.mate._sid) == mate_before
-    assert {t: c.store.conn.execute(f"select count(*) from [{t}] where student_id != ?",
+    assert {t: query(c.store, f"select count(*) from {t} where student_id != ?",
                                     (sid,)).fetchone()[0]
             for t in student_tables(c.store)} == others_before
     assert rich.mate.progress("t1").state("learn") == "pending_review"
@@ -1032,7 +1041,7 @@ def test_review_flow_return_resubmit_approve(playing):
     assert p.state("learn") == "success" and p.state("check") == "available"
     with pytest.raises(ProgressError):
         t.review(queue[0].submission_id, "approve")  # nothing pending any more
-    statuses = [r[0] for r in c.store.conn.execute(
+    statuses = [r[0] for r in query(c.store, 
         "select status from submissions order by id")]
     assert statuses == ["returned", "approved"]
     p = s.progress("t1")
@@ -1068,7 +1077,7 @@ def test_overrides_record_their_reason(playing):
     assert "kindness" in {b["badge"] for b in c.store.badges_of(sid)}
     p = t.override(sid, "t1", "check", "reset", reason="start the checkpoint over")
     assert p.state("check") == "available" and p.nodes["check"].attempts == 0
-    rows = c.store.conn.execute(
+    rows = query(c.store, 
         "select node, role, actor, data from events where student_id = ? and type = 'override' "
         "order by id", (sid,)).fetchall()
     logged = [(n, r, a, json.loads(d)["op"], json.loads(d)["reason"]) for n, r, a, d in rows]

@@ -332,6 +332,8 @@ def import_bundle(classroom: Any, path: str | Path, quests_dir: str | Path, *,
                   replace: bool = False, by: int | None = None) -> BundleImport:
     """Check a bundle, write its quest file and assets under ``quests_dir``, and publish it.
 
+    ``classroom`` is a Classroom or a TeacherSession (who then owns the quest).
+
     A different quest already published with the same id, or a different file
     already at one of the paths, is refused with BundleConflict unless
     ``replace`` (the quest then becomes a new version). Nothing is written
@@ -342,8 +344,7 @@ def import_bundle(classroom: Any, path: str | Path, quests_dir: str | Path, *,
     bundle = read_bundle(path)
     quest = bundle.quest
     quests_dir = Path(quests_dir)
-    store = classroom.store
-    latest = store.quest_row(quest.id)
+    latest = classroom.published(quest.id)
     same_quest = latest is not None and latest["hash"] == quest_digest(quest)
     if latest is not None and not same_quest and not replace:
         raise BundleConflict(
@@ -372,7 +373,10 @@ def import_bundle(classroom: Any, path: str | Path, quests_dir: str | Path, *,
                              "--replace to overwrite them, or import into another folder "
                              "(--quests)")
     version_before = latest["version"] if latest else None
-    version = classroom.publish(quest, by=by)
+    from ..classroom import TeacherSession
+
+    version = (classroom.publish(quest) if isinstance(classroom, TeacherSession)
+               else classroom.publish(quest, by=by))
     written = []
     for target, blob in writes:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,96 +18,52 @@ can be imported into another class (new PINs are made there).
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 from typing import Any
 
-from ..engine import replay
-from ..graph import quest_graph
-from ..loader import loads_quest
-from . import InteropError, class_row, store_of
+from .. import center
+from ..center import csv_cell
+from . import InteropError, teacher_of
 
 __all__ = ["ROSTER_COLUMNS", "roster_csv", "grid_csv", "write_csv", "csv_cell"]
 
 ROSTER_COLUMNS = ("name", "opaque_id", "class_code")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A value as CSV text, defused so a spreadsheet shows it rather than runs it.
-
-    >>> csv_cell("=HYPERLINK(1)"), csv_cell(3), csv_cell(None), csv_cell("Ana")
-    ("'=HYPERLINK(1)", '3', '', 'Ana')
-    """
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _csv(header: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return buf.getvalue()
 
 
 def roster_csv(source: Any, class_code: str, *, anonymous: bool = False) -> str:
-    """The class roster as CSV: name, opaque_id, class_code (no PINs: only hashes are kept)."""
-    store = store_of(source)
-    code = class_row(store, class_code)["code"]
-    students = store.students_in(code)
+    """The class roster as CSV: name, opaque_id, class_code (no PINs: only hashes are kept).
+
+    ``source`` is a TeacherSession (their own classes) or a Classroom.
+    """
+    teacher, code, opened = teacher_of(source, class_code)
+    try:
+        students = teacher.roster(code)
+    finally:
+        if opened:
+            teacher.logout()
     header = list(ROSTER_COLUMNS[1:] if anonymous else ROSTER_COLUMNS)
-    rows = [([] if anonymous else [s["name"]]) + [s["opaque_id"], code] for s in students]
-    return _csv(header, rows)
+    return center.csv_text(header, (([] if anonymous else [s["name"]]) + [s["opaque_id"], code]
+                                    for s in students))
 
 
 def grid_csv(source: Any, class_code: str, quest_id: str, *, anonymous: bool = False) -> str:
-    """The progress grid of a quest in a class: one row per student, one column per node.
+    """The progress center's grid of a quest in a class as CSV (:func:`questengine.center.grid_csv`).
 
-    Columns: name, opaque_id, xp, complete, then every node of the quest's
-    latest version (by id, in map order) holding the student's state there
-    (``locked``, ``available``, ``in_progress``, ``pending_review``,
-    ``returned``, ``success``, ``fail`` or ``closed``). Read from the
-    materialized ``progress`` table; a student who has not started shows the
-    states of a fresh start.
+    One row per student, one column per node in map order with the state the
+    progress center shows; read from the materialized ``progress`` table.
+    ``source`` is a TeacherSession (their own classes) or a Classroom.
     """
-    store = store_of(source)
-    code = class_row(store, class_code)["code"]
-    if not any(a["quest_id"] == quest_id for a in store.assignments(code)):
-        assigned = ", ".join(a["quest_id"] for a in store.assignments(code)) or "none"
-        raise InteropError(f"the quest {quest_id!r} is not assigned to class {code} "
-                           f"(assigned: {assigned})")
-    row = store.quest_row(quest_id)
-    quest = loads_quest(row["source"], f"{quest_id} v{row['version']}")
-    G = quest_graph(quest.model_copy(update={"version": row["version"]}))
-    nodes = [n.id for n in quest.nodes]
-    fresh = replay(G, []).states()
-    students = store.students_in(code)
-    states: dict[int, dict[str, str]] = {}
-    for r in store._rows(
-            "select p.student_id, p.node, p.state from progress p join enrolments e on "
-            "e.student_id = p.student_id and e.class_code = ? where p.quest_id = ?",
-            (code, quest_id)):
-        states.setdefault(r["student_id"], {})[r["node"]] = r["state"]
-    status = {r["student_id"]: r for r in store._rows(
-        "select q.student_id, q.xp, q.complete from quest_status q join enrolments e on "
-        "e.student_id = q.student_id and e.class_code = ? where q.quest_id = ?",
-        (code, quest_id))}
-    header = ([] if anonymous else ["name"]) + ["opaque_id", "xp", "complete"] + nodes
-    rows = []
-    for s in students:
-        mine = states.get(s["id"], {})
-        st = status.get(s["id"])
-        rows.append(([] if anonymous else [s["name"]])
-                    + [s["opaque_id"], st["xp"] if st else 0,
-                       "yes" if st and st["complete"] else "no"]
-                    + [mine.get(n, fresh[n]) for n in nodes])
-    return _csv(header, rows)
+    teacher, code, opened = teacher_of(source, class_code)
+    try:
+        assigned = [a["quest_id"] for a in teacher.assigned(code)]
+        if quest_id not in assigned:
+            raise InteropError(f"the quest {quest_id!r} is not assigned to class {code} "
+                               f"(assigned: {', '.join(assigned) or 'none'})")
+        return center.grid_csv(teacher.grid(code, quest_id), anonymous=anonymous)
+    finally:
+        if opened:
+            teacher.logout()
 
 
 def write_csv(text: str, output: str | Path, *, bom: bool = True) -> Path:

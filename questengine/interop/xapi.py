@@ -38,8 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
-from ..loader import loads_quest
-from . import InteropError, class_row, store_of
+from . import InteropError, teacher_of
 
 __all__ = ["DEFAULT_HOMEPAGE", "XAPI_VERSION", "ADL", "NAMESPACE", "database_identity",
            "statements", "export_xapi"]
@@ -64,9 +63,16 @@ _ACTIVITY_TYPES = {
 }
 
 
-def database_identity(store: Any) -> str:
-    """The random UUID that names this database (made by the store's schema migration 4)."""
-    return store.conn.execute("select uuid from questengine_identity where id = 1").fetchone()[0]
+def database_identity(source: Any) -> str:
+    """The random UUID that names this database (made by the store's schema migration 4).
+
+    ``source`` is a TeacherSession or a Classroom.
+    """
+    from ..classroom import Classroom
+
+    if isinstance(source, Classroom):
+        return source.store.database_identity()
+    return source.database_identity()
 
 
 def _check_iri(value: str, what: str) -> str:
@@ -80,15 +86,15 @@ def _check_iri(value: str, what: str) -> str:
 class _Builder:
     """Builds statements for one class, keeping the state that links them."""
 
-    def __init__(self, store: Any, class_code: str, homepage: str, base: str, language: str,
+    def __init__(self, teacher: Any, class_code: str, homepage: str, base: str, language: str,
                  include_text: bool):
-        self.store = store
+        self.teacher = teacher
         self.class_code = class_code
         self.homepage = homepage
         self.base = base
         self.lang = language
         self.include_text = include_text
-        self.identity = database_identity(store)
+        self.identity = teacher.database_identity()
         self.quests: dict[tuple[str, int], Any] = {}
         self.last_submit: dict[tuple[int, str, str], str] = {}
         self.last_grade: dict[tuple[int, str, str], dict] = {}
@@ -126,8 +132,7 @@ class _Builder:
     def quest(self, quest_id: str, version: int):
         key = (quest_id, version)
         if key not in self.quests:
-            row = self.store.quest_row(quest_id, version) or self.store.quest_row(quest_id)
-            self.quests[key] = loads_quest(row["source"], f"{quest_id} v{version}") if row else None
+            self.quests[key] = self.teacher.quest_version(self.class_code, quest_id, version)
         return self.quests[key]
 
     def quest_iri(self, quest_id: str) -> str:
@@ -326,24 +331,21 @@ def statements(source: Any, class_code: str, *, homepage: str = DEFAULT_HOMEPAGE
                include_text: bool = False) -> Iterator[dict]:
     """Every event of a class's students as xAPI statements, in the order they happened.
 
-    ``source`` is a Classroom, a Store or a database path; ``homepage`` is the
+    ``source`` is a TeacherSession (their own classes) or a Classroom; ``homepage`` is the
     school's web address that student accounts live under; ``base`` the
     address quests, nodes, verbs and extensions are named under (default:
     the home page).
     """
-    store = store_of(source)
-    klass = class_row(store, class_code)
     homepage = _check_iri(homepage, "school home page")
     base = _check_iri(base or homepage, "base address")
-    builder = _Builder(store, klass["code"], homepage, base, language, include_text)
-    cursor = store.conn.execute(
-        "select e.id, e.student_id, e.quest_id, e.version, e.node, e.type, e.role, e.actor, "
-        "e.at, e.data, s.opaque_id from events e join enrolments en on en.student_id = "
-        "e.student_id and en.class_code = ? join students s on s.id = e.student_id "
-        "order by e.id", (klass["code"],))
-    columns = [d[0] for d in cursor.description]
-    for values in cursor.fetchall():
-        yield from builder.statements(dict(zip(columns, values)))
+    teacher, code, opened = teacher_of(source, class_code)
+    try:
+        builder = _Builder(teacher, code, homepage, base, language, include_text)
+        for row in teacher.class_events(code):
+            yield from builder.statements(row)
+    finally:
+        if opened:
+            teacher.logout()
 
 
 def export_xapi(source: Any, class_code: str, output: str | Path | IO[str], **options: Any) -> int:

@@ -1,0 +1,536 @@
+"""What the two stores share: every query both dialects understand, written once.
+
+Statements use ``?`` placeholders; the PostgreSQL store turns them into
+``%s``. A subclass provides the connection plumbing (``_all``, ``_run``,
+``_insert``, ``_many``, ``write``, ``_lock``) and the few statements whose
+dialects differ (``_STATUS_UPSERT``, ``_PICKS``, ``_save_status``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..engine import Event, Progress
+from ..rewards import level_for
+from . import STUDENT_TABLES, progress_row
+
+_EVENT_COLUMNS = "id, type, node, role, actor, at, quest_id, version, data"
+
+
+class SQLStore:
+    """The queries; see :class:`questengine.store.StoreInterface` for what each returns."""
+
+    address: str
+
+    # plumbing (the subclass) ----------------------------------------------------------
+
+    def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
+        raise NotImplementedError
+
+    def _run(self, sql: str, params: tuple = ()) -> int:
+        raise NotImplementedError
+
+    def _insert(self, sql: str, params: tuple = ()) -> int:
+        raise NotImplementedError
+
+    def _many(self, sql: str, rows: list[tuple]) -> None:
+        raise NotImplementedError
+
+    def _lock(self, *key: Any) -> None:
+        """Hold ``key`` until the current write transaction ends (a no-op where writes are serial)."""
+
+    def write(self):
+        raise NotImplementedError
+
+    def _row(self, sql: str, params: tuple = ()) -> dict | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _one(self, sql: str, params: tuple = ()) -> Any:
+        rows = self._all(sql, params)
+        return rows[0][0] if rows else None
+
+    # people and classes ---------------------------------------------------------------
+
+    def add_teacher(self, email: str, name: str, password_hash: str, at: str) -> int:
+        with self.write():
+            return self._insert("insert into teachers (email, name, password_hash, created) "
+                                "values (?, ?, ?, ?)", (email, name, password_hash, at))
+
+    def teacher_by_email(self, email: str) -> dict | None:
+        return self._row("select * from teachers where email = ?", (email,))
+
+    def teacher(self, teacher_id: int) -> dict | None:
+        return self._row("select * from teachers where id = ?", (teacher_id,))
+
+    def add_class(self, code: str, name: str, teacher_id: int, at: str) -> None:
+        with self.write():
+            self._run("insert into classes (code, name, teacher_id, created) values (?, ?, ?, ?)",
+                      (code, name, teacher_id, at))
+
+    def get_class(self, code: str) -> dict | None:
+        return self._row("select * from classes where code = ?", (code,))
+
+    def classes_of(self, teacher_id: int) -> list[dict]:
+        return self._rows("select * from classes where teacher_id = ? order by code", (teacher_id,))
+
+    def add_student(self, class_code: str, name: str, name_key: str, pin_hash: str,
+                    opaque_id: str, at: str) -> int:
+        with self.write():
+            sid = self._insert("insert into students (opaque_id, class_code, name, name_key, "
+                               "pin_hash, created) values (?, ?, ?, ?, ?, ?)",
+                               (opaque_id, class_code, name, name_key, pin_hash, at))
+            self._run("insert into enrolments (student_id, class_code, enrolled) values (?, ?, ?)",
+                      (sid, class_code, at))
+            return sid
+
+    def student(self, student_id: int) -> dict | None:
+        return self._row("select * from students where id = ?", (student_id,))
+
+    def student_by_name(self, class_code: str, name_key: str) -> dict | None:
+        return self._row("select * from students where class_code = ? and name_key = ?",
+                         (class_code, name_key))
+
+    def students_in(self, class_code: str) -> list[dict]:
+        return self._rows("select s.* from students s join enrolments e on e.student_id = s.id "
+                          "where e.class_code = ? order by s.name, s.id", (class_code,))
+
+    def set_pin(self, student_id: int, pin_hash: str) -> None:
+        with self.write():
+            self._run("update students set pin_hash = ? where id = ?", (pin_hash, student_id))
+
+    # quests ---------------------------------------------------------------------------
+
+    def put_quest(self, quest_id: str, title: str, source: str, digest: str, at: str,
+                  by: int | None) -> int:
+        """Store a quest's source; a changed source becomes a new version. Returns the version."""
+        with self.write():
+            self._lock("quest", quest_id)
+            latest = self.quest_row(quest_id)
+            if latest is not None and latest["hash"] == digest:
+                return latest["version"]
+            version = (latest["version"] + 1) if latest else 1
+            self._run("insert into quests (id, version, title, source, hash, published, "
+                      "published_by) values (?, ?, ?, ?, ?, ?, ?)",
+                      (quest_id, version, title, source, digest, at, by))
+            return version
+
+    def quest_row(self, quest_id: str, version: int | None = None) -> dict | None:
+        if version is None:
+            return self._row("select * from quests where id = ? order by version desc limit 1",
+                             (quest_id,))
+        return self._row("select * from quests where id = ? and version = ?", (quest_id, version))
+
+    def assign(self, class_code: str, quest_id: str, at: str, by: int | None) -> None:
+        with self.write():
+            self._run("insert into assignments (class_code, quest_id, assigned, assigned_by) "
+                      "values (?, ?, ?, ?) on conflict (class_code, quest_id) do update set "
+                      "assigned = excluded.assigned, assigned_by = excluded.assigned_by",
+                      (class_code, quest_id, at, by))
+
+    def assignments(self, class_code: str) -> list[dict]:
+        return self._rows("select a.*, q.title, q.version from assignments a join quests q "
+                          "on q.id = a.quest_id and q.version = (select max(version) from quests "
+                          "where id = a.quest_id) where a.class_code = ? order by a.assigned, "
+                          "a.quest_id", (class_code,))
+
+    # events and materialized progress ---------------------------------------------------
+
+    def events(self, student_id: int, quest_id: str) -> list[Event]:
+        return self.events_since(student_id, quest_id, 0)[1]
+
+    def events_since(self, student_id: int, quest_id: str, after_id: int) -> tuple[int, list[Event]]:
+        """(the last event id, the events after ``after_id``) of one student in one quest."""
+        rows = self._all(f"select {_EVENT_COLUMNS} from events where student_id = ? and "
+                         "quest_id = ? and id > ? order by id", (student_id, quest_id, after_id))
+        last = rows[-1][0] if rows else after_id
+        return last, [Event(t, n, r, a, at, q, v, json.loads(d))
+                      for _, t, n, r, a, at, q, v, d in rows]
+
+    def last_event_id(self, student_id: int, quest_id: str) -> int:
+        """The newest event id of a student's quest log; in ``write()`` the log stays ours."""
+        self._lock("log", student_id, quest_id)
+        return self._one("select max(id) from events where student_id = ? and quest_id = ?",
+                         (student_id, quest_id)) or 0
+
+    def append(self, student_id: int, events: list[Event]) -> list[int]:
+        """Append events and the submission, review and reflection rows they make."""
+        ids = []
+        with self.write():
+            for quest in {ev.quest for ev in events}:
+                self._lock("log", student_id, quest)
+            for ev in events:
+                event_id = self._insert(
+                    "insert into events (student_id, quest_id, version, node, type, role, actor, "
+                    "at, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (student_id, ev.quest, ev.version, ev.node, ev.type, ev.role, ev.actor, ev.at,
+                     json.dumps(ev.data, ensure_ascii=False)))
+                ids.append(event_id)
+                self._materialize(student_id, ev, event_id)
+        return ids
+
+    def _materialize(self, student_id: int, ev: Event, event_id: int) -> None:
+        key = (student_id, ev.quest, ev.node)
+        if ev.type == "submit" and "content" in ev.data:
+            last = self._one("select max(round) from submissions where student_id = ? and "
+                             "quest_id = ? and node = ?", key)
+            self._run("insert into submissions (student_id, quest_id, node, round, content, "
+                      "status, at, event_id) values (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                      (*key, (last or 0) + 1, ev.data["content"], ev.at, event_id))
+        elif ev.type == "review":
+            subs = self._all("select id, round from submissions where student_id = ? and "
+                             "quest_id = ? and node = ? and status = 'pending' order by id desc "
+                             "limit 1", key)
+            sub = subs[0] if subs else None
+            status = {"approve": "approved", "fail": "failed", "return": "returned"}[
+                ev.data["decision"]]
+            if sub is not None:
+                self._run("update submissions set status = ? where id = ?", (status, sub[0]))
+            self._run("insert into reviews (submission_id, student_id, quest_id, node, round, "
+                      "decision, feedback, teacher, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (sub[0] if sub else None, *key, sub[1] if sub else None,
+                       ev.data["decision"], ev.data.get("feedback", ""), ev.actor, ev.at))
+        elif ev.type == "reflect":
+            self._run("insert into reflections (student_id, quest_id, node, text, at) "
+                      "values (?, ?, ?, ?, ?)", (*key, ev.data["text"], ev.at))
+
+    def save_progress(self, student_id: int, progress: Progress, at: str,
+                      previous: Progress | None = None, by_student: bool = True,
+                      activity_recent: bool = False) -> None:
+        """Materialize a progress: node rows, XP (never lowered), mastery, badges.
+
+        With ``previous`` (the progress these rows were last saved from) only
+        what changed is written; without it the stored rows are compared, and
+        rows of nodes the quest no longer has are removed. A row's ``updated``
+        time changes only when the row does. ``by_student`` says whether the
+        student acted (a teacher's review is not the student's activity);
+        ``activity_recent`` that their activity was recorded under a minute ago,
+        so an unchanged quest summary need not be written again.
+        """
+        quest_id = progress.quest
+        with self.write():
+            if previous is None:
+                self._lock("log", student_id, quest_id)
+                stored = {row[0]: tuple(row[1:]) for row in self._all(
+                    "select node, state, attempts, score, round, fails from progress where "
+                    "student_id = ? and quest_id = ?", (student_id, quest_id))}
+            else:
+                stored = {n: progress_row(np) for n, np in previous.nodes.items()}
+            rows = [(student_id, quest_id, n, *progress_row(np), at)
+                    for n, np in progress.nodes.items() if stored.get(n) != progress_row(np)]
+            if rows:
+                self._many(
+                    "insert into progress (student_id, quest_id, node, state, attempts, score, "
+                    "round, fails, updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict "
+                    "(student_id, quest_id, node) do update set state = excluded.state, attempts = "
+                    "excluded.attempts, score = excluded.score, round = excluded.round, "
+                    "fails = excluded.fails, updated = excluded.updated", rows)
+            if previous is None:
+                nodes = list(progress.nodes)
+                self._run(f"delete from progress where student_id = ? and quest_id = ? and node "
+                          f"not in ({', '.join('?' for _ in nodes)})",
+                          (student_id, quest_id, *nodes))
+            summary = (progress.version, progress.xp, progress.complete, progress.current,
+                       progress.struggling)
+            same = previous is not None and summary == (
+                previous.version, previous.xp, previous.complete, previous.current,
+                previous.struggling)
+            if not (same and (activity_recent or not by_student)):
+                self._save_status(student_id, progress, at, by_student)
+            mastery = [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
+                       for c, v in progress.mastery.items()
+                       if previous is None or previous.mastery.get(c) != v
+                       or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))]
+            if mastery:
+                self._many(
+                    "insert into mastery (student_id, quest_id, competency, value, evidence, "
+                    "updated) values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, "
+                    "competency) do update set value = excluded.value, evidence = "
+                    "excluded.evidence, updated = excluded.updated", mastery)
+            badges = [(student_id, b, quest_id, at) for b in progress.badges
+                      if previous is None or b not in previous.badges]
+            if badges:
+                self._many("insert into badges (student_id, badge, quest_id, at) values "
+                           "(?, ?, ?, ?) on conflict do nothing", badges)
+
+    def _status_params(self, student_id: int, progress: Progress, at: str,
+                       by_student: bool) -> tuple:
+        return (student_id, progress.quest, progress.version, progress.xp,
+                level_for(progress.xp), int(progress.complete), progress.current,
+                json.dumps(progress.struggling), at, at if by_student else None)
+
+    def _save_status(self, student_id: int, progress: Progress, at: str, by_student: bool) -> None:
+        raise NotImplementedError
+
+    def bank_xp(self, student_id: int, quest_id: str, version: int, replay_xp: int) -> None:
+        """On the first use of a new quest version, keep the XP its removed nodes had given."""
+        with self.write():
+            self._lock("log", student_id, quest_id)
+            rows = self._all("select xp, version from quest_status where student_id = ? "
+                             "and quest_id = ?", (student_id, quest_id))
+            if rows and rows[0][1] != version:
+                carried = max(0, rows[0][0] - replay_xp)
+                self._run("update quest_status set carried_xp = ?, version = ?, xp = ? "
+                          "where student_id = ? and quest_id = ?",
+                          (carried, version, replay_xp + carried, student_id, quest_id))
+
+    def quest_status(self, student_id: int, quest_id: str) -> dict | None:
+        return self._row("select * from quest_status where student_id = ? and quest_id = ?",
+                         (student_id, quest_id))
+
+    def pending_submissions(self, class_codes: list[str]) -> list[dict]:
+        if not class_codes:
+            return []
+        marks = ", ".join("?" for _ in class_codes)
+        return self._rows(
+            "select sub.*, s.name as student_name, s.class_code from submissions sub "
+            "join students s on s.id = sub.student_id "
+            f"where sub.status = 'pending' and s.class_code in ({marks}) order by sub.at, sub.id",
+            tuple(class_codes))
+
+    def submission(self, submission_id: int) -> dict | None:
+        return self._row("select sub.*, s.class_code from submissions sub join students s on "
+                         "s.id = sub.student_id where sub.id = ?", (submission_id,))
+
+    def reviews_of(self, student_id: int, quest_id: str, node: str) -> list[dict]:
+        return self._rows("select * from reviews where student_id = ? and quest_id = ? and "
+                          "node = ? order by id", (student_id, quest_id, node))
+
+    # profiles and badges ----------------------------------------------------------------
+
+    def profile(self, student_id: int) -> dict:
+        """Interests and goals; inside ``write()`` the profile stays ours until it ends."""
+        self._lock("profile", student_id)
+        row = self._row("select * from profiles where student_id = ?", (student_id,))
+        if row is None:
+            return {"interests": [], "goals": []}
+        return {"interests": json.loads(row["interests"]), "goals": json.loads(row["goals"])}
+
+    def save_profile(self, student_id: int, interests: list, goals: list, at: str) -> None:
+        with self.write():
+            self._run("insert into profiles (student_id, interests, goals, updated) values "
+                      "(?, ?, ?, ?) on conflict (student_id) do update set interests = "
+                      "excluded.interests, goals = excluded.goals, updated = excluded.updated",
+                      (student_id, json.dumps(interests, ensure_ascii=False),
+                       json.dumps(goals, ensure_ascii=False), at))
+
+    def badges_of(self, student_id: int) -> list[dict]:
+        return self._rows("select * from badges where student_id = ? order by at, badge",
+                          (student_id,))
+
+    # logins and sessions ----------------------------------------------------------------
+
+    @staticmethod
+    def _login_key(key: str) -> str:
+        # a key made of what someone typed can be huge: long ones are kept as their hash
+        # (an index row has a size limit in PostgreSQL; a real name is at most 60 characters)
+        return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+    def login_failures(self, key: str, since: float) -> int:
+        return self._one("select count(*) from login_failures where key = ? and at >= ?",
+                         (self._login_key(key), since))
+
+    def record_login_failure(self, key: str, at: float) -> None:
+        with self.write():
+            self._run("insert into login_failures (key, at) values (?, ?)",
+                      (self._login_key(key), at))
+
+    def clear_login_failures(self, key: str) -> None:
+        with self.write():
+            self._run("delete from login_failures where key = ?", (self._login_key(key),))
+
+    def add_session(self, token_hash: str, kind: str, user_id: int, created: str,
+                    expires: str) -> None:
+        with self.write():
+            self._run("insert into sessions (token_hash, kind, user_id, created, expires) "
+                      "values (?, ?, ?, ?, ?)", (token_hash, kind, user_id, created, expires))
+
+    def session(self, token_hash: str) -> dict | None:
+        return self._row("select * from sessions where token_hash = ?", (token_hash,))
+
+    def end_session(self, token_hash: str) -> None:
+        with self.write():
+            self._run("delete from sessions where token_hash = ?", (token_hash,))
+
+    # privacy ------------------------------------------------------------------------------
+
+    def export_student(self, student_id: int) -> dict:
+        """Every row about one student, table by table (the login secret left out)."""
+        out: dict[str, list[dict]] = {}
+        for table, column in STUDENT_TABLES.items():
+            rows = self._rows(f"select * from {table} where {column} = ? order by 1, 2",
+                              (student_id,))
+            for row in rows:
+                row.pop("pin_hash", None)
+                if "data" in row and isinstance(row["data"], str):
+                    row["data"] = json.loads(row["data"])
+            out[table] = rows
+        out["sessions"] = self._rows("select kind, created, expires from sessions where "
+                                     "kind = 'student' and user_id = ?", (student_id,))
+        return out
+
+    def delete_student(self, student_id: int, login_key: str) -> dict[str, int]:
+        """Delete every row about one student; returns rows deleted per table."""
+        counts: dict[str, int] = {}
+        with self.write():
+            counts["sessions"] = self._run(
+                "delete from sessions where kind = 'student' and user_id = ?", (student_id,))
+            counts["login_failures"] = self._run(
+                "delete from login_failures where key = ?", (self._login_key(login_key),))
+            counts["reviews"] = self._run("delete from reviews where student_id = ?", (student_id,))
+            for table, column in STUDENT_TABLES.items():
+                if table == "reviews":
+                    continue
+                counts[table] = self._run(f"delete from {table} where {column} = ?", (student_id,))
+        return counts
+
+    # the progress center's reads ------------------------------------------------------------
+
+    def class_students(self, class_code: str) -> list[dict]:
+        """The students enrolled in a class: id, name, opaque_id."""
+        return self._rows("select s.id, s.name, s.opaque_id from students s join enrolments e on "
+                          "e.student_id = s.id where e.class_code = ? order by s.id", (class_code,))
+
+    def enrolled_count(self, class_code: str) -> int:
+        return self._one("select count(*) from enrolments where class_code = ?", (class_code,))
+
+    def node_state_counts(self, class_code: str, quest_id: str) -> list[tuple[str, str, int]]:
+        """(node, state, students) of one class in one quest, from ``progress``."""
+        others = self._one(
+            "select exists (select 1 from quest_status q where q.quest_id = ? and q.student_id "
+            "not in (select student_id from enrolments where class_code = ?))",
+            (quest_id, class_code))
+        if others:  # other classes play this quest too: count this class's students only
+            return self._all(
+                "select p.node, p.state, count(*) from progress p join enrolments e on "
+                "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ? "
+                "group by p.node, p.state", (class_code, quest_id))
+        # every row of the quest is this class's: no join needed
+        return self._all("select node, state, count(*) from progress where quest_id = ? "
+                         "group by node, state", (quest_id,))
+
+    def class_progress(self, class_code: str, quest_id: str) -> list[tuple[int, str, str, int]]:
+        """(student, node, state, attempts) of a class's students in a quest."""
+        return self._all(
+            "select p.student_id, p.node, p.state, p.attempts from progress p join enrolments e "
+            "on e.student_id = p.student_id where e.class_code = ? and p.quest_id = ?",
+            (class_code, quest_id))
+
+    def class_quest_status(self, class_code: str, quest_id: str) -> list[tuple[int, int, int]]:
+        """(student, xp, complete) of a class's students in a quest."""
+        return self._all(
+            "select q.student_id, q.xp, q.complete from quest_status q join enrolments e on "
+            "e.student_id = q.student_id where e.class_code = ? and q.quest_id = ?",
+            (class_code, quest_id))
+
+    @staticmethod
+    def _marks(values: list) -> str:
+        return ", ".join("?" for _ in values) or "null"
+
+    def failed_nodes(self, class_code: str, quest_ids: list[str],
+                     min_fails: int) -> list[tuple[int, str, str, int]]:
+        """(student, quest, node, fails) where a student failed at least ``min_fails`` times."""
+        return self._all(
+            f"select p.student_id, p.quest_id, p.node, p.fails from progress p join enrolments e "
+            f"on e.student_id = p.student_id where e.class_code = ? and p.quest_id in "
+            f"({self._marks(quest_ids)}) and p.fails >= ? order by p.fails desc, p.student_id, "
+            f"p.quest_id, p.node", (class_code, *quest_ids, min_fails))
+
+    def stuck_nodes(self, class_code: str, quest_ids: list[str],
+                    before: str) -> list[tuple[int, str, str, str, str]]:
+        """(student, quest, node, state, updated) in progress or returned since before ``before``."""
+        return self._all(
+            f"select p.student_id, p.quest_id, p.node, p.state, p.updated from progress p join "
+            f"enrolments e on e.student_id = p.student_id where e.class_code = ? and p.quest_id "
+            f"in ({self._marks(quest_ids)}) and p.state in ('in_progress', 'returned') and "
+            f"p.updated < ? order by p.student_id, p.quest_id, p.node",
+            (class_code, *quest_ids, before))
+
+    def returned_counts(self, class_code: str, quest_ids: list[str],
+                        min_returns: int) -> list[tuple[int, str, str, int]]:
+        """(student, quest, node, returns) with work returned at least ``min_returns`` times."""
+        return self._all(
+            f"select r.student_id, r.quest_id, r.node, count(*) from reviews r join enrolments e "
+            f"on e.student_id = r.student_id where e.class_code = ? and r.quest_id in "
+            f"({self._marks(quest_ids)}) and r.decision = 'return' group by r.student_id, "
+            f"r.quest_id, r.node having count(*) >= ? order by r.student_id, r.quest_id, r.node",
+            (class_code, *quest_ids, min_returns))
+
+    def low_mastery(self, class_code: str, quest_ids: list[str],
+                    below: float) -> list[tuple[int, str, str, float]]:
+        """(student, quest, competency, value) with evidence and a value under ``below``."""
+        return self._all(
+            f"select m.student_id, m.quest_id, m.competency, m.value from mastery m join "
+            f"enrolments e on e.student_id = m.student_id where e.class_code = ? and m.quest_id "
+            f"in ({self._marks(quest_ids)}) and m.evidence > 0 and m.value < ? order by "
+            f"m.student_id, m.quest_id, m.competency", (class_code, *quest_ids, below))
+
+    def last_activity(self, class_code: str) -> list[tuple[int, str | None]]:
+        """(student, when they last acted in any quest, or None) for each student of a class."""
+        return self._all(
+            "select e.student_id, max(q.last_active) from enrolments e left join quest_status q "
+            "on q.student_id = e.student_id where e.class_code = ? group by e.student_id "
+            "order by e.student_id", (class_code,))
+
+    def class_mastery(self, class_code: str) -> list[tuple[int, str, float]]:
+        """(student, competency, value) of a class, oldest first (the last row is the latest)."""
+        return self._all(
+            "select m.student_id, m.competency, m.value from mastery m join enrolments e on "
+            "e.student_id = m.student_id where e.class_code = ? order by m.updated, m.quest_id",
+            (class_code,))
+
+    _PICKS = ""  # (student, node, option) of every `choose` event: the dialect's JSON access
+
+    def class_picks(self, class_code: str, quest_id: str) -> list[tuple[int, str, str]]:
+        """(student, node, option) of each modality pick in a quest, in the order made."""
+        return self._all(self._PICKS, (class_code, quest_id))
+
+    def student_states(self, student_id: int, quest_id: str) -> list[tuple[str, str]]:
+        return self._all("select node, state from progress where student_id = ? and "
+                         "quest_id = ? order by node", (student_id, quest_id))
+
+    def student_mastery(self, student_id: int) -> list[tuple[str, float, int]]:
+        """(competency, value, evidence) of a student, oldest first."""
+        return self._all("select competency, value, evidence from mastery where student_id = ? "
+                         "order by updated, quest_id", (student_id,))
+
+    def recent_reflections(self, student_id: int, limit: int) -> list[str]:
+        return [t for (t,) in self._all("select text from reflections where student_id = ? "
+                                        "order by at desc, id desc limit ?", (student_id, limit))]
+
+    # the exports' reads ---------------------------------------------------------------------
+
+    def database_identity(self) -> str:
+        """The random UUID that names this database (xAPI statement ids are made from it)."""
+        return self._one("select uuid from questengine_identity where id = 1")
+
+    def class_events(self, class_code: str) -> list[dict]:
+        """Every event of a class's students, oldest first, with the student's opaque id."""
+        return self._rows(
+            "select e.id, e.student_id, e.quest_id, e.version, e.node, e.type, e.role, e.actor, "
+            "e.at, e.data, s.opaque_id from events e join enrolments en on en.student_id = "
+            "e.student_id and en.class_code = ? join students s on s.id = e.student_id "
+            "order by e.id", (class_code,))
+
+    # copying a whole database (questengine migrate) ---------------------------------------
+
+    def table_columns(self, table: str) -> list[str]:
+        raise NotImplementedError
+
+    def dump_table(self, table: str) -> list[tuple]:
+        """Every row of a table, columns in :meth:`table_columns` order, in key order."""
+        cols = self.table_columns(table)
+        return self._all(f"select {', '.join(cols)} from {table} order by 1, 2")
+
+    def count_rows(self, table: str) -> int:
+        return self._one(f"select count(*) from {table}")
+
+    def load_table(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """Insert rows as they are (ids kept) into an empty table, inside ``write()``."""
+        if rows:
+            self._many(f"insert into {table} ({', '.join(columns)}) values "
+                       f"({', '.join('?' for _ in columns)})", rows)
