@@ -16,4 +16,4 @@ import sys as _sys
 from pathlib import Path as _Path
 
 _sys.path.insert(0, str(_Path(__file__).parent / "tests"))
-from pgserver import db_address, pg_address, pg_server  # noqa: E402,F401
+from pgserver import db_address, db_factory, pg_address, pg_server  # noqa: E402,F401

@@ -199,3 +199,13 @@ def db_address(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "classroom.db")
     return request.getfixturevalue("pg_server").fresh_address()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_factory(request, tmp_path):
+    """Makes addresses of new empty databases, once per backend (for tests that need several)."""
+    counter = itertools.count(1)
+    if request.param == "sqlite":
+        return lambda: str(tmp_path / f"db{next(counter)}.db")
+    server = request.getfixturevalue("pg_server")
+    return server.fresh_address

@@ -32,6 +32,7 @@ from questengine.errors import AccessDenied, SessionExpired
 from questengine.loader import load_quest
 from questengine.simulate import next_move
 from helpers import cheap_hasher
+from pgserver import BACKENDS, query
 
 QUESTS = Path(__file__).resolve().parent.parent / "quests"
 QUEST_IDS = ("fraction-forest", "water-cycle", "persuasive-writing")
@@ -69,9 +70,9 @@ def pin_for(i: int) -> str:
     return f"{90817263 + 7919 * i:08d}"  # 8 digits: never equal to an XP or a count in a CSV
 
 
-def new_classroom(clock: FakeClock | None = None) -> Classroom:
+def new_classroom(clock: FakeClock | None = None, db: str = ":memory:") -> Classroom:
     # sessions that outlast the fake weeks (expiry is tested in test_classroom)
-    return Classroom(":memory:", clock=clock or FakeClock(), hasher=cheap_hasher(),
+    return Classroom(db, clock=clock or FakeClock(), hasher=cheap_hasher(),
                      session_hours=24 * 365)
 
 
@@ -123,10 +124,10 @@ def do_move(world: World, student, quest_id: str, move) -> None:
     world.moves[(move.role, a.type)] += 1
 
 
-def build_world(seed: int = 5) -> World:
+def build_world(db: str = ":memory:", seed: int = 5) -> World:
     rng = random.Random(seed)
     clock = FakeClock(START)
-    classroom = new_classroom(clock)
+    classroom = new_classroom(clock, db)
     email, name, password = TEACHER
     classroom.add_teacher(email, name, password)
     classroom.create_class(email, "Grade 4B", CODE)
@@ -192,9 +193,12 @@ def build_world(seed: int = 5) -> World:
     return world
 
 
-@pytest.fixture(scope="module")
-def world() -> World:
-    return build_world()
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request) -> World:
+    """The generated class, once in SQLite and once in PostgreSQL."""
+    if request.param == "sqlite":
+        return build_world()
+    return build_world(request.getfixturevalue("pg_server").fresh_address())
 
 
 # --- independent expectations -------------------------------------------------------------------
@@ -374,7 +378,7 @@ def test_class_overview_counts_match_replay(world, quest_id):
 @pytest.mark.parametrize("quest_id", QUEST_IDS)
 def test_overview_equals_a_raw_group_by_on_progress(world, quest_id):
     raw = Counter()
-    for node, state, n in world.store.conn.execute(
+    for node, state, n in query(world.store, 
             "select node, state, count(*) from progress where quest_id = ? group by node, state",
             (quest_id,)):
         raw[(node, bucket(state))] += n
@@ -474,14 +478,14 @@ def test_inactivity_counts_the_students_own_activity(world, rules):
     assert found_struggles(world, rules, "inactive") == expected_struggles(world, rules, "inactive")
 
 
-def test_stuck_depends_on_the_log_not_on_which_page_wrote_last(tmp_path):
+def test_stuck_depends_on_the_log_not_on_which_page_wrote_last(db_factory):
     """A step opened on day 0 and untouched since is 'stuck' on day 5, whether the student's
     later work on another step came through the same kernel or a new page (a new kernel,
     i.e. a new Classroom over the same database file)."""
     results = {}
     for pages in ("one page", "a new page"):
         clock = FakeClock(START)
-        db = tmp_path / f"{pages.replace(' ', '-')}.db"
+        db = db_factory()
         c = Classroom(db, clock=clock, hasher=cheap_hasher(), session_hours=24 * 365)
         c.add_teacher(*TEACHER)
         code = c.create_class(TEACHER[0], "Small", "ELK-1")
@@ -602,13 +606,14 @@ def test_a_class_with_no_students():
         assert (g.students, g.cells) == ([], {})
         assert teacher.modality_insights(code, qid) == []
         rows = list(csv.reader(io.StringIO(center.grid_csv(g))))
-        assert rows == [["student", "opaque_id", "xp", "steps_done", *g.nodes]]
+        assert rows == [["name", "opaque_id", "xp", "complete", "steps_done",
+                         *(f"{g.titles[n]} ({n})" for n in g.nodes)]]
     assert teacher.struggling(code) == []
     assert teacher.struggling(code, RULES["sensitive"]) == []
     m = teacher.mastery(code)
     assert (m.students, m.competencies, m.values) == ([], [], {})
     assert teacher.groups(code) == []
-    assert list(csv.reader(io.StringIO(center.mastery_csv(m)))) == [["student", "opaque_id"]]
+    assert list(csv.reader(io.StringIO(center.mastery_csv(m)))) == [["name", "opaque_id"]]
     assert teacher.review_queue(code) == []
 
 
@@ -707,7 +712,7 @@ def busy():
     for i in range(rounds):  # review rounds: submit, return with feedback
         clock.now += timedelta(minutes=1)
         ada.submit(q, "signpost", f"My sign, version {i + 1}.")
-        (sub,) = c.store.conn.execute("select id from submissions where status = 'pending'").fetchone()
+        (sub,) = query(c.store, "select id from submissions where status = 'pending'").fetchone()
         clock.now += timedelta(minutes=1)
         teacher.review(sub, "return", f"Round {i + 1}: add the missing fraction.")
     count = len(c.store.events(logins[0].student_id, q))
@@ -753,17 +758,19 @@ def test_grid_csv_parses_back(world, quest_id):
     text = center.grid_csv(g)
     rows = list(csv.reader(io.StringIO(text)))
     header, body = rows[0], rows[1:]
-    assert header == ["student", "opaque_id", "xp", "steps_done", *g.nodes]
+    assert header == ["name", "opaque_id", "xp", "complete", "steps_done",
+                      *(f"{g.titles[n]} ({n})" for n in g.nodes)]
     assert len(body) == len(NAMES)
-    assert sorted(r[0] for r in body) == sorted(NAMES)  # '<b>', '&' and commas survive
+    assert sorted(r[0].removeprefix("'") for r in body) == sorted(NAMES)  # '<b>', '&', commas
     by_name = {s["name"]: s for s in g.students}
     pins = {s.pin for s in world.logins}
     for row in body:
-        s = by_name[row[0]]
+        s = by_name[row[0].removeprefix("'")]
         assert len(row) == len(header)
         assert row[1] == s["opaque_id"] and row[1] != str(s["id"])
-        assert (int(row[2]), int(row[3])) == (s["xp"], s["done"])
-        assert row[4:] == [g.state(s["id"], n) or "not_started" for n in g.nodes]
+        assert (int(row[2]), row[3], int(row[4])) == (
+            s["xp"], "yes" if s["complete"] else "no", s["done"])
+        assert row[5:] == [g.state(s["id"], n) or "not_started" for n in g.nodes]
         assert not pins & set(row)
     assert not any(p in text for p in pins) and "pin" not in header
     assert "$argon2" not in text
@@ -773,12 +780,13 @@ def test_mastery_csv_parses_back(world):
     m = world.teacher.mastery(CODE)
     text = center.mastery_csv(m)
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["student", "opaque_id", *m.competencies]
+    assert rows[0] == ["name", "opaque_id", *m.competencies]
     assert len(rows) == 1 + len(NAMES)
     opaque = {s["name"]: s["opaque_id"] for s in m.students}
     for row in rows[1:]:
-        sid = next(s["id"] for s in m.students if s["name"] == row[0])
-        assert row[1] == opaque[row[0]]
+        name = row[0].removeprefix("'") if row[0].removeprefix("'") in opaque else row[0]
+        sid = next(s["id"] for s in m.students if s["name"] == name)
+        assert row[1] == opaque[name]
         for comp, cell in zip(m.competencies, row[2:]):
             value = m.value(sid, comp)
             assert cell == ("" if value is None else f"{value:.2f}")

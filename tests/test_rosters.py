@@ -12,7 +12,10 @@ from questengine import loads_quest
 from questengine.classroom import Classroom
 from questengine.cli import main
 from questengine.interop import InteropError
+from questengine import center
+from questengine.errors import AccessDenied
 from questengine.interop.rosters import csv_cell, grid_csv, roster_csv, write_csv
+from pgserver import query
 
 QUEST = """\
 id: t1
@@ -40,8 +43,8 @@ def cheap() -> PasswordHasher:
 
 
 @pytest.fixture
-def world(tmp_path):
-    c = Classroom(tmp_path / "class.db", hasher=cheap())
+def world(db_address):
+    c = Classroom(db_address, hasher=cheap())
     c.add_teacher("ada@school.example", "Ms Ada", "password-ada")
     code = c.create_class("ada@school.example", "Fractions 4B", "OWL-0001")
     c.publish(loads_quest(QUEST))
@@ -51,7 +54,16 @@ def world(tmp_path):
 
 
 def rows(text: str) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(text)))
+    """CSV rows as dicts; a node column "Title (id)" is keyed by the node's id."""
+    out = []
+    for row in csv.DictReader(io.StringIO(text)):
+        out.append({(k.rsplit(" (", 1)[1][:-1] if k.endswith(")") else k): v
+                    for k, v in row.items()})
+    return out
+
+
+HEADER = ("name,opaque_id,xp,complete,steps_done,Into the forest (intro),Checkpoint (check),"
+          "Show your work (work),Out (end)")
 
 
 def test_roster_export(world):
@@ -138,7 +150,7 @@ def test_grid_matches_each_students_progress(world):
     c, code = world
     sessions = play(c, code)
     text = grid_csv(c, code, "t1")
-    assert text.splitlines()[0] == "name,opaque_id,xp,complete,intro,check,work,end"
+    assert text.splitlines()[0] == HEADER
     got = {r["name"]: r for r in rows(text)}
     assert len(got) == 4
     for name, session in sessions.items():
@@ -149,11 +161,17 @@ def test_grid_matches_each_students_progress(world):
     assert [amara[n] for n in ("intro", "check", "work", "end")] == \
         ["success", "fail", "pending_review", "locked"]
     assert amara["complete"] == "no"
-    # a student who has not started sees a fresh start
+    assert (jose["steps_done"], amara["steps_done"]) == ("4", "2")
+    # a student who has not started has no row yet: the grid says so, as the center does
     li = got["Li Wei"]
-    assert [li[n] for n in ("intro", "check", "work", "end")] == \
-        ["available", "locked", "locked", "locked"]
-    assert (li["xp"], li["complete"]) == ("0", "no")
+    assert [li[n] for n in ("intro", "check", "work", "end")] == ["not_started"] * 4
+    assert (li["xp"], li["complete"], li["steps_done"]) == ("0", "no", "0")
+    # the very grid the progress center shows
+    t = c.login_teacher("ada@school.example", "password-ada")
+    g = t.grid(code, "t1")
+    assert text == center.grid_csv(g) == grid_csv(t, code, "t1")
+    assert list(got[0] for got in [rows(text)]) and \
+        [r["opaque_id"] for r in rows(text)] == [s["opaque_id"] for s in g.students]
     ids = {s["name"]: s["opaque_id"] for s in c.store.students_in(code)}
     assert all(r["opaque_id"] == ids[n] for n, r in got.items() if not n.startswith("'"))
 
@@ -162,9 +180,9 @@ def test_grid_reads_the_materialized_progress_table(world):
     c, code = world
     play(c, code)
     sid = c.find_student(code, "Li Wei")["id"]
-    c.store.conn.execute("insert into progress (student_id, quest_id, node, state, attempts, "
-                         "round, updated) values (?, 't1', 'intro', 'in_progress', 0, 1, 'now')",
-                         (sid,))
+    with c.store.write():
+        query(c.store, "insert into progress (student_id, quest_id, node, state, attempts, "
+              "round, updated) values (?, 't1', 'intro', 'in_progress', 0, 1, 'now')", (sid,))
     assert {r["name"]: r for r in rows(grid_csv(c, code, "t1"))}["Li Wei"]["intro"] == "in_progress"
 
 
@@ -172,13 +190,23 @@ def test_grid_anonymous_and_errors(world):
     c, code = world
     play(c, code)
     text = grid_csv(c, code, "t1", anonymous=True)
-    assert text.splitlines()[0] == "opaque_id,xp,complete,intro,check,work,end"
+    assert text.splitlines()[0] == HEADER.removeprefix("name,")
     assert "José" not in text
     c.publish(loads_quest(QUEST.replace("id: t1", "id: t2")))
     with pytest.raises(InteropError, match="'t2' is not assigned to class OWL-0001"):
         grid_csv(c, code, "t2")
     with pytest.raises(InteropError):
         grid_csv(c, "NOPE", "t1")
+    # through a teacher's session: their own classes only
+    c.add_teacher("bo@school.example", "Mr Bo", "password-bo")
+    bo = c.login_teacher("bo@school.example", "password-bo")
+    with pytest.raises(AccessDenied):
+        grid_csv(bo, code, "t1")
+    with pytest.raises(AccessDenied):
+        roster_csv(bo, code)
+    ada = c.login_teacher("ada@school.example", "password-ada")
+    assert grid_csv(ada, code, "t1", anonymous=True) == text
+    assert roster_csv(ada, code) == roster_csv(c, code)
 
 
 # --- the commands ---------------------------------------------------------------------------------
@@ -187,7 +215,7 @@ def test_grid_anonymous_and_errors(world):
 def test_cli_roster_export_and_grid(world, tmp_path):
     c, code = world
     play(c, code)
-    db = str(tmp_path / "class.db")
+    db = c.store.address
     runner = CliRunner()
     help_text = runner.invoke(main, ["roster", "export", "--help"]).output
     assert "PINs are not exported" in help_text

@@ -22,9 +22,10 @@ from questengine.classroom import Classroom
 from questengine.cli import main
 from questengine.interop import InteropError
 from questengine.interop.xapi import ADL, database_identity, export_xapi, statements
-from questengine.store import Store
+from questengine.store import open_store
 
 from helpers import T1
+from pgserver import BACKENDS
 
 RIGHT = {"q1": "2/4", "q2": 0.5}
 WRONG = {"q1": "2/3", "q2": 3}
@@ -83,9 +84,12 @@ def build_class(db=":memory:"):
     return c, code
 
 
-@pytest.fixture(scope="module")
-def world():
-    return build_class()
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request):
+    """The class, once in SQLite and once in PostgreSQL."""
+    if request.param == "sqlite":
+        return build_class()
+    return build_class(request.getfixturevalue("pg_server").fresh_address())
 
 
 @pytest.fixture(scope="module")
@@ -148,25 +152,33 @@ def test_one_statement_per_event_plus_one_per_finished_quest(world, exported):
     assert len(quest_done) == 1 and quest_done[0]["verb"]["id"] == ADL + "completed"
 
 
-def test_statement_ids_are_unique_uuids_and_stable_across_exports(tmp_path):
-    db = tmp_path / "class.db"
+def test_statement_ids_are_unique_uuids_and_stable_across_exports(db_address):
+    db = db_address
     classroom, code = build_class(db)
     first = [s["id"] for s in statements(classroom, code)]
     assert len(set(first)) == len(first)
     assert all(uuid.UUID(i).version == 5 for i in first)
     classroom.store.close()
-    again = [s["id"] for s in statements(Store(db), code)]  # another process, same database
+    again = [s["id"] for s in statements(Classroom(db), code)]  # another process, same database
     assert again == first
     # another database with the very same history gets other ids
     other_classroom, _ = build_class()
     assert set(first).isdisjoint(s["id"] for s in statements(other_classroom, code))
 
 
-def test_the_database_identity_is_kept(tmp_path):
-    store = Store(tmp_path / "a.db")
-    ident = database_identity(store)
-    assert database_identity(store) == ident == database_identity(Store(tmp_path / "a.db"))
+def test_the_database_identity_is_kept(db_address):
+    classroom = Classroom(db_address)
+    ident = database_identity(classroom)
+    assert database_identity(classroom) == ident == database_identity(Classroom(db_address))
+    assert open_store(db_address).database_identity() == ident
     assert str(uuid.UUID(ident)) == ident
+
+
+def test_a_store_or_a_path_is_not_an_export_source(db_address):
+    with pytest.raises(InteropError, match="Classroom or a TeacherSession, got str"):
+        list(statements(db_address, "OWL-0001"))
+    with pytest.raises(InteropError, match="got (SQLite|Postgres)Store"):
+        list(statements(open_store(db_address), "OWL-0001"))
 
 
 def test_actors_are_opaque_accounts_never_names(world, exported):

@@ -88,7 +88,7 @@ class _Builder:
 
     def __init__(self, teacher: Any, class_code: str, homepage: str, base: str, language: str,
                  include_text: bool):
-        self.teacher = teacher
+        self.session = teacher
         self.class_code = class_code
         self.homepage = homepage
         self.base = base
@@ -132,7 +132,7 @@ class _Builder:
     def quest(self, quest_id: str, version: int):
         key = (quest_id, version)
         if key not in self.quests:
-            self.quests[key] = self.teacher.quest_version(self.class_code, quest_id, version)
+            self.quests[key] = self.session.quest_version(self.class_code, quest_id, version)
         return self.quests[key]
 
     def quest_iri(self, quest_id: str) -> str:

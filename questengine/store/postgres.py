@@ -192,7 +192,7 @@ class PostgresStore(SQLStore):
                 with cur:
                     cur.execute(_pg(sql), params)
                     if fetch == "all":
-                        return cur.fetchall()
+                        return cur.fetchall() if cur.description is not None else []
                     if fetch == "one":
                         return cur.fetchone()[0]
                     return cur.rowcount
