@@ -323,6 +323,8 @@ class Store:
             return
         try:
             self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except StoreBusy:
+            raise
         except StoreError as err:
             raise StoreError(_open_problem(self.path, err)) from err
         try:
