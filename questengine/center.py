@@ -11,21 +11,20 @@ checks access, reads the rows and hands them here.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import networkx as nx
+
+from .csvsafe import csv_text
 
 __all__ = [
     "NodeCounts", "Grid", "Struggle", "StruggleRules", "MasteryMatrix", "Group",
     "ModalityInsight", "class_overview", "grid", "struggling", "mastery_matrix",
     "small_groups", "modality_insights", "grid_csv", "mastery_csv", "parent_report", "HERE_STATES",
-    "ReportRows", "sorted_students", "stuck_before", "csv_cell", "csv_text",
+    "ReportRows", "sorted_students", "stuck_before",
 ]
 
 HERE_STATES = ("available", "in_progress", "pending_review", "returned")
@@ -364,29 +363,6 @@ def modality_insights(G: nx.DiGraph, picks: Iterable[tuple[int, str, str]],
     return sorted(out.values(), key=lambda m: -m.picks)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A value as CSV text, defused so a spreadsheet shows it rather than runs it.
-
-    >>> csv_cell("=HYPERLINK(1)"), csv_cell(3), csv_cell(None), csv_cell("Ana")
-    ("'=HYPERLINK(1)", '3', '', 'Ana')
-    """
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def csv_text(header: list[Any], rows: Iterable[list[Any]]) -> str:
-    """CSV as every questengine export writes it: a header row, ``\\r\\n`` line ends, defused cells."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return buf.getvalue()
 
 
 def grid_csv(g: Grid, *, anonymous: bool = False) -> str:
@@ -399,9 +375,8 @@ def grid_csv(g: Grid, *, anonymous: bool = False) -> str:
 
     >>> g = grid([{"id": 1, "name": "Al", "opaque_id": "x1"}], ["a"], [(1, "a", "fail", 1)],
     ...          [(1, 5, 0)], {"a": "Start"})
-    >>> print(grid_csv(g), end="")
-    name,opaque_id,xp,complete,steps_done,Start (a)
-    Al,x1,5,no,1,fail
+    >>> grid_csv(g).splitlines()
+    ['name,opaque_id,xp,complete,steps_done,Start (a)', 'Al,x1,5,no,1,fail']
     """
     header = ([] if anonymous else ["name"]) + ["opaque_id", "xp", "complete", "steps_done"]
     header += [f"{g.titles[n]} ({n})" if g.titles.get(n, n) != n else n for n in g.nodes]

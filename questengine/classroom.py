@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import re
 import secrets
 import unicodedata
@@ -115,6 +116,11 @@ def name_key(name: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
 
 
+def student_login_key(class_code: str, name: str) -> str:
+    """The key a student's failed logins are counted under."""
+    return f"student|{class_code.strip().upper()}|{name_key(name)}"
+
+
 def _clean_name(name: Any, what: str = "name") -> str:
     if not isinstance(name, str):
         raise ClassroomError(f"a {what} must be text, got {type(name).__name__}")
@@ -126,22 +132,103 @@ def _clean_name(name: Any, what: str = "name") -> str:
                              f"the most is {MAX_NAME}")
     if any(unicodedata.category(c) == "Cc" for c in cleaned):
         raise ClassroomError(f"the {what} {cleaned!r} contains control characters")
+    hidden = _hidden_characters(cleaned)
+    if hidden:
+        raise ClassroomError(f"the {what} {cleaned!r} contains invisible or direction-changing "
+                             f"characters ({', '.join(f'U+{ord(c):04X}' for c in hidden)}) that "
+                             "would make it look like another name; type it with letters only")
+    if not any(unicodedata.category(c)[0] in "LN" for c in cleaned):
+        raise ClassroomError(f"the {what} {cleaned!r} has no letters or digits")
+    if re.search(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{5}",
+                 cleaned):
+        raise ClassroomError(f"the {what} {cleaned!r} stacks more than four accents on a letter")
     return cleaned
+
+
+#: Characters that show nothing yet make names differ (or reorder what is shown).
+_BLANK_LOOKING = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u17b4",
+                  "\u17b5"}
+
+
+def _hidden_characters(text: str) -> list[str]:
+    """Format, private-use and unassigned characters, and blank-looking letters.
+
+    Zero-width joiners (U+200C, U+200D) are kept where a script or an emoji needs them:
+    between two visible characters.
+    """
+    found = []
+    for i, c in enumerate(text):
+        kind = unicodedata.category(c)
+        if c in ("\u200c", "\u200d"):
+            before, after = text[i - 1:i], text[i + 1:i + 2]
+            if before and after and not before.isspace() and not after.isspace() \
+                    and unicodedata.category(before) != "Cf" \
+                    and unicodedata.category(after) != "Cf":
+                continue
+        if kind in ("Cf", "Co", "Cn", "Cs") or c in _BLANK_LOOKING:
+            found.append(c)
+    return list(dict.fromkeys(found))
+
+
+MAX_ROSTER_BYTES = 5_000_000
+MAX_REFLECTIONS_A_MINUTE = 10
+
+
+def _roster_file(path: Path) -> str:
+    """A roster file's text: UTF-8 (with or without BOM) or UTF-16 with its BOM."""
+    try:
+        if path.stat().st_size > MAX_ROSTER_BYTES:
+            raise ClassroomError(f"{path}: the roster is larger than "
+                                 f"{MAX_ROSTER_BYTES // 1_000_000} MB")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ClassroomError(f"{path}: cannot read the roster: {err.strerror}") from err
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise ClassroomError(
+            f"{path}: line {line}: the roster is not UTF-8 text (byte {err.start} cannot be "
+            "read); save it as “CSV UTF-8” (in Excel: File, Save As, CSV UTF-8)") from err
+
+
+def _roster_path(source: Any) -> Path | None:
+    """The file a roster source names, or None when it is the CSV text itself."""
+    if isinstance(source, Path):
+        return source
+    if isinstance(source, str) and "\n" not in source and "," not in source and len(source) < 1024:
+        try:
+            return Path(source) if Path(source).is_file() else None
+        except OSError:
+            return None
+    return None
 
 
 def _roster_text(source: str | Path) -> str:
     """A roster's text: read from a file path, or the CSV text itself."""
-    if isinstance(source, Path):
-        return source.read_text(encoding="utf-8-sig")
+    path = _roster_path(source)
+    if path is not None:
+        return _roster_file(path)
     if not isinstance(source, str):
         raise ClassroomError(f"a roster is CSV text or a file path, got {type(source).__name__}")
-    if "\n" not in source and "," not in source and len(source) < 1024:
-        try:
-            if Path(source).is_file():
-                return Path(source).read_text(encoding="utf-8-sig")
-        except OSError:
-            pass
     return source
+
+
+def _csv_rows(reader: csv.DictReader):
+    """The rows of a CSV reader, with CSV errors (a field over 128 kB...) as ClassroomError."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise ClassroomError(f"roster line {reader.line_num + 1}: not readable as CSV: "
+                                 f"{err}") from err
+        yield row
 
 
 def _token_hash(token: str) -> str:
@@ -168,7 +255,7 @@ class Classroom:
                  clock: Callable[[], datetime] | None = None,
                  hasher: PasswordHasher | None = None,
                  session_hours: float = 8.0, max_failures: int = 5,
-                 lockout_minutes: float = 15.0, registry=None):
+                 window_minutes: float = 15.0, max_wait_seconds: float = 60.0, registry=None):
         self.registry = registry
         # a database address: a SQLite file path or postgresql://user@host/dbname
         self.store = store if not isinstance(store, (str, Path)) else open_store(store)
@@ -176,7 +263,8 @@ class Classroom:
         self.hasher = hasher or PasswordHasher()
         self.session_length = timedelta(hours=session_hours)
         self.max_failures = max_failures
-        self.lockout = timedelta(minutes=lockout_minutes)
+        self.window = timedelta(minutes=window_minutes)
+        self.max_wait = max_wait_seconds
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
         self._cache: dict[tuple[int, str], _Cached] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
@@ -260,17 +348,20 @@ class Classroom:
             raise ClassroomError("a PIN is 4 to 8 digits")
         return pin
 
-    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
-        """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name)."""
+    def _import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
         text = _roster_text(source).lstrip("\ufeff")
         reader = csv.DictReader(io.StringIO(text))
-        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        try:
+            fieldnames = reader.fieldnames
+        except csv.Error as err:
+            raise ClassroomError(f"roster line 1: not readable as CSV: {err}") from err
+        columns = [c.strip().lower() for c in fieldnames or []]
         reader.fieldnames = columns
         if "name" not in columns and not {"first_name", "last_name"} <= set(columns):
             raise ClassroomError(f"the roster needs a 'name' column (or 'first_name' and "
                                  f"'last_name'); found: {', '.join(columns) or 'no header'}")
         people, lines = [], []
-        for row in reader:
+        for row in _csv_rows(reader):
             line = reader.line_num
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # a blank line
@@ -287,14 +378,33 @@ class Classroom:
         except ClassroomError as err:
             raise ClassroomError(f"roster: {err}") from err
 
-    def publish(self, quest: Quest | str | Path, by: int | None = None) -> int:
-        """Store a quest (a new version when it changed); returns the version students get."""
+    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
+        """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name).
+
+        ``source`` is a file path or the CSV text; errors name the file and line.
+        """
+        try:
+            return self._import_roster(class_code, source)
+        except ClassroomError as err:
+            path = _roster_path(source)
+            if path is None or str(err).startswith(str(path)):
+                raise
+            raise ClassroomError(f"{path}: {err}") from err
+
+    def publish(self, quest: Quest | str | Path, by: int) -> int:
+        """Store a quest for its owning teacher ``by`` (a new version when it changed).
+
+        Returns the version students get. The first teacher to publish a quest id owns it;
+        a publish of the same id by another teacher is refused.
+        """
+        if not isinstance(by, int) or isinstance(by, bool) or self.store.teacher(by) is None:
+            raise ClassroomError("a quest is published by its owning teacher: give the id of an "
+                                 f"existing teacher, got {by!r}")
         if not isinstance(quest, Quest):
             quest = load_quest(quest, self.registry)
         quest_graph(quest, self.registry)  # raises QuestValidationError listing every problem
         latest = self.store.quest_row(quest.id)
-        owner = latest["published_by"] if latest else None
-        if by is not None and owner is not None and owner != by:
+        if latest is not None and latest["published_by"] != by:
             raise AccessDenied(f"the quest id {quest.id!r} belongs to another teacher; give your "
                                "quest its own id (or ask them to share theirs)")
         return self.store.put_quest(quest.id, quest.title, dumps_quest(quest), quest_digest(quest),
@@ -310,6 +420,18 @@ class Classroom:
         if self.store.quest_row(quest_id) is None:
             raise ClassroomError(f"no quest {quest_id!r} is published; publish it first")
         self.store.assign(code, quest_id, self.stamp(), by)
+
+    def teacher_id(self, email: str) -> int:
+        """The id of the teacher with this email."""
+        row = self.store.teacher_by_email((email or "").strip().lower())
+        if row is None:
+            raise ClassroomError(f"no teacher has the email {email!r} "
+                                 "(`questengine teacher add` adds one)")
+        return row["id"]
+
+    def class_teacher(self, class_code: str) -> int:
+        """The id of the teacher a class belongs to."""
+        return self._class(class_code)["teacher_id"]
 
     def _class(self, class_code: str) -> dict:
         row = self.store.get_class((class_code or "").strip().upper())
@@ -374,12 +496,27 @@ class Classroom:
 
     # logins ------------------------------------------------------------------------------------
 
-    def _throttle(self, key: str) -> None:
-        since = (self.clock() - self.lockout).timestamp()
-        if self.store.login_failures(key, since) >= self.max_failures:
-            minutes = int(self.lockout.total_seconds() // 60)
-            raise LoginThrottled(f"Too many wrong tries. Wait {minutes} minutes, or ask your "
-                                 "teacher for help.")
+    def _wait_after(self, failures: int) -> float:
+        """Seconds between attempts after ``failures`` wrong ones: free at first, then doubling.
+
+        Slowing down instead of locking out means a classmate who types someone's name
+        with wrong PINs can delay them by at most ``max_wait`` seconds, never lock them out.
+        """
+        if failures < self.max_failures:
+            return 0.0
+        return min(self.max_wait, 2.0 ** (failures - self.max_failures + 1))
+
+    def _attempt(self, key: str) -> int:
+        """Reserve one login attempt (counted as a failure until it succeeds), or refuse."""
+        now = self.clock().timestamp()
+        attempt, wait = self.store.reserve_login_attempt(
+            key, now, now - self.window.total_seconds(), self._wait_after)
+        if attempt is None:
+            seconds = max(1, math.ceil(wait))
+            raise LoginThrottled(f"Too many wrong tries. Wait {seconds} second"
+                                 f"{'s' if seconds != 1 else ''}, then try again, or ask your "
+                                 "teacher for help.", wait=seconds)
+        return attempt
 
     def _verify(self, stored_hash: str, secret: str) -> bool:
         try:
@@ -393,12 +530,11 @@ class Classroom:
         if klass is None:
             raise LoginError(f"There is no class with the code “{class_code}”. Check the code "
                              "your teacher gave you.")
-        key = f"student|{code}|{name_key(str(name or ''))}"
-        self._throttle(key)
+        key = student_login_key(code, str(name or ""))
+        self._attempt(key)
         student = self.store.student_by_name(code, name_key(str(name or "")))
         ok = self._verify(student["pin_hash"] if student else self._dummy_hash, str(pin or ""))
         if not (student and ok):
-            self.store.record_login_failure(key, self.clock().timestamp())
             raise LoginError(f"That name and PIN do not match in class {code}. Check them, or ask "
                              "your teacher.")
         self.store.clear_login_failures(key)
@@ -407,12 +543,11 @@ class Classroom:
     def login_teacher(self, email: str, password: str) -> "TeacherSession":
         email = str(email or "").strip().lower()
         key = f"teacher|{email}"
-        self._throttle(key)
+        self._attempt(key)
         teacher = self.store.teacher_by_email(email)
         ok = self._verify(teacher["password_hash"] if teacher else self._dummy_hash,
                           str(password or ""))
         if not (teacher and ok):
-            self.store.record_login_failure(key, self.clock().timestamp())
             raise LoginError("That email and password do not match.")
         self.store.clear_login_failures(key)
         return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
@@ -606,6 +741,11 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("complete", node))
 
     def reflect(self, quest_id: str, node: str, text: str) -> Progress:
+        c = self._classroom
+        since = (c.clock() - timedelta(minutes=1)).isoformat(timespec="microseconds")
+        if c.store.reflections_since(self._sid, since) >= MAX_REFLECTIONS_A_MINUTE:
+            raise ProgressError("You have written a lot of reflections just now. Take a "
+                                "breath and try again in a minute.")
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile
@@ -720,6 +860,32 @@ class TeacherSession(_Session):
 
     def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
         return self._classroom.import_roster(self._own_class(class_code), source)
+
+    def login_troubles(self, class_code: str) -> list[dict]:
+        """Students of a class with recent wrong PINs: how many, and how long they must wait.
+
+        Each item: ``student_id``, ``name``, ``failures``, ``last`` (ISO time) and ``wait``
+        (seconds before the next try is accepted). Most failures first.
+        """
+        code = self._own_class(class_code)
+        c = self._classroom
+        students = {student_login_key(code, s["name"]): s for s in c.store.students_in(code)}
+        now = c.clock().timestamp()
+        rows = c.store.login_failures_of(list(students), now - c.window.total_seconds())
+        troubles = []
+        for row in rows:
+            wait = max(0.0, row["last"] + c._wait_after(row["failures"]) - now)
+            student = students[row["key"]]
+            troubles.append({"student_id": student["id"], "name": student["name"],
+                             "failures": row["failures"], "wait": math.ceil(wait),
+                             "last": datetime.fromtimestamp(row["last"], timezone.utc).isoformat()})
+        return sorted(troubles, key=lambda t: (-t["failures"], t["name"]))
+
+    def clear_login_troubles(self, student_id: int) -> None:
+        """Forget a student's wrong PINs, so their next try is accepted at once."""
+        row = self._own_student(student_id)
+        self._classroom.store.clear_login_failures(student_login_key(row["class_code"],
+                                                                     row["name"]))
 
     def reset_pin(self, student_id: int) -> str:
         self._own_student(student_id)

@@ -114,14 +114,20 @@ def _print_playthrough(G, seed: int, skill: float) -> None:
               help="Folder of quests (default: the sample quests).")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--port", type=int, default=8866, show_default=True)
+@_friendly
 def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int, port: int) -> None:
     """Validate the sample quests, build a demo classroom and print its logins."""
     from .demo import build_demo
+    from .simulate import SimulationError
 
     root = Path(folder) if folder else _sample_quests()
     for path in _quest_files((str(root),)):
         G = _load_graph(str(path))
-        run = play(G, random.Random(seed))
+        try:
+            run = play(G, random.Random(seed))
+        except SimulationError as err:
+            raise SimulationError(f"{path}: the demo's simulated students cannot play this "
+                                  f"quest: {err}") from err
         click.echo(f"{path}: valid; a simulated student took {len(run.steps)} steps: "
                    f"{' > '.join(run.path)}")
     click.echo(f"building the demo classroom in {db_path} ...")
@@ -194,6 +200,42 @@ def init_db_cmd(db_path: str) -> None:
     click.echo(f"{db_path}: schema version {classroom.store.schema_version}")
 
 
+@main.command("migrate")
+@click.option("--from", "source", required=True, metavar="ADDRESS",
+              help="The classroom to copy: a SQLite file (or postgresql://...).")
+@click.option("--to", "target", required=True, metavar="ADDRESS",
+              help="An empty database: postgresql://user@host/dbname (or a new SQLite file).")
+@_friendly
+def migrate_cmd(source: str, target: str) -> None:
+    """Copy a whole classroom into another database, then verify it (counts and a replay).
+
+    Ids, logins, quests and every event are kept; the target must be empty.
+    Students' sessions go along, so nobody has to log in again.
+    """
+    from .store import open_store
+    from .store.copy import copy_classroom
+
+    if not is_postgres(source) and not Path(source).is_file():
+        raise click.UsageError(f"{source} does not exist; pass --from with your classroom "
+                               "database")
+    src = open_classroom(source).store
+    dst = open_classroom(target).store
+    try:
+        report = copy_classroom(src, dst)
+    finally:
+        src.close()
+        dst.close()
+    shown = getattr(dst, "shown", target)
+    click.echo(f"copied to {shown}: " + ", ".join(f"{t} {n}" for t, n in report.rows.items()
+                                                   if n))
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"verified: the same rows in all {len(report.rows)} tables; "
+               f"{report.replayed} event logs replayed alike")
+
+
 @main.group("teacher")
 def teacher_group() -> None:
     """Manage teachers."""
@@ -255,9 +297,10 @@ def roster_import_cmd(csv_file: str, class_code: str, db_path: str) -> None:
 def assign_cmd(quest: str, class_code: str, db_path: str) -> None:
     """Publish QUEST (a quest file, or the id of a published quest) and assign it to CLASS_CODE."""
     classroom = _classroom(db_path)
+    owner = classroom.class_teacher(class_code)  # the class's teacher owns what is assigned to it
     if Path(quest).is_file():
         loaded = load_quest(quest)
-        version = classroom.publish(loaded)
+        version = classroom.publish(loaded, by=owner)
         quest_id = loaded.id
     else:
         quest_id, version = quest, None

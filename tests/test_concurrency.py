@@ -16,8 +16,9 @@ import pytest
 from questengine import loads_quest, replay
 from questengine.classroom import Classroom
 from questengine.engine import Event
-from questengine.store import Store
+from questengine.store import Store, is_postgres, open_store
 from helpers import cheap_hasher
+from pgserver import query
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -113,8 +114,8 @@ def reader_child(path, stop, results):
             try:
                 t.review_queue()
                 t.progress(rng.choice(students)["id"], "chain")
-                c.store.conn.execute("select node, state, count(*) from progress where "
-                                     "quest_id = 'chain' group by node, state").fetchall()
+                query(c.store, "select node, state, count(*) from progress where "
+                      "quest_id = 'chain' group by node, state")
                 reads += 1
             except Exception as err:
                 errors.append(f"{type(err).__name__}: {err}")
@@ -127,7 +128,7 @@ def reader_child(path, stop, results):
 
 def hold_transaction_child(path, sid, committed, uncommitted, ready):
     """Commit some events, then open a transaction, write a lot, signal, and wait to be killed."""
-    store = Store(path)
+    store = open_store(path)
     for i in range(committed):
         store.append(sid, [Event("reflect", "s0", "student", "kill-test", "", "chain", 1,
                                  {"text": f"committed {i}"})])
@@ -154,6 +155,15 @@ def stream_child(path, name, done):
 
 
 def integrity(path) -> str:
+    """SQLite's integrity check; for PostgreSQL (whose server survives any client), that a new
+    client can read every table."""
+    if is_postgres(path):
+        from questengine.store import TABLES
+
+        with open_store(path) as store:
+            for table in TABLES:
+                store.count_rows(table)
+        return "ok"
     conn = sqlite3.connect(path)
     try:
         return conn.execute("pragma integrity_check").fetchone()[0]
@@ -164,7 +174,7 @@ def integrity(path) -> str:
 def assert_progress_equals_replay(c: Classroom, sid: int) -> None:
     G = c.graph("chain")
     p = replay(G, c.store.events(sid, "chain"))
-    rows = {r[0]: r[1:] for r in c.store.conn.execute(
+    rows = {r[0]: r[1:] for r in query(c.store, 
         "select node, state, attempts, score, round from progress where student_id = ? and "
         "quest_id = 'chain'", (sid,))}
     if p.events == 0:
@@ -174,7 +184,7 @@ def assert_progress_equals_replay(c: Classroom, sid: int) -> None:
     status = c.store.quest_status(sid, "chain")
     assert status["xp"] == p.xp and status["complete"] == int(p.complete)
     assert {b["badge"] for b in c.store.badges_of(sid)} == set(p.badges)
-    reflections = c.store.conn.execute("select count(*) from reflections where student_id = ?",
+    reflections = query(c.store, "select count(*) from reflections where student_id = ?",
                                        (sid,)).fetchone()[0]
     assert reflections == sum(1 for e in c.store.events(sid, "chain") if e.type == "reflect")
 
@@ -194,8 +204,8 @@ def collect(results, n: int, timeout: float) -> list:
 # --- tests -----------------------------------------------------------------------------------
 
 
-def test_forty_processes_append_through_the_service(tmp_path):
-    path = str(tmp_path / "class.db")
+def test_forty_processes_append_through_the_service(db_address):
+    path = db_address
     ids = set_up(path, WRITERS)
     barrier = CTX.Barrier(WRITERS)
     results = CTX.Queue()
@@ -222,10 +232,10 @@ def test_forty_processes_append_through_the_service(tmp_path):
 
     assert integrity(path) == "ok"
     c = Classroom(path, clock=clock, hasher=cheap_hasher())
-    counts = dict(c.store.conn.execute("select student_id, count(*) from events group by "
+    counts = dict(query(c.store, "select student_id, count(*) from events group by "
                                        "student_id").fetchall())
     assert counts == {sid: EVENTS_PER_STUDENT for sid in ids.values()}  # 0 lost, 0 extra
-    assert c.store.conn.execute("select count(*) from events").fetchone()[0] == \
+    assert query(c.store, "select count(*) from events").fetchone()[0] == \
         WRITERS * EVENTS_PER_STUDENT
     for sid in ids.values():
         assert_progress_equals_replay(c, sid)
@@ -277,18 +287,18 @@ def test_writer_killed_mid_transaction(tmp_path):
         assert store.conn.execute("select count(*) from events").fetchone()[0] == committed + 1
 
 
-def test_writers_killed_at_random_moments_lose_nothing_committed(tmp_path):
-    path = str(tmp_path / "random-kill.db")
+def test_writers_killed_at_random_moments_lose_nothing_committed(db_address):
+    path = db_address
     ids = set_up(path, 6)
     names = list(ids)
     rng = random.Random(20240902)
     for rounds in range(2):
         done = {n: CTX.Value("i", -1) for n in names}
         before = {}
-        with Store(path) as store:
+        with open_store(path) as store:
             for n in names:
-                before[n] = store.conn.execute("select count(*) from events where student_id = ?",
-                                               (ids[n],)).fetchone()[0]
+                before[n] = query(store, "select count(*) from events where student_id = ?",
+                                  (ids[n],)).fetchone()[0]
         procs = {n: CTX.Process(target=stream_child, args=(path, n, done[n])) for n in names}
         for p in procs.values():
             p.start()
@@ -302,7 +312,7 @@ def test_writers_killed_at_random_moments_lose_nothing_committed(tmp_path):
         assert integrity(path) == "ok"
         c = Classroom(path, clock=clock, hasher=cheap_hasher())
         for n in names:
-            count = c.store.conn.execute("select count(*) from events where student_id = ?",
+            count = query(c.store, "select count(*) from events where student_id = ?",
                                          (ids[n],)).fetchone()[0]
             reported = done[n].value
             # everything reported as committed is there; at most one more action (2 events)
@@ -324,3 +334,50 @@ def test_writers_killed_at_random_moments_lose_nothing_committed(tmp_path):
         assert p2.events > p.events
         assert_progress_equals_replay(c, ids[n])
     c.store.close()
+
+
+def test_postgres_writer_killed_mid_transaction(pg_address):
+    """The PostgreSQL store under the same fault: the server rolls the dead client's
+    transaction back and frees its locks; committed events are all there."""
+    import threading
+
+    path = pg_address
+    ids = set_up(path, 1)
+    sid = next(iter(ids.values()))
+    committed, uncommitted = 40, 6000
+    ready = CTX.Event()
+    child = CTX.Process(target=hold_transaction_child,
+                        args=(path, sid, committed, uncommitted, ready))
+    child.start()
+    probe = open_store(path)
+    try:
+        assert ready.wait(timeout=60), "the writer never opened its transaction"
+        # readers see only what was committed
+        assert query(probe, "select count(*) from events").fetchone()[0] == committed
+        # the transaction really is open: the student's log is held by the writer
+        waiting = threading.Event()
+        wrote: list[int] = []
+
+        def write_after():
+            waiting.set()
+            wrote.extend(probe.append(sid, [Event("reflect", "s0", "student", "", "", "chain",
+                                                  1, {"text": "after"})]))
+
+        writer = threading.Thread(target=write_after)
+        writer.start()
+        assert waiting.wait(30)
+        time.sleep(0.5)
+        assert wrote == []  # still waiting for the lock the child holds
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(timeout=30)
+    assert child.exitcode == -signal.SIGKILL
+    writer.join(timeout=60)  # the server noticed the dead client and freed the lock
+    assert len(wrote) == 1
+    texts = [e.data["text"] for e in probe.events(sid, "chain")]
+    assert texts == [f"committed {i}" for i in range(committed)] + ["after"]
+    assert query(probe, "select count(*) from events where data like '%UNCOMMITTED%'"
+                 ).fetchone()[0] == 0
+    assert query(probe, "select count(*) from reflections").fetchone()[0] == committed + 1
+    assert integrity(path) == "ok"
+    probe.close()

@@ -10,8 +10,11 @@ import pytest
 from questengine import loads_quest, quest_graph, replay
 from questengine.engine import Event
 from questengine.rewards import level_for
-from questengine.store import SCHEMA_VERSION, STUDENT_TABLES, Store, StoreBusy, StoreError
+from questengine.store import (
+    SCHEMA_VERSION, STUDENT_TABLES, TABLES, Store, StoreBusy, StoreError, open_store,
+)
 from helpers import T1
+from pgserver import BACKENDS, query, scalar
 
 
 #: DESIGN section 6, "Tables (at least)".
@@ -34,12 +37,23 @@ def schema_sql(conn) -> list[tuple]:
                   key=lambda r: (r[0], r[1]))
 
 
-def count(store: Store, table: str) -> int:
-    return store.conn.execute(f"select count(*) from {table}").fetchone()[0]
+def count(store, table: str) -> int:
+    return scalar(store, f"select count(*) from {table}")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request):
+    """An empty store: SQLite in memory, then PostgreSQL (a schema of its own)."""
+    if request.param == "sqlite":
+        s = Store(":memory:")
+    else:
+        s = open_store(request.getfixturevalue("pg_server").fresh_address())
+    yield s
+    s.close()
 
 
 @pytest.fixture
-def store():
+def sqlite_store():
     s = Store(":memory:")
     yield s
     s.close()
@@ -73,16 +87,16 @@ def ev(type_: str, node: str, **data) -> Event:
 
 
 def test_schema_has_every_table_of_the_design(store):
-    assert DESIGN_TABLES <= tables(store.conn)
-    assert {"id", "version", "source", "hash"} <= columns(store.conn, "quests")
-    assert "status" in columns(store.conn, "submissions")
+    assert DESIGN_TABLES <= {t for t in TABLES if store.table_columns(t)}
+    assert {"id", "version", "source", "hash"} <= set(store.table_columns("quests"))
+    assert "status" in set(store.table_columns("submissions"))
     assert {"student_id", "quest_id", "node", "state", "attempts", "score", "updated"} <= \
-        columns(store.conn, "progress")
+        set(store.table_columns("progress"))
     assert {"version", "quest_id", "node", "type", "role", "actor", "at"} <= \
-        columns(store.conn, "events")
+        set(store.table_columns("events"))
     # every table STUDENT_TABLES names exists with the named column
     for table, column in STUDENT_TABLES.items():
-        assert column in columns(store.conn, table), (table, column)
+        assert column in store.table_columns(table), (table, column)
 
 
 def test_schema_version_is_current(store, file_store):
@@ -228,7 +242,7 @@ def test_store_busy_when_another_connection_holds_the_write_lock(tmp_path):
         started = time.monotonic()
         with pytest.raises(StoreBusy) as info:
             with store.write():
-                store.conn.execute("insert into badges (student_id, badge, quest_id, at) "
+                query(store, "insert into badges (student_id, badge, quest_id, at) "
                                    "values (?, 'b', 't1', ?)", (sid, AT))
         elapsed = time.monotonic() - started
         message = str(info.value)
@@ -282,25 +296,25 @@ def test_append_materializes_submissions_reviews_and_reflections(store):
     sid = add_student(store)
     store.append(sid, [ev("open", "learn"), ev("choose", "learn", option="sheet"),
                        ev("submit", "learn", content="my worksheet 🧮")])
-    subs = store.conn.execute("select round, content, status, event_id from submissions "
+    subs = query(store, "select round, content, status, event_id from submissions "
                               "where student_id = ?", (sid,)).fetchall()
     assert len(subs) == 1 and subs[0][:3] == (1, "my worksheet 🧮", "pending")
     event_id = subs[0][3]
-    assert store.conn.execute("select type from events where id = ?",
+    assert query(store, "select type from events where id = ?",
                               (event_id,)).fetchone()[0] == "submit"
 
     store.append(sid, [ev("review", "learn", decision="return", feedback="show steps")])
-    assert store.conn.execute("select status from submissions").fetchone()[0] == "returned"
+    assert query(store, "select status from submissions").fetchone()[0] == "returned"
     reviews = store.reviews_of(sid, "t1", "learn")
     assert [(r["decision"], r["feedback"], r["round"]) for r in reviews] == \
         [("return", "show steps", 1)]
-    assert reviews[0]["submission_id"] == store.conn.execute(
+    assert reviews[0]["submission_id"] == query(store, 
         "select id from submissions").fetchone()[0]
 
     store.append(sid, [ev("submit", "learn", content="v2"),
                        ev("review", "learn", decision="approve", feedback=""),
                        ev("complete", "learn", outcome="success")])
-    rows = store.conn.execute("select round, content, status from submissions order by id"
+    rows = query(store, "select round, content, status from submissions order by id"
                               ).fetchall()
     assert rows == [(1, "my worksheet 🧮", "returned"), (2, "v2", "approved")]
     assert [r["decision"] for r in store.reviews_of(sid, "t1", "learn")] == ["return", "approve"]
@@ -311,7 +325,7 @@ def test_append_materializes_submissions_reviews_and_reflections(store):
 
     store.append(sid, [ev("reflect", "learn", text="I liked it"),
                        ev("reflect", "learn", text="again")])
-    refl = store.conn.execute("select node, text from reflections where student_id = ? "
+    refl = query(store, "select node, text from reflections where student_id = ? "
                               "order by id", (sid,)).fetchall()
     assert refl == [("learn", "I liked it"), ("learn", "again")]
 
@@ -347,7 +361,7 @@ def play_to_end(graph) -> list[Event]:
 
 
 def progress_rows(store, sid):
-    return {r[0]: r[1:] for r in store.conn.execute(
+    return {r[0]: r[1:] for r in query(store, 
         "select node, state, attempts, score, round from progress where student_id = ? "
         "and quest_id = 't1'", (sid,))}
 
@@ -365,7 +379,7 @@ def test_save_progress_materializes_the_replay(store, graph):
     assert status["complete"] == 1 and status["version"] == 1
     assert {b["badge"] for b in store.badges_of(sid)} == set(p.badges)
     assert "forest-ranger" in p.badges
-    assert store.conn.execute("select count(*) from mastery where student_id = ?",
+    assert query(store, "select count(*) from mastery where student_id = ?",
                               (sid,)).fetchone()[0] == len(p.mastery) > 0
 
 
@@ -413,7 +427,8 @@ def index_columns(conn, table: str) -> list[tuple[str, ...]]:
     return out
 
 
-def test_indexes_for_the_progress_center(store):
+def test_indexes_for_the_progress_center(sqlite_store):
+    store = sqlite_store
     assert ("quest_id", "node", "state") in index_columns(store.conn, "progress")
     assert ("status", "at") in index_columns(store.conn, "submissions")
     assert ("student_id", "quest_id", "id") in index_columns(store.conn, "events")
@@ -426,8 +441,9 @@ def test_indexes_for_the_progress_center(store):
     ("select * from events where student_id = ? and quest_id = ? order by id", (1, "t1"),
      "student_id"),
 ])
-def test_progress_center_queries_use_an_index(store, sql, params, index):
-    plan = " ".join(str(r[-1]) for r in store.conn.execute("explain query plan " + sql, params))
+def test_progress_center_queries_use_an_index(sqlite_store, sql, params, index):
+    store = sqlite_store
+    plan = " ".join(str(r[-1]) for r in query(store, "explain query plan " + sql, params))
     assert "USING" in plan and "INDEX" in plan and index in plan, plan
     assert "SCAN progress" not in plan and "SCAN submissions" not in plan, plan
 
@@ -437,6 +453,196 @@ def test_json_data_round_trips_unicode(store):
     text = "Robert'); DROP TABLE students;-- ✓ שלום 🎉"
     store.append(sid, [ev("reflect", "intro", text=text)])
     assert store.events(sid, "t1")[0].data == {"text": text}
-    raw = store.conn.execute("select data from events").fetchone()[0]
+    raw = query(store, "select data from events").fetchone()[0]
     assert json.loads(raw) == {"text": text} and "🎉" in raw  # stored readable, not escaped
-    assert "students" in tables(store.conn)
+    assert count(store, "students") == 1
+
+
+# --- PostgreSQL: the same guarantees --------------------------------------------------------
+
+
+def test_open_store_picks_the_backend_from_the_address(pg_address, tmp_path):
+    from questengine.store.postgres import PostgresStore
+    from questengine.store.sqlite import SQLiteStore
+
+    with open_store(pg_address) as pg:
+        assert isinstance(pg, PostgresStore) and pg.schema_version == SCHEMA_VERSION
+    with open_store(tmp_path / "x.db") as lite:
+        assert isinstance(lite, SQLiteStore)
+    assert isinstance(open_store(str(tmp_path / "postgresql.db")), SQLiteStore)  # a file name
+
+
+def test_postgres_migrate_is_idempotent_and_keeps_data(pg_address):
+    with open_store(pg_address) as s:
+        sid = add_student(s)
+        assert s.migrate() == SCHEMA_VERSION
+    with open_store(pg_address) as s:  # reopening migrates nothing and loses nothing
+        assert s.schema_version == SCHEMA_VERSION
+        assert s.student(sid)["name"] == "Ann"
+        ident = s.database_identity()
+    with open_store(pg_address) as s:
+        assert s.database_identity() == ident
+
+
+def test_postgres_newer_schema_is_refused(pg_address):
+    with open_store(pg_address) as s:
+        with s.write():
+            query(s, "update questengine_schema set version = ?", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+        open_store(pg_address)
+
+
+def test_postgres_bad_address_is_one_sentence_without_the_password(pg_server):
+    bad = "postgresql://postgres:s3cret@/nope?host=/nonexistent-folder"
+    with pytest.raises(StoreError) as info:
+        open_store(bad)
+    assert "cannot open the database" in str(info.value) and "s3cret" not in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_postgres_write_commits_rolls_back_and_nests(pg_address):
+    s, other = open_store(pg_address), open_store(pg_address)
+    sid = add_student(s)
+    with s.write():
+        s.save_profile(sid, ["a"], [], AT)
+        with s.write():  # joins the outer transaction
+            query(s, "insert into badges (student_id, badge, quest_id, at) values (?, 'b', "
+                     "'t1', ?)", (sid, AT))
+        assert count(other, "badges") == 0  # not committed yet: another connection sees nothing
+    assert count(other, "badges") == 1 and other.profile(sid)["interests"] == ["a"]
+    with pytest.raises(ValueError):
+        with s.write():
+            s.save_profile(sid, ["b"], [], AT)
+            with s.write():
+                query(s, "insert into badges (student_id, badge, quest_id, at) values (?, 'c', "
+                         "'t1', ?)", (sid, AT))
+                raise ValueError("inner")
+    assert count(other, "badges") == 1 and other.profile(sid)["interests"] == ["a"]
+    s.close(), other.close()
+
+
+def test_postgres_a_students_log_is_held_from_check_to_commit(pg_address):
+    """What BEGIN IMMEDIATE gives SQLite: a second writer of the same student's log waits
+    until the first commits, so "check the last event, then append" cannot interleave."""
+    import threading
+
+    a, b = open_store(pg_address), open_store(pg_address)
+    sid = add_student(a)
+    order: list[str] = []
+    held = threading.Event()
+
+    def second():
+        held.wait(30)
+        with b.write():
+            last = b.last_event_id(sid, "t1")  # waits for the first writer's commit
+            order.append(f"second saw {last}")
+            b.append(sid, [ev("open", "learn")])
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with a.write():
+        assert a.last_event_id(sid, "t1") == 0
+        held.set()
+        time.sleep(0.5)  # the second writer is now waiting on the lock
+        ids = a.append(sid, [ev("open", "intro")])
+        order.append("first committed")
+    thread.join(30)
+    assert order == ["first committed", f"second saw {ids[0]}"]
+    assert [e.node for e in a.events(sid, "t1")] == ["intro", "learn"]
+    a.close(), b.close()
+
+
+def test_postgres_another_students_writes_are_not_held(pg_address):
+    import threading
+
+    a, b = open_store(pg_address), open_store(pg_address)
+    ann, bob = add_student(a, "Ann"), add_student(a, "Bob")
+    done = threading.Event()
+
+    def other():
+        with b.write():
+            b.last_event_id(bob, "t1")
+            b.append(bob, [ev("open", "intro")])
+        done.set()
+
+    with a.write():
+        a.last_event_id(ann, "t1")
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert done.wait(30)  # Bob's transaction committed while Ann's is still open
+    thread.join()
+    a.close(), b.close()
+
+
+@pytest.mark.parametrize("sql, params", [
+    ("select node, state, count(*) from progress where quest_id = ? group by node, state",
+     ("t1",)),
+    ("select p.node, p.state, count(*) from progress p join enrolments e on e.student_id = "
+     "p.student_id where e.class_code = ? and p.quest_id = ? group by p.node, p.state",
+     ("C-1", "t1")),
+    ("select * from submissions where status = 'pending' order by at", ()),
+    ("select * from events where student_id = ? and quest_id = ? order by id", (1, "t1")),
+    ("select student_id, quest_id, node, fails from progress where quest_id = ? and fails >= ?",
+     ("t1", 2)),
+    ("select * from mastery where competency = ?", ("equiv",)),
+    ("select * from reviews where student_id = ? and quest_id = ? and node = ?", (1, "t1", "a")),
+])
+def test_postgres_has_an_index_for_every_center_query(pg_address, sql, params):
+    with open_store(pg_address) as s, s.write():
+        query(s, "set local enable_seqscan = off")  # tiny tables: ask whether an index exists
+        plan = "\n".join(r[0] for r in query(s, "explain " + sql, params))
+    assert "Index" in plan, plan
+
+
+# --- questengine migrate: a classroom copied from SQLite to PostgreSQL ---------------------------
+
+
+def test_migrate_copies_a_classroom_and_verifies_it(tmp_path, pg_address):
+    from click.testing import CliRunner
+
+    from questengine.classroom import Classroom
+    from questengine.cli import main
+    from helpers import FakeClock, cheap_hasher
+
+    db = str(tmp_path / "classroom.db")
+    c = Classroom(db, clock=FakeClock(), hasher=cheap_hasher())
+    owner = c.add_teacher("t@school.org", "Tess", "correct horse")
+    code = c.create_class("t@school.org", "Class", "OWL-0003")
+    c.publish(loads_quest(T1), by=owner)
+    c.assign("t1", code)
+    logins = [c.add_student(code, n, "2468") for n in ("Ada", "Bo 🦊", "Cy")]
+    ada, bo = (c.login_student(code, n, "2468") for n in ("Ada", "Bo 🦊"))
+    ada.complete("t1", "intro")
+    ada.choose("t1", "learn", "sheet")
+    ada.submit("t1", "learn", "my work, with “quotes” and 100%")
+    t = c.login_teacher("t@school.org", "correct horse")
+    t.review(t.review_queue()[0].submission_id, "return", "more, please")
+    bo.complete("t1", "intro")
+    bo.reflect("t1", "intro", "it's fine")
+    bo.add_goal("read more")
+    before = {"grid": t.grid(code, "t1"), "overview": t.class_overview(code, "t1"),
+              "struggling": t.struggling(code), "record": t.student_record(logins[0].student_id)}
+    c.store.close()
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["migrate", "--from", db, "--to", pg_address])
+    assert result.exit_code == 0, result.output
+    assert "verified: the same rows in all" in result.stdout and "2 event logs" in result.stdout
+    assert "events 7" in result.stdout or "events" in result.stdout
+    # the copy is the same classroom: same logins, same figures, ids kept
+    pg = Classroom(pg_address, clock=FakeClock(), hasher=cheap_hasher())
+    t2 = pg.login_teacher("t@school.org", "correct horse")
+    assert t2.grid(code, "t1") == before["grid"]
+    assert t2.class_overview(code, "t1") == before["overview"]
+    assert t2.struggling(code) == before["struggling"]
+    assert t2.student_record(logins[0].student_id) == before["record"]
+    assert pg.login_student(code, "bo 🦊", "2468").profile().goals[0]["text"] == "read more"
+    # new rows get new ids after the copied ones
+    new = t2.add_student(code, "Dee", "1357")
+    assert new.student_id > max(lg.student_id for lg in logins)
+    # a second migrate into the same database is refused: it is no longer empty
+    again = runner.invoke(main, ["migrate", "--from", db, "--to", pg_address])
+    assert again.exit_code == 1 and "already holds a classroom" in again.stderr
+    missing = runner.invoke(main, ["migrate", "--from", str(tmp_path / "none.db"), "--to",
+                                   pg_address])
+    assert missing.exit_code == 2

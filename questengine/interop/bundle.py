@@ -336,8 +336,9 @@ def import_bundle(classroom: Any, path: str | Path, quests_dir: str | Path, *,
 
     A different quest already published with the same id, or a different file
     already at one of the paths, is refused with BundleConflict unless
-    ``replace`` (the quest then becomes a new version). Nothing is written
-    unless every check passes.
+    ``replace`` (the quest then becomes a new version). ``by`` is the id of the
+    teacher who owns the quest (a TeacherSession publishes as its teacher).
+    Nothing is written unless every check passes.
     """
     from ..classroom import quest_digest
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import center
-from ..center import csv_cell
+from ..csvsafe import csv_cell, csv_text
 from . import InteropError, teacher_of
 
 __all__ = ["ROSTER_COLUMNS", "roster_csv", "grid_csv", "write_csv", "csv_cell"]
@@ -43,7 +43,7 @@ def roster_csv(source: Any, class_code: str, *, anonymous: bool = False) -> str:
         if opened:
             teacher.logout()
     header = list(ROSTER_COLUMNS[1:] if anonymous else ROSTER_COLUMNS)
-    return center.csv_text(header, (([] if anonymous else [s["name"]]) + [s["opaque_id"], code]
+    return csv_text(header, (([] if anonymous else [s["name"]]) + [s["opaque_id"], code]
                                     for s in students))
 
 

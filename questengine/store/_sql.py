@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ..engine import Event, Progress
@@ -334,10 +335,43 @@ class SQLStore:
         return self._one("select count(*) from login_failures where key = ? and at >= ?",
                          (self._login_key(key), since))
 
-    def record_login_failure(self, key: str, at: float) -> None:
+    def reserve_login_attempt(self, key: str, now: float, since: float,
+                              wait_for: Callable[[int], float]) -> tuple[int | None, float]:
+        """Count a login attempt as a failure before its secret is checked, atomically.
+
+        ``wait_for(n)`` is how long after the latest attempt the next one may come, when
+        ``n`` attempts since ``since`` were not cleared by a success. Returns (the attempt's
+        id, 0) when it may go ahead, or (None, seconds left to wait). Parallel attempts are
+        serialized (SQLite's ``BEGIN IMMEDIATE``; a lock on the key in PostgreSQL), so none
+        of them slips past the count.
+        """
+        key = self._login_key(key)
         with self.write():
-            self._run("insert into login_failures (key, at) values (?, ?)",
-                      (self._login_key(key), at))
+            self._lock("login", key)
+            count, last = self._all("select count(*), max(at) from login_failures where "
+                                    "key = ? and at >= ?", (key, since))[0]
+            wait = wait_for(count)
+            if last is not None and now < last + wait:
+                return None, last + wait - now
+            return self._insert("insert into login_failures (key, at) values (?, ?)",
+                                (key, now)), 0.0
+
+    def login_failures_of(self, keys: list[str], since: float) -> list[dict]:
+        """Per login key: failures since ``since`` and the latest one's time."""
+        if not keys:
+            return []
+        stored = {self._login_key(k): k for k in keys}
+        rows = self._rows(f"select key, count(*) as failures, max(at) as last from "
+                          f"login_failures where key in ({self._marks(list(stored))}) and "
+                          f"at >= ? group by key order by key", (*stored, since))
+        for row in rows:
+            row["key"] = stored[row["key"]]
+        return rows
+
+    def reflections_since(self, student_id: int, since: str) -> int:
+        """How many reflections a student wrote at or after ``since`` (ISO time)."""
+        return self._one("select count(*) from reflections where student_id = ? and at >= ?",
+                         (student_id, since))
 
     def clear_login_failures(self, key: str) -> None:
         with self.write():

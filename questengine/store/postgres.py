@@ -38,6 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..rewards import level_for
 from . import StoreBusy, StoreError
 from ._sql import SQLStore
+from .sqlite import OWNERLESS_QUESTS
 
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -117,6 +118,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "(quest_id, node, state, student_id)"],
     6: ["alter table quest_status add column last_active text",
         "update quest_status set last_active = updated"],
+    7: list(OWNERLESS_QUESTS),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

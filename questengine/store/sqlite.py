@@ -11,6 +11,7 @@ transaction. The queries themselves are shared with PostgreSQL
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 import uuid
@@ -133,10 +134,54 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.execute("update quest_status set last_active = updated")
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    # every published quest has an owning teacher: quests published without one (by the
+    # command line or the demo) go to the teacher of the first class they were assigned to
+    for statement in OWNERLESS_QUESTS:
+        db.execute(statement)
+
+
+#: Migration 7's statements (PostgreSQL runs the very same ones).
+OWNERLESS_QUESTS = (
+    "update quests set published_by = (select c.teacher_id from assignments a "
+    "join classes c on c.code = a.class_code where a.quest_id = quests.id "
+    "order by a.assigned limit 1) where published_by is null",
+    "update quests set published_by = (select q.published_by from quests q "
+    "where q.id = quests.id and q.published_by is not null order by q.version "
+    "limit 1) where published_by is null",
+)
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6}
+    6: _migration_6, 7: _migration_7}
 SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600); leave an existing one."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as err:
+        raise StoreError(f"cannot create the database {path}: {err.strerror}") from err
+    os.close(fd)
+
+
+def _open_problem(path: str, err: Exception) -> str:
+    text = str(err)
+    if "readonly" in text or "read-only" in text:
+        return (f"the database {path} is read-only; questengine must be able to write it and "
+                "its folder (check the file's permissions)")
+    if "disk is full" in text or "database or disk is full" in text:
+        return f"the disk holding the database {path} is full; nothing was written"
+    if "unable to open" in text:
+        return f"cannot open the database {path}: its folder is missing or not writable"
+    if "not a database" in text:
+        return f"{path} is not a questengine database (not an SQLite file)"
+    if text.startswith(("the database", "cannot", "database error")) and path in text:
+        return text
+    return f"cannot open the database {path}: {text}"
 
 
 class SQLiteStore(SQLStore):
@@ -150,20 +195,28 @@ class SQLiteStore(SQLStore):
         self.path = self.address = str(path)
         self.busy_retries = busy_retries
         self.backoff = backoff
+        if self.path != ":memory:":
+            _create_private(Path(self.path))
         try:
             conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot open the database {self.path}: {err}") from err
+            self._setup(conn, timeout)
+        except (sqlite3.Error, StoreError) as err:
+            raise StoreError(_open_problem(self.path, err)) from err
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self.migrate()
+        except StoreError as err:
+            raise StoreError(_open_problem(self.path, err)) from err
+
+    def _setup(self, conn: sqlite3.Connection, timeout: float) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if self.path != ":memory:":
             self._retrying(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.create_function("qe_level", 1, level_for, deterministic=True)
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
-        self.migrate()
 
     def close(self) -> None:
         self.conn.close()
@@ -218,9 +271,18 @@ class SQLiteStore(SQLStore):
         if self.conn.in_transaction:
             yield self.db
             return
-        self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        try:
+            self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except StoreBusy:
+            raise
+        except StoreError as err:
+            raise StoreError(_open_problem(self.path, err)) from err
         try:
             yield self.db
+        except sqlite3.OperationalError as err:  # read-only file, full disk, I/O error
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(_open_problem(self.path, err)) from err
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
