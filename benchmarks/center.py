@@ -32,7 +32,12 @@ Everything runs in this one invocation, on a database built in a tmp dir:
   database of 40 students; time from navigation to the class map's nodes drawn after the
   teacher logs in, median of 5 fresh browser contexts.
 
-Run: ``.venv/bin/python benchmarks/center.py [--students 10000] [--runs 5] [--no-page]``
+* PostgreSQL: the built classroom is copied into a throw-away PostgreSQL server (Debian's
+  binaries, fsync on, a Unix socket) with ``questengine migrate``'s copy, and the overview
+  through the service is timed against one raw GROUP BY there, side by side with SQLite.
+
+Run: ``.venv/bin/python benchmarks/center.py [--students 2000 | --full] [--runs 5]
+[--no-page] [--no-postgres]`` (``--full``: the target's 10,000 students)
 """
 from __future__ import annotations
 
@@ -53,7 +58,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
 
-from questengine import center  # noqa: E402
 from questengine.classroom import Classroom  # noqa: E402
 from questengine.engine import Event, replay  # noqa: E402
 from questengine.loader import loads_quest  # noqa: E402
@@ -351,8 +355,7 @@ def consistency_check(db: Path, info: dict, sample: int = 40) -> tuple[int, int]
     ids = rng.sample(range(1, len(info["plan"]) + 1), sample)
     for sid in ids:
         p = replay(G, c.store.events(sid, QUEST_ID))
-        rows = dict(c.store.conn.execute("select node, state from progress where student_id = ? "
-                                          "and quest_id = ?", (sid, QUEST_ID)))
+        rows = dict(c.store.student_states(sid, QUEST_ID))
         ok += rows == p.states()
     c.store.close()
     return ok, sample
@@ -396,11 +399,12 @@ def explain(conn, sql: str, params: tuple) -> list[str]:
 def query_benchmark(db: Path, runs: int, students: int) -> None:
     c = Classroom(db, hasher=cheap_hasher())
     G = c.graph(QUEST_ID)
-    conn = c.store.conn
+    teacher = c.login_teacher(TEACHER[0], TEACHER[2])
+    conn = c.store.conn  # the raw side only: the service reads through its store
     conn.execute(RAW, (QUEST_ID,)).fetchall()  # warm the page cache once for everyone
 
-    t_overview, overview = median_time(lambda: center.class_overview(conn, CODE, G), runs)
-    t_grid, grid = median_time(lambda: center.grid(conn, CODE, G), runs)
+    t_overview, overview = median_time(lambda: teacher.class_overview(CODE, QUEST_ID), runs)
+    t_grid, grid = median_time(lambda: teacher.grid(CODE, QUEST_ID), runs)
     t_raw, raw = median_time(lambda: conn.execute(RAW, (QUEST_ID,)).fetchall(), runs)
     t_pandas, (by_type, pcounts) = median_time(lambda: pandas_counts(conn), runs)
 
@@ -414,8 +418,8 @@ def query_benchmark(db: Path, runs: int, students: int) -> None:
 
     print(f"data: {students:,} students x {len(G)} nodes; "
           f"{sum(k for *_, k in raw):,} progress rows; {int(by_type.sum()):,} events")
-    print(f"(a) center.class_overview          median {t_overview * 1000:8.1f} ms")
-    print(f"(a) center.grid                    median {t_grid * 1000:8.1f} ms  ({cells:,} cells)")
+    print(f"(a) TeacherSession.class_overview  median {t_overview * 1000:8.1f} ms")
+    print(f"(a) TeacherSession.grid            median {t_grid * 1000:8.1f} ms  ({cells:,} cells)")
     print(f"(b) raw GROUP BY on progress       median {t_raw * 1000:8.1f} ms")
     print(f"(c) pandas read_sql + group        median {t_pandas * 1000:8.1f} ms")
     print(f"ratio overview / raw GROUP BY      {t_overview / t_raw:6.2f}x   (target <= 2x)")
@@ -472,6 +476,51 @@ def query_benchmark(db: Path, runs: int, students: int) -> None:
         for line in explain(conn, overview_sql, (CODE, QUEST_ID)):
             print(f"  overview plan then: {line}")
     c.store.close()
+    return {"overview": t_overview, "grid": t_grid, "raw": t_raw, "same": same}
+
+
+def postgres_benchmark(db: Path, runs: int) -> dict:
+    """The same classroom copied into PostgreSQL (``questengine migrate``), then the overview
+    through the service against one raw GROUP BY on the same server."""
+    import psycopg
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pgserver import PGServer
+
+    from questengine.store import open_store
+    from questengine.store.copy import copy_classroom
+
+    server = PGServer(fsync=True).start()
+    try:
+        address = server.fresh_address()
+        t = time.perf_counter()
+        with open_store(db) as source, open_store(address) as target:
+            report = copy_classroom(source, target)
+        t_copy = time.perf_counter() - t
+        print(f"\nPostgreSQL {server.bin.parent.name}: classroom copied by questengine migrate "
+              f"in {t_copy:.1f} s ({sum(report.rows.values()):,} rows; verified: {report.ok}, "
+              f"{report.replayed:,} logs replayed)")
+        c = Classroom(address, hasher=cheap_hasher())
+        teacher = c.login_teacher(TEACHER[0], TEACHER[2])
+        raw_conn = psycopg.connect(address, autocommit=True)
+        raw_sql = RAW.replace("?", "%s")
+        raw_conn.execute(raw_sql, (QUEST_ID,)).fetchall()  # warm the cache
+        t_overview, overview = median_time(lambda: teacher.class_overview(CODE, QUEST_ID), runs)
+        t_grid, grid = median_time(lambda: teacher.grid(CODE, QUEST_ID), runs)
+        t_raw, raw = median_time(lambda: raw_conn.execute(raw_sql, (QUEST_ID,)).fetchall(), runs)
+        raw_counts = {(n, st): k for n, st, k in raw}
+        same = all(o.success == raw_counts.get((o.node, "success"), 0)
+                   and o.fail == raw_counts.get((o.node, "fail"), 0) for o in overview)
+        plan = [r[0] for r in raw_conn.execute(
+            "explain select node, state, count(*) from progress where quest_id = %s "
+            "group by node, state", (QUEST_ID,))]
+        print(f"  raw GROUP BY plan: {' / '.join(p.strip() for p in plan[:3])}")
+        raw_conn.close()
+        c.store.close()
+        return {"overview": t_overview, "grid": t_grid, "raw": t_raw, "same": same,
+                "copy": t_copy}
+    finally:
+        server.stop()
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -577,10 +626,16 @@ def page_benchmark(tmp: Path, runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=10_000)
+    parser.add_argument("--students", type=int, default=2_000,
+                        help="students in the class (default 2,000: a few minutes on 2 busy "
+                             "cores; --full for the target's 10,000)")
+    parser.add_argument("--full", action="store_true", help="10,000 students x 200 nodes")
+    parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-page", action="store_true")
     args = parser.parse_args()
+    if args.full:
+        args.students = 10_000
     tmp = Path(tempfile.mkdtemp(prefix="qe-center-bench-"))
     try:
         db = tmp / "district.db"
@@ -593,7 +648,18 @@ def main() -> None:
         ok, sample = consistency_check(db, info)
         print(f"check: {ok} of {sample} sampled students replayed from the database match their "
               f"progress rows")
-        query_benchmark(db, args.runs, args.students)
+        results = {"SQLite": query_benchmark(db, args.runs, args.students)}
+        if not args.no_postgres:
+            results["PostgreSQL"] = postgres_benchmark(db, args.runs)
+        print(f"\nclass overview at {args.students:,} students x 200 nodes, medians of "
+              f"{args.runs}:")
+        print(f"{'':34}" + "".join(f"{k:>12}" for k in results))
+        for title, fn in (("overview (service) ms", lambda r: f"{r['overview'] * 1000:.1f}"),
+                          ("grid (service) ms", lambda r: f"{r['grid'] * 1000:.1f}"),
+                          ("raw GROUP BY ms", lambda r: f"{r['raw'] * 1000:.1f}"),
+                          ("ratio overview/raw (<= 2x)", lambda r: f"{r['overview'] / r['raw']:.2f}x"),
+                          ("same counts as raw", lambda r: str(r["same"]))):
+            print(f"{title:34}" + "".join(f"{fn(r):>12}" for r in results.values()))
         if not args.no_page:
             page_benchmark(tmp, args.runs)
     finally:

@@ -16,7 +16,13 @@ The figure compared is events appended per second (wall clock, from the moment a
 processes start together to the moment the last one finishes). Timings are printed,
 never asserted.
 
-Run: ``.venv/bin/python benchmarks/store.py [--processes 40] [--events 200]``
+The same two sides then run against PostgreSQL (a throw-away server started here from
+Debian's binaries, fsync on, on a Unix socket): the service through the PostgreSQL store,
+and raw psycopg inserts (one autocommitted INSERT per event, 40 connections), and the
+two backends are printed side by side.
+
+Run: ``.venv/bin/python benchmarks/store.py [--processes 40] [--events 200]
+[--backend sqlite|postgresql|both]``
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,6 +43,7 @@ from argon2 import PasswordHasher  # noqa: E402
 
 from questengine import loads_quest  # noqa: E402
 from questengine.classroom import Classroom  # noqa: E402
+from questengine.store import is_postgres, open_store  # noqa: E402
 
 
 CTX = mp.get_context("fork")
@@ -59,12 +66,21 @@ def cheap_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
+_T0 = datetime.now(timezone.utc)
+
+
 def clock() -> datetime:
-    return datetime.now(timezone.utc)
+    """A clock running a day per real second, the same in every process: a student writing
+    reflection after reflection stays under the service's ten-a-minute limit (that limit is
+    checked in test_classroom); sessions are made to last (SESSION_HOURS)."""
+    return _T0 + (datetime.now(timezone.utc) - _T0) * 86400
+
+
+SESSION_HOURS = 10 ** 7
 
 
 def set_up(path: str, students: int) -> dict[str, int]:
-    c = Classroom(path, clock=clock, hasher=cheap_hasher())
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), session_hours=SESSION_HOURS)
     c.add_teacher("t@school.org", "Tess", "correct horse")
     c.create_class("t@school.org", "Class", CODE)
     t = c.login_teacher("t@school.org", "correct horse")
@@ -82,7 +98,7 @@ def set_up(path: str, students: int) -> dict[str, int]:
 def service_child(path, name, target, barrier, results):
     errors, appended, actions, lock_errors = [], 0, 0, 0
     try:
-        c = Classroom(path, clock=clock, hasher=cheap_hasher())
+        c = Classroom(path, clock=clock, hasher=cheap_hasher(), session_hours=SESSION_HOURS)
         session = c.login_student(CODE, name, PIN)
         progress = session.progress("chain")
         barrier.wait(timeout=300)
@@ -151,6 +167,28 @@ def raw_child(path, name, rows, barrier, results):
     results.put((name, appended, appended, lock_errors, errors, finished))
 
 
+def raw_pg_child(address, name, rows, barrier, results):
+    import psycopg
+
+    errors, appended = [], 0
+    try:
+        conn = psycopg.connect(address, autocommit=True)
+        barrier.wait(timeout=300)
+        insert = INSERT.replace("?", "%s")
+        for row in rows:
+            try:
+                conn.execute(insert, row)  # autocommit: one transaction per event
+                appended += 1
+            except psycopg.Error as err:
+                errors.append(f"{type(err).__name__}: {err}")
+        finished = time.perf_counter()
+        conn.close()
+    except BaseException as err:
+        finished = time.perf_counter()
+        errors.append("".join(traceback.format_exception(err)))
+    results.put((name, appended, appended, 0, errors, finished))
+
+
 # --- running -----------------------------------------------------------------------------------
 
 
@@ -179,6 +217,9 @@ def run(target, argsets: list[tuple]) -> dict:
 
 
 def count_events(path: str) -> int:
+    if is_postgres(path):
+        with open_store(path) as store:
+            return store.count_rows("events")
     conn = sqlite3.connect(path)
     try:
         return conn.execute("select count(*) from events").fetchone()[0]
@@ -187,6 +228,8 @@ def count_events(path: str) -> int:
 
 
 def integrity(path: str) -> str:
+    if is_postgres(path):
+        return "n/a (PostgreSQL)"
     conn = sqlite3.connect(path)
     try:
         return conn.execute("pragma integrity_check").fetchone()[0]
@@ -208,42 +251,72 @@ def report(label: str, r: dict, expected: int, path: str) -> float:
     return rate
 
 
+def event_rows(path: str, ids: dict[str, int]) -> dict[int, list[tuple]]:
+    """The event rows the service wrote, per student, in order."""
+    by_student: dict[int, list[tuple]] = {sid: [] for sid in ids.values()}
+    with open_store(path) as store:
+        for row in store._all("select student_id, quest_id, version, node, type, role, actor, "
+                              "at, data from events order by id"):
+            by_student[row[0]].append(tuple(row))
+    return by_student
+
+
+def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: str) -> dict:
+    ids = set_up(service_db, n)
+    expected = n * per
+    service = run(service_child, [(service_db, name, per) for name in ids])
+    set_up(raw_db, n)
+    by_student = event_rows(service_db, ids)
+    raw = run(raw_target, [(raw_db, name, by_student[ids[name]]) for name in ids])
+    print()
+    service_rate = report(f"{label} service", service, expected, service_db)
+    raw_rate = report(f"{label} raw", raw, sum(len(v) for v in by_student.values()), raw_db)
+    ratio = service_rate / raw_rate if raw_rate else float("nan")
+    return {"service": service_rate, "raw": raw_rate, "ratio": ratio,
+            "lost": expected - count_events(service_db),
+            "ms_service": service["seconds"] / max(1, service["transactions"]) * 1000,
+            "ms_raw": raw["seconds"] / max(1, raw["transactions"]) * 1000,
+            "per_tx": service["appended"] / max(1, service["transactions"])}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--processes", type=int, default=40)
     ap.add_argument("--events", type=int, default=200, help="events per process")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     args = ap.parse_args()
     n, per = args.processes, args.events
     print(f"store benchmark: {n} processes x {per} events, {os.cpu_count()} CPUs, "
           f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
+    results = {}
     with tempfile.TemporaryDirectory(prefix="qe-bench-") as tmp:
-        service_db = os.path.join(tmp, "service.db")
-        ids = set_up(service_db, n)
-        expected = n * per
-        service = run(service_child, [(service_db, name, per) for name in ids])
+        if args.backend in ("sqlite", "both"):
+            results["SQLite"] = measure(os.path.join(tmp, "service.db"),
+                                        os.path.join(tmp, "raw.db"), n, per, raw_child,
+                                        "sqlite")
+        if args.backend in ("postgresql", "both"):
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+            from pgserver import PGServer
 
-        # the same event rows, inserted raw into a fresh database with the same schema
-        raw_db = os.path.join(tmp, "raw.db")
-        set_up(raw_db, n)
-        conn = sqlite3.connect(service_db)
-        by_student: dict[int, list[tuple]] = {sid: [] for sid in ids.values()}
-        for row in conn.execute("select student_id, quest_id, version, node, type, role, actor, "
-                                "at, data from events order by id"):
-            by_student[row[0]].append(row)
-        conn.close()
-        raw = run(raw_child, [(raw_db, name, by_student[ids[name]]) for name in ids])
+            server = PGServer(fsync=True).start()
+            try:
+                print(f"PostgreSQL: {server.bin.parent.name}, fsync on, Unix socket")
+                results["PostgreSQL"] = measure(server.fresh_address(), server.fresh_address(),
+                                                n, per, raw_pg_child, "postgresql")
+            finally:
+                server.stop()
+    print()
+    print(f"{'':24}" + "".join(f"{k:>14}" for k in results))
+    rows = [("service events/s", "service", "{:,.0f}"), ("raw events/s", "raw", "{:,.0f}"),
+            ("ratio service/raw", "ratio", "{:.2f}x"), ("lost events", "lost", "{}"),
+            ("ms per service tx", "ms_service", "{:.2f}"), ("ms per raw tx", "ms_raw", "{:.2f}"),
+            ("events per service tx", "per_tx", "{:.2f}")]
+    for title, key, fmt in rows:
+        print(f"{title:24}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
+    for name, r in results.items():
+        print(f"{name}: ratio {r['ratio']:.2f}x (target >= 0.5x) -> "
+              f"{'meets' if r['ratio'] >= 0.5 else 'BELOW'} the target; {r['lost']} lost")
 
-        print()
-        service_rate = report("service", service, expected, service_db)
-        raw_rate = report("raw sqlite3", raw, sum(len(v) for v in by_student.values()), raw_db)
-        ratio = service_rate / raw_rate if raw_rate else float("nan")
-        print()
-        print(f"ratio service/raw: {ratio:.2f}x (target >= 0.5x) -> "
-              f"{'meets' if ratio >= 0.5 else 'BELOW'} the target")
-        print(f"time per write transaction (writers take turns): service "
-              f"{service['seconds'] / max(1, service['transactions']) * 1000:.2f} ms, raw "
-              f"{raw['seconds'] / max(1, raw['transactions']) * 1000:.2f} ms; service events per "
-              f"transaction {service['appended'] / max(1, service['transactions']):.2f}")
 
 if __name__ == "__main__":
     main()

@@ -126,6 +126,14 @@ class SQLStore:
                              (quest_id,))
         return self._row("select * from quests where id = ? and version = ?", (quest_id, version))
 
+    def latest_version(self, quest_id: str) -> int | None:
+        """The newest version number of a published quest (None if it was never published)."""
+        return self._one("select max(version) from quests where id = ?", (quest_id,))
+
+    def is_assigned(self, class_code: str, quest_id: str) -> bool:
+        return bool(self._all("select 1 from assignments where class_code = ? and quest_id = ?",
+                              (class_code, quest_id)))
+
     def assign(self, class_code: str, quest_id: str, at: str, by: int | None) -> None:
         with self.write():
             self._run("insert into assignments (class_code, quest_id, assigned, assigned_by) "
@@ -434,10 +442,11 @@ class SQLStore:
 
     def node_state_counts(self, class_code: str, quest_id: str) -> list[tuple[str, str, int]]:
         """(node, state, students) of one class in one quest, from ``progress``."""
+        # (NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN over a subquery as a loop)
         others = self._one(
-            "select exists (select 1 from quest_status q where q.quest_id = ? and q.student_id "
-            "not in (select student_id from enrolments where class_code = ?))",
-            (quest_id, class_code))
+            "select exists (select 1 from quest_status q where q.quest_id = ? and not exists "
+            "(select 1 from enrolments e where e.student_id = q.student_id and "
+            "e.class_code = ?))", (quest_id, class_code))
         if others:  # other classes play this quest too: count this class's students only
             return self._all(
                 "select p.node, p.state, count(*) from progress p join enrolments e on "
@@ -562,6 +571,10 @@ class SQLStore:
 
     def count_rows(self, table: str) -> int:
         return self._one(f"select count(*) from {table}")
+
+    def loaded(self) -> None:
+        """After a bulk copy: let the database learn about the new rows (its planner's statistics)."""
+        self._run("analyze")
 
     def load_table(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         """Insert rows as they are (ids kept) into an empty table, inside ``write()``."""

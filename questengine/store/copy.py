@@ -57,6 +57,7 @@ def copy_classroom(source: StoreInterface, target: StoreInterface, *,
             rows = source.dump_table(table)
             target.load_table(table, columns, rows)
             report.rows[table] = len(rows)
+    target.loaded()
     _verify(source, target, report, registry)
     return report
 
