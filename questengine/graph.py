@@ -41,12 +41,14 @@ def build_graph(quest: Quest, registry=None) -> nx.DiGraph:
 
     Node attribute ``node`` holds the model, edge attribute ``when`` the
     condition; ``G.graph`` holds ``quest``, ``retry`` (source -> gate), ``retry_gates`` and,
-    when the forward edges are acyclic, ``order`` (a topological order). From the
-    plugin ``registry`` (the one the quest was read with by default) it holds
-    ``kinds`` (the behaviour of the quest's plugin kinds) and ``badges`` (the badge rules).
+    when the forward edges are acyclic, ``order`` (a topological order). It holds the
+    plugin ``registry`` it was built with (by default the one the quest was read with)
+    as ``registry``, and from it ``kinds`` (the behaviour of the quest's plugin kinds)
+    and ``badges`` (the badge rules): the engine reads these, never a process-wide default.
     """
-    G = nx.DiGraph(quest=quest, retry={})
-    G.graph.update(_registry(quest, registry).graph_parts(quest))
+    registry = _registry(quest, registry)
+    G = nx.DiGraph(quest=quest, retry={}, registry=registry)  # the graph carries its registry
+    G.graph.update(registry.graph_parts(quest))
     for node in quest.nodes:
         G.add_node(node.id, node=node)
     for edge in quest.edges:

@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .store import is_postgres
+
 __all__ = ["VoilaServer", "notebooks_dir", "free_port", "PAGES"]
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +54,9 @@ class VoilaServer:
         run = self.run_dir.resolve()
         env = dict(os.environ)
         env.update({
-            "QUESTENGINE_DB": str(Path(self.db).resolve()),
+            # a SQLite file by its full path; a postgresql:// address as it is
+            "QUESTENGINE_DB": (str(self.db) if is_postgres(str(self.db))
+                               else str(Path(self.db).resolve())),
             "QUESTENGINE_QUESTS": str(Path(self.quests or Path.cwd() / "quests").resolve()),
             "JUPYTER_CONFIG_DIR": str(HERE / "serve"),
             "JUPYTER_PATH": os.pathsep.join(
