@@ -99,6 +99,7 @@ class CenterPage(Page):
         self.login = TeacherLogin(classroom, self.open)
         note = _html("<p class='qe-hint' style='text-align:center'>Students: your page is the "
                      "play page, not this one.</p>")
+        self._note = (note,)
         self.widget = w.VBox([page_style(), self.login.widget, note])
         self.widget.add_class("qe-page")
         self.widget.add_class("qe-center")
@@ -117,6 +118,7 @@ class CenterPage(Page):
             self.login.show_error("This page is for teachers. Students play on the play page.")
             return
         self.session = session
+        self._session_began()
         classes = self._call(session.classes) or []
         if not classes:
             self.widget.children = [self.widget.children[0], _html(
@@ -154,7 +156,9 @@ class CenterPage(Page):
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
-        self.widget.children = [self.widget.children[0], self.login.widget]
+        self.widget.children = [self.widget.children[0], self.login.widget, *self._note]
+        self._close_session_widgets()
+        self.login.clear()
 
     def _class_changed(self) -> None:
         quests = self._call(self.session.assigned, self.class_pick.value) or []
