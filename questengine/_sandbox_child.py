@@ -10,9 +10,9 @@ fd 0 and writes length-prefixed JSON records to ``RECORDS_FD``:
    (a second layer only) and sends ``{"event": "ready"}``;
 2. it runs the code and sends ``{"event": "loaded"}`` or why not (``syntax``,
    ``load``, ``no_function``);
-3. then, for each request ``{"i": i, "call": "add(2, 3)"}``, exactly one record
-   ``{"i": i, "value": ...}`` or ``{"i": i, "raised": ...}``, until the parent
-   closes the request pipe.
+3. then, for each request ``{"i": i, "nonce": n, "call": "add(2, 3)"}``, exactly
+   one record ``{"i": i, "nonce": n, "value": ...}`` or ``{..., "raised": ...}``,
+   until the parent closes the request pipe.
 
 It reports the *values* the calls returned, never whether a test passed: the
 expected values are never in this process. Only the standard library is used.
@@ -184,7 +184,7 @@ class Pipe:
         except (ValueError, TypeError, RecursionError, MemoryError):
             body = b""
         if not body or len(body) > MAX_RECORD:
-            keep = {k: v for k, v in data.items() if k in ("i", "event")}
+            keep = {k: v for k, v in data.items() if k in ("i", "nonce", "event")}
             body = json.dumps(keep | {"raised": "ValueError",
                                       "message": "the answer is too big to check"}).encode()
         data = struct.pack(">I", len(body)) + body
@@ -265,14 +265,14 @@ def main(argv):
         request = pipe.receive()
         if request is None:
             break
-        i = request["i"]
+        i, nonce = request["i"], request["nonce"]
         try:
             value = eval(compile(request.pop("call"), f"test {i + 1}", "eval"), namespace)
-            pipe.send(i=i, value=canon(value))
+            pipe.send(i=i, nonce=nonce, value=canon(value))
         except MemoryError:
-            pipe.send(i=i, raised="MemoryError", message="")
+            pipe.send(i=i, nonce=nonce, raised="MemoryError", message="")
         except BaseException as err:
-            pipe.send(i=i, raised=type(err).__name__, message=_message(err),
+            pipe.send(i=i, nonce=nonce, raised=type(err).__name__, message=_message(err),
                       line=_student_line(err))
     _flush()
     os._exit(0)  # no atexit handlers of the student's

@@ -83,6 +83,8 @@ import json
 import math
 import os
 import platform
+import secrets
+import select
 import selectors
 import shutil
 import signal
@@ -604,7 +606,8 @@ class Sandbox:
             raise SandboxUnavailable(problem)
         return self._execute(code, function, tuple(tests), limits)
 
-    def command(self, limits: Limits, records_fd: int, seccomp_fd: int | None) -> list[str]:
+    def command(self, limits: Limits, records_fd: int, seccomp_fd: int | None,
+                info_fd: int | None = None) -> list[str]:
         """The bwrap command line of one run (the child's record pipe is ``records_fd``)."""
         if self._paths is None:
             self._paths = _python_paths(self.python)
@@ -634,6 +637,8 @@ class Sandbox:
                  "--setenv", "TMPDIR", WORK]
         if seccomp_fd is not None:
             args += ["--seccomp", str(seccomp_fd)]
+        if info_fd is not None:
+            args += ["--info-fd", str(info_fd)]
         return args + ["--", self.python, "-I", "-S", "-B", HARNESS, str(records_fd)]
 
     def _execute(self, code: str, function: str, tests: tuple[TestCase, ...],
@@ -643,7 +648,8 @@ class Sandbox:
         req_r, req_w = os.pipe()
         rec_r, rec_w = os.pipe()
         out_r, out_w = os.pipe()
-        passed = [rec_w]
+        info_r, info_w = os.pipe()
+        passed = [rec_w, info_w]
         seccomp_fd = None
         if self._seccomp is not None:
             seccomp_fd, filter_w = os.pipe()
@@ -651,23 +657,30 @@ class Sandbox:
             os.close(filter_w)
             passed.append(seccomp_fd)
         try:
-            proc = subprocess.Popen(self.command(limits, rec_w, seccomp_fd), stdin=req_r,
+            proc = subprocess.Popen(self.command(limits, rec_w, seccomp_fd, info_w), stdin=req_r,
                                     stdout=out_w, stderr=out_w, pass_fds=tuple(passed),
                                     env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
                                     start_new_session=True, close_fds=True)
         except OSError:
-            for fd in (req_r, req_w, rec_r, rec_w, out_r, out_w, *passed[1:]):
+            for fd in (req_r, req_w, rec_r, out_r, out_w, info_r, *passed):
                 os.close(fd)
             raise
-        for fd in (req_r, rec_w, out_w, *passed[1:]):
+        for fd in (req_r, out_w, *passed):
             os.close(fd)
         channel = _Channel(req_w, rec_r, out_r)
+        child = _child_pidfd(info_r, deadline)
         try:
             status, message, results = _converse(channel, proc, code, function, tests, limits,
                                                  deadline)
         finally:
             channel.close_requests()
             channel.drain(min(deadline, time.monotonic() + 0.5), proc)
+            if child is not None:  # the child lost bwrap's parent-death signal when it
+                try:               # changed its uid: kill it itself
+                    signal.pidfd_send_signal(child, signal.SIGKILL)
+                except OSError:
+                    pass
+                os.close(child)
             _kill_group(proc)
             proc.wait()
             channel.drain(time.monotonic() + 1.0, None)
@@ -779,6 +792,30 @@ class _Channel:
                 pass
 
 
+def _child_pidfd(info: int, deadline: float) -> int | None:
+    """A pidfd of the sandboxed process, from what bwrap's ``--info-fd`` says (None if nothing).
+
+    bwrap writes the child's pid before it starts the child and is its parent (nothing
+    reaps it but bwrap, which we still hold), so the pid cannot have been reused yet.
+    """
+    data = b""
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([info], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(info, 4096)
+            if not chunk:
+                break
+            data += chunk
+        pid = json.loads(data or b"{}").get("child-pid")
+        return os.pidfd_open(pid) if type(pid) is int and pid > 0 else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    finally:
+        os.close(info)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -829,16 +866,20 @@ def _converse(channel: _Channel, proc: subprocess.Popen, code: str, function: st
         reply = channel.receive(deadline)
         if not isinstance(reply, dict):
             return ended(reply, "load")
+        if channel.pending:  # the child now waits for the first call: nothing may follow
+            raise _BadRecord("more than one load record")
         loaded = _loaded(reply, limits)
         if loaded is not None:
             return loaded[0], loaded[1], not_run("not run")
         for i, test in enumerate(tests):
-            if not channel.send({"i": i, "call": test.call}):
+            nonce = secrets.token_hex(8)  # unknown to the child until this call is sent
+            if not channel.send({"i": i, "nonce": nonce, "call": test.call}):
                 return ended("eof", "calls")
             reply = channel.receive(deadline)
             if not isinstance(reply, dict):
                 return ended(reply, "calls")
-            if reply.get("i") != i or not ("value" in reply or "raised" in reply):
+            if reply.get("i") != i or reply.get("nonce") != nonce or channel.pending \
+                    or not ("value" in reply or "raised" in reply):
                 raise _BadRecord("a record out of turn")
             results.append(_check(_name(test, i), test, reply))
     except _BadRecord:

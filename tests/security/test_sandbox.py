@@ -25,7 +25,8 @@ import pytest
 from questengine import Action, ProgressError, loads_quest, quest_graph, replay
 from questengine.codekind import make_plugin
 from questengine.engine import act
-from questengine.graph import validate
+from questengine.errors import QuestValidationError
+from questengine.graph import build_graph, validate
 from questengine.plugins import Registry
 from questengine.sandbox import (CHECKER_FAILED, Limits, RunResult, Sandbox, SandboxUnavailable,
                                  TestCase, default_sandbox)
@@ -148,23 +149,22 @@ def sqlite_db():
             "select * from teachers").fetchall()
     return attempt(query)[0] == "refused"
 
-def what_is_there():
-    return sorted(os.listdir("/")) == sorted(["dev", "home", "lib", "lib64", "proc", "qe", "root", "usr"]) \\
-        or sorted(os.listdir("/"))
-
+""" + """
 def root_is_read_only():
     return attempt(lambda: open("/evil", "w")) == ("refused", "OSError")
 
-def server_code_is_absent():
-    import questengine_probe_that_does_not_exist  # noqa
+def what_is_there():
+    seen = set(os.listdir("/"))
+    return not (seen & {"etc", "tmp", "var", "work", "opt", "srv", "mnt", "bin", "sbin"}) or sorted(seen)
+
+def nothing_of_the_server():
+    return not any(os.path.exists(p) for p in ("/etc/passwd", "/root/.bash_history", "/work",
+                                               "/usr/bin/python3", "/bin/sh"))
 """
     result = attack(body, ["read_secret()", "read_db()", "sqlite_db()", "plant()",
-                           "root_is_read_only()"], limits=LIMITS)
+                           "root_is_read_only()", "what_is_there()", "nothing_of_the_server()"])
     assert_refused(result)
     no_secret_in(result)
-    listing = attack(body, ["what_is_there()"])
-    assert listing.tests[0].passed
-    assert "root" not in listing.tests[1].got or listing.tests[1].passed
 
 
 def test_after_the_hook_bypass_no_shell_runs(outside):
@@ -349,8 +349,10 @@ def one_big_file():
 
 # --- the verdict cannot be forged ------------------------------------------------------------------
 
-HIDDEN = [TestCase("add(2, 3)", "5"), TestCase("add(10, 20)", "'TOPSECRET-EXPECTED'", hidden=True),
-          TestCase("add(1, 1)  # HIDDEN-CALL-MARK", "2", hidden=True)]
+ANSWER = f"SA-{uuid.uuid4().hex}"  # the hidden test's expected value: in no student's code
+LATER = f"HC-{uuid.uuid4().hex}"
+HIDDEN = [TestCase("add(2, 3)", "5"), TestCase("add(10, 20)", repr(ANSWER), hidden=True),
+          TestCase(f"add(1, 1)  # {LATER}", "2", hidden=True)]
 
 
 def test_printing_fake_records_changes_nothing():
@@ -390,36 +392,44 @@ def add(a, b):
 
 def test_walking_frames_and_objects_finds_no_expected_value_or_later_call():
     code = BYPASS + """
-def look():
-    found = []
+import re
+ANSWER, LATER = re.compile("SA-[0-9a-f]{32}"), re.compile("HC-[0-9a-f]{32}")
+
+def texts():
     frame = sys._getframe()
     while frame is not None:
         for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
-            found.append(repr(value)[:10000])
+            yield repr(value)[:100000]
         frame = frame.f_back
     for o in gc.get_objects():
         try:
-            found.append(repr(o)[:10000])
+            yield repr(o)[:100000]
         except Exception:
             pass
-    for name, module in list(sys.modules.items()):
-        found.append(repr(vars(module))[:100000])
-    text = " ".join(found)
-    return ("TOPSECRET" in text, "HIDDEN-CALL-MARK" in text)
+    for o in list(sys.modules.values()):
+        yield repr(vars(o))[:100000]
+
+def look():
+    answers, later = set(), set()
+    for text in texts():
+        answers.update(ANSWER.findall(text))
+        later.update(LATER.findall(text))
+    return answers, later
 
 def add(a, b):
-    seen = look()
-    if seen[0]:
-        return "TOPSECRET-EXPECTED"
-    print("seen", seen)
+    answers, later = look()
+    print("seen", len(answers), len(later))
+    if answers:
+        return answers.pop()
     return a + b
 """
     result = Sandbox(cache_seconds=0).run(code, "add", HIDDEN, LIMITS)
     assert result.status == "ok", result.message
     assert [t.passed for t in result.tests] == [True, False, True]
-    # the first call did not see the later (hidden) call, nor any expected value
-    assert result.output.splitlines()[0] == "seen (False, False)"
-    assert "TOPSECRET" not in result.output
+    lines = result.output.splitlines()
+    # no call saw an expected value; the first did not see the later (hidden) call
+    assert lines[0] == "seen 0 0" and all(line.startswith("seen 0 ") for line in lines)
+    assert ANSWER not in result.output
 
 
 def test_monkeypatching_the_harness_only_chooses_values():
@@ -429,8 +439,9 @@ harness = sys.modules["__main__"]
 harness.canon = lambda value, depth=0: 5
 original = harness.Pipe.send
 def send(self, **data):
-    data["passed"] = True
-    data["expected"] = data.get("value")
+    if "i" in data:  # only the call records: a changed load record fails the run
+        data["passed"] = True
+        data["expected"] = data.get("value")
     return original(self, **data)
 harness.Pipe.send = send
 def add(a, b):
@@ -554,9 +565,11 @@ def test_without_the_os_layer_the_code_kind_refuses_where_the_teacher_checks_and
     assert [p.nodes for p in problems] == [("add",)]
     assert "Coding challenges cannot run here" in problems[0].message
     assert "bubblewrap" in problems[0].message
-    # where the student presses Run: no try is used up, nothing is graded
-    G = quest_graph(loads_quest(CODE_QUEST, registry=Registry()), Registry())
-    G.graph["kinds"]["code"] = registry.kinds["code"]
+    with pytest.raises(QuestValidationError, match="Coding challenges cannot run here"):
+        quest_graph(quest, registry)  # so it is not published
+    # where the student presses Run (the graph of a quest published before): refused,
+    # no try used up, the sentence recorded for the teacher
+    G = build_graph(quest, registry)
     with pytest.raises(ProgressError) as info:
         act(G, replay(G, []), Action("answer", "add",
                                      answers={"answer": "def add(a, b):\n    return a + b\n"}))
