@@ -674,7 +674,7 @@ class Sandbox:
                                                  deadline)
         finally:
             channel.close_requests()
-            channel.drain(min(deadline, time.monotonic() + 0.5), proc)
+            channel.drain(min(deadline, time.monotonic() + 0.5))
             if child is not None:  # the child lost bwrap's parent-death signal when it
                 try:               # changed its uid: kill it itself
                     signal.pidfd_send_signal(child, signal.SIGKILL)
@@ -683,7 +683,7 @@ class Sandbox:
                 os.close(child)
             _kill_group(proc)
             proc.wait()
-            channel.drain(time.monotonic() + 1.0, None)
+            channel.drain(time.monotonic() + 1.0)
             channel.close()
         seconds = time.monotonic() - started
         output = channel.output.decode("utf-8", "replace")
@@ -761,11 +761,9 @@ class _Channel:
                     if len(self.pending) > MAX_RECORD + 4:
                         raise _BadRecord("a record too large")
 
-    def drain(self, until: float, proc: subprocess.Popen | None) -> None:
-        """Read what the child prints until it exits (or ``until``)."""
+    def drain(self, until: float) -> None:
+        """Read what the child prints until it closes its end (or ``until``)."""
         while self.out_open and time.monotonic() < until:
-            if proc is not None and proc.poll() is not None and not self.out_open:
-                return
             for key, _ in self.selector.select(max(0.0, min(0.05, until - time.monotonic()))):
                 if key.fd == self.out:
                     self._read_output()

@@ -13,7 +13,6 @@ import shutil
 import socket
 import sqlite3
 import stat
-import subprocess
 import tempfile
 import threading
 import time
@@ -281,11 +280,6 @@ def own_environment():
                            "own_environment()"])
     assert_refused(result)
     no_secret_in(result)
-
-
-def _nobody_processes() -> int:
-    out = subprocess.run(["ps", "-U", "65534", "-o", "pid="], capture_output=True, text=True)
-    return len(out.stdout.split())
 
 
 def test_a_fork_bomb_forks_nothing_and_the_run_ends():
