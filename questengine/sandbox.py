@@ -49,18 +49,22 @@ What the sandbox guarantees, layer by layer (:meth:`Sandbox.describe` lists them
 
 The verdict cannot be forged. The expected values never enter the child: the
 parent sends the student's code, waits for one record saying it loaded, then
-sends one test's call at a time and reads exactly one length-prefixed record
-(at most ``MAX_RECORD`` bytes, nesting at most ``MAX_DEPTH``) from a pipe of
-its own before sending the next call; a hidden test's call is in the child only
-while it runs, and its expected value never. What the student prints goes to
-another pipe. Student code *can* write to the record pipe (it shares the
-process with the harness), but a record only carries "call *i* returned *v*"
-(or "raised *E*"), which is exactly what the student's function controls
-anyway; a record out of turn, of the wrong shape, too large or too deep, or a
-value that cannot be rebuilt, ends the run as ``checker_failed`` (a plain
-sentence, never a ``RecursionError`` or ``ValueError``). Values are rebuilt
-with exact built-in types only, so an object that claims to equal anything
-equals nothing.
+sends one test's call at a time, with a fresh random nonce, and reads exactly
+one length-prefixed record (at most ``MAX_RECORD`` bytes, nesting at most
+``MAX_DEPTH``) from a pipe of its own before sending the next call; a hidden
+test's call is in the child only while it runs, and its expected value never.
+What the student prints goes to another pipe. Why this is sound although
+student code *can* write to the record pipe (it shares the process with the
+harness, so nothing in the process can hide the descriptor from it): a record
+only says "call *i* returned *v*" (or "raised *E*"), and the parent alone
+compares *v* with what it expects. Forging the record for the running call is
+choosing *v*, which the student's function controls anyway; a record for a
+later call cannot carry that call's nonce (it is not in the child yet), and a
+record out of turn, bytes left over after it, a wrong shape, a record too
+large or too deep, or a value that cannot be rebuilt ends the run as
+``checker_failed`` (a plain sentence, never a ``RecursionError`` or
+``ValueError``). Values are rebuilt with exact built-in types only, so an object
+that claims to equal anything equals nothing.
 
 Where the operating-system layer cannot be had (no ``bwrap``, a kernel that
 refuses its namespaces, not Linux), :meth:`Sandbox.run` raises

@@ -275,9 +275,15 @@ def parent_cmdline():
 
 def own_environment():
     return "QE_TEST_SECRET" not in os.environ
+
+def locked_down():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+    got = {{k: status[k].strip() for k in ("Uid", "CapEff", "CapPrm", "NoNewPrivs", "Seccomp")}}
+    return got == {{"Uid": "65534\t65534\t65534\t65534", "CapEff": "0000000000000000",
+                   "CapPrm": "0000000000000000", "NoNewPrivs": "1", "Seccomp": "2"}} or got
 """
     result = attack(body, ["only_itself()", "environ_of_1()", "parent_cmdline()",
-                           "own_environment()"])
+                           "own_environment()", "locked_down()"])
     assert_refused(result)
     no_secret_in(result)
 
