@@ -672,23 +672,20 @@ class Sandbox:
         for fd in (req_r, out_w, *passed):
             os.close(fd)
         channel = _Channel(req_w, rec_r, out_r)
-        child = _child_pidfd(info_r, deadline)
+        child = _Child(info_r, deadline)
         try:
             status, message, results = _converse(channel, proc, code, function, tests, limits,
                                                  deadline)
-        finally:
-            channel.close_requests()
+            channel.close_requests()  # the child exits when it reads the end of its requests
             channel.drain(min(deadline, time.monotonic() + 0.5))
-            if child is not None:  # the child lost bwrap's parent-death signal when it
-                try:               # changed its uid: kill it itself
-                    signal.pidfd_send_signal(child, signal.SIGKILL)
-                except OSError:
-                    pass
-                os.close(child)
-            _kill_group(proc)
-            proc.wait()
-            channel.drain(time.monotonic() + 1.0)
-            channel.close()
+        finally:
+            try:  # whatever happened above, nothing of the run outlives it
+                child.kill(proc)
+                _kill_group(proc)
+                proc.wait()
+                channel.drain(time.monotonic() + 1.0)
+            finally:
+                channel.close()
         seconds = time.monotonic() - started
         output = channel.output.decode("utf-8", "replace")
         if len(output) > MAX_OUTPUT:
@@ -794,28 +791,49 @@ class _Channel:
                 pass
 
 
-def _child_pidfd(info: int, deadline: float) -> int | None:
-    """A pidfd of the sandboxed process, from what bwrap's ``--info-fd`` says (None if nothing).
+class _Child:
+    """The sandboxed process itself, from what bwrap's ``--info-fd`` says.
 
     bwrap writes the child's pid before it starts the child and is its parent (nothing
-    reaps it but bwrap, which we still hold), so the pid cannot have been reused yet.
+    but bwrap, which we still hold, can reap it), so the pid cannot have been reused yet;
+    a pidfd taken at once keeps it that way.
     """
-    data = b""
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([info], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(info, 4096)
-            if not chunk:
-                break
-            data += chunk
-        pid = json.loads(data or b"{}").get("child-pid")
-        return os.pidfd_open(pid) if type(pid) is int and pid > 0 else None
-    except (OSError, ValueError, AttributeError):
-        return None
-    finally:
-        os.close(info)
+
+    def __init__(self, info: int, deadline: float):
+        self.pid, self.pidfd = None, None
+        data = b""
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([info], [], [],
+                                            max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    break
+                chunk = os.read(info, 4096)
+                if not chunk:
+                    break
+                data += chunk
+            pid = json.loads(data or b"{}").get("child-pid")
+            if type(pid) is int and pid > 0:
+                self.pid = pid
+                self.pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+        except (OSError, ValueError, AttributeError):
+            pass
+        finally:
+            os.close(info)
+
+    def kill(self, bwrap: subprocess.Popen) -> None:
+        """SIGKILL the child: it lost bwrap's parent-death signal when it changed its uid."""
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            elif self.pid is not None and bwrap.poll() is None:  # not reaped: still ours
+                os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        finally:
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+                self.pidfd = None
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -315,6 +315,44 @@ def threads():
     assert_refused(result)
 
 
+def _processes_holding(marker: str) -> list[int]:
+    """Host pids with a file open whose path contains ``marker``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(marker in os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds):
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def _wait_for(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_run_that_times_out_leaves_no_process_behind():
+    marker = f"qe-alive-{uuid.uuid4().hex}"
+    code = (f"import time\nheld = open({marker!r}, 'w')\n"
+            "def add(a, b):\n    time.sleep(600)\n")
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(run=Sandbox(cache_seconds=0).run(
+        code, "add", [TestCase("add(1, 2)", "3")], Limits(seconds=1))))
+    thread.start()
+    try:
+        assert _wait_for(lambda: _processes_holding(marker)), "the sandboxed process was not seen"
+    finally:
+        thread.join(60)
+    assert result["run"].status == "timeout"
+    assert _wait_for(lambda: not _processes_holding(marker)), "the sandboxed process survived"
+
+
 def test_a_disk_filler_is_stopped_and_the_disk_is_untouched(outside):
     free_before = shutil.disk_usage(tempfile.gettempdir()).free
     body = """
