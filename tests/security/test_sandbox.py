@@ -157,8 +157,10 @@ def what_is_there():
     return not (seen & {"etc", "tmp", "var", "work", "opt", "srv", "mnt", "bin", "sbin"}) or sorted(seen)
 
 def nothing_of_the_server():
+    import sysconfig
     return not any(os.path.exists(p) for p in ("/etc/passwd", "/root/.bash_history", "/work",
-                                               "/usr/bin/python3", "/bin/sh"))
+                                               "/usr/bin/python3", "/bin/sh")) \
+        and os.listdir(sysconfig.get_paths()["purelib"]) == []  # no installed packages
 """
     result = attack(body, ["read_secret()", "read_db()", "sqlite_db()", "plant()",
                            "root_is_read_only()", "what_is_there()", "nothing_of_the_server()"])
@@ -383,6 +385,19 @@ def one_big_file():
     assert_refused(result)
     free_after = shutil.disk_usage(tempfile.gettempdir()).free
     assert free_before - free_after < 400 * (1 << 20)  # other work on the machine writes a little
+
+
+def test_a_flood_of_output_is_cut_and_the_run_goes_on():
+    body = """
+def flood():
+    line = "x" * (1 << 20)
+    for _ in range(100):
+        print(line)
+    return True
+"""
+    result = attack(body, ["flood()"], limits=Limits(seconds=10, memory_mb=128))
+    assert_refused(result)
+    assert len(result.output) < 8_100 and result.output.endswith("(more output was cut)")
 
 
 # --- the verdict cannot be forged ------------------------------------------------------------------
