@@ -106,19 +106,21 @@ def test_harlowe_story():
     assert "unreached" in codes(result.warnings)
 
 
-def test_sugarcube_story_loops_until_back_links_are_dropped():
+def test_sugarcube_story_loop_is_dropped_by_default_and_refused_on_request():
     path = FIXTURES / "maple-library-sugarcube.twee"
     with pytest.raises(TweeImportError) as info:
-        load_twee(path)
+        load_twee(path, loops="refuse")
     (problem,) = info.value.problems
     assert problem.code == "cycle" and problem.line == 86 and problem.file == str(path)
     message = str(problem)
     assert "'Case Closed' links back to 'Start'" in message
-    assert "retry" in message and "unroll" in message and "--drop-back-links" in message
+    assert "retry" in message and "unroll" in message and "--loops" in message
     assert "\n" not in message
 
-    result = load_twee(path, drop_back_links=True)
+    result = load_twee(path)  # "Play again" is not a question's "try again": left out
     assert result.dropped_links == [("Case Closed", "Start")]
+    (dropped,) = [w for w in result.warnings if w.code == "back_link_dropped"]
+    assert "'Case Closed' back to 'Start'" in dropped.message and dropped.line == 86
     q = result.quest
     kinds = {n.id: n.kind for n in q.nodes}
     assert kinds["case-closed"] == "end"
@@ -147,7 +149,9 @@ def test_chapbook_story():
     assert "nectar: 0" not in text                    # the vars section
     assert "Authors:" not in text                     # a [note] section
     assert "Watch the waggle dance" in text
-    assert result.left_out == ["Bee Fact"]            # only embedded, never linked
+    assert result.left_out == []
+    assert result.merged == {"Bee Fact": ["The Meadow"]}  # only embedded: folded into its host
+    assert "bee-fact" not in {n.id for n in q.nodes}
 
 
 def test_snowman_story_with_quiz_and_review_tags():
@@ -193,7 +197,30 @@ def test_split_link(inner, expected):
     ('<a data-passage="Summit">Climb</a>', "Snowman", ["Summit"]),
 ])
 def test_find_links_in_every_form(body, fmt, targets):
-    assert [lk.target for lk in find_links(body, 1, fmt)] == targets
+    assert [lk.target for lk in find_links(body, 1, fmt) if lk.kind == "link"] == targets
+
+
+@pytest.mark.parametrize("body, fmt", [
+    ("[[Back|previous()]]", "SugarCube"), ("[[Return|$return]]", "SugarCube"),
+    ("<<return>>", "SugarCube"), ("<<back \"Go back\">>", "SugarCube"),
+    ('<<link "Back" previous()>><</link>>', "SugarCube"),
+    ("(link-goto: \"Back\", (history:)'s last)", "Harlowe"), ("(link-undo: \"Undo\")", "Harlowe"),
+    ("{back link}", "Chapbook"), ('<a href="javascript:void(0)" onclick="story.back()">x</a>',
+                                  "Snowman"),
+])
+def test_back_idioms_are_found_as_back_links(body, fmt):
+    assert [lk.kind for lk in find_links(body, 1, fmt)] == ["back"]
+
+
+@pytest.mark.parametrize("body, fmt, target", [
+    ('<<include "Map">>', "SugarCube", "Map"), ("<<display [[Map]]>>", "SugarCube", "Map"),
+    ("<<display Maze Addon>>", "Sugarcane", "Maze Addon"), ('(display: "Map")', "Harlowe", "Map"),
+    ("{embed passage: 'Map'}", "Chapbook", "Map"),
+    ("{reveal link: 'See', passage: 'Map'}", "Chapbook", "Map"),
+    ('<%= story.render("Map") %>', "Snowman", "Map"),
+])
+def test_passages_shown_inside_others_are_found_as_includes(body, fmt, target):
+    assert [(lk.target, lk.kind) for lk in find_links(body, 1, fmt)] == [(target, "include")]
 
 
 def test_link_lines_are_counted_from_the_passage():
@@ -236,50 +263,114 @@ Windy.
 """
 
 
-def test_a_link_to_a_missing_passage_names_the_passage_and_the_line():
-    with pytest.raises(TweeImportError) as info:
-        loads_twee(MISSING, "caves.twee")
-    problems = info.value.problems
+def test_a_link_to_a_missing_passage_is_a_warning_and_a_missing_step():
+    result = loads_twee(MISSING, "caves.twee")
+    problems = [w for w in result.warnings if w.code == "missing_passage"]
     assert [(p.line, p.code) for p in problems] == [(6, "missing_passage"), (7, "missing_passage"),
                                                     (11, "missing_passage")]
+    assert validate(result.quest) == []
+    assert result.missing == ["Tunnels", "Clif"]  # reached from the start: steps to write
+    steps = {n.title: n for n in result.quest.nodes if n.title in ("Tunnels", "Clif")}
+    assert set(steps) == {"Tunnels", "Clif"} and all("missing step" in n.text for n in steps.values())
+    assert "missing step" in str(problems[0]) and "missing step" not in str(problems[2])
     assert "'Start' links to 'Tunnels'" in str(problems[0])
     assert "did you mean 'Tunnel'?" in str(problems[0])
     assert "did you mean 'Cliff'?" in str(problems[1])
     assert "'Tunnel' links to 'Outside'" in str(problems[2])  # every broken link, at once
     assert str(problems[0]).startswith("caves.twee:6: ")
-    assert isinstance(info.value, QuestFileError) and isinstance(info.value, QuestEngineError)
+    assert "'Tunnel', 'Cliff'" in next(w.message for w in result.warnings if w.code == "unreached")
 
 
-def test_a_missing_passage_in_a_harlowe_macro_is_an_error_too():
+def test_a_missing_passage_in_a_harlowe_macro_is_a_missing_step_too():
+    result = loads_twee(':: Start\n(link-goto: "On", "Nowhere")\n', "m.twee")
+    (w,) = [w for w in result.warnings if w.code == "missing_passage"]
+    assert "'Nowhere'" in w.message and w.line == 2
+    assert [(n.title, n.kind) for n in result.quest.nodes] == [("Start", "story"), ("Nowhere", "end")]
+
+
+def test_a_self_link_is_a_loop_left_out():
+    story = ":: Start\n[[Look again->Start]] [[Leave]]\n\n:: Leave\nBye.\n"
     with pytest.raises(TweeImportError) as info:
-        loads_twee(':: Start\n(link-goto: "On", "Nowhere")\n', "m.twee")
-    assert "'Nowhere'" in str(info.value) and info.value.problems[0].line == 2
-
-
-def test_a_self_link_is_a_loop():
-    with pytest.raises(TweeImportError) as info:
-        loads_twee(":: Start\n[[Look again->Start]] [[Leave]]\n\n:: Leave\nBye.\n", "s.twee")
+        loads_twee(story, "s.twee", loops="refuse")
     assert info.value.problems[0].code == "cycle"
     assert "'Start' -> 'Start'" in str(info.value)
+    result = loads_twee(story, "s.twee")
+    assert result.dropped_links == [("Start", "Start")]
+    assert "'Start' back to 'Start'" in str(result.warnings)
 
 
 def test_every_loop_is_reported():
     story = (":: Start\n[[A]] [[B]]\n\n:: A\n[[Start]] [[End]]\n\n:: B\n[[Start]] [[End]]\n\n"
              ":: End\nThe end.\n")
     with pytest.raises(TweeImportError) as info:
-        loads_twee(story, "loops.twee")
+        loads_twee(story, "loops.twee", loops="refuse")
+    assert isinstance(info.value, QuestFileError) and isinstance(info.value, QuestEngineError)
     assert [p.line for p in info.value.problems] == [5, 8]
-    result = loads_twee(story, "loops.twee", drop_back_links=True)
-    assert validate(result.quest) == []
-    assert len(result.dropped_links) == 2
+    for options in ({}, {"loops": "drop"}, {"drop_back_links": True}):
+        result = loads_twee(story, "loops.twee", **options)
+        assert validate(result.quest) == []
+        assert [(w.code, w.line) for w in result.warnings if w.code == "back_link_dropped"] == [
+            ("back_link_dropped", 5), ("back_link_dropped", 8)]
+        assert result.dropped_links == [("A", "Start"), ("B", "Start")]
+
+
+QUESTION = """\
+:: Start
+Which fraction equals one half?
+* [[2/3|Wrong]]
+* [[2/4|Right]]
+* [[3/4|Wrong]]
+
+:: Wrong
+Not quite. [[Try again|Start]]
+
+:: Right
+Yes! [[On to the bridge|Bridge]]
+
+:: Bridge
+You crossed.
+"""
+
+
+def test_answer_choices_with_a_try_again_loop_become_a_gate_with_a_retry_path():
+    result = loads_twee(QUESTION, "q.twee")
+    q = result.quest
+    assert validate(q) == []
+    gate = q.node("start")
+    assert gate.kind == "gate"
+    (question,) = gate.questions
+    assert (question.type, question.prompt, question.options, question.answer) == (
+        "choice", "Which fraction equals one half?", ["2/3", "2/4", "3/4"], "2/4")
+    assert "2/3" not in (gate.text or "")  # the options are the question's, not the text's
+    edges = {(e.source, e.target, e.when) for e in q.edges}
+    assert {("start", "right", "success"), ("start", "wrong", "fail"),
+            ("wrong", "start", "retry"), ("right", "bridge", "done")} == edges
+    assert result.gates["Start"]["answer"] == "2/4" and result.dropped_links == []
+    assert any("made 'Start' a gate" in line for line in result.report())
+    # and it plays: wrong answers go round the retry path, a right one reaches the end
+    for seed in range(5):
+        run = play(quest_graph(q), random.Random(seed), skill=0.5)
+        assert run.progress.complete and run.path[-1] == "bridge"
+    assert any(play(quest_graph(q), random.Random(seed), skill=0.5).path.count("wrong")
+               for seed in range(5))
+
+
+def test_loops_drop_leaves_the_try_again_link_out_instead():
+    result = loads_twee(QUESTION, "q.twee", loops="drop")
+    assert result.quest.node("start").kind == "story"
+    assert result.dropped_links == [("Wrong", "Start")]
+    assert result.quest.node("wrong").kind == "story"  # a side trip, not an ending
+
+
+def test_a_bad_loops_option_names_the_choices():
+    with pytest.raises(TweeImportError, match="retry, drop, refuse"):
+        loads_twee(QUESTION, "q.twee", loops="sometimes")
 
 
 @pytest.mark.parametrize("text, code", [
     ("", "no_passages"),
     ("just some text, no passages\n", "no_passages"),
     (":: StoryTitle\nOnly a title\n", "no_passages"),
-    (":: Start\nOne\n\n:: Start\nTwo\n", "duplicate_passage"),
-    (':: StoryData\n{"start": "Begin"}\n\n:: Start\nHi\n', "missing_start"),
     (":: Start [quiz] {\"questions\": [{\"id\": \"q\", \"type\": \"choice\"}]}\n[[End]]\n\n"
      ":: End\nx\n", "bad_questions"),
 ])
@@ -288,6 +379,25 @@ def test_bad_stories(text, code):
         loads_twee(text, "bad.twee")
     assert codes(info.value.problems)[0] == code
     assert all(p.file == "bad.twee" for p in info.value.problems)
+
+
+@pytest.mark.parametrize("text, code", [
+    (":: Start\nOne\n\n:: Start\nTwo\n", "duplicate_passage"),
+    (':: StoryData\n{"start": "Begin"}\n\n:: Start\nHi\n', "missing_start"),
+    (':: StoryData\n{"start": "Begin"}\n\n:: Start [script]\nHi\n\n:: Hall\nx\n', "special_start"),
+    (":: \nNo name\n\n:: Start\nHi\n", "no_name"),
+])
+def test_stories_imported_with_a_warning(text, code):
+    result = loads_twee(text, "odd.twee")
+    assert code in codes(result.warnings)
+    assert all(w.file == "odd.twee" for w in result.warnings)
+    assert validate(result.quest) == []
+
+
+def test_a_start_given_as_a_passage_id():
+    result = loads_twee(':: StoryData\n{"start": 2}\n\n:: Hall\n[[Room]]\n\n:: Room\nx\n', "ids.twee")
+    assert result.quest.nodes[0].title == "Room"  # the second passage of the file
+    assert "start_is_id" in codes(result.warnings)
 
 
 def test_a_file_that_is_not_utf8(tmp_path):
@@ -398,26 +508,32 @@ def test_cli_prints_yaml_by_default(runner):
     assert loads_quest(result.stdout).id == "a-day-as-a-honeybee"
 
 
-def test_cli_reports_a_loop_in_one_line_and_exit_1(runner, tmp_path):
+def test_cli_refuses_a_loop_in_one_line_and_exit_1_on_request(runner, tmp_path):
     path = FIXTURES / "maple-library-sugarcube.twee"
-    result = runner.invoke(main, ["import-twee", str(path), "-o", str(tmp_path / "m.yaml")])
+    result = runner.invoke(main, ["import-twee", str(path), "-o", str(tmp_path / "m.yaml"),
+                                  "--loops", "refuse"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"{path}:86: the story loops")
     assert not (tmp_path / "m.yaml").exists()
-    ok = runner.invoke(main, ["import-twee", str(path), "-o", str(tmp_path / "m.yaml"),
-                              "--drop-back-links"])
-    assert ok.exit_code == 0 and "warning: the link from 'Case Closed' back to 'Start'" in ok.stderr
+    for flags in ([], ["--drop-back-links"], ["--loops", "drop"]):
+        ok = runner.invoke(main, ["import-twee", str(path), "-o", str(tmp_path / "m.yaml"),
+                                  "--force", *flags])
+        assert ok.exit_code == 0, ok.output
+        assert "warning: the link from 'Case Closed' back to 'Start'" in ok.stderr
+        assert "dropped the link 'Case Closed' -> 'Start': it loops back" in ok.stderr
 
 
-def test_cli_missing_passage_one_line_per_problem(runner, tmp_path):
+def test_cli_missing_passage_one_warning_per_link(runner, tmp_path):
     path = tmp_path / "caves.twee"
     path.write_text(MISSING, encoding="utf-8")
-    result = runner.invoke(main, ["import-twee", str(path)])
-    assert result.exit_code == 1
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    result = runner.invoke(main, ["import-twee", str(path), "-o", str(tmp_path / "caves.yaml")])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if "links to" in ln]
     assert [ln.split(": ")[0] for ln in lines] == [f"{path}:6", f"{path}:7", f"{path}:11"]
+    assert "added the missing step 'Tunnels'" in result.stderr
+    assert validate(load_quest(tmp_path / "caves.yaml")) == []
 
 
 def test_cli_usage_errors_exit_2(runner):

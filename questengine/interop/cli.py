@@ -62,24 +62,30 @@ def register(main: click.Group) -> None:
     """Add the interop commands to the ``questengine`` command group."""
 
     @main.command("import-twee")
-    @click.argument("twee_file", type=click.Path(dir_okay=False))
+    @click.argument("twee_file", type=click.Path(exists=True))
     @click.option("-o", "--output", default="-", show_default=True,
                   help="Quest file to write (YAML); '-' prints it.")
     @click.option("--id", "quest_id", default=None,
                   help="Quest id (default: made from the story's title).")
-    @click.option("--drop-back-links", is_flag=True,
-                  help="Leave out links that make the story loop (each is reported) instead "
-                       "of stopping.")
+    @click.option("--loops", type=click.Choice(["retry", "drop", "refuse"]), default="retry",
+                  show_default=True,
+                  help="What a link back to an earlier passage becomes: a gate's retry path where "
+                       "the story asks a question and has a 'try again' passage (else left out), "
+                       "always left out, or an error.")
+    @click.option("--drop-back-links", is_flag=True, help="The same as --loops drop.")
     @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
     @_friendly
-    def import_twee_cmd(twee_file: str, output: str, quest_id: str | None,
+    def import_twee_cmd(twee_file: str, output: str, quest_id: str | None, loops: str,
                         drop_back_links: bool, force: bool) -> None:
-        """Import a Twine story (Twee 3) as a quest: passages become nodes, links edges.
+        """Import a Twine story as a quest: passages become nodes, links edges.
 
+        TWEE_FILE is a Twee file (Twee 3, or Twee 1/2 with StoryIncludes), a folder
+        of Twee files, or a story published from Twine 2 or Twine 1 (.html).
         Passages with no link onward become 'end' nodes. Tags set kinds: 'task',
         'review' (a task the teacher reviews), 'end', and 'quiz' or 'gate' when the
-        passage's metadata holds "questions". Positions ({"position":"x,y"}) are
-        kept for the map. Harlowe, SugarCube, Chapbook and Snowman links are all found.
+        passage's metadata holds "questions". Positions are kept for the map.
+        Harlowe, SugarCube, Chapbook and Snowman links are all found. What the
+        import kept, merged and dropped is printed, with why.
         """
         from .twee import load_twee, quest_yaml
 
@@ -88,8 +94,11 @@ def register(main: click.Group) -> None:
             import re
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}", quest_id):
                 raise click.BadParameter("use letters, digits, '-', '_' or '.'", param_hint="--id")
-        result = load_twee(twee_file, quest_id=quest_id, drop_back_links=drop_back_links)
+        result = load_twee(twee_file, quest_id=quest_id,
+                           loops="drop" if drop_back_links else loops)
         _warn(result.warnings)
+        for line in result.report():
+            click.echo(line, err=True)
         text = quest_yaml(result, Path(twee_file).name)
         if output == "-":
             click.echo(text, nl=False)
