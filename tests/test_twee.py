@@ -540,3 +540,184 @@ def test_cli_usage_errors_exit_2(runner):
     assert runner.invoke(main, ["import-twee"]).exit_code == 2
     bad_id = runner.invoke(main, ["import-twee", str(STORIES[0]), "--id", "no spaces allowed"])
     assert bad_id.exit_code == 2
+
+
+# --- real stories, written by other people (tests/fixtures/twine/README.md) ------------------
+
+REAL = Path(__file__).parent / "fixtures" / "twine"
+REAL_STORIES = sorted(p for p in REAL.iterdir() if p.name != "README.md")
+
+
+def test_real_stories_cover_every_format_and_every_kind_of_file():
+    from questengine.interop.twee import read_story
+
+    stories = [read_story(p) for p in REAL_STORIES]
+    formats = {s.format.split()[0] for s in stories}
+    assert {"Harlowe", "SugarCube", "Chapbook", "Snowman"} <= formats
+    sources = {s.source.split(" of ")[0] for s in stories}
+    assert {"Twee", "Twine 2 HTML", "Twine 1 HTML", "a folder"} <= sources
+    assert any(p.suffix == ".tw" for p in REAL_STORIES)  # Twee 1 (Twine 1's notation)
+    sizes = sorted(sum(not p.is_special for p in s.passages) for s in stories)
+    assert sizes[0] <= 2 and sizes[-1] >= 20  # from a two-passage page to a 24-passage lesson
+
+
+@pytest.mark.parametrize("path", REAL_STORIES, ids=lambda p: p.name)
+def test_every_real_story_imports_with_default_flags(path):
+    result = load_twee(path)
+    quest = result.quest
+    assert validate(quest) == []
+    assert result.kept_ratio >= 0.8, result.report()
+    assert loads_quest(quest_yaml(result, path.name), "again.yaml") == quest
+    # the warnings name everything that was left out
+    text = "\n".join(w.message for w in result.warnings)
+    for source, target in result.dropped_links:
+        assert f"the link from {source!r} back to {target!r}" in text
+    for name in result.left_out:
+        assert repr(name) in text
+    for name in result.missing:
+        assert f"links to {name!r}" in text
+    report = "\n".join(result.report())
+    for name in result.merged:
+        assert f"merged {name!r}" in report
+    run = play(quest_graph(quest), random.Random(3), skill=0.8)
+    assert run.progress.complete
+
+
+def test_published_twine2_html_keeps_positions_start_and_tags():
+    result = load_twee(REAL / "dungeon-snowman.html")
+    q = result.quest
+    assert q.title == "Moving through a 'dungeon'"
+    assert [(n.id, n.kind, n.position) for n in q.nodes] == [
+        ("start", "story", (494.0, 185.0)), ("exit", "end", (618.0, 186.0))]
+    assert [(e.source, e.target) for e in q.edges] == [("start", "exit")]  # story.show('Exit')
+    assert q.node("exit").text == "You've escaped this fiendish maze!"  # entities decoded
+    assert "Snowman 1.3.0" in q.description and "E1BE7A60" in q.description
+
+
+def test_published_harlowe_html_folds_displayed_passages_and_adds_the_missing_step():
+    result = load_twee(REAL / "dungeon-harlowe.html")
+    assert result.merged == {"Map": ["Start"]}
+    assert result.missing == ["Exit"]
+    (w,) = [w for w in result.warnings if w.code == "missing_passage"]
+    assert w.file == str(REAL / "dungeon-harlowe.html") and w.line == 60  # the line of [[Exit]]
+    q = result.quest
+    assert [(e.source, e.target) for e in q.edges] == [("start", "exit")]
+    assert "missing step" in q.node("exit").text
+    assert "(for:" not in q.node("start").text and "(set:" not in q.node("start").text
+
+
+def test_twine1_html_with_its_escapes_and_positions():
+    result = load_twee(REAL / "passagetags-sugarcane.html")
+    q = result.quest
+    assert q.title == "CSS and Passage Tags in Twine 1.4.2"
+    assert q.node("start").text == "This passage has a grey background and white text.\n\nSecond"
+    assert q.node("start").position == (10.0, 10.0)
+    assert [(e.source, e.target) for e in q.edges] == [("start", "second")]
+    assert sorted(result.special) == ["StoryAuthor", "StoryTitle", "Stylesheet"]
+
+
+def test_a_maths_lesson_question_becomes_a_gate_with_its_try_again_path():
+    result = load_twee(REAL / "grenzwert-snowman.twee")
+    q = result.quest
+    gate = q.node("start")
+    assert gate.kind == "gate"
+    (question,) = gate.questions
+    assert question.answer == "§0§"
+    assert question.options == ["§\\frac 1{10}§", "§0§", "§-\\frac 1{10}§",
+                                "Die Folge hat keinen Grenzwert"]
+    assert question.prompt == "Rein intuitiv: Was ist deiner Meinung nach der Grenzwert dieser Funktion?"
+    edges = {(e.source, e.target, e.when) for e in q.edges}
+    assert {("start", "welche-intuition", "success"), ("start", "falscher-grenzwert", "fail"),
+            ("falscher-grenzwert", "start", "retry")} <= edges
+    # story.show("...") in the passages' scripts is followed like their links
+    assert ("intuition-choice", "nach-auswahl-der-intuition", "done") in edges
+    assert result.dropped_links == []
+
+
+def test_a_side_trip_that_only_goes_back_stays_a_story_node():
+    result = load_twee(REAL / "learning-path-snowman.twee")
+    q = result.quest
+    assert result.dropped_links == [("Exkurs", "Aktivierung Vorwissen")]
+    assert q.node("exkurs").kind == "story"
+    assert [n.id for n in q.nodes if n.kind == "end"] == ["abschlussreflexion"]
+
+
+def test_a_folder_project_follows_a_widget_that_takes_passage_names():
+    folder = REAL / "how-to-buy-software-sugarcube"
+    result = load_twee(folder)
+    q = result.quest
+    assert result.story.files == [str(folder / "ProjectWidgets.twee"), str(folder / "story.twee")]
+    assert q.title == "Alex's LMS Procurement: The Strategic Journey"
+    edges = {(e.source, e.target) for e in q.edges}
+    # <<randomChoices _choices>>, _choices set to objects whose link: names the passages
+    assert {("step-1", "s1ra"), ("step-1", "s1r"), ("step-8", "end")} <= edges
+    assert len(q.nodes) == 24 and result.left_out == []
+    assert "ProjectWidgets" in result.special
+
+
+def test_included_passages_carry_their_links_into_the_host():
+    result = load_twee(REAL / "space-exploration-harlowe.twee")
+    q = result.quest
+    edges = {(e.source, e.target) for e in q.edges}
+    # (goto:) inside "Check Status", shown by "HUD", shown by "Explore Space 1"
+    assert {("explore-space-1", "destroyed"), ("explore-space-1", "safe")} <= edges
+    assert set(result.merged) == {"HUD", "Check Status", "Generate System", "Display System",
+                                  "Show Outcome - Red", "Show Outcome - Green"}
+    assert "Number of Jumps Left" in q.node("explore-space-1").text  # HUD's prose joins the host
+    chapbook = load_twee(REAL / "space-exploration-chapbook.twee")
+    edges = {(e.source, e.target) for e in chapbook.quest.edges}
+    assert ("explore-space", "lost-in-space") in edges  # go("Lost in Space") in an embed
+    assert {"RED", "GREEN", "CheckStatus"} <= set(chapbook.merged)
+
+
+def test_a_twee1_story_whose_rooms_all_link_to_each_other():
+    result = load_twee(REAL / "dungeon-sugarcane.tw")
+    assert result.merged == {"Maze Addon": ["Start"]}
+    assert len(result.dropped_links) == 10
+    assert [n.id for n in result.quest.nodes if n.kind == "end"] == ["exit"]
+
+
+def test_story_includes_reads_the_listed_files(tmp_path):
+    (tmp_path / "main.tw2").write_text(
+        "::StoryTitle\nLibrary tour\n\n::StoryIncludes\nrooms.tw2\nnot-there.tw2\n\n"
+        "::Start\nWelcome. [[Stacks]]\n", encoding="utf-8")
+    (tmp_path / "rooms.tw2").write_text("::Stacks\nBooks. [[Desk]]\n\n::Desk\nAsk here.\n",
+                                        encoding="utf-8")
+    result = load_twee(tmp_path / "main.tw2")
+    assert [n.id for n in result.quest.nodes] == ["start", "stacks", "desk"]
+    (w,) = [w for w in result.warnings if w.code == "missing_include"]
+    assert "'not-there.tw2'" in w.message and w.line == 6
+    stacks = next(p for p in result.story.passages if p.name == "Stacks")
+    assert stacks.file == str(tmp_path / "rooms.tw2")
+
+
+def test_a_duplicate_passage_in_a_folder_is_named_with_both_files(tmp_path):
+    (tmp_path / "a.twee").write_text(":: Start\n[[Hall]]\n\n:: Hall\nOne\n", encoding="utf-8")
+    (tmp_path / "b.twee").write_text(":: Hall\nTwo\n", encoding="utf-8")
+    result = load_twee(tmp_path)
+    (w,) = [w for w in result.warnings if w.code == "duplicate_passage"]
+    assert w.file == str(tmp_path / "b.twee") and str(tmp_path / "a.twee") in w.message
+    assert result.quest.node("hall").text == "One"
+
+
+def test_html_start_is_the_startnode_pid():
+    html = ('<tw-storydata name="Pid" startnode="7" format="SugarCube">'
+            '<tw-passagedata pid="3" name="Later">x</tw-passagedata>'
+            '<tw-passagedata pid="7" name="Opening">[[Later]]</tw-passagedata></tw-storydata>')
+    result = loads_twee(html, "pid.html")
+    assert result.quest.nodes[0].title == "Opening"
+    with pytest.raises(TweeImportError, match="no Twine story found"):
+        loads_twee("<html><body><p>hello</p></body></html>", "page.html")
+
+
+def test_cli_imports_a_published_story_and_prints_the_report(runner, tmp_path):
+    out = tmp_path / "dungeon.yaml"
+    result = runner.invoke(main, ["import-twee", str(REAL / "dungeon-harlowe.html"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "merged 'Map' into 'Start'" in result.stderr
+    assert "added the missing step 'Exit'" in result.stderr
+    assert "kept 1 passage(s) as nodes" in result.stderr
+    assert validate(load_quest(out)) == []
+    folder = runner.invoke(main, ["import-twee", str(REAL / "how-to-buy-software-sugarcube")])
+    assert folder.exit_code == 0, folder.output
+    assert loads_quest(folder.stdout).id == "alexs-lms-procurement-the-strategic-journey"

@@ -256,6 +256,8 @@ def _read_folder(folder: Path) -> TweeStory:
         raise TweeImportError([Problem("no passages found in any Twee file of the folder",
                                        file=str(folder), code="no_passages")])
     story = stories[0]
+    for p in story.passages:
+        p.file = p.file or story.filename
     story.filename = str(folder)
     story.source = f"a folder of {len(files)} Twee file(s)"
     for other in stories[1:]:
@@ -322,8 +324,36 @@ def _merge(story: TweeStory, other: TweeStory) -> None:
         story.data = other.data
 
 
+_FORMAT_SIGNS = (  # (format, sign in passage text), for stories whose StoryData does not say
+    ("Chapbook", re.compile(r"\{\s*(?:embed passage|reveal link|link to|back link)|^\[(?:if |"
+                            r"JavaScript\]|continued\])|^--$", re.MULTILINE)),
+    ("SugarCube", re.compile(r"<<\s*(?:set|if|link|goto|include|widget|button)\b")),
+    ("Harlowe", re.compile(r"\((?:set|if|link-goto|go-to|goto|display|link|print|for):")),
+    ("Snowman", re.compile(r"<%|\bstory\.show\(")),
+)
+
+
+def guess_format(passages: list[Passage]) -> str | None:
+    """The story format whose markup the passages use most, or None.
+
+    >>> guess_format([Passage("A", [], {}, '(set: $x to 1)(go-to: "B")', 1)])
+    'Harlowe'
+    """
+    counts = {name: sum(len(sign.findall(p.body)) for p in passages) for name, sign in _FORMAT_SIGNS}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else None
+
+
 def _finish(story: TweeStory) -> None:
-    """Find the links of passages added from other files."""
+    """Find the links of passages added from other files (and the format, if unsaid)."""
+    if not story.format:
+        guessed = guess_format(story.passages)
+        if guessed:
+            story.data = {**story.data, "format": guessed}
+            story.warnings.append(Problem(f"the story does not say its story format (no StoryData "
+                                          f"format); its markup is {guessed}'s, so it was read "
+                                          "as such", file=story.filename, line=1,
+                                          code="format_guessed"))
     for p in story.passages:
         if not p.is_special and not p.links:
             p.links = _passage_links(p, story.format)
@@ -419,9 +449,7 @@ def parse_twee(text: str, filename: str = "<twee>") -> TweeStory:
                                     file=filename, line=data_passage.line, code="bad_storydata"))
             data = {}
     story = TweeStory(filename, title or None, data, passages, warnings)
-    for p in passages:
-        if not p.is_special:
-            p.links = _passage_links(p, story.format)
+    _finish(story)
     return story
 
 
