@@ -111,6 +111,32 @@ def register(main: click.Group) -> None:
             click.echo(f"{output}: quest {q.id!r} with {len(q.nodes)} nodes and {len(q.edges)} "
                        f"edges ({sum(n.kind == 'end' for n in q.nodes)} end(s))", err=True)
 
+    @main.command("import-quiz")
+    @click.argument("quiz_file", type=click.Path(exists=True))
+    @click.option("--into", "quest_file", required=True, type=click.Path(dir_okay=False, exists=True),
+                  help="Quest file (YAML or JSON) to write the questions into.")
+    @click.option("--node", "node_id", required=True, help="Id of the quiz or gate node to fill.")
+    @click.option("--replace", is_flag=True, help="Replace the node's questions instead of "
+                                                  "adding after them.")
+    @_friendly
+    def import_quiz_cmd(quiz_file: str, quest_file: str, node_id: str, replace: bool) -> None:
+        """Import quiz questions from Moodle GIFT or IMS QTI 2.1 into a quiz or gate node.
+
+        QUIZ_FILE is a GIFT file, a QTI 2.1 item (.xml), or a QTI content package
+        (.zip or folder). Choice, multiple-answer, numerical and short-answer items
+        are imported; the others (matching, essays...) are named in a warning. The
+        quest file keeps its comments and key order.
+        """
+        from .quizfiles import add_questions, read_quiz
+
+        quiz = read_quiz(quiz_file)
+        _warn(quiz.warnings)
+        _quest, added = add_questions(quest_file, node_id, quiz, replace=replace)
+        left = f" ({len(quiz.skipped)} left out, see the warnings)" if quiz.skipped else ""
+        how = "now holds" if replace else "gained"
+        click.echo(f"{quest_file}: node {node_id!r} {how} {len(added)} {quiz.format} "
+                   f"question(s){left}: {', '.join(added)}", err=True)
+
     @main.command("export-xapi")
     @click.option("--class", "class_code", required=True, help="Class code.")
     @click.option("-o", "--output", default="-", show_default=True,
