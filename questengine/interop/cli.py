@@ -148,19 +148,43 @@ def register(main: click.Group) -> None:
     @click.option("--include-text", is_flag=True,
                   help="Also export submitted work, answers, feedback and reflections "
                        "(personal text; left out by default).")
+    @click.option("--lrs", "lrs_url", default=None,
+                  help="Send the statements to this learning record store (its xAPI address, "
+                       "e.g. https://lrs.example/xAPI/) instead of printing them; the "
+                       "credentials (user:password) come from $QUESTENGINE_LRS_AUTH.")
+    @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000),
+                  help="Statements per request to the record store.")
     @_db_option
     @_friendly
     def export_xapi_cmd(class_code: str, output: str, homepage: str, base: str | None,
-                        include_text: bool, db_path: str) -> None:
+                        include_text: bool, lrs_url: str | None, batch_size: int,
+                        db_path: str) -> None:
         """Export every event of a class as xAPI statements (students as opaque accounts).
 
-        Statement ids stay the same from one export to the next, so a learning
-        record store can drop the ones it already has.
+        Statement ids stay the same from one export to the next (and change when a
+        statement's content does), so a learning record store keeps each once:
+        sending a class again with --lrs stores only what is new.
         """
-        from .xapi import export_xapi
+        from .xapi import export_xapi, statements
 
         classroom = _existing_classroom(db_path)
         options = dict(homepage=homepage, base=base, include_text=include_text)
+        if lrs_url:
+            import os
+
+            from .lrs import AUTH_ENV, send_statements
+
+            report = send_statements(statements(classroom, class_code, **options), lrs_url,
+                                     auth=os.environ.get(AUTH_ENV) or None,
+                                     batch_size=batch_size)
+            click.echo(f"{lrs_url}: {report}", err=True)
+            if report.conflicts:
+                raise QuestEngineError(
+                    f"{len(report.conflicts)} statement(s) were refused: the record store holds "
+                    "different statements under their ids (another database exported with "
+                    "the same identity?)")
+            if output == "-":
+                return
         if output == "-":
             export_xapi(classroom, class_code, sys.stdout, **options)
         else:
