@@ -721,3 +721,51 @@ def test_cli_imports_a_published_story_and_prints_the_report(runner, tmp_path):
     folder = runner.invoke(main, ["import-twee", str(REAL / "how-to-buy-software-sugarcube")])
     assert folder.exit_code == 0, folder.output
     assert loads_quest(folder.stdout).id == "alexs-lms-procurement-the-strategic-journey"
+
+
+CHOICES = """\
+:: Start
+Which planet is the largest?
+[[Mars]] [[Jupiter]] [[Venus]]
+
+:: Mars
+Sorry, that is wrong: Mars is small. [[Continue->Moons]]
+
+:: Venus
+Not quite. Venus is about the size of Earth. [[Continue->Moons]]
+
+:: Jupiter
+Yes! Jupiter is the largest. [[Continue->Moons]]
+
+:: Moons
+Now on to the moons.
+"""
+
+
+def test_answer_choices_are_offered_as_a_quiz_and_made_one_on_request():
+    offered = loads_twee(CHOICES, "planets.twee")
+    assert offered.quizzes == {"Start": {"id": "q1", "type": "choice",
+                                         "prompt": "Which planet is the largest?",
+                                         "options": ["Mars", "Jupiter", "Venus"],
+                                         "answer": "Jupiter"}}
+    assert offered.quest.node("start").kind == "story"
+    assert any("'Start' reads like a question" in line for line in offered.report())
+    made = loads_twee(CHOICES, "planets.twee", choices="quiz")
+    q = made.quest
+    assert validate(q) == []
+    quiz = q.node("start")
+    assert quiz.kind == "quiz" and quiz.pass_score == 1 and quiz.questions[0].answer == "Jupiter"
+    edges = {(e.source, e.target, e.when) for e in q.edges}
+    assert {("start", "jupiter", "success"), ("start", "mars", "fail"),
+            ("start", "venus", "fail")} <= edges
+    for seed in range(4):
+        assert play(quest_graph(q), random.Random(seed), skill=0.5).progress.complete
+
+
+def test_cli_choices_quiz(runner, tmp_path):
+    path = tmp_path / "planets.twee"
+    path.write_text(CHOICES, encoding="utf-8")
+    result = runner.invoke(main, ["import-twee", str(path), "--choices", "quiz"])
+    assert result.exit_code == 0, result.output
+    assert loads_quest(result.stdout).node("start").kind == "quiz"
+    assert "made 'Start' a quiz" in result.stderr

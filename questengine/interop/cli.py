@@ -73,10 +73,14 @@ def register(main: click.Group) -> None:
                        "the story asks a question and has a 'try again' passage (else left out), "
                        "always left out, or an error.")
     @click.option("--drop-back-links", is_flag=True, help="The same as --loops drop.")
+    @click.option("--choices", type=click.Choice(["suggest", "quiz"]), default="suggest",
+                  show_default=True,
+                  help="Passages that ask a question and link to 'right' and 'wrong' passages: "
+                       "name them in the report, or make them quiz nodes.")
     @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
     @_friendly
     def import_twee_cmd(twee_file: str, output: str, quest_id: str | None, loops: str,
-                        drop_back_links: bool, force: bool) -> None:
+                        drop_back_links: bool, choices: str, force: bool) -> None:
         """Import a Twine story as a quest: passages become nodes, links edges.
 
         TWEE_FILE is a Twee file (Twee 3, or Twee 1/2 with StoryIncludes), a folder
@@ -95,7 +99,7 @@ def register(main: click.Group) -> None:
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}", quest_id):
                 raise click.BadParameter("use letters, digits, '-', '_' or '.'", param_hint="--id")
         result = load_twee(twee_file, quest_id=quest_id,
-                           loops="drop" if drop_back_links else loops)
+                           loops="drop" if drop_back_links else loops, choices=choices)
         _warn(result.warnings)
         for line in result.report():
             click.echo(line, err=True)

@@ -158,6 +158,8 @@ class TweeImport:
     merged: dict[str, list[str]] = field(default_factory=dict)  # folded passage -> its hosts
     missing: list[str] = field(default_factory=list)  # passages linked to but not written
     gates: dict[str, dict] = field(default_factory=dict)  # passage made a gate -> its question
+    quizzes: dict[str, dict] = field(default_factory=dict)  # answer choices -> their question
+    choices_as_quiz: bool = False  # whether ``quizzes`` were made quiz nodes or only offered
     special: list[str] = field(default_factory=list)  # code, styles, furniture (not story)
 
     @property
@@ -186,6 +188,15 @@ class TweeImport:
         for name, question in self.gates.items():
             lines.append(f"made {name!r} a gate: its links are the answers to a question "
                          f"(right: {question['answer']!r}), and the way back is its retry path")
+        for name, question in self.quizzes.items():
+            if self.choices_as_quiz:
+                lines.append(f"made {name!r} a quiz: its links are the answers to a question "
+                             f"(right: {question['answer']!r}); a wrong answer leads to the "
+                             "passages the story sends it to")
+            else:
+                lines.append(f"{name!r} reads like a question whose links are its answers "
+                             f"(right: {question['answer']!r}): import with --choices quiz to "
+                             "make it a quiz node, or tag it 'quiz'")
         for source, target in self.dropped_links:
             lines.append(f"dropped the link {source!r} -> {target!r}: it loops back")
         for name in self.missing:
@@ -874,7 +885,7 @@ def _position(value: Any) -> tuple[float, float] | None:
 
 def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
                    default_id: str | None = None, loops: str = "retry",
-                   drop_back_links: bool = False) -> TweeImport:
+                   drop_back_links: bool = False, choices: str = "suggest") -> TweeImport:
     """Turn a parsed story into a valid quest, with warnings for what it had to change.
 
     ``quest_id`` overrides the id (by default a slug of the story's title, else of
@@ -882,11 +893,16 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
     ``"retry"`` (a gate's retry path where the story has the shape of a question and a
     "try again" passage, else the link is left out), ``"drop"`` (always left out) or
     ``"refuse"`` (stop with one problem per loop). ``drop_back_links=True`` is
-    ``loops="drop"``. Raises :class:`TweeImportError` only for a story with no story
+    ``loops="drop"``. A passage that asks a question and whose links lead to passages
+    saying the answer was right or wrong is offered as a quiz (``TweeImport.quizzes``);
+    ``choices="quiz"`` makes it one. Raises :class:`TweeImportError` only for a story with no story
     passages, bad quiz metadata or an option that does not exist.
     """
     if drop_back_links:
         loops = "drop"
+    if choices not in ("suggest", "quiz"):
+        raise TweeImportError([Problem(f"choices must be 'suggest' or 'quiz', got {choices!r}",
+                                       file=story.filename, code="bad_option")])
     if loops not in LOOP_MODES:
         raise TweeImportError([Problem(f"loops must be one of {', '.join(LOOP_MODES)}, "
                                        f"got {loops!r}", file=story.filename, code="bad_option")])
@@ -1015,6 +1031,19 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
     for source, target in loop_links:
         targets[source] = [(t, lk) for t, lk in targets[source] if t != target]
     side_trips = {s for s, _ in loop_links if not targets[s]}
+    quizzes: dict[str, dict] = {}
+    for name in order:
+        if name in gates or name in missing or any(t.lower() in ("quiz", "gate")
+                                                   for t in by_name[name].tags):
+            continue
+        question = _answer_choices(by_name[name], targets, by_name, story.format)
+        if question is not None:
+            quizzes[name] = question
+            if choices == "quiz":
+                for t in question["_right"]:
+                    when[(name, t)] = "success"
+                for t in question["_wrong"]:
+                    when[(name, t)] = "fail"
 
     left_out = [p.name for p in story_passages if p.name not in reached and p.name not in merged]
     if left_out:
@@ -1051,7 +1080,8 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
             passages_of.append(src)
             continue
         p = by_name[name]
-        hidden = set(gates[name]["_option_targets"]) if name in gates else set()
+        asked = gates.get(name) or (quizzes.get(name) if choices == "quiz" else None)
+        hidden = set(asked["_option_targets"]) if asked else set()
         extra = [by_name[q] for q in _shown(name, shows) if q in folded]
         node, node_problems = _node(p, ids[name], bool(targets[name]), incoming[name],
                                     story, warnings, extra=extra, hide_links_to=hidden)
@@ -1065,6 +1095,10 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
             question = {k: v for k, v in gates[name].items() if not k.startswith("_")}
             node["kind"] = "gate"
             node["questions"] = [question]
+        elif name in quizzes and choices == "quiz":
+            node["kind"] = "quiz"
+            node["questions"] = [{k: v for k, v in quizzes[name].items() if not k.startswith("_")}]
+            node["pass_score"] = 1
         nodes.append(node)
         passages_of.append(p)
     if problems:
@@ -1114,8 +1148,11 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
     special = [p.name for p in story.passages if p.is_special]
     public_gates = {k: {x: y for x, y in v.items() if not x.startswith("_")}
                     for k, v in gates.items()}
-    return TweeImport(quest, story, warnings, node_of, left_out, dropped, merged,
-                      list(missing), public_gates, special)
+    public_quizzes = {k: {x: y for x, y in v.items() if not x.startswith("_")}
+                      for k, v in quizzes.items()}
+    return TweeImport(quest, story, warnings, node_of, left_out, dropped, merged=merged,
+                      missing=list(missing), gates=public_gates, special=special,
+                      quizzes=public_quizzes, choices_as_quiz=choices == "quiz")
 
 
 def _start_passage(story: TweeStory, by_name: dict[str, Passage], story_passages: list[Passage],
@@ -1259,8 +1296,41 @@ def _widget_links(p: Passage, widgets: dict[str, dict], by_name: dict[str, Passa
     return found
 
 
-_QUESTION_CUES = re.compile(r"\?|\bwhich\b|\bwhat\b|\bwelche|\bwas\b|\bquel|\bqu[eé]\b|\bcu[aá]l",
-                            re.IGNORECASE)
+_WRONG_CUES = re.compile(r"\b(?:wrong|incorrect|not quite|not right|try again|sorry|oops|nope|"
+                         r"falsch|leider|faux|erreur|incorrect[oa]|equivocad[oa])\b", re.IGNORECASE)
+
+
+def _answer_choices(p: Passage, targets: dict[str, list[tuple[str, Link]]],
+                    by_name: dict[str, Passage], story_format: str) -> dict | None:
+    """A question made from a passage that asks one and whose links lead to passages saying
+    the answer was wrong (and one that does not); None for any other passage."""
+    if "?" not in p.body:
+        return None
+    outs = [t for t, _ in targets.get(p.name, [])]
+    if len(outs) < 2 or any(t not in by_name for t in outs):
+        return None
+    wrong = [t for t in outs if _WRONG_CUES.search(passage_text(by_name[t].body,
+                                                                 story_format)[0][:300])]
+    right = [t for t in outs if t not in wrong]
+    if not wrong or len(right) != 1:
+        return None
+    options, answers = [], []
+    for lk in p.links:
+        target = lk.target.strip()
+        if lk.kind != "link" or not lk.text or target not in outs:
+            continue
+        text = _collapse(passage_text(lk.text, story_format)[0]) or lk.text
+        if text not in options:
+            options.append(text)
+            if target in right:
+                answers.append(text)
+    if len(options) < 2 or len(answers) != 1:
+        return None
+    asking = [ln for ln in p.body.split("\n") if "?" in ln and "[[" not in ln]
+    prompt = _collapse(passage_text(asking[-1], story_format)[0]) if asking else p.name
+    return {"id": "q1", "type": "choice", "prompt": prompt or p.name, "options": options,
+            "answer": answers[0], "_right": right, "_wrong": wrong,
+            "_option_targets": sorted(set(outs))}
 
 
 def _gate_question(p: Passage, path: list[str], targets: dict[str, list[tuple[str, Link]]],
