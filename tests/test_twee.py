@@ -558,7 +558,7 @@ def test_real_stories_cover_every_format_and_every_kind_of_file():
     assert {"Twee", "Twine 2 HTML", "Twine 1 HTML", "a folder"} <= sources
     assert any(p.suffix == ".tw" for p in REAL_STORIES)  # Twee 1 (Twine 1's notation)
     sizes = sorted(sum(not p.is_special for p in s.passages) for s in stories)
-    assert sizes[0] <= 2 and sizes[-1] >= 20  # from a two-passage page to a 24-passage lesson
+    assert sizes[0] <= 2 and sizes[-1] >= 100  # from a two-passage page to a 149-passage game
 
 
 @pytest.mark.parametrize("path", REAL_STORIES, ids=lambda p: p.name)
@@ -769,3 +769,18 @@ def test_cli_choices_quiz(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert loads_quest(result.stdout).node("start").kind == "quiz"
     assert "made 'Start' a quiz" in result.stderr
+
+
+def test_a_large_harlowe_story_whose_endings_restart():
+    result = load_twee(REAL / "ukraine-shopkeeper-harlowe.twee")
+    q = result.quest
+    assert len(q.nodes) == 149 and result.kept_ratio == 1.0
+    assert sorted(result.dropped_links) == [("AfterHit", "InterrogationLie"),
+                                            ("EndStay2", "Start"), ("LeaveUkraine", "Start")]
+    # "The end." links back to the start: those passages are the quest's ends
+    assert sorted(n.id for n in q.nodes if n.kind == "end") == ["endstay2", "leaveukraine"]
+    # (link-goto: "text", "target") inside hooks and (link:)[(go-to:)] both become paths
+    edges = {(e.source, e.target) for e in q.edges}
+    assert {("lenny5", "lennyincrease"), ("lenny5", "lennycallout"),
+            ("alexandrad3-1", "alexandrad3a"), ("alexandrad3-1", "alexandrad3b")} <= edges
+    assert "(link-goto:" not in q.node("start").text

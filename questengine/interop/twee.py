@@ -1300,17 +1300,32 @@ _WRONG_CUES = re.compile(r"\b(?:wrong|incorrect|not quite|not right|try again|so
                          r"falsch|leider|faux|erreur|incorrect[oa]|equivocad[oa])\b", re.IGNORECASE)
 
 
+def _has_link(line: str) -> bool:
+    return bool(find_links(line, 1)) or bool(re.search(r"\(link[\w-]*:|<<\s*(?:link|button)",
+                                                       line))
+
+
 def _answer_choices(p: Passage, targets: dict[str, list[tuple[str, Link]]],
                     by_name: dict[str, Passage], story_format: str) -> dict | None:
     """A question made from a passage that asks one and whose links lead to passages saying
     the answer was wrong (and one that does not); None for any other passage."""
-    if "?" not in p.body:
+    asking = [ln for ln in p.body.split("\n") if "?" in ln and not _has_link(ln)]
+    if not asking:
         return None
     outs = [t for t, _ in targets.get(p.name, [])]
     if len(outs) < 2 or any(t not in by_name for t in outs):
         return None
-    wrong = [t for t in outs if _WRONG_CUES.search(passage_text(by_name[t].body,
-                                                                 story_format)[0][:300])]
+
+    def feedback(name: str) -> str:  # the first line, without its links: "Not quite. ..."
+        lines = [ln for ln in by_name[name].body.split("\n") if ln.strip()]
+        if not lines:
+            return ""
+        line = _SQUARE.sub("", lines[0])
+        line = re.sub(r"\((?:link|go-?to|click)[\w-]*:[^)]*\)|<<\s*(?:link|button)[^>]*>>", "",
+                      line, flags=re.IGNORECASE)
+        return passage_text(line, story_format)[0]
+
+    wrong = [t for t in outs if _WRONG_CUES.search(feedback(t))]
     right = [t for t in outs if t not in wrong]
     if not wrong or len(right) != 1:
         return None
@@ -1326,8 +1341,7 @@ def _answer_choices(p: Passage, targets: dict[str, list[tuple[str, Link]]],
                 answers.append(text)
     if len(options) < 2 or len(answers) != 1:
         return None
-    asking = [ln for ln in p.body.split("\n") if "?" in ln and "[[" not in ln]
-    prompt = _collapse(passage_text(asking[-1], story_format)[0]) if asking else p.name
+    prompt = _collapse(passage_text(asking[-1], story_format)[0])
     return {"id": "q1", "type": "choice", "prompt": prompt or p.name, "options": options,
             "answer": answers[0], "_right": right, "_wrong": wrong,
             "_option_targets": sorted(set(outs))}
