@@ -145,3 +145,8 @@ def test_import_quiz_names_the_nodes_that_can_take_questions(tmp_path):
     assert quest.read_text(encoding="utf-8") == QUEST.read_text(encoding="utf-8")
     missing = runner.invoke(main, ["import-quiz", str(FIXTURE), "--into", str(quest)])
     assert missing.exit_code == 2
+
+
+def test_a_category_line_above_a_question():
+    result = loads_gift("$CATEGORY: tom/fractions\n::Half::Which is 1/2?{=2/4 ~2/3}\n", "c.gift")
+    assert [q["id"] for q in result.validated()] == ["half"]

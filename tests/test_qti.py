@@ -18,7 +18,8 @@ from questengine.interop.quizfiles import QuizImportError, read_quiz
 from questengine.model import Question
 
 QUIZ = Path(__file__).parent / "fixtures" / "quiz"
-ITEMS = ["choice.xml", "choice_multiple.xml", "text_entry.xml", "extended_text.xml"]
+ITEMS = ["choice.xml", "choice_multiple.xml", "text_entry.xml", "extended_text.xml",
+         "inline_choice.xml"]
 QUEST = Path(__file__).parent.parent / "quests" / "fraction-forest.yaml"
 
 
@@ -74,13 +75,15 @@ def test_a_content_package_zip_and_a_folder(tmp_path):
         for name in ITEMS:
             zf.write(QUIZ / name, f"items/{name}")
     result = read_quiz(package)
-    assert [q["id"] for q in result.validated()] == ["choice", "choicemultiple", "textentry"]
+    assert [q["id"] for q in result.validated()] == ["choice", "choicemultiple", "textentry",
+                                                     "inlinechoice"]
     assert result.skipped == ["Writing a Postcard"]
     folder = tmp_path / "items"
     folder.mkdir()
     for name in ITEMS:
         shutil.copy(QUIZ / name, folder / name)
-    assert [q["type"] for q in read_quiz(folder).validated()] == ["choice", "multi", "text"]
+    assert sorted(q["type"] for q in read_quiz(folder).validated()) == [
+        "choice", "choice", "multi", "text"]
 
 
 def test_entities_are_refused():
@@ -118,3 +121,10 @@ def test_import_quiz_cli_with_qti_items(tmp_path):
     assert validate(new) == []
     assert [q.id for q in new.node("bridge-troll").questions][-3:] == [
         "choice", "choicemultiple", "textentry"]
+
+
+def test_an_inline_choice_is_a_choice_with_a_gap():
+    q = question("inline_choice.xml")
+    assert (q["type"], q["options"], q["answer"]) == ("choice", ["Gloucester", "Lancaster", "York"],
+                                                      "York")
+    assert "Made glorious summer by this sun of _____;" in q["prompt"]

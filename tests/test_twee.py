@@ -784,3 +784,14 @@ def test_a_large_harlowe_story_whose_endings_restart():
     assert {("lenny5", "lennyincrease"), ("lenny5", "lennycallout"),
             ("alexandrad3-1", "alexandrad3a"), ("alexandrad3-1", "alexandrad3b")} <= edges
     assert "(link-goto:" not in q.node("start").text
+
+
+def test_a_harlowe_custom_macro_that_takes_a_passage_name_is_followed():
+    story = (':: Startup [startup]\n(set: $door to (macro: str-type _room, [(output: '
+             '(link-goto: "Open the door", _room))]))\n\n'
+             ':: Start\nA hall. ($door: "Kitchen") ($door: "Garden")\n\n'
+             ':: Kitchen\nPans.\n\n:: Garden\nRoses.\n')
+    result = loads_twee(story, "doors.twee")
+    assert {(e.source, e.target) for e in result.quest.edges} == {("start", "kitchen"),
+                                                                  ("start", "garden")}
+    assert "computed_link" not in codes(result.warnings)

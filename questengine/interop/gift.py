@@ -144,7 +144,9 @@ def _question(block: str, line: int, result: QuizImport, used: set[str]) -> None
         result.warnings.append(Problem(f"question {name or first_words!r} was left out: {why}",
                                        file=result.filename, line=line, code=code))
 
-    if block.lstrip().startswith("$CATEGORY:"):
+    while block.lstrip().startswith("$CATEGORY:"):  # a category line, maybe above a question
+        block = block.lstrip().partition("\n")[2]
+    if not block.strip():
         return
     name = ""
     m = re.match(r"\s*::(.*?)::", block, re.DOTALL)

@@ -9,6 +9,7 @@ QTI 2.1                                     quest question
 ==========================================  =========================================
 ``choiceInteraction``, single cardinality   ``choice``: the correct choice's text
 ``choiceInteraction``, multiple             ``multi``: the correct choices' texts
+``inlineChoiceInteraction``                 ``choice``, the prompt with a gap
 ``textEntryInteraction``, string            ``text``: the correct value and every
                                             full-credit ``mapEntry``
 ``textEntryInteraction``, float/integer     ``number``
@@ -152,7 +153,7 @@ def _item(item: Element, filename: str, result: QuizImport, used: set[str]) -> N
             result.warnings.append(Problem(f"item {name!r} was left out: {why}", file=filename,
                                            code=code))
 
-        if kind not in ("choiceInteraction", "textEntryInteraction"):
+        if kind not in ("choiceInteraction", "textEntryInteraction", "inlineChoiceInteraction"):
             if kind == "extendedTextInteraction":
                 skip("it asks for an extended text (an essay), which cannot be marked "
                      "automatically; add it as a task the teacher reviews (complete: review)",
@@ -177,8 +178,9 @@ def _item(item: Element, filename: str, result: QuizImport, used: set[str]) -> N
         prompt_el = next(iter(_children(el, "prompt")), None)
         q: dict = {"id": question_id(item.get("identifier", "") + (f"-{response}" if several
                                                                    else ""), used)}
-        if kind == "choiceInteraction":
-            choices = _children(el, "simpleChoice")
+        if kind in ("choiceInteraction", "inlineChoiceInteraction"):
+            inline = kind == "inlineChoiceInteraction"
+            choices = _children(el, "inlineChoice" if inline else "simpleChoice")
             texts = {c.get("identifier"): _text(c) for c in choices}
             options = [texts[c.get("identifier")] for c in choices]
             if len(set(options)) != len(options) or len(options) < 2:
@@ -191,10 +193,14 @@ def _item(item: Element, filename: str, result: QuizImport, used: set[str]) -> N
                      "qti_no_answer")
                 used.discard(q["id"])
                 continue
-            lead = _text(body, skip=all_ids | {id(x) for x in body.iter()
-                                               if _local(x.tag) == "prompt"})
-            prompt = _text(prompt_el) if prompt_el is not None else ""
-            q["prompt"] = "\n\n".join(x for x in (lead if not several else "", prompt) if x) or title
+            if inline:  # the choice sits in the text: the prompt is the text with a gap
+                q["prompt"] = _text(body, skip=all_ids - {id(el)}, blank={id(el)}) or title
+            else:
+                lead = _text(body, skip=all_ids | {id(x) for x in body.iter()
+                                                   if _local(x.tag) == "prompt"})
+                prompt = _text(prompt_el) if prompt_el is not None else ""
+                q["prompt"] = "\n\n".join(x for x in (lead if not several else "", prompt)
+                                            if x) or title
             if decl.get("cardinality") in ("multiple", "ordered"):
                 q.update(type="multi", options=options, answer=[texts[c] for c in correct])
             else:

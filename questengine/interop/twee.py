@@ -916,6 +916,7 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
     by_name = {p.name: p for p in story.passages}
     start = _start_passage(story, by_name, story_passages, warnings)
     widgets = _widgets(story, by_name)
+    macros = _harlowe_custom_macros(story)
 
     def where(p: Passage) -> dict:
         return {"file": story.file_of(p)}
@@ -929,7 +930,8 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
     for p in story_passages:
         out: list[tuple[str, Link]] = []
         shown: list[str] = []
-        for link in p.links + _widget_links(p, widgets, by_name):
+        for link in p.links + _widget_links(p, widgets, by_name) + _macro_links(p, macros,
+                                                                                 by_name):
             if link.kind == "back":
                 backs.setdefault(p.name, []).append(link)
                 continue
@@ -1269,6 +1271,50 @@ def _widgets(story: TweeStory, by_name: dict[str, Passage]) -> dict[str, dict]:
             if literal or takes:
                 out[name] = {"links": literal, "takes_passages": takes, "passage": p.name}
     return out
+
+
+def _harlowe_custom_macros(story: TweeStory) -> dict[str, dict]:
+    """Harlowe custom macros (``(set: $name to (macro: str-type _p, [...]))``) whose body
+    goes to a passage given as a parameter: their calls ``($name: "Room")`` are links."""
+    out: dict[str, dict] = {}
+    for p in story.passages:
+        for start, end, name, args in _harlowe_macros(p.body):
+            if name.lower() != "set":
+                continue
+            m = re.match(r"\s*([$_][A-Za-z_]\w*)\s+to\s+\(\s*macro\s*:(.*)\)\s*$", args, re.DOTALL)
+            if not m:
+                continue
+            var, body = m.group(1), m.group(2)
+            params = re.findall(r"\b(?:str|string|any)-type\s+(_[A-Za-z]\w*)", body)
+            links = [lk for lk in find_links(body, 1, "Harlowe") if lk.kind == "link"]
+            literal = [lk.target for lk in links if lk.target]
+            takes = [i for i, param in enumerate(params)
+                     if re.search(r"\((?:link-goto|linkgoto|go-to|goto|click-goto)\s*:[^)]*"
+                                  + re.escape(param) + r"\b", body, re.IGNORECASE)]
+            if literal or takes:
+                out[var] = {"links": literal, "params": takes, "passage": p.name}
+    return out
+
+
+def _macro_links(p: Passage, macros: dict[str, dict], by_name: dict[str, Passage]) -> list[Link]:
+    if not macros or p.is_special:
+        return []
+    found: list[Link] = []
+    for m in re.finditer(r"\(\s*([$_][A-Za-z_]\w*)\s*:", p.body):
+        macro = macros.get(m.group(1))
+        if macro is None:
+            continue
+        end = _balanced(p.body, "(", ")", start=m.start())
+        if end is None:
+            continue
+        args = [_unquote(x) for x in _STRINGS.findall(p.body[m.end():end - 1])]
+        line = p.line if p.one_line else p.first_line + p.body.count("\n", 0, m.start())
+        form = f"({m.group(1)}:) (a custom macro in {macro['passage']!r})"
+        targets = list(macro["links"]) + [args[i] for i in macro["params"] if i < len(args)]
+        for target in targets:
+            if target in by_name:
+                found.append(Link(target, target, line, form))
+    return found
 
 
 def _widget_links(p: Passage, widgets: dict[str, dict], by_name: dict[str, Passage]) -> list[Link]:
