@@ -795,3 +795,33 @@ def test_a_harlowe_custom_macro_that_takes_a_passage_name_is_followed():
     assert {(e.source, e.target) for e in result.quest.edges} == {("start", "kitchen"),
                                                                   ("start", "garden")}
     assert "computed_link" not in codes(result.warnings)
+
+
+SUGARCUBE_PUBLISHED = """<!DOCTYPE html><html><head><title>Sugar</title>
+<script id="script-libraries" type="text/javascript">var s = "<tw-storydata name='not this'>";</script>
+</head><body><div id="init-screen"></div>
+<div id="store-area" data-size="2" hidden><tw-storydata name="Sugar" startnode="2" format="SugarCube"
+ format-version="2.36.1" ifid="X"><style role="stylesheet" id="twine-user-stylesheet"
+ type="text/twine-css">body {}</style><script role="script" id="twine-user-script"
+ type="text/twine-javascript">var a = "<tw-passagedata name='nor this'>";</script><tw-passagedata
+ pid="1" name="End" tags="" position="1,2" size="100,100">Bye &lt;b&gt;now&lt;/b&gt;.</tw-passagedata><tw-passagedata
+ pid="2" name="Begin" tags="a" position="3,4">Hi [[End]] &amp; more</tw-passagedata></tw-storydata></div>
+<script id="script-sugarcube" type="text/javascript">if (x < 3 && "<tw-storydata>") {}</script>
+</body></html>"""
+
+
+def test_sugarcube_published_html_with_markup_in_its_scripts():
+    result = loads_twee(SUGARCUBE_PUBLISHED, "sugar.html")
+    assert [(n.id, n.kind, n.text, n.position) for n in result.quest.nodes] == [
+        ("begin", "story", "Hi End & more", (3.0, 4.0)), ("end", "end", "Bye **now**.", (1.0, 2.0))]
+    assert result.story.format == "SugarCube"
+
+
+def test_a_library_archive_imports_its_first_story_and_names_the_others():
+    archive = ('<tw-storydata name="One" startnode="1"><tw-passagedata pid="1" name="A">x'
+               '</tw-passagedata></tw-storydata><tw-storydata name="Two" startnode="1">'
+               '<tw-passagedata pid="1" name="B">y</tw-passagedata></tw-storydata>')
+    result = loads_twee(archive, "library.html")
+    assert result.quest.title == "One"
+    (w,) = [w for w in result.warnings if w.code == "several_stories"]
+    assert "'Two'" in w.message

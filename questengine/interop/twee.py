@@ -62,11 +62,13 @@ from ..graph import validate
 from ..loader import _fresh, _yaml
 from ..model import Question, Quest
 
-__all__ = ["MAX_TWEE_BYTES", "TweeImportError", "Passage", "Link", "TweeStory", "TweeImport",
+__all__ = ["MAX_TWEE_BYTES", "MAX_HTML_BYTES", "TweeImportError", "Passage", "Link", "TweeStory", "TweeImport",
            "parse_twee", "loads_twee", "load_twee", "read_story", "story_to_quest", "quest_yaml",
            "SPECIAL_PASSAGES", "SKIPPED_TAGS", "LOOP_MODES", "TWEE_SUFFIXES"]
 
 MAX_TWEE_BYTES = 5_000_000
+#: Published HTML holds the story format's engine and often pictures: more room.
+MAX_HTML_BYTES = 50_000_000
 #: What a loop in the story becomes: a gate's retry path where it looks like one (else
 #: dropped), always dropped, or a refusal.
 LOOP_MODES = ("retry", "drop", "refuse")
@@ -217,10 +219,11 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as err:
         raise TweeImportError([Problem(f"cannot read the file: {err.strerror}", file=name)]) from err
-    if len(raw) > MAX_TWEE_BYTES:
+    limit = MAX_HTML_BYTES if path.suffix.lower() in (".html", ".htm") else MAX_TWEE_BYTES
+    if len(raw) > limit:
         raise TweeImportError([Problem(
             f"the file is {len(raw) / 1e6:.1f} MB; a Twine story may be at most "
-            f"{MAX_TWEE_BYTES / 1e6:.0f} MB", file=name, line=1, code="too_large")])
+            f"{limit / 1e6:.0f} MB", file=name, line=1, code="too_large")])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
