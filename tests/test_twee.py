@@ -825,3 +825,17 @@ def test_a_library_archive_imports_its_first_story_and_names_the_others():
     assert result.quest.title == "One"
     (w,) = [w for w in result.warnings if w.code == "several_stories"]
     assert "'Two'" in w.message
+
+
+def test_a_macro_of_the_storys_own_that_names_passages_is_followed():
+    # the shape of Acadia University Library's citation tutorial (<<AnswerChoices>> is
+    # defined in the story's JavaScript)
+    story = (':: StoryTitle\nYou Quote It\n\n::Start\n! Is this plagiarism?\n\n'
+             '<<AnswerChoices\n  "q1" $next "hide"\n  "q1_yes" "Yes, this is plagiarism"\n'
+             '  "q1_no" "No, this is not plagiarism"\n  >>\n\n'
+             '::q1_yes\n!! Incorrect\n<<AnswerStatus "q1" "incorrect">>\n\n'
+             '::q1_no\n!! Correct\n<<AnswerStatus "q1" "correct">>\n')
+    result = loads_twee(story, "quote.tw")
+    assert {(e.source, e.target) for e in result.quest.edges} == {("start", "q1-yes"),
+                                                                  ("start", "q1-no")}
+    assert result.left_out == []

@@ -933,8 +933,8 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
     for p in story_passages:
         out: list[tuple[str, Link]] = []
         shown: list[str] = []
-        for link in p.links + _widget_links(p, widgets, by_name) + _macro_links(p, macros,
-                                                                                 by_name):
+        for link in (p.links + _widget_links(p, widgets, by_name) + _macro_links(p, macros, by_name)
+                     + _custom_macro_links(p, widgets, by_name)):
             if link.kind == "back":
                 backs.setdefault(p.name, []).append(link)
                 continue
@@ -1317,6 +1317,37 @@ def _macro_links(p: Passage, macros: dict[str, dict], by_name: dict[str, Passage
         for target in targets:
             if target in by_name:
                 found.append(Link(target, target, line, form))
+    return found
+
+
+#: SugarCube's (and Sugarcane's) own macros: the others are the story's own (widgets, or
+#: macros its JavaScript defines), whose arguments may name passages.
+SUGARCUBE_MACROS = frozenset("""
+set unset run script print = - include display nobr silently if elseif else for break continue
+switch case default capture type button checkbox cycle link linkappend linkprepend linkreplace
+listbox numberbox radiobutton textarea textbox actions back choice return addclass append copy
+prepend remove removeclass replace toggleclass audio cacheaudio createaudiogroup createplaylist
+masteraudio playlist removeaudiogroup removeplaylist waitforaudio done goto repeat stop timed next
+widget endif endsilently endnobr endfor endwidget endswitch endtimed endrepeat endlink endbutton
+click option optionsfrom do redo track trackaudio forget remember endclick endcapture
+""".split())
+
+
+def _custom_macro_links(p: Passage, widgets: dict[str, dict],
+                        by_name: dict[str, Passage]) -> list[Link]:
+    """Passages named by the story's own macros (not SugarCube's, not a widget already read):
+    ``<<AnswerChoices "q1" "q1_answer_yes" "Yes">>`` leads to the passages it names."""
+    if p.is_special or "<<" not in p.body:
+        return []
+    found: list[Link] = []
+    for m in re.finditer(r"<<\s*([A-Za-z][\w-]*)((?:" + _STRING + r"|[^>]|>(?!>))*)>>", p.body):
+        name = m.group(1)
+        if name.lower() in SUGARCUBE_MACROS or name in widgets:
+            continue
+        line = p.line if p.one_line else p.first_line + p.body.count("\n", 0, m.start())
+        for value in (_unquote(x) for x in _STRINGS.findall(m.group(2))):
+            if value in by_name and value != p.name and not by_name[value].is_special:
+                found.append(Link(value, value, line, f"<<{name}>> (a macro of the story's own)"))
     return found
 
 
