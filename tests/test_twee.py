@@ -839,3 +839,9 @@ def test_a_macro_of_the_storys_own_that_names_passages_is_followed():
     assert {(e.source, e.target) for e in result.quest.edges} == {("start", "q1-yes"),
                                                                   ("start", "q1-no")}
     assert result.left_out == []
+
+
+def test_a_twee_story_that_talks_about_published_html_is_read_as_twee():
+    result = loads_twee(":: Start\nTwine keeps stories in <tw-storydata> elements. [[More]]\n\n"
+                        ":: More\nThat is all.\n", "about.twee")
+    assert [n.id for n in result.quest.nodes] == ["start", "more"]

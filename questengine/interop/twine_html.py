@@ -30,6 +30,8 @@ __all__ = ["looks_like_html", "parse_twine_html"]
 def looks_like_html(text: str) -> bool:
     """Whether a file's text is a published story (HTML) rather than Twee."""
     head = text.lstrip("\ufeff \t\r\n")[:2000].lower()
+    if head.startswith("::"):  # Twee, even if a passage talks about <tw-storydata>
+        return False
     return head.startswith(("<!doctype", "<html", "<tw-storydata", "<head", "<body", "<meta",
                             "<div")) or "<tw-storydata" in text[:200_000].lower()
 

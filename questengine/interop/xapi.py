@@ -150,7 +150,8 @@ def _response(question: Any, answer: Any) -> str | None:
         return None
     if question.type in ("choice", "multi"):
         of = dict(zip(question.options, _choice_ids(question.options)))
-        picked = [answer] if question.type == "choice" else list(answer or [])
+        picked = [answer] if question.type == "choice" or isinstance(answer, str) else list(
+            answer or [])
         return "[,]".join(of.get(str(a), re.sub(r"\s+", "-", str(a))) for a in picked)
     if question.type == "number":
         try:
