@@ -568,53 +568,11 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
                                        file=story.filename, line=1, code="no_passages")])
     by_name = {p.name: p for p in story.passages}
     start = _start_passage(story, by_name, story_passages, warnings)
-    widgets = _widgets(story, by_name)
-    macros = _harlowe_custom_macros(story)
 
     def where(p: Passage) -> dict:
         return {"file": story.file_of(p)}
 
-    # every passage's links, resolved to passage names (or missing steps)
-    missing: dict[str, tuple[Passage, Link]] = {}
-    own: dict[str, list[tuple[str, Link]]] = {}
-    shows: dict[str, list[str]] = {}
-    backs: dict[str, list[Link]] = {}
-    linked: set[str] = set()
-    for p in story_passages:
-        out: list[tuple[str, Link]] = []
-        shown: list[str] = []
-        for link in (p.links + _widget_links(p, widgets, by_name) + _macro_links(p, macros, by_name)
-                     + _custom_macro_links(p, widgets, by_name)):
-            if link.kind == "back":
-                backs.setdefault(p.name, []).append(link)
-                continue
-            target = _resolve(p, link, by_name, story_passages, warnings, where(p))
-            if target is None:
-                continue
-            if link.kind == "include":
-                if target not in by_name:
-                    warnings.append(Problem(f"passage {p.name!r} shows the passage {target!r} "
-                                            f"({link.form}), but no passage has that name"
-                                            f"{_close(target, [q.name for q in story_passages])}; "
-                                            "that part of the text is missing", **where(p),
-                                            line=link.line, code="missing_include"))
-                elif target != p.name and target not in shown:
-                    shown.append(target)
-                continue
-            if target not in by_name:
-                missing.setdefault(target, (p, link))
-            if target != p.name:
-                linked.add(target)
-            if all(t != target for t, _ in out):
-                out.append((target, link))
-        own[p.name] = out
-        shows[p.name] = shown
-    for name, links in backs.items():
-        p = by_name[name]
-        warnings.append(Problem(f"passage {name!r} has a way back to where the reader came from "
-                                f"({links[0].form}); on the quest map students go back by the "
-                                "map, so it is not a path", **where(p), line=links[0].line,
-                                code="back_link"))
+    own, shows, missing, linked = _collect_links(story, story_passages, by_name, warnings)
 
     # passages only shown inside others are folded into them; hosts take their links
     folded = {q for names in shows.values() for q in names
@@ -648,40 +606,8 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
         for q in _shown(host, shows):
             if q in folded:
                 merged.setdefault(q, []).append(host)
-    dropped: list[tuple[str, str]] = []
-    gates: dict[str, dict] = {}
-    retries: dict[str, str] = {}  # source -> gate
-    when: dict[tuple[str, str], str] = {}
-    loop_problems = []
-    for source, target, path in back:
-        link = next(lk for t, lk in targets[source] if t == target)
-        loop = " -> ".join(repr(n) for n in path + [target])
-        p = by_name[source]
-        if loops == "refuse":
-            loop_problems.append(Problem(
-                f"the story loops ({loop}): passage {source!r} links back to {target!r}, "
-                f"and a quest map only moves forward; make the way back a 'retry' edge "
-                f"(turn {target!r} into a gate and the passages in between into its practice "
-                f"path), unroll the loop, or import with --loops retry or drop",
-                **where(p), line=link.line, code="cycle"))
-            continue
-        if loops == "retry" and source not in retries:
-            question = gates.get(target) or _gate_question(by_name[target], path, targets,
-                                                            story.format)
-            if question is not None and len(path) > 1 and path[1] in question["_wrong"]:
-                gates[target] = question
-                retries[source] = target
-                for t in question["_right"]:
-                    when[(target, t)] = "success"
-                for t in question["_wrong"]:
-                    when[(target, t)] = "fail"
-                continue
-        dropped.append((source, target))
-        warnings.append(Problem(f"the link from {source!r} back to {target!r} makes the story "
-                                f"loop ({loop}); it was left out", **where(p), line=link.line,
-                                code="back_link_dropped"))
-    if loop_problems:
-        raise TweeImportError(loop_problems)
+    dropped, gates, retries, when = _settle_loops(back, targets, by_name, story, loops,
+                                                  warnings)
     loop_links = set(dropped) | {(s, g) for s, g in retries.items()}
     for source, target in loop_links:
         targets[source] = [(t, lk) for t, lk in targets[source] if t != target]
@@ -709,16 +635,7 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
             f"{' ...' if len(left_out) > 8 else ''}", **where(first), line=first.line,
             code="unreached"))
 
-    # node ids
-    ids: dict[str, str] = {}
-    used: set[str] = set()
-    for i, name in enumerate(order, start=1):
-        base = slug(name) or f"passage-{i}"
-        node_id, n = base, 2
-        while node_id in used:
-            node_id, n = f"{base}-{n}", n + 1
-        used.add(node_id)
-        ids[name] = node_id
+    ids = _node_ids(order)
 
     incoming: dict[str, int] = {name: 0 for name in order}
     for name in order:
@@ -808,6 +725,116 @@ def story_to_quest(story: TweeStory, *, quest_id: str | None = None,
     return TweeImport(quest, story, warnings, node_of, left_out, dropped, merged=merged,
                       missing=list(missing), gates=public_gates, special=special,
                       quizzes=public_quizzes, choices_as_quiz=choices == "quiz")
+
+
+def _collect_links(story: TweeStory, story_passages: list[Passage], by_name: dict[str, Passage],
+                   warnings: list[Problem]):
+    """Every story passage's links resolved to passage names (a missing name kept), the
+    passages each shows inside itself, the missing names, and the names some link reaches."""
+    widgets = _widgets(story, by_name)
+    macros = _harlowe_custom_macros(story)
+
+    def where(p: Passage) -> dict:
+        return {"file": story.file_of(p)}
+
+    missing: dict[str, tuple[Passage, Link]] = {}
+    own: dict[str, list[tuple[str, Link]]] = {}
+    shows: dict[str, list[str]] = {}
+    backs: dict[str, list[Link]] = {}
+    linked: set[str] = set()
+    for p in story_passages:
+        out: list[tuple[str, Link]] = []
+        shown: list[str] = []
+        for link in (p.links + _widget_links(p, widgets, by_name) + _macro_links(p, macros, by_name)
+                     + _custom_macro_links(p, widgets, by_name)):
+            if link.kind == "back":
+                backs.setdefault(p.name, []).append(link)
+                continue
+            target = _resolve(p, link, by_name, story_passages, warnings, where(p))
+            if target is None:
+                continue
+            if link.kind == "include":
+                if target not in by_name:
+                    warnings.append(Problem(f"passage {p.name!r} shows the passage {target!r} "
+                                            f"({link.form}), but no passage has that name"
+                                            f"{_close(target, [q.name for q in story_passages])}; "
+                                            "that part of the text is missing", **where(p),
+                                            line=link.line, code="missing_include"))
+                elif target != p.name and target not in shown:
+                    shown.append(target)
+                continue
+            if target not in by_name:
+                missing.setdefault(target, (p, link))
+            if target != p.name:
+                linked.add(target)
+            if all(t != target for t, _ in out):
+                out.append((target, link))
+        own[p.name] = out
+        shows[p.name] = shown
+    for name, links in backs.items():
+        p = by_name[name]
+        warnings.append(Problem(f"passage {name!r} has a way back to where the reader came from "
+                                f"({links[0].form}); on the quest map students go back by the "
+                                "map, so it is not a path", **where(p), line=links[0].line,
+                                code="back_link"))
+
+    return own, shows, missing, linked
+
+
+def _settle_loops(back, targets: dict[str, list[tuple[str, Link]]], by_name: dict[str, Passage],
+                  story: TweeStory, loops: str, warnings: list[Problem]):
+    """What each link back to an earlier passage becomes: a gate's retry path (where the
+    story has that shape and ``loops`` is "retry"), a dropped link, or a refusal."""
+    dropped: list[tuple[str, str]] = []
+    gates: dict[str, dict] = {}
+    retries: dict[str, str] = {}  # source -> gate
+    when: dict[tuple[str, str], str] = {}
+    loop_problems = []
+    for source, target, path in back:
+        link = next(lk for t, lk in targets[source] if t == target)
+        loop = " -> ".join(repr(n) for n in path + [target])
+        p = by_name[source]
+        if loops == "refuse":
+            loop_problems.append(Problem(
+                f"the story loops ({loop}): passage {source!r} links back to {target!r}, "
+                f"and a quest map only moves forward; make the way back a 'retry' edge "
+                f"(turn {target!r} into a gate and the passages in between into its practice "
+                f"path), unroll the loop, or import with --loops retry or drop",
+                file=story.file_of(p), line=link.line, code="cycle"))
+            continue
+        if loops == "retry" and source not in retries:
+            question = gates.get(target) or _gate_question(by_name[target], path, targets,
+                                                            story.format)
+            if question is not None and len(path) > 1 and path[1] in question["_wrong"]:
+                gates[target] = question
+                retries[source] = target
+                for t in question["_right"]:
+                    when[(target, t)] = "success"
+                for t in question["_wrong"]:
+                    when[(target, t)] = "fail"
+                continue
+        dropped.append((source, target))
+        warnings.append(Problem(f"the link from {source!r} back to {target!r} makes the story "
+                                f"loop ({loop}); it was left out", file=story.file_of(p),
+                                line=link.line, code="back_link_dropped"))
+    if loop_problems:
+        raise TweeImportError(loop_problems)
+    return dropped, gates, retries, when
+
+
+def _node_ids(names: list[str]) -> dict[str, str]:
+    """A unique id for each passage name, made from the name."""
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for i, name in enumerate(names, start=1):
+        base = slug(name) or f"passage-{i}"
+        node_id, n = base, 2
+        while node_id in used:
+            node_id, n = f"{base}-{n}", n + 1
+        used.add(node_id)
+        ids[name] = node_id
+
+    return ids
 
 
 def _start_passage(story: TweeStory, by_name: dict[str, Passage], story_passages: list[Passage],
