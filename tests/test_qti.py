@@ -128,3 +128,25 @@ def test_an_inline_choice_is_a_choice_with_a_gap():
     assert (q["type"], q["options"], q["answer"]) == ("choice", ["Gloucester", "Lancaster", "York"],
                                                       "York")
     assert "Made glorious summer by this sun of _____;" in q["prompt"]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(name=st.sampled_from(ITEMS + ["moodle-gift-examples.txt", "moodle-gift-questions.gift.txt"]),
+       damage=st.lists(st.tuples(st.floats(0, 1), st.sampled_from(
+           ["", "{", "}", "=", "~", "#", "%50%", "->", "\\", "<", ">", "</p>", "<value>Z</value>",
+            '"', ".."]), st.integers(0, 40)), min_size=1, max_size=5))
+def test_a_damaged_quiz_file_imports_or_says_why(name, damage):
+    from questengine.interop.gift import loads_gift
+
+    text = (QUIZ / name).read_text(encoding="utf-8")
+    for where, insert, cut in damage:
+        i = int(where * len(text))
+        text = text[:i] + insert + text[i + cut:]
+    try:
+        result = (loads_qti if name.endswith(".xml") else loads_gift)(text, name)
+        TypeAdapter(list[Question]).validate_python(result.validated())
+    except QuizImportError as err:
+        assert err.problems and all(p.message for p in err.problems)

@@ -845,3 +845,28 @@ def test_a_twee_story_that_talks_about_published_html_is_read_as_twee():
     result = loads_twee(":: Start\nTwine keeps stories in <tw-storydata> elements. [[More]]\n\n"
                         ":: More\nThat is all.\n", "about.twee")
     assert [n.id for n in result.quest.nodes] == ["start", "more"]
+
+
+# --- damaged files: a quest that validates, or a TweeImportError, never a crash -------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_DAMAGE = st.lists(st.tuples(st.floats(0, 1), st.sampled_from(
+    ["", "[[", "]]", "::", "(", ")", "<<", ">>", '"', "{", "}", "\n:: X\n", "[[A->Start]]",
+    '(display: "Start")', '<tw-passagedata name="Q">', "</tw-storydata>", "</div>"]),
+    st.integers(0, 120)), min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(path=st.sampled_from([p for p in REAL_STORIES if p.is_file()]), damage=_DAMAGE)
+def test_a_damaged_story_imports_or_says_why(path, damage):
+    text = path.read_text(encoding="utf-8")
+    for where, insert, cut in damage:
+        i = int(where * len(text))
+        text = text[:i] + insert + text[i + cut:]
+    try:
+        result = loads_twee(text, path.name)
+    except TweeImportError as err:
+        assert err.problems and all(p.message for p in err.problems)
+    else:
+        assert validate(result.quest) == []

@@ -167,8 +167,15 @@ def _item(item: Element, filename: str, result: QuizImport, used: set[str]) -> N
             continue
         correct = [(v.text or "").strip() for c in _children(decl, "correctResponse")
                    for v in _children(c, "value")]
-        mapping = {(e.get("mapKey") or ""): float(e.get("mappedValue") or 0)
-                   for m in _children(decl, "mapping") for e in _children(m, "mapEntry")}
+        mapping = {}
+        for entry in (e for m in _children(decl, "mapping") for e in _children(m, "mapEntry")):
+            try:
+                mapping[entry.get("mapKey") or ""] = float(entry.get("mappedValue") or 0)
+            except ValueError:
+                result.warnings.append(Problem(
+                    f"item {name!r}: the mapEntry {entry.get('mapKey')!r} has the value "
+                    f"{entry.get('mappedValue')!r}, which is not a number; it was ignored",
+                    file=filename, code="qti_bad_mapping"))
         if not correct and mapping:
             best = max(mapping.values())
             correct = [k for k, v in mapping.items() if v == best and v > 0]
