@@ -66,21 +66,12 @@ def cheap_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-_T0 = datetime.now(timezone.utc)
-
-
 def clock() -> datetime:
-    """A clock running a day per real second, the same in every process: a student writing
-    reflection after reflection stays under the service's ten-a-minute limit (that limit is
-    checked in test_classroom); sessions are made to last (SESSION_HOURS)."""
-    return _T0 + (datetime.now(timezone.utc) - _T0) * 86400
-
-
-SESSION_HOURS = 10 ** 7
+    return datetime.now(timezone.utc)
 
 
 def set_up(path: str, students: int) -> dict[str, int]:
-    c = Classroom(path, clock=clock, hasher=cheap_hasher(), session_hours=SESSION_HOURS)
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
     c.add_teacher("t@school.org", "Tess", "correct horse")
     c.create_class("t@school.org", "Class", CODE)
     t = c.login_teacher("t@school.org", "correct horse")
@@ -98,7 +89,7 @@ def set_up(path: str, students: int) -> dict[str, int]:
 def service_child(path, name, target, barrier, results):
     errors, appended, actions, lock_errors = [], 0, 0, 0
     try:
-        c = Classroom(path, clock=clock, hasher=cheap_hasher(), session_hours=SESSION_HOURS)
+        c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
         session = c.login_student(CODE, name, PIN)
         progress = session.progress("chain")
         barrier.wait(timeout=300)

@@ -361,7 +361,7 @@ def run() -> None:  # pragma: no cover - entry for `python -m questengine`
 # the interop commands live beside their modules; they share this module's options
 from .interop import cli as _interop  # noqa: E402
 
-for _command in (_interop.import_twee_cmd, _interop.export_xapi_cmd, _interop.bundle_cmd,
-                 _interop.import_bundle_cmd, _interop.export_grid_cmd):
+for _command in (_interop.import_twee_cmd, _interop.import_quiz_cmd, _interop.export_xapi_cmd,
+                 _interop.bundle_cmd, _interop.import_bundle_cmd, _interop.export_grid_cmd):
     main.add_command(_command)
 roster_group.add_command(_interop.roster_export_cmd)

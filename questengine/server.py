@@ -64,6 +64,7 @@ class VoilaServer:
             "JUPYTER_DATA_DIR": str(run / "jupyter" / "data"),
             "JUPYTER_RUNTIME_DIR": str(run / "jupyter" / "runtime"),
             "PYTHONUNBUFFERED": "1",
+            "QUESTENGINE_SERVED": "1",  # pages guard their kernel (questengine.ui.page)
         })
         argv = [sys.executable, "-m", "voila", str(self.notebooks or run / "pages"),
                 f"--port={self.port}", "--no-browser", "--Voila.ip=127.0.0.1",
