@@ -18,9 +18,5 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: "/browser/" in str(item.fspath).replace("\\", "/"))
 
 
-# the throw-away PostgreSQL server and the fixture that runs a test on both stores
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).parent / "tests"))
+# the throw-away PostgreSQL server and the fixtures that run a test on both stores
 from pgserver import db_address, db_factory, pg_address, pg_server  # noqa: E402,F401
