@@ -5,7 +5,8 @@ one class) and a tmp quests folder (a copy of fraction-forest and a generated
 500-node quest). The teacher logs in, picks node kinds on the palette, clicks
 the canvas to add nodes, drags ports to connect them, clicks paths to choose
 their conditions, and saves. Text is typed only into text fields (login, titles,
-the quest id and the file name). Screenshots go to ``/tmp/qe-shots/editor-*.png``.
+the quest id and the file name). Screenshots go to the session's ``shots_dir`` (under
+pytest's tmp_path, see conftest.py) as ``editor-*.png``.
 
 The helpers here (:class:`EditorTab`, :func:`big_quest_data`, :func:`start_editor_server`)
 are used by ``benchmarks/editor.py`` as well.
@@ -16,8 +17,7 @@ import random
 import shutil
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,8 @@ from questengine.graph import validate
 from questengine.loader import load_quest, parse_quest, save_quest
 from questengine.server import VoilaServer, free_port, notebooks_dir
 
+from conftest import settle, still
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,8 +39,7 @@ TEACHER = ("editor@test.school", "Mr. Okafor", "editor-pass-1")
 CLASS_CODE = "EDIT-1"
 BIG_FILE = "map-500.yaml"  # sorts after fraction-forest.yaml, which the editor opens at login
 WAIT_MS = 30_000
-STEP_BOUND_S = 30.0  # generous: "does not freeze", not a performance target
-SHOTS = Path("/tmp/qe-shots")
+BIG_WAIT_MS = 120_000  # a 500-node map opened or laid out on a loaded machine
 NODE_W, NODE_H = 170, 50  # widgets/questmap.js
 
 # --- a generated big quest ----------------------------------------------------------------------
@@ -159,12 +160,6 @@ def stop_editor_server(env: EditorServer) -> None:
 
 # --- the page, as a teacher uses it ------------------------------------------------------------------
 
-SETTLE_JS = """async () => {
-  const app = window.jupyterapp;
-  const manager = app.widgetManager || app._widgetManager;
-  await manager._kernel.requestKernelInfo();
-}"""
-
 VIEW_JS = """() => {
   const svg = document.querySelector('.qe-editor .qe-map-svg');
   const r = svg.getBoundingClientRect();
@@ -200,6 +195,19 @@ BACKGROUND_POINT_JS = """() => {
   return null;
 }"""
 
+# Called on every animation frame by wait_for_function: true once the view did not change
+# since the previous frame.
+VIEW_STILL_JS = """() => {
+  const svg = document.querySelector('.qe-editor .qe-map-svg');
+  const vp = svg && svg.querySelector('.qe-viewport');
+  if (!vp) return false;
+  const r = svg.getBoundingClientRect();
+  const now = [r.left, r.top, r.width, r.height, vp.getAttribute('transform')].join(' ');
+  const same = window.__qeLastView === now;
+  window.__qeLastView = now;
+  return same;
+}"""
+
 NODE_POSITIONS_JS = """() => Object.fromEntries([...document.querySelectorAll('.qe-editor .qe-node')]
   .map(e => [e.dataset.id, e.getAttribute('transform')]))"""
 
@@ -210,22 +218,17 @@ class EditorTab:
 
     page: object
     url: str
-    times: dict = field(default_factory=dict)
+    shots: Path | None = None  # where shot() writes (the tests' shots_dir)
 
     # basics -------------------------------------------------------------------------------------
 
-    def settle(self, pause_ms: int = 250) -> None:
-        """Wait until the kernel has handled every message sent so far, then let views draw."""
-        self.page.evaluate(SETTLE_JS)
-        self.page.wait_for_timeout(pause_ms)
+    def settle(self) -> None:
+        """Wait until the kernel has handled every message sent so far and the views drew."""
+        settle(self.page)
 
-    def responds(self, timeout_s: float = 5.0) -> float:
-        """Seconds for the page to run a script and paint a frame (raises if it is frozen)."""
-        t = time.perf_counter()
+    def responds(self) -> None:
+        """Wait until the page runs a script and paints a frame (it is not frozen)."""
         self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(1)))")
-        elapsed = time.perf_counter() - t
-        assert elapsed < timeout_s, f"the page took {elapsed:.1f} s to answer: frozen?"
-        return elapsed
 
     def type_into(self, selector: str, text: str) -> None:
         box = self.page.locator(selector)
@@ -270,14 +273,9 @@ class EditorTab:
         return self.page.evaluate(VIEW_JS)
 
     def wait_view_still(self) -> None:
-        """Wait until the map's pan/zoom stops changing (a fit runs on the next frame)."""
-        last = None
-        for _ in range(40):
-            now = self.view()
-            if now == last:
-                return
-            last = now
-            self.page.wait_for_timeout(60)
+        """Wait until the map's pan/zoom is the same on two animation frames in a row (a fit
+        runs on the next frame)."""
+        self.page.wait_for_function(VIEW_STILL_JS, timeout=WAIT_MS, polling="raf")
 
     def pick_kind(self, kind: str) -> None:
         self.page.locator(".qe-editor .qe-kind-palette button", has_text=kind).click()
@@ -288,7 +286,7 @@ class EditorTab:
         """Pick ``kind`` on the palette and click the canvas so the new node's top-left corner
         lands at map point (x, y); zoom out with the map's "−" button first if it is not in view."""
         self.pick_kind(kind)
-        self.settle(50)
+        self.settle()
         for _ in range(15):
             self.wait_view_still()
             v = self.view()
@@ -375,11 +373,11 @@ class EditorTab:
             self.page.wait_for_selector(".qe-problems .qe-ok")
 
     def shot(self, name: str, at: str | None = None) -> Path:
+        assert self.shots is not None, "EditorTab(shots=...) says where screenshots go"
         if at:
             self.page.locator(at).first.evaluate("e => e.scrollIntoView({block: 'start'})")
-            self.page.wait_for_timeout(200)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / f"editor-{name}.png"
+        still(self.page)
+        path = self.shots / f"editor-{name}.png"
         self.page.screenshot(path=str(path))
         return path
 
@@ -400,7 +398,7 @@ def editor_env(tmp_path_factory):
 def editor(request, browser, editor_env, shots_dir):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WAIT_MS)
-    tab = EditorTab(context.new_page(), editor_env.url)
+    tab = EditorTab(context.new_page(), editor_env.url, shots_dir)
     yield tab
     if getattr(request.node, "qe_failed", False):
         try:
@@ -409,8 +407,6 @@ def editor(request, browser, editor_env, shots_dir):
             print(f"--- Voilà log: {editor_env.log_path}")
         except Exception as err:  # the page may be gone
             print(f"(no screenshot: {err})")
-    for shot in SHOTS.glob("editor-*.png"):
-        shutil.copy(shot, shots_dir / shot.name)
     context.close()
 
 
@@ -493,7 +489,7 @@ def test_teacher_builds_a_remediation_quest_with_the_mouse(editor, editor_env):
     # save under a file name
     e.page.mouse.move(5, 5)  # off the map, so no tooltip covers the nodes
     e.page.locator(".qe-editor .qe-tools button[aria-label='Fit the map']").click()
-    e.page.wait_for_timeout(300)
+    e.wait_view_still()
     e.shot("5-node", at=".qe-editor .qe-kind-palette")
     e.type_into(".qe-editor .qe-save-as input", "remediation-loop.yaml")
     e.page.click(".qe-editor .qe-save")
@@ -533,20 +529,19 @@ def test_teacher_builds_a_remediation_quest_with_the_mouse(editor, editor_env):
 
 
 def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
+    """How long each step takes is printed by benchmarks/editor.py; here each step must
+    happen (generous waits: a loaded machine is slow, not broken)."""
     e = editor
-    times = {}
     e.login()
     e.page.locator(".qe-editor select").first.select_option(BIG_FILE)
-    e.settle(50)
+    e.settle()
 
-    t = time.perf_counter()
     e.page.click(".qe-editor .qe-open")
     e.page.wait_for_function(
         "() => document.querySelectorAll('.qe-editor .qe-node').length === 500",
-        timeout=STEP_BOUND_S * 1000)
-    times["open (click Open -> 500 nodes drawn)"] = time.perf_counter() - t
+        timeout=BIG_WAIT_MS)
     e.wait_view_still()
-    times["page answers after open"] = e.responds()
+    e.responds()
     e.settle()
     assert "Opened" in e.banner()
     assert not e.problems()
@@ -557,13 +552,11 @@ def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
     point = e.page.evaluate(BACKGROUND_POINT_JS)
     assert point, "no empty background point on the map to drag"
     v0 = e.view()
-    t = time.perf_counter()
     e.page.mouse.move(*point)
     e.page.mouse.down()
     e.page.mouse.move(point[0] + 150, point[1] + 60, steps=15)
     e.page.mouse.up()
-    times["pan (a 15-step drag)"] = time.perf_counter() - t
-    times["page answers after pan"] = e.responds()
+    e.responds()
     v1 = e.view()
     assert (round(v1["x"] - v0["x"]), round(v1["y"] - v0["y"])) == (150, 60)
     e.settle()
@@ -575,16 +568,14 @@ def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
     expected = {n["id"]: n["position"] for n in draft.data["nodes"]}
     probe = "finish"
     assert e.positions()[probe] != f"translate({expected[probe][0]},{expected[probe][1]})"
-    t = time.perf_counter()
     e.page.click(".qe-editor .qe-layout")
     e.page.wait_for_function(
         "([id, t]) => { const n = document.querySelector(`.qe-editor .qe-node[data-id='${id}']`);"
         " return n && n.getAttribute('transform') === t; }",
         arg=[probe, f"translate({expected[probe][0]},{expected[probe][1]})"],
-        timeout=STEP_BOUND_S * 1000)
-    times["auto-layout (click -> map redrawn)"] = time.perf_counter() - t
+        timeout=BIG_WAIT_MS)
     e.wait_view_still()
-    times["page answers after auto-layout"] = e.responds()
+    e.responds()
     positions = e.positions()
     assert len(positions) == 500
     wrong = [n for n, (x, y) in expected.items() if positions[n] != f"translate({x},{y})"]
@@ -593,9 +584,3 @@ def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
     e.page.mouse.move(5, 5)
     e.shot("500-node-laid-out", at=".qe-editor .qe-kind-palette")
     e.assert_no_traceback()
-
-    print()
-    for what, seconds in times.items():
-        print(f"500-node editor: {what}: {seconds * 1000:.0f} ms")
-    for what, seconds in times.items():
-        assert seconds < STEP_BOUND_S, f"{what} took {seconds:.1f} s"
