@@ -187,16 +187,11 @@ def _classroom(db_path: str):
     from .classroom import Classroom
     from .store import StoreError
 
-    import sqlite3
-
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     try:
         return Classroom(db_path)
     except StoreError as err:
         raise click.ClickException(str(err)) from err
-    except sqlite3.DatabaseError as err:  # e.g. a file that is not a database
-        click.echo(f"error: {db_path}: {err}", err=True)
-        sys.exit(1)
 
 
 def _friendly(fn):
