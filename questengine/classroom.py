@@ -135,19 +135,64 @@ def _clean_name(name: Any, what: str = "name") -> str:
     return cleaned
 
 
+MAX_ROSTER_BYTES = 5_000_000
+
+
+def _roster_file(path: Path) -> str:
+    """A roster file's text: UTF-8 (with or without BOM) or UTF-16 with its BOM."""
+    try:
+        if path.stat().st_size > MAX_ROSTER_BYTES:
+            raise ClassroomError(f"{path}: the roster is larger than "
+                                 f"{MAX_ROSTER_BYTES // 1_000_000} MB")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ClassroomError(f"{path}: cannot read the roster: {err.strerror}") from err
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise ClassroomError(
+            f"{path}: line {line}: the roster is not UTF-8 text (byte {err.start} cannot be "
+            "read); save it as “CSV UTF-8” (in Excel: File, Save As, CSV UTF-8)") from err
+
+
+def _roster_path(source: Any) -> Path | None:
+    """The file a roster source names, or None when it is the CSV text itself."""
+    if isinstance(source, Path):
+        return source
+    if isinstance(source, str) and "\n" not in source and "," not in source and len(source) < 1024:
+        try:
+            return Path(source) if Path(source).is_file() else None
+        except OSError:
+            return None
+    return None
+
+
 def _roster_text(source: str | Path) -> str:
     """A roster's text: read from a file path, or the CSV text itself."""
-    if isinstance(source, Path):
-        return source.read_text(encoding="utf-8-sig")
+    path = _roster_path(source)
+    if path is not None:
+        return _roster_file(path)
     if not isinstance(source, str):
         raise ClassroomError(f"a roster is CSV text or a file path, got {type(source).__name__}")
-    if "\n" not in source and "," not in source and len(source) < 1024:
-        try:
-            if Path(source).is_file():
-                return Path(source).read_text(encoding="utf-8-sig")
-        except OSError:
-            pass
     return source
+
+
+def _csv_rows(reader: csv.DictReader):
+    """The rows of a CSV reader, with CSV errors (a field over 128 kB...) as ClassroomError."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise ClassroomError(f"roster line {reader.line_num + 1}: not readable as CSV: "
+                                 f"{err}") from err
+        yield row
 
 
 def _token_hash(token: str) -> str:
@@ -266,17 +311,20 @@ class Classroom:
             raise ClassroomError("a PIN is 4 to 8 digits")
         return pin
 
-    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
-        """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name)."""
+    def _import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
         text = _roster_text(source).lstrip("\ufeff")
         reader = csv.DictReader(io.StringIO(text))
-        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        try:
+            fieldnames = reader.fieldnames
+        except csv.Error as err:
+            raise ClassroomError(f"roster line 1: not readable as CSV: {err}") from err
+        columns = [c.strip().lower() for c in fieldnames or []]
         reader.fieldnames = columns
         if "name" not in columns and not {"first_name", "last_name"} <= set(columns):
             raise ClassroomError(f"the roster needs a 'name' column (or 'first_name' and "
                                  f"'last_name'); found: {', '.join(columns) or 'no header'}")
         people, lines = [], []
-        for row in reader:
+        for row in _csv_rows(reader):
             line = reader.line_num
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # a blank line
@@ -292,6 +340,19 @@ class Classroom:
             return self.add_students(class_code, people, where=[f"line {n}" for n in lines])
         except ClassroomError as err:
             raise ClassroomError(f"roster: {err}") from err
+
+    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
+        """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name).
+
+        ``source`` is a file path or the CSV text; errors name the file and line.
+        """
+        try:
+            return self._import_roster(class_code, source)
+        except ClassroomError as err:
+            path = _roster_path(source)
+            if path is None or str(err).startswith(str(path)):
+                raise
+            raise ClassroomError(f"{path}: {err}") from err
 
     def publish(self, quest: Quest | str | Path, by: int) -> int:
         """Store a quest for its owning teacher ``by`` (a new version when it changed).

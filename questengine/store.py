@@ -243,6 +243,8 @@ def _open_problem(path: str, err: Exception) -> str:
     if "readonly" in text or "read-only" in text:
         return (f"the database {path} is read-only; questengine must be able to write it and "
                 "its folder (check the file's permissions)")
+    if "disk is full" in text or "database or disk is full" in text:
+        return f"the disk holding the database {path} is full; nothing was written"
     if "unable to open" in text:
         return f"cannot open the database {path}: its folder is missing or not writable"
     if "not a database" in text:
@@ -319,9 +321,16 @@ class Store:
         if self.conn.in_transaction:
             yield self.db
             return
-        self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        try:
+            self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except StoreError as err:
+            raise StoreError(_open_problem(self.path, err)) from err
         try:
             yield self.db
+        except sqlite3.OperationalError as err:  # read-only file, full disk, I/O error
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(_open_problem(self.path, err)) from err
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
