@@ -584,3 +584,95 @@ def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
     e.page.mouse.move(5, 5)
     e.shot("500-node-laid-out", at=".qe-editor .qe-kind-palette")
     e.assert_no_traceback()
+
+
+# --- Delete, undo/redo, publish and preview ---------------------------------------------------------
+
+FOREST = load_quest(ROOT / "quests" / "fraction-forest.yaml")
+
+
+def edge_count(e: EditorTab) -> int:
+    return e.page.locator(".qe-editor .qe-edge").count()
+
+
+def wait_counts(e: EditorTab, nodes: int, edges: int) -> None:
+    e.page.wait_for_function(
+        "([n, m]) => document.querySelectorAll('.qe-editor .qe-node').length === n"
+        " && document.querySelectorAll('.qe-editor .qe-edge').length === m", arg=[nodes, edges])
+    e.settle()
+
+
+def test_delete_then_undo_and_redo_with_the_buttons_and_the_delete_key(editor):
+    e = editor
+    e.login()  # the editor opens fraction-forest.yaml, the first file of the folder
+    n, m = len(FOREST.nodes), len(FOREST.edges)
+    wait_counts(e, n, m)
+    touching = sum(1 for x in FOREST.edges if "signpost" in (x.source, x.target))
+
+    # a node: selected with a click, deleted with the inspector's button, with its paths
+    e.node("signpost").locator(".qe-title").click()
+    e.page.wait_for_selector(".qe-editor .qe-node.qe-selected[data-id='signpost']")
+    e.page.locator(".qe-inspector button.qe-delete").click()
+    wait_counts(e, n - 1, m - touching)
+    assert "signpost" not in e.ids()
+    e.page.click(".qe-editor .qe-undo")
+    wait_counts(e, n, m)
+    assert e.ids() == [x.id for x in FOREST.nodes]
+    e.page.click(".qe-editor .qe-redo")
+    wait_counts(e, n - 1, m - touching)
+    e.page.click(".qe-editor .qe-undo")
+    wait_counts(e, n, m)
+
+    # a path: selected with a click, deleted with the Delete key; the node it fed is now
+    # unreachable, which the problems list says at once
+    e.click_edge("river-fork", "bridge-troll")
+    e.page.locator(".qe-editor .qe-map-svg").focus()
+    e.page.keyboard.press("Delete")
+    wait_counts(e, n, m - 1)
+    assert e.page.locator(".qe-editor .qe-edge[data-source='river-fork']"
+                          "[data-target='bridge-troll']").count() == 0
+    e.wait_problems(present=True)
+    assert any("bridge-troll" in p for p in e.problems()), e.problems()
+    e.page.click(".qe-editor .qe-undo")
+    wait_counts(e, n, m)
+    e.wait_problems(present=False)
+    e.assert_no_traceback()
+
+
+def test_publish_to_the_class_then_preview_as_a_student(editor, editor_env):
+    e = editor
+    e.login()
+    wait_counts(e, len(FOREST.nodes), len(FOREST.edges))
+    new_title = "The windy trail"
+    e.set_title("trailhead", FOREST.node("trailhead").title, new_title)
+
+    e.page.click(".qe-editor button.qe-publish")
+    e.page.wait_for_function(
+        "() => /Published/.test((document.querySelector('.qe-editor .qe-flash') || {}).textContent)")
+    c = Classroom(editor_env.base / "classroom.db",
+                  hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    teacher = c.login_teacher(TEACHER[0], TEACHER[2])
+    version = c.store.quest_row(FOREST.id)["version"]
+    assert e.banner() == (f"Published “{FOREST.title}” as version {version} to class "
+                          f"{CLASS_CODE}.")
+    assert FOREST.id in [a["quest_id"] for a in teacher.assigned(CLASS_CODE)]
+    assert c.graph(FOREST.id).nodes["trailhead"]["node"].title == new_title
+
+    # the preview: the play page over a classroom in memory, in the editor's second tab
+    e.page.click(".qe-editor button.qe-preview")
+    tab = e.page.get_by_role("tab", name="Preview")
+    e.page.wait_for_function(
+        "() => { const t = [...document.querySelectorAll('[role=tab]')]"
+        ".find(t => t.textContent.includes('Preview')); return t && t.getAttribute('aria-selected') === 'true'; }")
+    assert tab.get_attribute("aria-selected") == "true"
+    preview = ".qe-editor .qe-page:visible"
+    e.page.wait_for_selector(f"{preview} .qe-node[data-id='trailhead']")
+    e.page.wait_for_function(
+        "t => [...document.querySelectorAll('.qe-panel .qe-node-title')].some("
+        "h => h.offsetParent !== null && h.textContent === t)", arg=new_title)
+    assert "Preview student" in e.page.locator(f"{preview} .qe-header").first.inner_text()
+    e.page.locator(f"{preview} button.qe-do:visible", has_text="Done").click()
+    e.page.wait_for_selector(f"{preview} .qe-node[data-id='trailhead'][data-state='success']")
+    e.assert_no_traceback()
+    # nothing of the preview reached the class
+    assert teacher.students(CLASS_CODE) == []
