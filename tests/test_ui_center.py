@@ -383,6 +383,15 @@ def test_award_xp_from_the_form(page, setup):
     assert p.xp == before + 25 and "helper" in p.badges
 
 
+def test_the_step_shown_first_is_the_step_the_form_uses(page):
+    """A <select> shows its first option when the value is None: the value must match it."""
+    student, quest, node, op, reason, xp, badge, go = override_form(page)
+    assert node.options and node.value == node.options[0][1]
+    go.click()  # rebuilds the form after the change
+    student, quest, node, *_ = override_form(page)
+    assert node.value == node.options[0][1]
+
+
 # --- other tabs ----------------------------------------------------------------------------------
 
 

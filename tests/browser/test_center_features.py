@@ -88,8 +88,9 @@ def visible(tab, selector: str):
 
 
 def dropdown(tab, label: str):
-    """The <select> of the visible ipywidgets Dropdown whose description is ``label``."""
-    return visible(tab, ".widget-dropdown").filter(
+    """The <select> of the ipywidgets Dropdown whose description is ``label`` in the open tab
+    (not the class and quest pickers above the tabs)."""
+    return visible(tab, ".qe-center .widget-tab-contents .widget-dropdown").filter(
         has=tab.page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$"))).locator("select")
 
 
@@ -142,7 +143,7 @@ def test_grid_sorts_filters_and_opens_a_students_record(center, feature_class):
     expect(record).to_contain_text("Answers:")
     expect(record).to_contain_text("checkpoint")
     dropdown(t, "Student").select_option(label="— pick a student —")
-    expect(record).to_have_text("")
+    expect(t.page.locator(".qe-center .qe-record")).to_have_text("")
 
 
 def test_exports_download_csvs_and_a_family_report(center, feature_class, tmp_path):
@@ -232,7 +233,10 @@ def test_override_awards_xp_and_unlocks_with_a_reason(center, feature_class):
     assert [(e.node, e.data.get("reason")) for e in override] == [
         ("checkpoint", "Worked the fractions out with me on paper")]
 
-    # XP awarded on a step, with its reason
+    # XP awarded with its reason, on the step the form shows first (the form is drawn afresh
+    # after each change: the student is picked again, the step is left as shown)
+    dropdown(t, "Student").select_option(label="Dee Feature")
+    expect(dropdown(t, "Step")).to_have_value("trailhead")
     dropdown(t, "Do").select_option(label="award XP or a badge")
     xp = visible(t, ".widget-text").filter(
         has=t.page.locator("label", has_text=re.compile("^XP$"))).locator("input")
