@@ -236,7 +236,8 @@ def test_override_awards_xp_and_unlocks_with_a_reason(center, feature_class):
     # XP awarded with its reason, on the step the form shows first (the form is drawn afresh
     # after each change: the student is picked again, the step is left as shown)
     dropdown(t, "Student").select_option(label="Dee Feature")
-    expect(dropdown(t, "Step")).to_have_value("trailhead")
+    first = teacher.graph(CODE, Q).graph["order"][0]
+    expect(dropdown(t, "Step")).to_have_value(teacher.graph(CODE, Q).nodes[first]["node"].title)
     dropdown(t, "Do").select_option(label="award XP or a badge")
     xp = visible(t, ".widget-text").filter(
         has=t.page.locator("label", has_text=re.compile("^XP$"))).locator("input")
@@ -248,3 +249,6 @@ def test_override_awards_xp_and_unlocks_with_a_reason(center, feature_class):
     visible(t, "button.qe-override").click()
     expect(flash(t)).to_contain_text("Done: the change and its reason are recorded.")
     assert teacher.progress(dee, Q).xp == after.xp + 25
+    award = [e for e in feature_class.classroom().store.events(dee, Q) if e.type == "override"][-1]
+    assert (award.node, award.data["op"], award.data["reason"]) == (
+        first, "award", "Helped a classmate")
