@@ -132,10 +132,46 @@ def _clean_name(name: Any, what: str = "name") -> str:
                              f"the most is {MAX_NAME}")
     if any(unicodedata.category(c) == "Cc" for c in cleaned):
         raise ClassroomError(f"the {what} {cleaned!r} contains control characters")
+    hidden = _hidden_characters(cleaned)
+    if hidden:
+        raise ClassroomError(f"the {what} {cleaned!r} contains invisible or direction-changing "
+                             f"characters ({', '.join(f'U+{ord(c):04X}' for c in hidden)}) that "
+                             "would make it look like another name; type it with letters only")
+    if not any(unicodedata.category(c)[0] in "LN" for c in cleaned):
+        raise ClassroomError(f"the {what} {cleaned!r} has no letters or digits")
+    if re.search(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{5}",
+                 cleaned):
+        raise ClassroomError(f"the {what} {cleaned!r} stacks more than four accents on a letter")
     return cleaned
 
 
+#: Characters that show nothing yet make names differ (or reorder what is shown).
+_BLANK_LOOKING = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u17b4",
+                  "\u17b5"}
+
+
+def _hidden_characters(text: str) -> list[str]:
+    """Format, private-use and unassigned characters, and blank-looking letters.
+
+    Zero-width joiners (U+200C, U+200D) are kept where a script or an emoji needs them:
+    between two visible characters.
+    """
+    found = []
+    for i, c in enumerate(text):
+        kind = unicodedata.category(c)
+        if c in ("\u200c", "\u200d"):
+            before, after = text[i - 1:i], text[i + 1:i + 2]
+            if before and after and not before.isspace() and not after.isspace() \
+                    and unicodedata.category(before) != "Cf" \
+                    and unicodedata.category(after) != "Cf":
+                continue
+        if kind in ("Cf", "Co", "Cn", "Cs") or c in _BLANK_LOOKING:
+            found.append(c)
+    return list(dict.fromkeys(found))
+
+
 MAX_ROSTER_BYTES = 5_000_000
+MAX_REFLECTIONS_A_MINUTE = 10
 
 
 def _roster_file(path: Path) -> str:
@@ -688,6 +724,11 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("complete", node))
 
     def reflect(self, quest_id: str, node: str, text: str) -> Progress:
+        c = self._classroom
+        since = (c.clock() - timedelta(minutes=1)).isoformat(timespec="microseconds")
+        if c.store.reflections_since(self._sid, since) >= MAX_REFLECTIONS_A_MINUTE:
+            raise ProgressError("You have written a lot of reflections just now. Take a "
+                                "breath and try again in a minute.")
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile

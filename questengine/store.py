@@ -209,7 +209,13 @@ class StoreInterface(Protocol):
     def login_failures(self, key: str, since: float) -> int: ...
     def reserve_login_attempt(self, key: str, now: float, since: float,
                               wait_for: Callable[[int], float]) -> tuple[int | None, float]: ...
+    def reflections_since(self, student_id: int, since: str) -> int: ...
     def clear_login_failures(self, key: str) -> None: ...
+    def reflections_since(self, student_id: int, since: str) -> int:
+        """How many reflections a student wrote at or after ``since`` (ISO time)."""
+        return self.conn.execute("select count(*) from reflections where student_id = ? and "
+                                 "at >= ?", (student_id, since)).fetchone()[0]
+
     def login_failures_of(self, keys: list[str], since: float) -> list[dict]: ...
     def add_session(self, token_hash: str, kind: str, user_id: int, created: str,
                     expires: str) -> None: ...
@@ -323,6 +329,8 @@ class Store:
             return
         try:
             self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except StoreBusy:
+            raise
         except StoreError as err:
             raise StoreError(_open_problem(self.path, err)) from err
         try:
@@ -660,6 +668,11 @@ class Store:
             cursor = self.conn.execute("insert into login_failures (key, at) values (?, ?)",
                                        (key, now))
             return cursor.lastrowid, 0.0
+
+    def reflections_since(self, student_id: int, since: str) -> int:
+        """How many reflections a student wrote at or after ``since`` (ISO time)."""
+        return self.conn.execute("select count(*) from reflections where student_id = ? and "
+                                 "at >= ?", (student_id, since)).fetchone()[0]
 
     def login_failures_of(self, keys: list[str], since: float) -> list[dict]:
         """Per login key: failures since ``since`` and the latest one's time."""

@@ -104,6 +104,7 @@ class PlayPage(Page):
 
     def _logged_in(self, session) -> None:
         self.session = session
+        self._session_began()
         self.header = _html("", "qe-header")
         self.logout = _button("Log out", self._logout, style="", cls="qe-logout")
         self.quest_list = w.VBox()
@@ -139,8 +140,10 @@ class PlayPage(Page):
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
-        self.login.message.value = "<div class='qe-info'>You are logged out. See you soon!</div>"
         self.widget.children = [self.widget.children[0], self.login.widget]
+        self._close_session_widgets()
+        self.login.clear()
+        self.login.message.value = "<div class='qe-info'>You are logged out. See you soon!</div>"
 
     def _show_quests(self, cards) -> None:
         rows = []
