@@ -45,7 +45,7 @@ def test_the_command_keeps_every_file_under_the_run_dir(tmp_path):
     argv, env = srv.command()
     run = (tmp_path / "run").resolve()
     assert argv[:3] == [sys.executable, "-m", "voila"]
-    assert argv[3] == str(notebooks_dir())
+    assert argv[3] == str(run / "pages")  # a copy of the pages only (start() makes it)
     assert "--port=8124" in argv and "--no-browser" in argv and "--Voila.ip=127.0.0.1" in argv
     assert f"--Voila.connection_dir_root={run / 'voila'}" in argv
     assert argv[-1] == "--debug"
@@ -105,5 +105,6 @@ def test_voila_serves_the_pages_and_stops_with_its_kernels(tmp_path):
         os.killpg(srv.process.pid, 0)
     run = tmp_path / "run"
     assert (run / "voila").is_dir() and (run / "jupyter" / "runtime").is_dir()
+    assert sorted(p.name for p in (run / "pages").iterdir()) == sorted(PAGES.values())
     log = (tmp_path / "voila.log").read_text(encoding="utf-8", errors="replace")
     assert f"127.0.0.1:{srv.port}" in log
