@@ -285,6 +285,7 @@ def main() -> None:
             results["SQLite"] = measure(os.path.join(tmp, "service.db"),
                                         os.path.join(tmp, "raw.db"), n, per, raw_child,
                                         "sqlite")
+            busy_gives_up(tmp)
         if args.backend in ("postgresql", "both"):
             sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
             from pgserver import PGServer
@@ -307,6 +308,31 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name}: ratio {r['ratio']:.2f}x (target >= 0.5x) -> "
               f"{'meets' if r['ratio'] >= 0.5 else 'BELOW'} the target; {r['lost']} lost")
+
+def busy_gives_up(tmp: str, timeout: float = 0.05, retries: int = 2) -> None:
+    """How long a write waits before StoreBusy when another connection holds the write lock,
+    beside its budget (tries x busy timeout; moved here from tests/test_store.py)."""
+    from questengine.store import Store, StoreBusy
+
+    path = os.path.join(tmp, "busy.db")
+    store = Store(path, timeout=timeout, busy_retries=retries, backoff=0.01)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    started = time.perf_counter()
+    try:
+        with store.write():
+            pass
+        outcome = "no StoreBusy (?)"
+    except StoreBusy:
+        outcome = "StoreBusy"
+    elapsed = time.perf_counter() - started
+    holder.execute("ROLLBACK")
+    holder.close()
+    store.close()
+    budget = (retries + 1) * timeout
+    print(f"write against a held lock: {outcome} after {elapsed * 1000:.0f} ms; budget "
+          f"{retries + 1} tries x {timeout * 1000:.0f} ms = {budget * 1000:.0f} ms "
+          f"(ratio {elapsed / budget:.1f}x)")
 
 
 if __name__ == "__main__":
