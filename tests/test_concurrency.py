@@ -20,7 +20,7 @@ from questengine.store import Store, is_postgres, open_store
 from helpers import cheap_hasher
 from pgserver import query
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
 
 CTX = mp.get_context("fork")
 STORIES = 20
