@@ -131,13 +131,36 @@ class PGServer:
             conn.execute(f"create schema {schema}")
         return self.address(schema=schema)
 
+    def server_pid(self) -> int | None:
+        """The postmaster's own pid (under runuser, our child is runuser, not the server)."""
+        try:
+            return int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGINT)  # "fast" shutdown
+        """Stop the server by its pid ("fast" shutdown, SIGINT), wait for it, remove the folder."""
+        pid = self.server_pid()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pid = None
+        deadline = time.monotonic() + 30
+        while pid is not None and time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
 
