@@ -1,0 +1,227 @@
+"""The play page on a phone, a tablet and a laptop, in Chromium, as a class would use it.
+
+Each test runs at the three sizes (390x844, 768x1024, 1366x768) with touch on the
+two small ones. Students are added through the service for each test, so the
+tests do not depend on each other. Screenshots go to tmp_path, and the last one
+of each test and size is copied to /work/shots-play/ (QE_SHOTS_COPY overrides)
+for a person to look at.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from itertools import count
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from questengine.loader import load_quest
+
+from conftest import WAIT_MS, WATCH_SCRIPT, Player
+
+QUESTS = Path(__file__).resolve().parents[2] / "quests"
+QUEST = "fraction-forest"
+FOREST = load_quest(QUESTS / f"{QUEST}.yaml")
+NODES = {n.id: n for n in FOREST.nodes}
+TITLES = {n.id: n.title for n in FOREST.nodes}
+SIZES = {"phone": (390, 844), "tablet": (768, 1024), "laptop": (1366, 768)}
+COPY_TO = Path(os.environ.get("QE_SHOTS_COPY", "/work/shots-play"))
+_numbers = count(1)
+
+
+def right(q):
+    if q.type in ("choice", "multi"):
+        return q.answer
+    if q.type == "number":
+        return f"{q.answer:g}"
+    return q.accept[0]
+
+
+def wrong(q):
+    if q.type == "choice":
+        return next(o for o in q.options if o != q.answer)
+    if q.type == "multi":
+        return [o for o in q.options if o not in q.answer][:1]
+    if q.type == "number":
+        return f"{q.answer + 1:g}"
+    return "I do not know"
+
+
+def answers(questions, how):
+    return {q.id: how(q) for q in questions}
+
+
+class Device(Player):
+    """A Player at one screen size that can also pick steps from the list view."""
+
+    size: str = "laptop"
+
+    def shot(self, name: str, at: str | None = None, keep: bool = False) -> Path:
+        path = super().shot(f"{self.size}-{name}", at)
+        if keep:
+            COPY_TO.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, COPY_TO / path.name)
+        return path
+
+    def select_in_list(self, node_id: str, title: str) -> None:
+        """Pick a step in the list view (instead of the map) and wait for its panel."""
+        self.page.locator(".qe-view-switch .qe-view-list").click()
+        button = self.page.locator(f".qe-step-list .qe-step-button[data-id='{node_id}']")
+        button.click()
+        self._wait_title(title)
+
+    def select_on_map(self, node_id: str, title: str) -> None:
+        self.page.locator(".qe-view-switch .qe-view-map").click()
+        node = self.node(node_id)
+        if self.page.evaluate("matchMedia('(pointer: coarse)').matches"):
+            node.tap()
+        else:
+            node.click()
+        self._wait_title(title)
+
+    def _wait_title(self, title: str) -> None:
+        self.page.wait_for_function(
+            "t => { const h = document.querySelector('.qe-panel .qe-node-title');"
+            " return h && h.textContent === t; }", arg=title, timeout=WAIT_MS)
+
+    def overflow(self) -> list[str]:
+        """Elements sticking out of the screen sideways, and whether the page scrolls sideways."""
+        return self.page.evaluate("""() => {
+          const out = [];
+          const vw = document.documentElement.clientWidth;
+          const root = document.scrollingElement || document.documentElement;
+          if (root.scrollWidth > vw + 1) out.push(`the page is ${root.scrollWidth}px wide on a ${vw}px screen`);
+          for (const e of document.querySelectorAll('.qe-page *')) {
+            const r = e.getBoundingClientRect();
+            if (!r.width || getComputedStyle(e).visibility === 'hidden') continue;
+            if (e.closest('.qe-map-frame, .qe-grid-scroll, .qe-tip')) continue;  // these scroll or pan
+            let p = e.parentElement, clipped = false;
+            while (p) { const s = getComputedStyle(p);
+              if (p !== document.body && /(auto|scroll|hidden)/.test(s.overflowX) && p.getBoundingClientRect().right <= vw + 1) { clipped = true; break; }
+              p = p.parentElement; }
+            if (!clipped && (r.right > vw + 1 || r.left < -1))
+              out.push(`${e.tagName.toLowerCase()}.${[...e.classList].join('.')} "${(e.textContent||'').trim().slice(0,30)}" spans ${Math.round(r.left)}..${Math.round(r.right)}`);
+          }
+          return out.slice(0, 8);
+        }""")
+
+
+@pytest.fixture(params=list(SIZES))
+def device(request, browser, server, tmp_path):
+    size = request.param
+    width, height = SIZES[size]
+    touch = size != "laptop"
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  has_touch=touch, is_mobile=touch,
+                                  device_scale_factor=2 if touch else 1)
+    context.set_default_timeout(WAIT_MS)
+    context.add_init_script(WATCH_SCRIPT)
+    page = context.new_page()
+    d = Device(page, server.url("play"), tmp_path)
+    d.size = size
+    page.on("request", lambda r: d.requests.append(r.url))
+    page.on("websocket", lambda ws: d.sockets.append(ws.url))
+    yield d
+    if getattr(request.node, "qe_failed", False):
+        try:
+            d.shot("FAILED", keep=True)
+            print("\n--- page text at failure ---\n" + d.text()[-3000:])
+        except Exception as err:
+            print(f"(no screenshot: {err})")
+    context.close()
+
+
+@pytest.fixture
+def student(classroom_info, request):
+    """A new student of the test class: (classroom service, login)."""
+    classroom = classroom_info.classroom()
+    name = f"Kim {request.node.name.split('[')[0][-12:]} {next(_numbers)}"
+    login = classroom.add_student(classroom_info.class_code, name, "3579")
+    return classroom, login
+
+
+def node_events(classroom, login, node):
+    return [e for e in classroom.store.events(login.student_id, QUEST) if e.node == node]
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def test_layout_fits_the_screen_and_the_list_view_works(device, student):
+    d = device
+    classroom, kid = student
+    d.open()
+    assert not d.overflow(), d.overflow()
+    d.shot("01-login")
+    d.login_as(kid)
+    # the header (with Log out) is on the screen, nothing sticks out sideways
+    logout = d.page.locator(".qe-logout")
+    expect(logout).to_be_visible()
+    box = logout.bounding_box()
+    assert box["x"] + box["width"] <= SIZES[d.size][0] + 1, box
+    problems = d.overflow()
+    assert not problems, problems
+    # the map is drawn large enough to tap, and every title is whole
+    frame = d.page.locator(".qe-map-frame").bounding_box()
+    assert frame["width"] >= SIZES[d.size][0] * 0.5, frame
+    assert frame["height"] >= 240, frame
+    for n in FOREST.nodes:
+        text = d.node(n.id).locator(".qe-title").text_content()
+        assert text == n.title, (text, n.title)
+    first = d.node("trailhead").bounding_box()
+    assert first["width"] >= 60, f"a step is drawn {first['width']:.0f}px wide: too small to tap"
+    # on a narrow screen the panel is below the map, on a laptop beside it
+    panel = d.page.locator(".qe-panel").bounding_box()
+    if d.size == "laptop":
+        assert panel["x"] >= frame["x"] + frame["width"] - 1
+    else:
+        assert panel["y"] >= frame["y"] + frame["height"] - 1
+    d.shot("02-map", at=".qe-page", keep=True)
+
+    # the list view: every step in order, with its state and why it is locked
+    d.page.locator(".qe-view-switch .qe-view-list").click()
+    items = d.page.locator(".qe-step-list .qe-step-button")
+    expect(items).to_have_count(len(FOREST.nodes))
+    expect(d.page.locator(".qe-map-frame")).to_be_hidden()
+    locked = d.page.locator(".qe-step-list .qe-step-button[data-id='checkpoint']")
+    expect(locked).to_contain_text(TITLES["checkpoint"])
+    expect(locked).to_contain_text("Locked")
+    expect(locked).to_contain_text("it opens after")
+    assert not d.overflow(), d.overflow()
+    d.shot("03-list", at=".qe-step-list", keep=True)
+    d.select_in_list("checkpoint", TITLES["checkpoint"])
+    expect(d.panel.locator(".qe-explain")).to_contain_text("is locked")
+    assert node_events(classroom, kid, "checkpoint") == []
+    d.assert_clean()
+
+
+def test_map_refits_when_the_window_changes_shape(device, student):
+    d = device
+    _classroom, kid = student
+    d.open()
+    d.login_as(kid)
+    width, height = SIZES[d.size]
+
+    def fitted():
+        """Every node inside the frame."""
+        return d.page.evaluate("""() => {
+          const f = document.querySelector('.qe-map-frame').getBoundingClientRect();
+          return [...document.querySelectorAll('.qe-node .qe-box')].every(n => {
+            const r = n.getBoundingClientRect();
+            return r.left >= f.left - 1 && r.right <= f.right + 1 && r.top >= f.top - 1 && r.bottom <= f.bottom + 1;
+          });
+        }""")
+
+    d.page.wait_for_function("() => document.querySelector('.qe-map[data-rendered]')")
+    d.page.wait_for_timeout(400)
+    assert fitted(), "the map does not fit its frame after login"
+    d.page.set_viewport_size({"width": height, "height": width})  # turn the device
+    d.page.wait_for_timeout(800)
+    assert fitted(), "the map does not fit its frame after turning"
+    assert not d.overflow(), d.overflow()
+    d.shot("04-turned", at=".qe-page", keep=True)
+    d.page.set_viewport_size({"width": width, "height": height})
+    d.page.wait_for_timeout(800)
+    assert fitted(), "the map does not fit its frame after turning back"
+    d.assert_clean()
