@@ -106,11 +106,33 @@ class FormWidget(anywidget.AnyWidget):
         self.message = text
 
 
+class _Value:
+    """A field's value set from Python (scripts and tests); the browser sends its own."""
+
+    def __init__(self) -> None:
+        self.value = ""
+
+
+class _Message:
+    def __init__(self, form) -> None:
+        self._form = form
+
+    @property
+    def value(self) -> str:
+        return self._form.message
+
+
+class _SubmitButton:
+    def __init__(self, press: Callable[[], None]) -> None:
+        self.click = press
+
+
 class StudentLogin:
     """Class code, name and PIN; calls ``on_login(session)`` when the service accepts them.
 
     The three values come together with the submit (Enter or the button), so a fast
-    typist's last keys are never lost.
+    typist's last keys are never lost. From Python, set ``code.value``, ``name.value``
+    and ``pin.value`` and call ``button.click()``, or call :meth:`submit`.
     """
 
     FIELDS = [
@@ -132,6 +154,14 @@ class StudentLogin:
         self.form.add_class("qe-login")
         self.form.on_submit(self._submit)
         self.widget = self.form
+        self.code, self.name, self.pin = _Value(), _Value(), _Value()
+        self.button = _SubmitButton(lambda: self.submit(self.code.value, self.name.value,
+                                                        self.pin.value))
+
+    @property
+    def message(self):
+        """The message shown under the form (``message.value``, as text)."""
+        return _Message(self.form)
 
     def show_error(self, text: str) -> None:
         self.form.say(text, "error")

@@ -564,7 +564,8 @@ class PlayPage(Page):
         need = -(-round(needed * total * 1000) // 1000) if total else 0  # ceil, without float dust
         xp = f" +{np.xp} XP" if np.xp else ""
         if np.state == "success":
-            sub = f"You got {right} of {total} right." if total else ""
+            sub = (f"You showed mastery: {right} of {total} right." if node.kind == "gate"
+                   else f"You got {right} of {total} right.") if total else ""
             return [_html(f"<div class='qe-verdict qe-verdict-success' role='status'>"
                           f"<strong>🎉 You passed!{xp}</strong> {sub}</div>")]
         parts = []
