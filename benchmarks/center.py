@@ -236,9 +236,9 @@ def build(db: Path, students: int, seed: int = 11) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
     c = Classroom(db, hasher=cheap_hasher())
-    c.add_teacher(*TEACHER)
+    owner = c.add_teacher(*TEACHER)
     c.create_class(TEACHER[0], "District grade 4", CODE)
-    c.publish(loads_quest(json.dumps(quest_data()), "district-math.json"))
+    c.publish(loads_quest(json.dumps(quest_data()), "district-math.json"), by=owner)
     c.assign(QUEST_ID, CODE)
     G = c.graph(QUEST_ID)
     assert len(G) == 200, len(G)
@@ -489,7 +489,7 @@ def page_benchmark(tmp: Path, runs: int) -> None:
     db = tmp / "class40.db"
     rng = random.Random(4)
     c = Classroom(db, hasher=cheap_hasher())
-    c.add_teacher(*TEACHER)
+    owner = c.add_teacher(*TEACHER)
     code = c.create_class(TEACHER[0], "Grade 4, 40 students", "OWL-0040")
     names = [f"{n} {i // len(STUDENT_NAMES) + 1}" for i, n in
              enumerate(STUDENT_NAMES * 2)][:40]
@@ -497,7 +497,7 @@ def page_benchmark(tmp: Path, runs: int) -> None:
     quest_ids = []
     for path in sorted((ROOT / "quests").glob("*.yaml")):
         quest = load_quest(path)
-        c.publish(quest)
+        c.publish(quest, by=owner)
         c.assign(quest.id, code)
         quest_ids.append(quest.id)
     teacher = c.login_teacher(TEACHER[0], TEACHER[2])

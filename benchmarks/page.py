@@ -278,12 +278,12 @@ def main() -> None:
         tmp = Path(tmp)
         db = tmp / "classroom.db"
         c = Classroom(db, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        c.add_teacher("bench@school.org", "Bench", "bench-password")
+        owner = c.add_teacher("bench@school.org", "Bench", "bench-password")
         c.create_class("bench@school.org", "Bench class", CODE)
         c.add_student(CODE, NAME, PIN)
         for path in sorted((ROOT / "quests").glob("*.yaml")):
             quest = load_quest(path)
-            c.publish(quest)
+            c.publish(quest, by=owner)
             c.assign(quest.id, CODE)
         c.store.close()
 

@@ -8,14 +8,14 @@ small typed records. Access checks live in the classroom service
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import networkx as nx
+
+from .csvsafe import csv_text
 
 __all__ = [
     "NodeCounts", "Grid", "Struggle", "StruggleRules", "MasteryMatrix", "Group",
@@ -370,25 +370,18 @@ def modality_insights(conn, class_code: str, G: nx.DiGraph) -> list[ModalityInsi
 
 def grid_csv(g: Grid) -> str:
     """The grid as CSV: one row per student, one column per node (opaque id, no PINs)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["student", "opaque_id", "xp", "steps_done", *g.nodes])
-    for s in g.students:
-        writer.writerow([s["name"], s["opaque_id"], s.get("xp", 0), s.get("done", 0),
-                         *(g.state(s["id"], n) or "not_started" for n in g.nodes)])
-    return buf.getvalue()
+    return csv_text(["student", "opaque_id", "xp", "steps_done", *g.nodes],
+                    ([s["name"], s["opaque_id"], s.get("xp", 0), s.get("done", 0),
+                      *(g.state(s["id"], n) or "not_started" for n in g.nodes)]
+                     for s in g.students))
 
 
 def mastery_csv(m: MasteryMatrix) -> str:
     """Mastery as CSV: one row per student, one column per competency (0-1, empty if no evidence)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["student", "opaque_id", *m.competencies])
-    for s in m.students:
-        writer.writerow([s["name"], s["opaque_id"],
-                         *("" if m.value(s["id"], c) is None else f"{m.value(s['id'], c):.2f}"
-                           for c in m.competencies)])
-    return buf.getvalue()
+    return csv_text(["student", "opaque_id", *m.competencies],
+                    ([s["name"], s["opaque_id"],
+                      *("" if m.value(s["id"], c) is None else f"{m.value(s['id'], c):.2f}"
+                        for c in m.competencies)] for s in m.students))
 
 
 def parent_report(conn, student_id: int, graphs: dict[str, nx.DiGraph], today: str) -> str:

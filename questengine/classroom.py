@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import re
 import secrets
 import unicodedata
@@ -115,6 +116,11 @@ def name_key(name: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
 
 
+def student_login_key(class_code: str, name: str) -> str:
+    """The key a student's failed logins are counted under."""
+    return f"student|{class_code.strip().upper()}|{name_key(name)}"
+
+
 def _clean_name(name: Any, what: str = "name") -> str:
     if not isinstance(name, str):
         raise ClassroomError(f"a {what} must be text, got {type(name).__name__}")
@@ -168,14 +174,15 @@ class Classroom:
                  clock: Callable[[], datetime] | None = None,
                  hasher: PasswordHasher | None = None,
                  session_hours: float = 8.0, max_failures: int = 5,
-                 lockout_minutes: float = 15.0, registry=None):
+                 window_minutes: float = 15.0, max_wait_seconds: float = 60.0, registry=None):
         self.registry = registry
         self.store = store if not isinstance(store, (str, Path)) else Store(store)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.hasher = hasher or PasswordHasher()
         self.session_length = timedelta(hours=session_hours)
         self.max_failures = max_failures
-        self.lockout = timedelta(minutes=lockout_minutes)
+        self.window = timedelta(minutes=window_minutes)
+        self.max_wait = max_wait_seconds
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
         self._cache: dict[tuple[int, str], _Cached] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
@@ -286,14 +293,20 @@ class Classroom:
         except ClassroomError as err:
             raise ClassroomError(f"roster: {err}") from err
 
-    def publish(self, quest: Quest | str | Path, by: int | None = None) -> int:
-        """Store a quest (a new version when it changed); returns the version students get."""
+    def publish(self, quest: Quest | str | Path, by: int) -> int:
+        """Store a quest for its owning teacher ``by`` (a new version when it changed).
+
+        Returns the version students get. The first teacher to publish a quest id owns it;
+        a publish of the same id by another teacher is refused.
+        """
+        if not isinstance(by, int) or isinstance(by, bool) or self.store.teacher(by) is None:
+            raise ClassroomError("a quest is published by its owning teacher: give the id of an "
+                                 f"existing teacher, got {by!r}")
         if not isinstance(quest, Quest):
             quest = load_quest(quest, self.registry)
         quest_graph(quest, self.registry)  # raises QuestValidationError listing every problem
         latest = self.store.quest_row(quest.id)
-        owner = latest["published_by"] if latest else None
-        if by is not None and owner is not None and owner != by:
+        if latest is not None and latest["published_by"] != by:
             raise AccessDenied(f"the quest id {quest.id!r} belongs to another teacher; give your "
                                "quest its own id (or ask them to share theirs)")
         return self.store.put_quest(quest.id, quest.title, dumps_quest(quest), quest_digest(quest),
@@ -304,6 +317,18 @@ class Classroom:
         if self.store.quest_row(quest_id) is None:
             raise ClassroomError(f"no quest {quest_id!r} is published; publish it first")
         self.store.assign(code, quest_id, self.stamp(), by)
+
+    def teacher_id(self, email: str) -> int:
+        """The id of the teacher with this email."""
+        row = self.store.teacher_by_email((email or "").strip().lower())
+        if row is None:
+            raise ClassroomError(f"no teacher has the email {email!r} "
+                                 "(`questengine teacher add` adds one)")
+        return row["id"]
+
+    def class_teacher(self, class_code: str) -> int:
+        """The id of the teacher a class belongs to."""
+        return self._class(class_code)["teacher_id"]
 
     def _class(self, class_code: str) -> dict:
         row = self.store.get_class((class_code or "").strip().upper())
@@ -357,12 +382,27 @@ class Classroom:
 
     # logins ------------------------------------------------------------------------------------
 
-    def _throttle(self, key: str) -> None:
-        since = (self.clock() - self.lockout).timestamp()
-        if self.store.login_failures(key, since) >= self.max_failures:
-            minutes = int(self.lockout.total_seconds() // 60)
-            raise LoginThrottled(f"Too many wrong tries. Wait {minutes} minutes, or ask your "
-                                 "teacher for help.")
+    def _wait_after(self, failures: int) -> float:
+        """Seconds between attempts after ``failures`` wrong ones: free at first, then doubling.
+
+        Slowing down instead of locking out means a classmate who types someone's name
+        with wrong PINs can delay them by at most ``max_wait`` seconds, never lock them out.
+        """
+        if failures < self.max_failures:
+            return 0.0
+        return min(self.max_wait, 2.0 ** (failures - self.max_failures + 1))
+
+    def _attempt(self, key: str) -> int:
+        """Reserve one login attempt (counted as a failure until it succeeds), or refuse."""
+        now = self.clock().timestamp()
+        attempt, wait = self.store.reserve_login_attempt(
+            key, now, now - self.window.total_seconds(), self._wait_after)
+        if attempt is None:
+            seconds = max(1, math.ceil(wait))
+            raise LoginThrottled(f"Too many wrong tries. Wait {seconds} second"
+                                 f"{'s' if seconds != 1 else ''}, then try again, or ask your "
+                                 "teacher for help.", wait=seconds)
+        return attempt
 
     def _verify(self, stored_hash: str, secret: str) -> bool:
         try:
@@ -376,12 +416,11 @@ class Classroom:
         if klass is None:
             raise LoginError(f"There is no class with the code “{class_code}”. Check the code "
                              "your teacher gave you.")
-        key = f"student|{code}|{name_key(str(name or ''))}"
-        self._throttle(key)
+        key = student_login_key(code, str(name or ""))
+        self._attempt(key)
         student = self.store.student_by_name(code, name_key(str(name or "")))
         ok = self._verify(student["pin_hash"] if student else self._dummy_hash, str(pin or ""))
         if not (student and ok):
-            self.store.record_login_failure(key, self.clock().timestamp())
             raise LoginError(f"That name and PIN do not match in class {code}. Check them, or ask "
                              "your teacher.")
         self.store.clear_login_failures(key)
@@ -390,12 +429,11 @@ class Classroom:
     def login_teacher(self, email: str, password: str) -> "TeacherSession":
         email = str(email or "").strip().lower()
         key = f"teacher|{email}"
-        self._throttle(key)
+        self._attempt(key)
         teacher = self.store.teacher_by_email(email)
         ok = self._verify(teacher["password_hash"] if teacher else self._dummy_hash,
                           str(password or ""))
         if not (teacher and ok):
-            self.store.record_login_failure(key, self.clock().timestamp())
             raise LoginError("That email and password do not match.")
         self.store.clear_login_failures(key)
         return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
@@ -703,6 +741,32 @@ class TeacherSession(_Session):
 
     def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
         return self._classroom.import_roster(self._own_class(class_code), source)
+
+    def login_troubles(self, class_code: str) -> list[dict]:
+        """Students of a class with recent wrong PINs: how many, and how long they must wait.
+
+        Each item: ``student_id``, ``name``, ``failures``, ``last`` (ISO time) and ``wait``
+        (seconds before the next try is accepted). Most failures first.
+        """
+        code = self._own_class(class_code)
+        c = self._classroom
+        students = {student_login_key(code, s["name"]): s for s in c.store.students_in(code)}
+        now = c.clock().timestamp()
+        rows = c.store.login_failures_of(list(students), now - c.window.total_seconds())
+        troubles = []
+        for row in rows:
+            wait = max(0.0, row["last"] + c._wait_after(row["failures"]) - now)
+            student = students[row["key"]]
+            troubles.append({"student_id": student["id"], "name": student["name"],
+                             "failures": row["failures"], "wait": math.ceil(wait),
+                             "last": datetime.fromtimestamp(row["last"], timezone.utc).isoformat()})
+        return sorted(troubles, key=lambda t: (-t["failures"], t["name"]))
+
+    def clear_login_troubles(self, student_id: int) -> None:
+        """Forget a student's wrong PINs, so their next try is accepted at once."""
+        row = self._own_student(student_id)
+        self._classroom.store.clear_login_failures(student_login_key(row["class_code"],
+                                                                     row["name"]))
 
     def reset_pin(self, student_id: int) -> str:
         self._own_student(student_id)

@@ -285,9 +285,10 @@ def roster_import_cmd(csv_file: str, class_code: str, db_path: str) -> None:
 def assign_cmd(quest: str, class_code: str, db_path: str) -> None:
     """Publish QUEST (a quest file, or the id of a published quest) and assign it to CLASS_CODE."""
     classroom = _classroom(db_path)
+    owner = classroom.class_teacher(class_code)  # the class's teacher owns what is assigned to it
     if Path(quest).is_file():
         loaded = load_quest(quest)
-        version = classroom.publish(loaded)
+        version = classroom.publish(loaded, by=owner)
         quest_id = loaded.id
     else:
         quest_id, version = quest, None

@@ -52,15 +52,15 @@ def build_demo(db: str | Path, quests_dir: str | Path, *, seed: int = 7,
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=9)
     clock = _Clock(start)
     classroom = Classroom(db, clock=clock, hasher=hasher)
-    classroom.add_teacher(DEMO_TEACHER, "Ms. Rivera", DEMO_PASSWORD)
+    teacher_id = classroom.add_teacher(DEMO_TEACHER, "Ms. Rivera", DEMO_PASSWORD)
     code = classroom.create_class(DEMO_TEACHER, "Grade 4B", DEMO_CLASS)
     logins = classroom.add_students(code, [(name, f"{1000 + i * 37:04d}")
                                            for i, name in enumerate(STUDENT_NAMES)])
     quest_ids = []
     for path in sorted(Path(quests_dir).glob("*.yaml")):
         quest = load_quest(path)
-        classroom.publish(quest)
-        classroom.assign(quest.id, code)
+        classroom.publish(quest, by=teacher_id)
+        classroom.assign(quest.id, code, by=teacher_id)
         quest_ids.append(quest.id)
     for i, login in enumerate(logins):
         clock.now = start + timedelta(hours=8 * i)  # students work on different days

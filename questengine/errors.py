@@ -87,7 +87,11 @@ class LoginError(QuestEngineError):
 
 
 class LoginThrottled(LoginError):
-    """Too many failed logins for this name (or teacher) in a short time."""
+    """Too many failed logins for this name (or teacher) in a short time: wait ``wait`` seconds."""
+
+    def __init__(self, message: str, wait: float = 0.0):
+        super().__init__(message)
+        self.wait = wait
 
 
 class SessionExpired(QuestEngineError):

@@ -6,6 +6,7 @@ decimal comma and fractions such as ``1/2``.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -14,6 +15,10 @@ from typing import Any
 from .errors import ProgressError
 
 __all__ = ["Grade", "grade", "grade_question", "normalize_text", "parse_number", "check_answers"]
+
+#: What a number answer may look like at most: 40 characters, exponents up to 10**100.
+MAX_NUMBER_CHARS = 40
+MAX_EXPONENT = 100
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,19 @@ def parse_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
     text = str(value).strip().replace(" ", " ")
+    # a bound before any arithmetic: `1e10000000` would otherwise build a ten-million-digit
+    # integer and tie up the kernel for half a minute
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
+    exponent = re.search(r"[eE]\s*([+-]?\d+)", text)
+    if exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
+        return None
     mixed = re.fullmatch(r"(-?\d+)\s+(\d+)\s*/\s*(\d+)", text)
     try:
         if mixed:
@@ -59,9 +75,10 @@ def parse_number(value: Any) -> float | None:
             text = text.replace(",", "")
         elif re.fullmatch(r"-?\d+,\d+", text):  # 0,5: a decimal comma
             text = text.replace(",", ".")
-        return float(Fraction(text))
-    except (ValueError, ZeroDivisionError):
+        number = float(Fraction(text))
+    except (ValueError, ZeroDivisionError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def check_answers(questions: list, answers: dict[str, Any], where: str) -> None:
@@ -87,6 +104,9 @@ def check_answers(questions: list, answers: dict[str, Any], where: str) -> None:
             if wrong:
                 raise ProgressError(f"{_names(wrong)} not among the choices of question '{q.id}'; "
                                     f"choices: {', '.join(q.options)}")
+        if q.type == "number" and isinstance(value, str) and len(value) > MAX_NUMBER_CHARS:
+            raise ProgressError(f"the answer to question '{q.id}' is too long for a number "
+                                f"({MAX_NUMBER_CHARS} characters at most)")
         if q.type == "number" and parse_number(value) is None:
             raise ProgressError(f"question '{q.id}' needs a number (like 0.5 or 1/2), got {value!r}")
         if q.type == "text" and len(str(value)) > 2000:

@@ -29,6 +29,11 @@ from .model import Quest
 __all__ = ["MAX_FILE_BYTES", "load_quest", "loads_quest", "parse_quest", "save_quest", "dumps_quest"]
 
 MAX_FILE_BYTES = 2_000_000
+#: How deep lists and mappings may nest, and how many values a file may hold once its
+#: aliases (``*name``) are expanded: a few hundred bytes of nested aliases can otherwise
+#: stand for billions of values (the "billion laughs" attack).
+MAX_DEPTH = 64
+MAX_EXPANDED_VALUES = 200_000
 # Numbers stay text until pydantic converts them where a number is expected, so
 # ids and titles such as `1.10` or `007` keep their spelling, and a `%YAML 1.1`
 # directive cannot turn `010` into 8.
@@ -106,6 +111,7 @@ def _parse_text(text: str, filename: str) -> Any:
             "the file is empty; a quest needs at least id, title and nodes",
             file=filename, line=1, code="empty")])
     try:
+        _check_structure(text, filename)
         doc = _yaml().load(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -127,6 +133,53 @@ def _parse_text(text: str, filename: str) -> Any:
             "(quote text if needed)", path=_format_path(path), file=filename, line=line,
             code="tag") for tag, path, line in tags])
     return doc
+
+
+def _check_structure(text: str, filename: str) -> None:
+    """Refuse deep nesting and alias bombs from the event stream, before building anything.
+
+    The parser's events come one at a time (no recursion, nothing expanded): a stack of
+    open collections gives the depth, and each anchor's expanded size is known when its
+    value ends, so an alias adds that size without being expanded.
+    """
+    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
+                                    ScalarEvent)
+
+    sizes: dict[str, int] = {}
+    stack: list[list] = []  # [anchor, values inside] per open collection
+    total = 0
+
+    def add(n: int, mark) -> None:
+        nonlocal total
+        total += n
+        if stack:
+            stack[-1][1] += n
+        if total > MAX_EXPANDED_VALUES:
+            raise QuestFileError([Problem(
+                f"the file stands for more than {MAX_EXPANDED_VALUES:,} values once its aliases "
+                "(*name) are expanded; write the values out, or use fewer nested aliases",
+                file=filename, line=mark.line + 1, code="too_large")])
+
+    for event in _yaml().parse(text):
+        if isinstance(event, CollectionStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                raise QuestFileError([Problem(
+                    f"lists and mappings are nested more than {MAX_DEPTH} deep; a quest needs "
+                    "only a few levels", file=filename, line=event.start_mark.line + 1,
+                    code="too_deep")])
+            stack.append([event.anchor, 1])
+        elif isinstance(event, CollectionEndEvent):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            if stack:
+                stack[-1][1] += size
+        elif isinstance(event, ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1, event.start_mark)
+        elif isinstance(event, AliasEvent):
+            add(sizes.get(event.anchor, 1), event.start_mark)
 
 
 def _tagged(node: Any, path: tuple = (), parent: Any = None, key: Any = None):

@@ -13,6 +13,7 @@ backend (PostgreSQL for a district) implements the same methods.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -144,9 +145,20 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.execute("update quest_status set last_active = updated")
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    # every published quest has an owning teacher: quests published without one (by the
+    # command line or the demo) go to the teacher of the first class they were assigned to
+    db.execute("update quests set published_by = (select c.teacher_id from assignments a "
+               "join classes c on c.code = a.class_code where a.quest_id = quests.id "
+               "order by a.assigned limit 1) where published_by is null")
+    db.execute("update quests set published_by = (select q.published_by from quests q "
+               "where q.id = quests.id and q.published_by is not null order by q.version "
+               "limit 1) where published_by is null")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6}
+    6: _migration_6, 7: _migration_7}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 #: Tables that hold a student's data, with the column naming the student.
@@ -195,8 +207,10 @@ class StoreInterface(Protocol):
     def save_profile(self, student_id: int, interests: list, goals: list, at: str) -> None: ...
     def badges_of(self, student_id: int) -> list[dict]: ...
     def login_failures(self, key: str, since: float) -> int: ...
-    def record_login_failure(self, key: str, at: float) -> None: ...
+    def reserve_login_attempt(self, key: str, now: float, since: float,
+                              wait_for: Callable[[int], float]) -> tuple[int | None, float]: ...
     def clear_login_failures(self, key: str) -> None: ...
+    def login_failures_of(self, keys: list[str], since: float) -> list[dict]: ...
     def add_session(self, token_hash: str, kind: str, user_id: int, created: str,
                     expires: str) -> None: ...
     def session(self, token_hash: str) -> dict | None: ...
@@ -213,6 +227,31 @@ def progress_row(np) -> tuple:
 # --- the SQLite store -----------------------------------------------------------------
 
 
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600); leave an existing one."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as err:
+        raise StoreError(f"cannot create the database {path}: {err.strerror}") from err
+    os.close(fd)
+
+
+def _open_problem(path: str, err: Exception) -> str:
+    text = str(err)
+    if "readonly" in text or "read-only" in text:
+        return (f"the database {path} is read-only; questengine must be able to write it and "
+                "its folder (check the file's permissions)")
+    if "unable to open" in text:
+        return f"cannot open the database {path}: its folder is missing or not writable"
+    if "not a database" in text:
+        return f"{path} is not a questengine database (not an SQLite file)"
+    if text.startswith(("the database", "cannot", "database error")) and path in text:
+        return text
+    return f"cannot open the database {path}: {text}"
+
+
 class Store:
     """SQLite through sqlite-utils; see the module docstring for the concurrency rules.
 
@@ -224,20 +263,28 @@ class Store:
         self.path = str(path)
         self.busy_retries = busy_retries
         self.backoff = backoff
+        if self.path != ":memory:":
+            _create_private(Path(self.path))
         try:
             conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot open the database {self.path}: {err}") from err
+            self._setup(conn, timeout)
+        except (sqlite3.Error, StoreError) as err:
+            raise StoreError(_open_problem(self.path, err)) from err
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self.migrate()
+        except StoreError as err:
+            raise StoreError(_open_problem(self.path, err)) from err
+
+    def _setup(self, conn: sqlite3.Connection, timeout: float) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if self.path != ":memory:":
             self._retrying(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.create_function("qe_level", 1, level_for, deterministic=True)
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
-        self.migrate()
 
     def close(self) -> None:
         self.conn.close()
@@ -585,9 +632,33 @@ class Store:
         return self.conn.execute("select count(*) from login_failures where key = ? and at >= ?",
                                  (key, since)).fetchone()[0]
 
-    def record_login_failure(self, key: str, at: float) -> None:
+    def reserve_login_attempt(self, key: str, now: float, since: float,
+                              wait_for: Callable[[int], float]) -> tuple[int | None, float]:
+        """Count a login attempt as a failure before its secret is checked, atomically.
+
+        ``wait_for(n)`` is how long after the latest attempt the next one may come, when
+        ``n`` attempts since ``since`` were not cleared by a success. Returns (the attempt's
+        id, 0) when it may go ahead, or (None, seconds left to wait). Parallel attempts are
+        serialized by ``BEGIN IMMEDIATE``, so none of them slips past the count.
+        """
         with self.write():
-            self.db["login_failures"].insert({"key": key, "at": at})
+            count, last = self.conn.execute(
+                "select count(*), max(at) from login_failures where key = ? and at >= ?",
+                (key, since)).fetchone()
+            wait = wait_for(count)
+            if last is not None and now < last + wait:
+                return None, last + wait - now
+            cursor = self.conn.execute("insert into login_failures (key, at) values (?, ?)",
+                                       (key, now))
+            return cursor.lastrowid, 0.0
+
+    def login_failures_of(self, keys: list[str], since: float) -> list[dict]:
+        """Per login key: failures since ``since`` and the latest one's time."""
+        if not keys:
+            return []
+        marks = ", ".join("?" * len(keys))
+        return self._rows(f"select key, count(*) as failures, max(at) as last from login_failures "
+                          f"where key in ({marks}) and at >= ? group by key", (*keys, since))
 
     def clear_login_failures(self, key: str) -> None:
         with self.write():

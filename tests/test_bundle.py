@@ -74,8 +74,10 @@ def bundle_file(quest_file, tmp_path) -> Path:
 
 
 def fresh(tmp_path, name="b.db") -> Classroom:
-    return Classroom(tmp_path / name,
-                     hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    classroom = Classroom(tmp_path / name,
+                          hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    classroom.owner = classroom.add_teacher("owner@school.example", "Ms Owner", "owner-pass")
+    return classroom
 
 
 def make_zip(path: Path, files: dict[str, bytes], manifest: dict | None = None,
@@ -166,7 +168,7 @@ def test_an_invalid_quest_is_not_bundled(quest_file, tmp_path):
 def test_round_trip_into_a_fresh_database(bundle_file, quest_file, tmp_path):
     classroom = fresh(tmp_path)
     target = tmp_path / "teacher-b" / "quests"
-    result = import_bundle(classroom, bundle_file, target)
+    result = import_bundle(classroom, bundle_file, target, by=classroom.owner)
     assert (result.quest_id, result.version, result.new_version) == ("forest", 1, True)
     # the quest: stored and written back equal to the original
     original = load_quest(quest_file)
@@ -188,8 +190,8 @@ def test_round_trip_into_a_fresh_database(bundle_file, quest_file, tmp_path):
 
 def test_importing_the_same_bundle_twice_changes_nothing(bundle_file, tmp_path):
     classroom = fresh(tmp_path)
-    import_bundle(classroom, bundle_file, tmp_path / "q")
-    second = import_bundle(classroom, bundle_file, tmp_path / "q")
+    import_bundle(classroom, bundle_file, tmp_path / "q", by=classroom.owner)
+    second = import_bundle(classroom, bundle_file, tmp_path / "q", by=classroom.owner)
     assert (second.version, second.new_version, second.written) == (1, False, [])
     assert len(second.unchanged) == 1 + len(ASSETS)
 
@@ -197,15 +199,15 @@ def test_importing_the_same_bundle_twice_changes_nothing(bundle_file, tmp_path):
 def test_a_different_quest_with_the_same_id_is_refused_unless_replaced(bundle_file, tmp_path):
     classroom = fresh(tmp_path)
     theirs = loads_quest(QUEST.replace("The Fraction Forest", "Someone else's forest"))
-    classroom.publish(theirs)
+    classroom.publish(theirs, by=classroom.owner)
     before = classroom.store._rows("select * from quests")
     with pytest.raises(BundleConflict) as info:
-        import_bundle(classroom, bundle_file, tmp_path / "q")
+        import_bundle(classroom, bundle_file, tmp_path / "q", by=classroom.owner)
     message = str(info.value)
     assert "'forest'" in message and "--replace" in message and "Someone else's forest" in message
     assert classroom.store._rows("select * from quests") == before  # nothing published
     assert not (tmp_path / "q").exists()  # nothing written
-    result = import_bundle(classroom, bundle_file, tmp_path / "q", replace=True)
+    result = import_bundle(classroom, bundle_file, tmp_path / "q", replace=True, by=classroom.owner)
     assert (result.version, result.new_version) == (2, True)
     assert classroom.graph("forest").graph["quest"].title == "The Fraction Forest"
 
@@ -216,10 +218,10 @@ def test_a_different_asset_already_on_disk_is_refused_unless_replaced(bundle_fil
     (target / "assets/forest").mkdir(parents=True)
     (target / "assets/forest/map.png").write_bytes(b"my own map")
     with pytest.raises(BundleConflict, match="map.png"):
-        import_bundle(classroom, bundle_file, target)
+        import_bundle(classroom, bundle_file, target, by=classroom.owner)
     assert classroom.store.quest_row("forest") is None
     assert (target / "assets/forest/map.png").read_bytes() == b"my own map"
-    import_bundle(classroom, bundle_file, target, replace=True)
+    import_bundle(classroom, bundle_file, target, replace=True, by=classroom.owner)
     assert (target / "assets/forest/map.png").read_bytes() == ASSETS["assets/forest/map.png"]
 
 
@@ -255,7 +257,7 @@ def test_a_path_that_tries_to_escape_is_refused(tmp_path, name, why):
     classroom = fresh(tmp_path)
     target = tmp_path / "inside" / "quests"
     with pytest.raises(BundleError):
-        import_bundle(classroom, path, target)
+        import_bundle(classroom, path, target, by=classroom.owner)
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "inside").exists()
     assert classroom.store.quest_row("forest") is None
 

@@ -128,13 +128,13 @@ def build_world(seed: int = 5) -> World:
     clock = FakeClock(START)
     classroom = new_classroom(clock)
     email, name, password = TEACHER
-    classroom.add_teacher(email, name, password)
+    owner = classroom.add_teacher(email, name, password)
     classroom.create_class(email, "Grade 4B", CODE)
     classroom.add_teacher(*OTHER_TEACHER)
     classroom.create_class(OTHER_TEACHER[0], "Grade 5C", "FOX-5C")
     logins = classroom.add_students(CODE, [(n, pin_for(i)) for i, n in enumerate(NAMES)])
     for qid in QUEST_IDS:
-        classroom.publish(load_quest(QUESTS / f"{qid}.yaml"))
+        classroom.publish(load_quest(QUESTS / f"{qid}.yaml"), by=owner)
         classroom.assign(qid, CODE)
     teacher = classroom.login_teacher(email, password)
     world = World(classroom, clock, teacher, logins,
@@ -483,9 +483,9 @@ def test_stuck_depends_on_the_log_not_on_which_page_wrote_last(tmp_path):
         clock = FakeClock(START)
         db = tmp_path / f"{pages.replace(' ', '-')}.db"
         c = Classroom(db, clock=clock, hasher=cheap_hasher(), session_hours=24 * 365)
-        c.add_teacher(*TEACHER)
+        owner = c.add_teacher(*TEACHER)
         code = c.create_class(TEACHER[0], "Small", "ELK-1")
-        c.publish(load_quest(QUESTS / "fraction-forest.yaml"))
+        c.publish(load_quest(QUESTS / "fraction-forest.yaml"), by=owner)
         c.assign("fraction-forest", code)
         (ada,) = c.add_students(code, [("Ada", "1234")])
         q = "fraction-forest"
@@ -582,10 +582,10 @@ def test_a_gate_passed_by_teacher_approval_is_not_a_first_try():
 
 def small_class(names, quests=("fraction-forest",), clock=None):
     c = new_classroom(clock)
-    c.add_teacher(*TEACHER)
+    owner = c.add_teacher(*TEACHER)
     code = c.create_class(TEACHER[0], "Small class", "ELK-1")
     for qid in quests:
-        c.publish(load_quest(QUESTS / f"{qid}.yaml"))
+        c.publish(load_quest(QUESTS / f"{qid}.yaml"), by=owner)
         c.assign(qid, code)
     logins = c.add_students(code, [(n, pin_for(i)) for i, n in enumerate(names)]) if names else []
     return c, code, logins, c.login_teacher(TEACHER[0], TEACHER[2])
@@ -683,7 +683,7 @@ def test_unknown_class_or_quest_not_assigned_is_access_denied(world):
 def test_a_quest_assigned_to_another_class_only_is_not_visible():
     c, code, logins, teacher = small_class(["Ada"])
     code2 = teacher.create_class("Second class", "ELK-2")
-    c.publish(load_quest(QUESTS / "water-cycle.yaml"))
+    c.publish(load_quest(QUESTS / "water-cycle.yaml"), by=teacher.teacher_id)
     teacher.assign("water-cycle", code2)
     with pytest.raises(AccessDenied, match="not assigned"):
         teacher.class_overview(code, "water-cycle")

@@ -403,11 +403,11 @@ def test_the_simulator_plays_code_nodes_with_the_solution(G):
 def classroom(tmp_path):
     c = Classroom(str(tmp_path / "classroom.db"),
                   hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    c.add_teacher("t@school.org", "Ms T", "password1")
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "Coders", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
     quest = loads_quest(QUEST.replace("time_limit: 1", "time_limit: 2"))
-    c.publish(quest)
+    c.publish(quest, by=owner)
     c.assign("coding", "OWL-1")
     return c
 

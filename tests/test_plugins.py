@@ -142,10 +142,10 @@ def test_the_play_page_plays_a_plugin_kind_with_the_generic_panel(tmp_path):
     from questengine.ui.play import PlayPage
 
     c = Classroom(str(tmp_path / "c.db"), hasher=cheap())
-    c.add_teacher("t@school.org", "Ms T", "password1")
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "Words", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
-    c.publish(loads_quest(SCRAMBLE_QUEST))
+    c.publish(loads_quest(SCRAMBLE_QUEST), by=owner)
     c.assign("words", "OWL-1")
     page = PlayPage(c)
     page.login.code.value, page.login.name.value, page.login.pin.value = "OWL-1", "Ada", "1234"
@@ -245,10 +245,10 @@ def test_a_quest_of_an_uninstalled_kind_is_refused_clearly(riddles):
 
 def test_a_classroom_with_its_own_registry(riddles, tmp_path):
     c = Classroom(str(tmp_path / "c.db"), hasher=cheap(), registry=riddles)
-    c.add_teacher("t@school.org", "Ms T", "password1")
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "R", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
-    c.publish(RIDDLE_QUEST_FILE(tmp_path))
+    c.publish(RIDDLE_QUEST_FILE(tmp_path), by=owner)
     c.assign("riddles", "OWL-1")
     s = c.login_student("OWL-1", "Ada", "1234")
     p = s.answer("riddles", "r1", {"answer": "piano"})
@@ -457,10 +457,10 @@ def test_a_broken_checker_never_takes_the_play_page_down(fragile, tmp_path):
     from questengine.ui.play import PlayPage
 
     c = Classroom(str(tmp_path / "c.db"), hasher=cheap(), registry=fragile)
-    c.add_teacher("t@school.org", "Ms T", "password1")
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "B", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
-    c.publish(loads_quest(BOOM_QUEST, registry=fragile))
+    c.publish(loads_quest(BOOM_QUEST, registry=fragile), by=owner)
     c.assign("boom", "OWL-1")
     page = PlayPage(c)
     page.login.code.value, page.login.name.value, page.login.pin.value = "OWL-1", "Ada", "1234"
@@ -488,10 +488,10 @@ def test_a_broken_custom_panel_falls_back_to_the_generic_one(tmp_path):
         pass
 
     c = Classroom(str(tmp_path / "c.db"), hasher=cheap(), registry=registry)
-    c.add_teacher("t@school.org", "Ms T", "password1")
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "B", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
-    c.publish(loads_quest(BOOM_QUEST.replace("kind: boom", "kind: fancy"), registry=registry))
+    c.publish(loads_quest(BOOM_QUEST.replace("kind: boom", "kind: fancy"), registry=registry), by=owner)
     c.assign("boom", "OWL-1")
     page = PlayPage(c)
     page.login.code.value, page.login.name.value, page.login.pin.value = "OWL-1", "Ada", "1234"
@@ -517,10 +517,10 @@ def test_a_quest_whose_plugin_went_missing_does_not_take_the_page_down(riddles, 
 
     db = str(tmp_path / "c.db")
     c = Classroom(db, hasher=cheap(), registry=riddles)
-    c.add_teacher("t@school.org", "Ms T", "password1")
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "R", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
-    c.publish(loads_quest(RIDDLE_QUEST, registry=riddles))
+    c.publish(loads_quest(RIDDLE_QUEST, registry=riddles), by=owner)
     c.publish(loads_quest(SCRAMBLE_QUEST.replace("kind: scramble", "kind: story")
                           .replace(", word: forest", "")))
     c.assign("riddles", "OWL-1")

@@ -42,9 +42,9 @@ def cheap() -> PasswordHasher:
 @pytest.fixture
 def world(tmp_path):
     c = Classroom(tmp_path / "class.db", hasher=cheap())
-    c.add_teacher("ada@school.example", "Ms Ada", "password-ada")
+    owner = c.add_teacher("ada@school.example", "Ms Ada", "password-ada")
     code = c.create_class("ada@school.example", "Fractions 4B", "OWL-0001")
-    c.publish(loads_quest(QUEST))
+    c.publish(loads_quest(QUEST), by=owner)
     c.assign("t1", code)
     c.import_roster(code, ROSTER)
     return c, code
@@ -174,7 +174,7 @@ def test_grid_anonymous_and_errors(world):
     text = grid_csv(c, code, "t1", anonymous=True)
     assert text.splitlines()[0] == "opaque_id,xp,complete,intro,check,work,end"
     assert "José" not in text
-    c.publish(loads_quest(QUEST.replace("id: t1", "id: t2")))
+    c.publish(loads_quest(QUEST.replace("id: t1", "id: t2")), by=c.class_teacher(code))
     with pytest.raises(InteropError, match="'t2' is not assigned to class OWL-0001"):
         grid_csv(c, code, "t2")
     with pytest.raises(InteropError):

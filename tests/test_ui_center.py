@@ -55,14 +55,14 @@ def setup():
     clock = FakeClock()
     c = Classroom(":memory:", clock=clock, hasher=PasswordHasher(time_cost=1, memory_cost=8,
                                                                    parallelism=1))
-    c.add_teacher(*TEACHER)
+    owner = c.add_teacher(*TEACHER)
     c.create_class(TEACHER[0], "Grade 4B", CODE)
     c.add_teacher("other@school.org", "Mr O", "password2")
     c.create_class("other@school.org", "Grade 5", "FOX-1")
     c.add_students(CODE, [("Ada", "1234"), ("Bo", "2345"), ("Cy", "3456"), (ODD_NAME, "4567")])
     c.add_students("FOX-1", [("Zed", "9999")])
     for quest in ("fraction-forest", "water-cycle"):
-        c.publish(QUESTS / f"{quest}.yaml")
+        c.publish(QUESTS / f"{quest}.yaml", by=owner)
         c.assign(quest.replace(".yaml", ""), CODE)
     ada, bo, cy = (c.login_student(CODE, n, p) for n, p in (("Ada", "1234"), ("Bo", "2345"),
                                                             ("Cy", "3456")))

@@ -13,10 +13,10 @@ QUESTS = Path(__file__).resolve().parent.parent / "quests"
 @pytest.fixture
 def classroom():
     c = Classroom(":memory:", hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    c.add_teacher("t@school.org", "Ms T", "password1")
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "4B", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
-    c.publish(QUESTS / "fraction-forest.yaml")
+    c.publish(QUESTS / "fraction-forest.yaml", by=owner)
     c.assign("fraction-forest", "OWL-1")
     return c
 

@@ -329,13 +329,13 @@ def _data(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
 
 
 def import_bundle(classroom: Any, path: str | Path, quests_dir: str | Path, *,
-                  replace: bool = False, by: int | None = None) -> BundleImport:
+                  replace: bool = False, by: int) -> BundleImport:
     """Check a bundle, write its quest file and assets under ``quests_dir``, and publish it.
 
     A different quest already published with the same id, or a different file
     already at one of the paths, is refused with BundleConflict unless
-    ``replace`` (the quest then becomes a new version). Nothing is written
-    unless every check passes.
+    ``replace`` (the quest then becomes a new version). ``by`` is the id of the
+    teacher who owns the quest. Nothing is written unless every check passes.
     """
     from ..classroom import quest_digest
 

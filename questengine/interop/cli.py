@@ -158,20 +158,32 @@ def register(main: click.Group) -> None:
     @click.option("--quests", "quests_dir", type=click.Path(file_okay=False), default="quests",
                   show_default=True, help="Folder for the quest file and its assets/.")
     @click.option("--assign", "class_code", default=None, help="Also assign it to this class.")
+    @click.option("--teacher", "teacher_email", default=None,
+                  help="Email of the teacher who owns the quest (default: the --assign "
+                       "class's teacher).")
     @click.option("--replace", is_flag=True,
                   help="Publish over a different quest with the same id (as a new version) "
                        "and overwrite different files.")
     @_db_option
     @_friendly
     def import_bundle_cmd(bundle_file: str, quests_dir: str, class_code: str | None,
-                          replace: bool, db_path: str) -> None:
+                          teacher_email: str | None, replace: bool, db_path: str) -> None:
         """Check a quest bundle and publish it in this classroom, with its assets."""
         from ..classroom import Classroom
-        from .bundle import import_bundle
+        from . import InteropError
+        from .bundle import import_bundle, read_bundle
 
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         classroom = Classroom(db_path)
-        result = import_bundle(classroom, bundle_file, quests_dir, replace=replace)
+        owner = classroom.teacher_id(teacher_email) if teacher_email else (
+            classroom.class_teacher(class_code) if class_code else None)
+        if owner is None:  # a new version of a published quest stays with its owner
+            published = classroom.store.quest_row(read_bundle(bundle_file).quest.id)
+            owner = published["published_by"] if published else None
+        if owner is None:
+            raise InteropError(f"{bundle_file}: say which teacher owns this new quest: "
+                               "--teacher EMAIL, or --assign CLASS (its teacher owns it)")
+        result = import_bundle(classroom, bundle_file, quests_dir, replace=replace, by=owner)
         if class_code:
             classroom.assign(result.quest_id, class_code)
         state = "published as" if result.new_version else "already published as"

@@ -18,12 +18,11 @@ can be imported into another class (new PINs are made there).
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 from typing import Any
 
+from ..csvsafe import csv_cell, csv_text
 from ..engine import replay
 from ..graph import quest_graph
 from ..loader import loads_quest
@@ -32,28 +31,8 @@ from . import InteropError, class_row, store_of
 __all__ = ["ROSTER_COLUMNS", "roster_csv", "grid_csv", "write_csv", "csv_cell"]
 
 ROSTER_COLUMNS = ("name", "opaque_id", "class_code")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A value as CSV text, defused so a spreadsheet shows it rather than runs it.
-
-    >>> csv_cell("=HYPERLINK(1)"), csv_cell(3), csv_cell(None), csv_cell("Ana")
-    ("'=HYPERLINK(1)", '3', '', 'Ana')
-    """
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _csv(header: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return buf.getvalue()
+    return csv_text(header, rows)
 
 
 def roster_csv(source: Any, class_code: str, *, anonymous: bool = False) -> str:

@@ -384,9 +384,9 @@ class EditorPage(Page):
 
             sandbox = Classroom(":memory:", hasher=PasswordHasher(time_cost=1, memory_cost=8,
                                                                   parallelism=1))
-            sandbox.add_teacher("preview@questengine.invalid", "Preview", "preview-only")
+            owner = sandbox.add_teacher("preview@questengine.invalid", "Preview", "preview-only")
             code = sandbox.create_class("preview@questengine.invalid", "Preview", "PREVIEW")
-            sandbox.publish(quest)
+            sandbox.publish(quest, by=owner)
             sandbox.assign(quest.id, code)
             sandbox.add_student(code, "Preview student", "0000")
             page = PlayPage(sandbox)

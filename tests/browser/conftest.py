@@ -103,11 +103,11 @@ def classroom_info(browser_tmp) -> ClassroomInfo:
     db = browser_tmp / "classroom.db"
     c = Classroom(db, hasher=cheap_hasher())
     email, name, password = TEACHER
-    c.add_teacher(email, name, password)
+    owner = c.add_teacher(email, name, password)
     code = c.create_class(email, "Grade 4B", CLASS_CODE)
     logins = c.add_students(code, list(STUDENTS.values()))
     for quest_id in QUEST_ORDER:
-        c.publish(load_quest(QUESTS / f"{quest_id}.yaml"))
+        c.publish(load_quest(QUESTS / f"{quest_id}.yaml"), by=owner)
         c.assign(quest_id, code)
     by_name = {login.name: login for login in logins}
     students = {key: by_name[name] for key, (name, _pin) in STUDENTS.items()}

@@ -42,11 +42,11 @@ SLOW = "import time\ndef add(a, b):\n    time.sleep(1.2)\n    return a + b\n"
 def coding_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("coding")
     c = Classroom(tmp / "classroom.db", hasher=cheap_hasher())
-    c.add_teacher("t@test.school", "Ms T", "teacher-pass-1")
+    owner = c.add_teacher("t@test.school", "Ms T", "teacher-pass-1")
     code = c.create_class("t@test.school", "Coders", "CODE-1")
     c.add_student(code, "Grace Hopper", "2468")
     c.add_student(code, "Alan Turing", "1357")
-    c.publish(loads_quest(QUEST))
+    c.publish(loads_quest(QUEST), by=owner)
     c.assign("coding", code)
     c.store.close()
     srv = VoilaServer(db=tmp / "classroom.db", port=free_port(), run_dir=tmp / "run")
