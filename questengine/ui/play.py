@@ -585,7 +585,7 @@ class PlayPage(Page):
                            f"{plain_html(head)}</strong>{plain_html(tip)}</div>"))
         if next_steps:
             target = next_steps[0]
-            go_button = _button(f"Go to {self.G.nodes[target]['node'].title} ➜",
+            go_button = _button(f"Go to “{self.G.nodes[target]['node'].title}” ➜",
                                 lambda: self._go(target), cls="qe-go")
             parts.append(go_button)
         return parts

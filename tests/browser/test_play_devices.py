@@ -64,6 +64,11 @@ class Device(Player):
             shutil.copy2(path, COPY_TO / path.name)
         return path
 
+    def wait_state(self, node_id: str, state: str) -> None:
+        """Wait for a step's state on the map (drawn even while the list view is shown)."""
+        self.page.wait_for_selector(f".qe-node[data-id='{node_id}'][data-state='{state}']",
+                                    state="attached", timeout=WAIT_MS)
+
     def select_in_list(self, node_id: str, title: str) -> None:
         """Pick a step in the list view (instead of the map) and wait for its panel."""
         self.page.locator(".qe-view-switch .qe-view-list").click()
@@ -224,4 +229,157 @@ def test_map_refits_when_the_window_changes_shape(device, student):
     d.page.set_viewport_size({"width": width, "height": height})
     d.page.wait_for_timeout(800)
     assert fitted(), "the map does not fit its frame after turning back"
+    d.assert_clean()
+
+
+def test_fraction_forest_played_from_the_map_and_the_list(device, student):
+    """The whole quest, each step picked alternately on the map and in the list view."""
+    d = device
+    classroom, kid = student
+    picks = iter(range(100))
+
+    def pick(node_id):
+        if next(picks) % 2:
+            d.select_in_list(node_id, TITLES[node_id])
+        else:
+            d.select_on_map(node_id, TITLES[node_id])
+
+    d.open()
+    d.login_as(kid)
+    expect(d.panel.locator(".qe-node-title")).to_have_text(TITLES["trailhead"])
+    d.do("Done")
+    d.wait_state("trailhead", "success")
+
+    pick("fold-map")
+    d.do("Done")
+    d.wait_state("fold-map", "success")
+
+    pick("learn")
+    game = next(o for o in NODES["learn"].options if o.id == "game")
+    d.panel.locator(".qe-option-game").click()
+    expect(d.panel.locator(f".qe-answer-{game.questions[0].id}")).to_be_visible()
+    d.answer_all(game.questions, answers(game.questions, right))
+    d.do("Check my answers")
+    d.wait_state("learn", "success")
+    expect(d.panel).to_contain_text("You chose")
+
+    # the gate, failed: which answers were wrong, each with its explanation, and the way on
+    gate = NODES["checkpoint"]
+    pick("checkpoint")
+    d.do("Check my mastery")  # nothing answered yet: the page says what is missing
+    expect(d.page.locator(".qe-flash-error")).to_contain_text("no answer yet")
+    expect(d.page.locator(".qe-flash-error")).not_to_contain_text("g1")
+    d.answer_all(gate.questions, answers(gate.questions, wrong))
+    d.do("Check my mastery")
+    d.wait_state("checkpoint", "fail")
+    verdict = d.panel.locator(".qe-verdict-fail")
+    expect(verdict).to_contain_text("Not yet! You got 0 of 5 right, and you need 4 to pass.")
+    expect(d.panel.locator(".qe-result-wrong")).to_have_count(len(gate.questions))
+    expect(d.panel.locator(".qe-result-wrong .qe-why")).to_have_count(
+        sum(1 for q in gate.questions if q.explanation))
+    expect(d.panel.locator(".qe-result-wrong").first).to_contain_text(gate.questions[0].explanation)
+    text = d.panel.inner_text()
+    assert "Mastery" not in text and "needed" not in text, text
+    d.shot("05-gate-not-yet", at=".qe-panel .qe-verdict", keep=True)
+    go = d.panel.locator("button.qe-go")
+    expect(go).to_have_text(f"Go to “{TITLES['ranger-camp']}” ➜")
+    go.click()
+    d._wait_title(TITLES["ranger-camp"])
+    d.do("Done")
+    d.wait_state("ranger-camp", "success")
+
+    practice = NODES["practice-trail"]
+    pick("practice-trail")
+    d.answer_all(practice.questions, answers(practice.questions, right))
+    d.do("Check my answers")
+    d.wait_state("checkpoint", "available")  # open again; the page shows it
+    d._wait_title(gate.title)
+    d.answer_all(gate.questions, answers(gate.questions, right))
+    d.do("Check my mastery")
+    d.wait_state("checkpoint", "success")
+    expect(d.panel.locator(".qe-verdict-success")).to_contain_text(f"You passed! +{gate.xp} XP")
+
+    # the sign: an empty send says what is missing; then the teacher returns it
+    pick("signpost")
+    d.do("Send to my teacher")
+    expect(d.page.locator(".qe-flash-error")).to_contain_text("The box is empty")
+    d.fill(".qe-panel .qe-submission textarea", "Two rectangles, 2 of 3 and 4 of 6 shaded.")
+    d.do("Send to my teacher")
+    d.wait_state("signpost", "pending_review")
+    teacher = classroom.login_teacher(*_teacher(classroom, d))
+    item = next(i for i in teacher.review_queue()
+                if i.student_id == kid.student_id and i.node == "signpost")
+    teacher.review(item.submission_id, "return", "Please label both fractions on your sign.")
+    # news without a reload: the banner, the map and the panel
+    expect(d.page.locator(".qe-flash-info")).to_contain_text(
+        f"Your teacher sent “{TITLES['signpost']}” back", timeout=WAIT_MS)
+    d.wait_state("signpost", "returned")
+    expect(d.panel.locator(".qe-feedback")).to_contain_text("label both fractions")
+    note = d.panel.locator(".qe-feedback").bounding_box()
+    box = d.panel.locator(".qe-submission").bounding_box()
+    assert note["y"] + note["height"] <= box["y"] + 1, "the teacher's note is not above the box"
+    d.shot("06-returned-news", at=".qe-panel", keep=True)
+    d.fill(".qe-panel .qe-submission textarea", "2/3 = 4/6: both labelled, same shaded size.")
+    d.do("Send my new version")
+    d.wait_state("signpost", "pending_review")
+    item = next(i for i in teacher.review_queue()
+                if i.student_id == kid.student_id and i.node == "signpost")
+    teacher.review(item.submission_id, "approve", "Now it is clear!")
+    expect(d.page.locator(".qe-flash-info")).to_contain_text("approved", timeout=WAIT_MS)
+    d.wait_state("signpost", "success")
+
+    pick("river-fork")
+    d.do("Done")
+    d.wait_state("river-fork", "success")
+    troll = NODES["bridge-troll"]
+    pick("bridge-troll")
+    d.answer_all(troll.questions, answers(troll.questions, right))
+    d.do("Check my answers")
+    d.wait_state("bridge-troll", "success")
+    expect(d.panel.locator(".qe-verdict-success")).to_contain_text(f"You passed! +{troll.xp} XP")
+    pick("forest-exit")
+    d.do("Finish the quest")
+    d.wait_state("forest-exit", "success")
+    expect(d.panel.locator(".qe-done")).to_contain_text("You finished this quest")
+    assert not d.overflow(), d.overflow()
+    d.page.wait_for_timeout(700)
+    d.shot("07-end", at=".qe-page", keep=True)
+    d.assert_clean()
+
+
+def _teacher(classroom, d):
+    from conftest import TEACHER
+
+    return TEACHER[0], TEACHER[2]
+
+
+def test_fast_typing_then_enter_logs_in(device, student):
+    """Code, name and PIN typed at full speed, then Enter: the login reads what was typed."""
+    d = device
+    _classroom, kid = student
+    d.open()
+    d.page.locator(".qe-code input").focus()
+    d.page.keyboard.press("Enter")  # nothing typed yet: the form says what is missing
+    expect(d.page.locator(".qe-login .qe-error")).to_contain_text(
+        "Please type your class code, your name and your PIN.")
+    d.page.locator(".qe-code input").focus()
+    d.page.keyboard.type(kid.class_code, delay=0)
+    d.page.keyboard.press("Tab")
+    d.page.keyboard.type(kid.name, delay=0)
+    d.page.keyboard.press("Tab")
+    d.page.keyboard.type(kid.pin, delay=0)
+    d.page.keyboard.press("Enter")
+    d.page.wait_for_selector(".qe-header .qe-hello", timeout=WAIT_MS)
+    expect(d.page.locator(".qe-header .qe-hello")).to_contain_text(kid.name)
+    # log out and in again just as fast (it used to fail on the second try too)
+    d.page.locator(".qe-logout").click()
+    d.page.wait_for_selector(".qe-login .qe-code input", timeout=WAIT_MS)
+    expect(d.page.locator(".qe-login .qe-info")).to_contain_text("logged out")
+    d.page.locator(".qe-code input").fill("")
+    d.page.locator(".qe-name input").fill("")
+    d.page.locator(".qe-code input").focus()
+    for text in (kid.class_code, kid.name, kid.pin):
+        d.page.keyboard.type(text, delay=0)
+        d.page.keyboard.press("Tab" if text != kid.pin else "Enter")
+    expect(d.page.locator(".qe-header .qe-hello")).to_contain_text(kid.name)
     d.assert_clean()
