@@ -6,7 +6,7 @@
 const NS = "http://www.w3.org/2000/svg";
 const NODE_W = 170;
 const NODE_H = 50;
-const FAR = 0.42; // below this zoom, titles are too small to read: draw boxes only
+const FAR = 0.3; // below this zoom, titles are too small to read: draw boxes only
 
 const STATE_LABEL = {
   locked: "locked", available: "open", in_progress: "in progress",

@@ -72,7 +72,7 @@ def _html(text: str, cls: str = "") -> w.HTML:
 
 def _worth_explaining(np) -> bool:
     """Whether the one-sentence explanation says more than the state's pill already does."""
-    return np.state in ("locked", "closed", "returned", "fail") or (
+    return np.state in ("locked", "closed", "fail") or (
         np.state == "available" and np.retry_ready)
 
 

@@ -383,3 +383,31 @@ def test_fast_typing_then_enter_logs_in(device, student):
         d.page.keyboard.press("Tab" if text != kid.pin else "Enter")
     expect(d.page.locator(".qe-header .qe-hello")).to_contain_text(kid.name)
     d.assert_clean()
+
+
+@pytest.mark.parametrize("page_name, ready", [("progress", ".qe-center .qe-node"),
+                                              ("author", ".qe-editor .qe-map[data-rendered]")])
+def test_teacher_pages_fit_the_screen(device, classroom_info, page_name, ready):
+    """The progress center and the editor: header and map inside the screen at every size."""
+    d = device
+    d.page.goto(d.url.replace("play.ipynb", f"{page_name}.ipynb") if "play.ipynb" in d.url
+                else d.url.rsplit("/", 1)[0] + f"/{page_name}.ipynb")
+    d.page.wait_for_selector(".qe-login .qe-email input", timeout=90_000)
+    d.fill(".qe-email input", classroom_info.teacher_email)
+    d.fill(".qe-password input", classroom_info.teacher_password)
+    d.page.click(".qe-login-button")
+    d.page.wait_for_selector(ready, timeout=90_000)
+    d.page.wait_for_timeout(1500)  # the map re-laid out for the frame's shape (for the picture)
+    width = SIZES[d.size][0]
+    frame = d.page.locator(".qe-map-frame").first.bounding_box()
+    assert frame["x"] >= -1 and frame["x"] + frame["width"] <= width + 1, frame
+    for top in d.page.locator(".qe-top").all():  # the center's header (the editor has none)
+        b = top.bounding_box()
+        assert b["x"] + b["width"] <= width + 1, b
+    for button in d.page.locator(".qe-page button:visible").all():
+        b = button.bounding_box()
+        if b:
+            assert b["x"] + b["width"] <= width + 1, (button.inner_text(), b)
+    d.shot(f"08-{page_name}", at=".qe-page", keep=True)
+    problems = d.overflow()
+    assert not problems, problems
