@@ -156,14 +156,32 @@ def _migration_7(db: sqlite_utils.Database) -> None:
                "limit 1) where published_by is null")
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    # files handed in with a submission and files shipped with a quest: the bytes live in
+    # the content-addressed file store (questengine.files), the rows name them by SHA-256
+    db["submission_files"].create({"id": int, "submission_id": int, "student_id": int,
+                                   "quest_id": str, "node": str, "round": int, "name": str,
+                                   "mime": str, "size": int, "sha256": str, "at": str},
+                                  pk="id", foreign_keys=[("submission_id", "submissions", "id")])
+    db["submission_files"].create_index(["submission_id"])
+    db["submission_files"].create_index(["student_id"])
+    db["submission_files"].create_index(["sha256"])
+    db["quest_assets"].create({"quest_id": str, "version": int, "path": str, "mime": str,
+                               "size": int, "sha256": str},
+                              pk=("quest_id", "version", "path"))
+    db["quest_assets"].create_index(["sha256"])
+    db["class_settings"].create({"class_code": str, "upload_limit": int}, pk="class_code")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6, 7: _migration_7}
+    6: _migration_6, 7: _migration_7, 8: _migration_8}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 #: Tables that hold a student's data, with the column naming the student.
 STUDENT_TABLES = {
     "events": "student_id", "progress": "student_id", "quest_status": "student_id",
+    "submission_files": "student_id",
     "submissions": "student_id", "reviews": "student_id", "mastery": "student_id",
     "profiles": "student_id", "reflections": "student_id", "badges": "student_id",
     "enrolments": "student_id", "students": "id",
@@ -217,6 +235,17 @@ class StoreInterface(Protocol):
     def end_session(self, token_hash: str) -> None: ...
     def export_student(self, student_id: int) -> dict: ...
     def delete_student(self, student_id: int, login_key: str) -> dict[str, int]: ...
+    def latest_submission(self, student_id: int, quest_id: str, node: str) -> dict | None: ...
+    def add_submission_files(self, submission: dict, files: list[dict], at: str) -> None: ...
+    def submission_files(self, submission_ids: list[int]) -> list[dict]: ...
+    def student_file(self, student_id: int, sha256: str) -> dict | None: ...
+    def student_file_hashes(self, student_id: int) -> list[str]: ...
+    def file_in_use(self, sha256: str) -> bool: ...
+    def put_quest_asset(self, quest_id: str, version: int, path: str, mime: str, size: int,
+                        sha256: str) -> None: ...
+    def quest_asset(self, quest_id: str, version: int, path: str) -> dict | None: ...
+    def upload_limit(self, class_code: str) -> int | None: ...
+    def set_upload_limit(self, class_code: str, limit: int) -> None: ...
 
 
 def progress_row(np) -> tuple:
@@ -711,3 +740,62 @@ class Store:
                 counts[table] = self.conn.execute(
                     f"delete from {table} where {column} = ?", (student_id,)).rowcount
         return counts
+
+    # files (rows only: the bytes are in questengine.files.FileStore) ---------------------------
+
+    def latest_submission(self, student_id: int, quest_id: str, node: str) -> dict | None:
+        return self._row("select * from submissions where student_id = ? and quest_id = ? and "
+                         "node = ? order by id desc limit 1", (student_id, quest_id, node))
+
+    def add_submission_files(self, submission: dict, files: list[dict], at: str) -> None:
+        if not files:
+            return
+        with self.write():
+            self.conn.executemany(
+                "insert into submission_files (submission_id, student_id, quest_id, node, round, "
+                "name, mime, size, sha256, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(submission["id"], submission["student_id"], submission["quest_id"],
+                  submission["node"], submission["round"], f["name"], f["mime"], f["size"],
+                  f["sha256"], at) for f in files])
+
+    def submission_files(self, submission_ids: list[int]) -> list[dict]:
+        if not submission_ids:
+            return []
+        marks = ", ".join("?" for _ in submission_ids)
+        return self._rows(f"select * from submission_files where submission_id in ({marks}) "
+                          "order by submission_id, id", tuple(submission_ids))
+
+    def student_file(self, student_id: int, sha256: str) -> dict | None:
+        return self._row("select * from submission_files where student_id = ? and sha256 = ? "
+                         "limit 1", (student_id, sha256))
+
+    def student_file_hashes(self, student_id: int) -> list[str]:
+        return [r["sha256"] for r in self._rows(
+            "select distinct sha256 from submission_files where student_id = ?", (student_id,))]
+
+    def file_in_use(self, sha256: str) -> bool:
+        return self._row("select 1 as x from submission_files where sha256 = ? union all "
+                         "select 1 from quest_assets where sha256 = ? limit 1",
+                         (sha256, sha256)) is not None
+
+    def put_quest_asset(self, quest_id: str, version: int, path: str, mime: str, size: int,
+                        sha256: str) -> None:
+        with self.write():
+            self.conn.execute("insert or replace into quest_assets (quest_id, version, path, mime, "
+                              "size, sha256) values (?, ?, ?, ?, ?, ?)",
+                              (quest_id, version, path, mime, size, sha256))
+
+    def quest_asset(self, quest_id: str, version: int, path: str) -> dict | None:
+        return self._row("select * from quest_assets where quest_id = ? and version = ? and "
+                         "path = ?", (quest_id, version, path))
+
+    def upload_limit(self, class_code: str) -> int | None:
+        row = self._row("select upload_limit from class_settings where class_code = ?",
+                        (class_code,))
+        return row["upload_limit"] if row else None
+
+    def set_upload_limit(self, class_code: str, limit: int) -> None:
+        with self.write():
+            self.conn.execute("insert into class_settings (class_code, upload_limit) values (?, ?) "
+                              "on conflict(class_code) do update set upload_limit = "
+                              "excluded.upload_limit", (class_code, limit))
