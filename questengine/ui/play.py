@@ -19,6 +19,7 @@ from ..engine import PLAYABLE, Progress, explain
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
+from .media import MediaView, UploadBox
 from .questmap import QuestMap
 from .text import markdown_html, markdown_inline, plain_html
 
@@ -68,6 +69,10 @@ def _html(text: str, cls: str = "") -> w.HTML:
         for c in cls.split():
             widget.add_class(c)
     return widget
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
 def _worth_explaining(np) -> bool:
@@ -452,7 +457,8 @@ class PlayPage(Page):
             last = np.submissions[-1].content if np.submissions else ""
             return [_html(f"<div class='qe-waiting'>⏳ Sent! Your teacher will look at it soon. "
                           f"This page will tell you when they have."
-                          f"<blockquote class='qe-submitted'>{plain_html(last)}</blockquote></div>")]
+                          f"<blockquote class='qe-submitted'>{plain_html(last)}</blockquote></div>")
+                    ] + self._handed_in(n, np)
         if np.state not in PLAYABLE:
             return []
         box = w.Textarea(value=np.submissions[-1].content if np.state == "returned" and np.submissions
@@ -460,17 +466,39 @@ class PlayPage(Page):
                          layout=w.Layout(width="100%", height="120px"))
         box.add_class("qe-submission")
         label = label if np.state != "returned" else "Send my new version"
+        limit_mb = self._upload_limit_mb()
+        upload = UploadBox(limit=limit_mb * 1024 * 1024)
 
         def send_it():
-            if not box.value.strip():
-                self.flash(f"The box is empty. Write your answer (or paste a link to your work), "
-                           f"then press “{label}”.")
+            files = list(upload.files)
+            if not box.value.strip() and not files:
+                self.flash(f"The box is empty. Write your answer (or add a photo, a recording or "
+                           f"a file), then press “{label}”.")
                 return
-            self._act("submit", n, box.value)
+            if files:
+                self._act("submit_files", n, box.value, files)
+            else:
+                self._act("submit", n, box.value)
 
         intro = ([_html("<p class='qe-prompt'>Change your work using your teacher's note, then "
                         "send it again.</p>")] if np.state == "returned" else [])
-        return intro + [box, _button(label, send_it, cls="qe-do")]
+        hint = _html(f"<p class='qe-hint'>You can add photos, recordings, videos or PDFs "
+                     f"(up to {limit_mb} MB each).</p>")
+        return intro + [box, upload, hint, _button(label, send_it, cls="qe-do")]
+
+    def _upload_limit_mb(self) -> int:
+        limit = friendly_call(self.session.upload_limit, lambda _t: None)
+        return round((limit or 50 * 1024 * 1024) / (1024 * 1024))
+
+    def _handed_in(self, n: str, np) -> list[w.Widget]:
+        """The files handed in with the latest submission (names, and a player for each)."""
+        rows = friendly_call(self.session.my_files, lambda _t: None, self.quest_id, n) or []
+        if not rows or not np.submissions:
+            return []
+        last = max(r["submission_id"] for r in rows)
+        names = "".join(f"<li>📎 {plain_html(r['name'])} ({_size(r['size'])})</li>"
+                        for r in rows if r["submission_id"] == last)
+        return [_html(f"<ul class='qe-handed-in'>{names}</ul>")]
 
     def _body_choice(self, n, node, np):
         option = next((o for o in node.options if o.id == np.option), None)
@@ -512,14 +540,41 @@ class PlayPage(Page):
         return out
 
     def _material(self, option) -> list[w.Widget]:
-        """An option's material: an outside page opens in a new tab, never replacing this one."""
+        """An option's material: the quest's own file shown inside the page; an outside page
+        opened in a new tab, never replacing this one."""
         url = option.url or ""
         if url.startswith(("http://", "https://")):
             return [_html(f"<p><a class='qe-material-link' href='{html.escape(url, quote=True)}' "
                           f"target='_blank' rel='noopener noreferrer'>Open the material in a new "
                           f"tab ↗</a></p>")]
-        return [_html("<p class='qe-hint'>📎 Your teacher has the material for this step "
-                      "(ask for it if you do not have it yet).</p>")]
+        listed = {a.path: a for a in self.G.graph["quest"].assets}
+        if url not in listed:
+            return [_html("<p class='qe-hint'>📎 Your teacher has the material for this step "
+                          "(ask for it if you do not have it yet).</p>")]
+        asset = listed[url]
+        box = w.VBox()
+        box.add_class("qe-material")
+        label = {"mp4": "▶ Watch", "webm": "▶ Watch", "mov": "▶ Watch", "mp3": "♫ Listen",
+                 "wav": "♫ Listen", "ogg": "♫ Listen", "m4a": "♫ Listen", "pdf": "☰ Open",
+                 }.get(url.rsplit(".", 1)[-1].lower(), "📎 Open")
+        what = asset.title or "the material"
+        button = _button(f"{label} {what} here", lambda: self._open_material(box, url, what),
+                         style="info", cls="qe-open-material")
+        box.children = [button]
+        return [box]
+
+    def _open_material(self, box: w.VBox, path: str, title: str) -> None:
+        got = self._call(self.session.asset, self.quest_id, path)
+        if got is None:
+            return  # the reason is in the banner ("ask your teacher")
+        data, mime, captions = got
+        vtt = b""
+        if captions:
+            extra = friendly_call(self.session.asset, lambda _t: None, self.quest_id, captions)
+            vtt = extra[0] if extra else b""
+        view = MediaView(data=data, mime=mime, name=path.rsplit("/", 1)[-1], title=title,
+                         captions=vtt)
+        box.children = [view]
 
     def _rechoose(self, n: str) -> None:
         node = self.G.nodes[n]["node"]

@@ -411,3 +411,131 @@ def test_teacher_pages_fit_the_screen(device, classroom_info, page_name, ready):
     d.shot(f"08-{page_name}", at=".qe-page", keep=True)
     problems = d.overflow()
     assert not problems, problems
+
+
+def _png(width: int = 40, height: int = 24) -> bytes:
+    """A real little picture (green and white stripes), written by hand."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    rows = b"".join(b"\x00" + b"".join(b"\x1e\x8e\x3e" if (x // 5) % 2 else b"\xff\xff\xff"
+                                       for x in range(width)) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def _to_signpost(classroom, kid):
+    s = classroom.login_student(kid.class_code, kid.name, kid.pin)
+    for node in ("trailhead", "fold-map"):
+        s.complete(QUEST, node)
+    s.choose(QUEST, "learn", "video")
+    s.complete(QUEST, "learn")
+    return s
+
+
+def test_a_material_opens_inside_the_page(device, student):
+    """The chant recording (with captions) and the worksheet PDF play inside the page."""
+    d = device
+    classroom, kid = student
+    s = classroom.login_student(kid.class_code, kid.name, kid.pin)
+    for node in ("trailhead", "fold-map"):
+        s.complete(QUEST, node)
+    d.open()
+    d.login_as(kid)
+    url = d.page.url
+    d.select_on_map("learn", TITLES["learn"])
+    d.panel.locator(".qe-option-song").click()
+    d.panel.locator("button.qe-open-material").click()
+    audio = d.panel.locator(".qe-media audio")
+    expect(audio).to_be_visible()
+    expect(audio.locator("track[kind='captions']")).to_have_count(1)
+    d.page.wait_for_function(
+        "() => { const a = document.querySelector('.qe-panel .qe-media audio');"
+        " return a && a.readyState >= 1 && a.duration > 2; }", timeout=WAIT_MS)
+    assert d.page.evaluate("document.querySelector('.qe-panel .qe-media audio').src"
+                           ).startswith("blob:")
+    assert d.page.url == url  # the tab never left the page
+    d.shot("09-material", at=".qe-panel .qe-media", keep=True)
+    # and a material for another quest, or a path the quest does not list: refused in words
+    assert not [r for r in d.requests if "/assets/" in r], "the page asked the server for a file URL"
+    d.assert_clean()
+
+
+def test_files_handed_in_are_seen_by_the_teacher_exported_and_deleted(device, student, tmp_path,
+                                                                     classroom_info, browser,
+                                                                     server):
+    d = device
+    classroom, kid = student
+    _to_signpost(classroom, kid)
+    photo = tmp_path / "my sign.png"
+    photo.write_bytes(_png())
+    fake = tmp_path / "sneaky.png"  # a program named like a picture: refused by its bytes
+    fake.write_bytes(b"MZ\x90\x00" + b"\x00" * 200)
+    d.open()
+    d.login_as(kid)
+    d.select_in_list("signpost", TITLES["signpost"])
+    d.panel.locator(".qe-upload input[type='file']").set_input_files(str(fake))
+    expect(d.panel.locator(".qe-upload-list")).to_contain_text("sneaky.png")
+    d.do("Send to my teacher")
+    expect(d.page.locator(".qe-flash-error")).to_contain_text("not a photo, a recording")
+    assert classroom.store.latest_submission(kid.student_id, QUEST, "signpost") is None
+    d.panel.locator(".qe-upload input[type='file']").set_input_files(
+        [str(photo), str(QUESTS / "assets" / QUEST / "fraction-wall-worksheet.pdf")])
+    expect(d.panel.locator(".qe-upload-list")).to_contain_text("my sign.png")
+    expect(d.panel.locator(".qe-upload-list")).to_contain_text("fraction-wall-worksheet.pdf")
+    d.panel.locator(".qe-upload-remove").first.click()  # the refused one is still listed
+    expect(d.panel.locator(".qe-upload-list li")).to_have_count(2)
+    d.fill(".qe-panel .qe-submission textarea", "My sign, and the worksheet too.")
+    d.do("Send to my teacher")
+    d.wait_state("signpost", "pending_review")
+    expect(d.panel.locator(".qe-handed-in")).to_contain_text("my sign.png")
+    d.shot("10-handed-in", at=".qe-panel", keep=True)
+    rows = classroom.store.export_student(kid.student_id)["submission_files"]
+    assert sorted(r["name"] for r in rows) == ["fraction-wall-worksheet.pdf", "my sign.png"]
+    assert {r["mime"] for r in rows} == {"image/png", "application/pdf"}
+    stored = [classroom.files.path(r["sha256"]) for r in rows]
+    assert all(p.is_file() for p in stored)
+    assert classroom.files.read(rows[[r["name"] for r in rows].index("my sign.png")]["sha256"]) \
+        == photo.read_bytes()
+
+    # the teacher opens the review queue in the progress center and looks at the photo
+    t = d.page.context.new_page()
+    t.goto(server.url("progress"))
+    t.wait_for_selector(".qe-login .qe-email input", timeout=90_000)
+    t.locator(".qe-email input").fill(classroom_info.teacher_email)
+    t.locator(".qe-password input").fill(classroom_info.teacher_password)
+    t.locator(".qe-password input").press("Tab")
+    t.click(".qe-login-button")
+    t.get_by_role("tab", name="Review queue").click()
+    card = t.locator(".qe-review-card").filter(has_text=kid.name)
+    card.locator("button.qe-show-file").filter(has_text="my sign.png").click()
+    img = card.locator(".qe-media img")
+    expect(img).to_be_visible(timeout=WAIT_MS)
+    t.wait_for_function("i => i.complete && i.naturalWidth === 40", arg=img.element_handle())
+    card.locator("button.qe-show-file").filter(has_text="worksheet").click()
+    expect(card.locator(".qe-media iframe")).to_have_count(1)
+    card.scroll_into_view_if_needed()
+    path = tmp_path / f"{d.size}-11-teacher-sees-the-photo.png"
+    t.screenshot(path=str(path))
+    COPY_TO.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(path, COPY_TO / path.name)
+    t.close()
+
+    # exported with the student's data, then deleted with the student
+    teacher = classroom.login_teacher(classroom_info.teacher_email, classroom_info.teacher_password)
+    exported = teacher.export_student_files(kid.student_id, tmp_path / "export")
+    assert len(exported) == 2
+    assert any(p.name.endswith("my sign.png") and p.read_bytes() == photo.read_bytes()
+               for p in exported)
+    assert any(p.name.endswith("fraction-wall-worksheet.pdf") for p in exported)
+    assert teacher.export_student(kid.student_id)["submission_files"]
+    counts = teacher.delete_student(kid.student_id)
+    assert counts["submission_files"] == 2
+    photo_file = stored[[r["name"] for r in rows].index("my sign.png")]
+    assert not photo_file.exists(), "the photo is still in the file store"
+    # the worksheet is also one of the quest's own files: it stays for the others
+    assert classroom.store.quest_asset(QUEST, 1, f"assets/{QUEST}/fraction-wall-worksheet.pdf")
+    d.assert_clean()
