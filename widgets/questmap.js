@@ -92,7 +92,7 @@ function edgePath(a, b, when) {
 // --- drawing (markup strings: one parse for the whole map is much faster than
 // thousands of createElementNS calls) --------------------------------------------------
 
-function edgesMarkup(edges, byId, editable, selectedEdge) {
+function edgesMarkup(edges, byId, editable, selectedEdge, far = false) {
   const out = [];
   edges.forEach((e, i) => {
     const a = byId.get(e.source), b = byId.get(e.target);
@@ -104,8 +104,9 @@ function edgesMarkup(edges, byId, editable, selectedEdge) {
     const index = e.index ?? i;
     out.push(`<g class="qe-edge qe-when-${esc(when)}${index === selectedEdge ? " qe-edge-selected" : ""}" data-source="${esc(e.source)}" data-target="${esc(e.target)}" data-index="${index}">`);
     if (editable) out.push(`<path d="${esc(d)}" class="qe-edge-hit"/>`);
-    out.push(`<path d="${esc(d)}" marker-end="url(#qe-arrow-${esc(when)})"/>`);
-    if (WHEN_MARK[when]) {
+    // arrowheads are too small to see from far away, and markers are slow to paint
+    out.push(far ? `<path d="${esc(d)}"/>` : `<path d="${esc(d)}" marker-end="url(#qe-arrow-${esc(when)})"/>`);
+    if (WHEN_MARK[when] && !far) {
       out.push(`<circle cx="${mx}" cy="${my}" r="9" class="qe-edge-badge"/><text x="${mx}" y="${my + 4}" text-anchor="middle" class="qe-edge-mark">${WHEN_MARK[when]}</text>`);
     }
     if (WHEN_TITLE[when]) out.push(`<title>${WHEN_TITLE[when]}</title>`);
@@ -114,7 +115,7 @@ function edgesMarkup(edges, byId, editable, selectedEdge) {
   return out.join("");
 }
 
-function nodeMarkup(n, { selected, current, editable, counts }) {
+function nodeMarkup(n, { selected, current, editable, counts, far }) {
   const state = n.state || "draft";
   const w = W(n), h = H(n);
   const cls = `qe-node qe-state-${esc(state)} qe-kind-${esc(n.kind)}${n.id === selected ? " qe-selected" : ""}${n.id === current ? " qe-current" : ""}`;
@@ -122,6 +123,10 @@ function nodeMarkup(n, { selected, current, editable, counts }) {
   const lines = n.lines || wrapTitle(title);
   const out = [`<g class="${cls}" transform="translate(${n.x},${n.y})" tabindex="0" role="button" data-id="${esc(n.id)}" data-state="${esc(state)}" aria-label="${esc(title)}: ${esc(STATE_LABEL[state] ?? state)}">`];
   if (n.id === current) out.push(`<rect x="-6" y="-6" width="${w + 12}" height="${h + 12}" rx="14" class="qe-current-ring"/>`);
+  if (far) { // too small to read: the box in its state colour is all that shows
+    out.push(`<rect width="${w}" height="${h}" rx="10" class="qe-box qe-box-far"/></g>`);
+    return out.join("");
+  }
   out.push(`<rect width="${w}" height="${h}" rx="10" class="qe-box"/><rect width="40" height="${h}" rx="10" class="qe-band"/>`);
   out.push(`<path d="${esc(n.icon || ICONS[n.kind] || "M8 3a5 5 0 1 0 0.01 0z")}" class="qe-icon" transform="translate(10,${h / 2 - 10}) scale(1.25)"/>`);
   // the title, one tspan per line; a line that ended at a space keeps it, so the
@@ -232,9 +237,15 @@ function render({ model, el: host }) {
   let moved = false; // the student panned or zoomed: a small resize keeps their view
   let byId = new Map();
 
+  let drawnFar = null; // whether the nodes on screen were drawn without their words
+  let detailTimer = 0;
   function applyView() {
     viewport.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.k})`);
     host.classList.toggle("qe-far", view.k < FAR);
+    if (drawnFar !== null && drawnFar !== (view.k < FAR) && !detailTimer) {
+      // zoomed across the threshold: draw again with (or without) the words
+      detailTimer = requestAnimationFrame(() => { detailTimer = 0; draw(); });
+    }
   }
 
   function bounds() {
@@ -250,14 +261,20 @@ function render({ model, el: host }) {
     return { w: frame.clientWidth || 800, h: frame.clientHeight || model.get("height") || 420 };
   }
 
-  function fit() {
-    moved = false;
+  let toolsHeight = 0;
+  function fittedView() {
     const b = bounds();
     const { w, h } = size();
     // room at the top for the zoom buttons and at the bottom for the legend
-    const top = tools.offsetHeight ? tools.offsetHeight + 12 : 44, bottom = 28;
+    toolsHeight = toolsHeight || tools.offsetHeight;
+    const top = toolsHeight ? toolsHeight + 12 : 44, bottom = 28;
     const k = Math.min(1.4, Math.max(0.02, Math.min((w - 24) / (b.x1 - b.x0), (h - top - bottom) / (b.y1 - b.y0))));
-    view = { k, x: (w - (b.x1 - b.x0) * k) / 2 - b.x0 * k, y: top + (h - top - bottom - (b.y1 - b.y0) * k) / 2 - b.y0 * k };
+    return { k, x: (w - (b.x1 - b.x0) * k) / 2 - b.x0 * k, y: top + (h - top - bottom - (b.y1 - b.y0) * k) / 2 - b.y0 * k };
+  }
+
+  function fit() {
+    moved = false;
+    view = fittedView();
     applyView();
   }
 
@@ -312,8 +329,13 @@ function render({ model, el: host }) {
     const editable = model.get("editable");
     host.classList.toggle("qe-editable", Boolean(editable));
     byId = new Map(nodes.map((n) => [n.id, n]));
-    const ctx = { selected: model.get("selected"), current: model.get("current"), editable, counts };
-    edgeLayer.innerHTML = edgesMarkup(edges, byId, editable, model.get("selected_edge"));
+    // the zoom the map will be seen at decides how much of it is worth drawing
+    const willFit = !fitted && nodes.length;
+    if (willFit) view = fittedView();
+    const far = view.k < FAR && !editable;
+    drawnFar = far;
+    const ctx = { selected: model.get("selected"), current: model.get("current"), editable, counts, far };
+    edgeLayer.innerHTML = edgesMarkup(edges, byId, editable, model.get("selected_edge"), far);
     nodeLayer.innerHTML = nodes.map((n) => nodeMarkup(n, ctx)).join("");
     legend.replaceChildren();
     const states = [...new Set(nodes.map((n) => n.state).filter((st) => st && STATE_LABEL[st] !== ""))];
@@ -323,9 +345,10 @@ function render({ model, el: host }) {
       item.textContent = STATE_LABEL[st] ?? st;
       legend.appendChild(item);
     }
-    if (!fitted && nodes.length) {
+    if (willFit) {
       fitted = true;
-      fit();
+      moved = false;
+      applyView();
     }
     host.classList.toggle("qe-large", nodes.length > 150);
     if (model.get("view") === "list" && !editable) drawList();

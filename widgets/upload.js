@@ -11,7 +11,7 @@ function render({ model, el: host }) {
   input.type = "file";
   input.multiple = true;
   const words = document.createElement("span");
-  pick.append(input, words);
+  pick.append(words, input);
   const list = document.createElement("ul");
   list.className = "qe-upload-list";
   const message = document.createElement("div");

@@ -139,8 +139,21 @@ class PlayPage(Page):
 
     @classmethod
     def from_env(cls) -> "PlayPage":
-        """The page over the classroom database named by QUESTENGINE_DB."""
-        return cls(classroom_from_env())
+        """The page over the classroom database named by QUESTENGINE_DB, caches warmed."""
+        page = cls(classroom_from_env())
+        page.warm()
+        return page
+
+    def warm(self) -> None:
+        """Read and lay out every published quest now (a preheated kernel does this before
+        anyone opens the page), so logging in only reads the student's own progress."""
+        from ..graph import map_layout
+
+        try:
+            for quest_id in self.classroom.store.published_quest_ids():
+                map_layout(self.classroom.graph(quest_id))
+        except Exception:  # a quest that cannot be read now says so when it is opened
+            log.info("warming the play page's caches failed", exc_info=True)
 
     def _call(self, fn, *args, **kwargs) -> Any:
         self.banner.value = ""  # a new action: the last message is old news
