@@ -64,7 +64,7 @@ def clock() -> datetime:
 
 
 def set_up(path: str, students: int) -> dict[str, int]:
-    c = Classroom(path, clock=clock, hasher=cheap_hasher())
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
     c.add_teacher("t@school.org", "Tess", "correct horse")
     c.create_class("t@school.org", "Class", CODE)
     t = c.login_teacher("t@school.org", "correct horse")
@@ -82,7 +82,7 @@ def set_up(path: str, students: int) -> dict[str, int]:
 def service_child(path, name, target, barrier, results):
     errors, appended, actions, lock_errors = [], 0, 0, 0
     try:
-        c = Classroom(path, clock=clock, hasher=cheap_hasher())
+        c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
         session = c.login_student(CODE, name, PIN)
         progress = session.progress("chain")
         barrier.wait(timeout=300)

@@ -1,15 +1,22 @@
 """The child side of the code sandbox (see :mod:`questengine.sandbox`).
 
-Run as ``python -I -S _sandbox_child.py JOB`` in a fresh process (inside a
-network namespace when ``unshare`` works). It reads the job, sets its limits,
-drops root privileges when it has them, installs an audit hook, runs the
-student's code and then each test's call, and writes one JSON line per call to
-the result channel (an inherited file descriptor). It reports the *values* the
-calls returned, never whether a test passed: the expected values are not in
-this process, so nothing the student's code does here can fake a pass.
+Run by bubblewrap as ``python -I -S -B /qe/harness.py RECORDS_FD``, inside a
+sandbox that is the real boundary. It reads length-prefixed JSON requests from
+fd 0 and writes length-prefixed JSON records to ``RECORDS_FD``:
 
-Only the standard library is used, and everything is imported before the
-student's code runs. Importing this module has no side effects.
+1. the job (the student's code, the function's name, the limits); the child
+   sets its limits, switches to uid 65534 if it started as root, moves the
+   request pipe off fd 0 (``input()`` reads nothing), installs the audit hook
+   (a second layer only) and sends ``{"event": "ready"}``;
+2. it runs the code and sends ``{"event": "loaded"}`` or why not (``syntax``,
+   ``load``, ``no_function``);
+3. then, for each request ``{"i": i, "nonce": n, "call": "add(2, 3)"}``, exactly
+   one record ``{"i": i, "nonce": n, "value": ...}`` or ``{..., "raised": ...}``,
+   until the parent closes the request pipe.
+
+It reports the *values* the calls returned, never whether a test passed: the
+expected values are never in this process. Only the standard library is used.
+Importing this module has no side effects.
 """
 import builtins
 import json
@@ -17,14 +24,11 @@ import math
 import os
 import resource
 import signal
+import struct
 import sys
 
 NOBODY = 65534
-#: imported up front: a process that dropped to ``nobody`` may not be able to
-#: read the standard library any more, and students use these.
-PRELOAD = ("math", "cmath", "random", "string", "itertools", "functools", "collections", "re",
-           "fractions", "decimal", "statistics", "datetime", "heapq", "bisect", "operator",
-           "copy", "textwrap", "unicodedata", "time", "enum", "dataclasses", "typing")
+WORK = "/home/student"
 #: audit events refused outright (prefix match): network, processes, native code
 REFUSED = ("socket.", "subprocess.", "os.system", "os.exec", "os.spawn", "os.posix_spawn",
            "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.setuid", "os.setgid", "pty.",
@@ -32,7 +36,6 @@ REFUSED = ("socket.", "subprocess.", "os.system", "os.exec", "os.spawn", "os.pos
            "http.client.", "ftplib.", "smtplib.", "poplib.", "imaplib.", "nntplib.", "telnetlib.",
            "sys.remote_exec", "os.add_dll_directory", "winreg.", "msvcrt.")
 #: modules that reach native code or processes without an audit event of their own
-#: (sockets need no entry: every socket operation raises an audit event refused above)
 REFUSED_IMPORTS = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters",
                              "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
                              "multiprocessing", "_multiprocessing", "subprocess"})
@@ -45,7 +48,7 @@ PATH_EVENTS = {"open": 1, "os.listdir": 1, "os.scandir": 1, "os.remove": 1, "os.
                "shutil.copytree": 2, "shutil.move": 2, "glob.glob": 1, "os.chdir": 1}
 READ_ONLY_EVENTS = {"open", "os.listdir", "os.scandir", "glob.glob", "os.chdir"}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-MAX_LINE = 100_000
+MAX_RECORD = 100_000
 MAX_DEPTH = 30
 
 
@@ -62,7 +65,7 @@ def canon(value, depth=0):
     if value is None or t is bool or t is str:
         return value
     if t is int:
-        return value if abs(value) < 2 ** 53 else {"int": str(value)}
+        return value if abs(value) < 2 ** 53 else {"int": _int_text(value)}
     if t is float:
         return value if math.isfinite(value) else {"float": repr(value)}
     if t is list:
@@ -82,6 +85,13 @@ def canon(value, depth=0):
     except BaseException:
         text = f"<{t.__name__} object>"
     return {"repr": str(text)[:300], "type": t.__name__}
+
+
+def _int_text(value):
+    try:
+        return str(value)
+    except ValueError:  # more digits than int() may convert
+        raise ValueError("the number is too big to check") from None
 
 
 def _limit(which, soft, hard=None):
@@ -109,7 +119,7 @@ def _audit_hook(workdir, read_roots):
             return False
         if real == workdir or real.startswith(inside):
             return True
-        if real in ("/dev/null", "/dev/urandom"):
+        if real in ("/dev/null", "/dev/urandom", "/dev/zero"):
             return True
         if opening and isdir(real):
             return False  # no descriptor of an outside folder (it would let dir_fd escape)
@@ -145,73 +155,134 @@ def _audit_hook(workdir, read_roots):
     return hook
 
 
+class Pipe:
+    """Length-prefixed JSON over two file descriptors (requests in, records out)."""
+
+    def __init__(self, requests, records):
+        self.requests, self.records = requests, records
+
+    def receive(self):
+        head = self._read(4)
+        if head is None:
+            return None
+        body = self._read(struct.unpack(">I", head)[0])
+        return None if body is None else json.loads(body)
+
+    def _read(self, size):
+        data = b""
+        while len(data) < size:
+            chunk = os.read(self.requests, size - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def send(self, **data):
+        _flush()
+        try:
+            body = json.dumps(data, ensure_ascii=True, allow_nan=True).encode()
+        except (ValueError, TypeError, RecursionError, MemoryError):
+            body = b""
+        if not body or len(body) > MAX_RECORD:
+            keep = {k: v for k, v in data.items() if k in ("i", "nonce", "event")}
+            body = json.dumps(keep | {"raised": "ValueError",
+                                      "message": "the answer is too big to check"}).encode()
+        data = struct.pack(">I", len(body)) + body
+        while data:
+            data = data[os.write(self.records, data):]
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _read_roots():
+    import sysconfig
+
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
+    roots.add(os.path.dirname(os.__file__))
+    roots.add("/usr/share/zoneinfo")
+    return sorted({os.path.realpath(r) for r in roots if r})
+
+
 def main(argv):
-    with open(argv[1], encoding="utf-8") as f:
-        job = json.load(f)
-    channel = os.fdopen(job["channel"], "w", encoding="utf-8", buffering=1)
-
-    def send(**data):
-        line = json.dumps(data, ensure_ascii=True, allow_nan=True)
-        if len(line) > MAX_LINE:
-            line = json.dumps({k: v for k, v in data.items() if k in ("i", "event")}
-                              | {"raised": "ValueError",
-                                 "message": "the answer is too big to check"})
-        channel.write(line + "\n")
-        channel.flush()
-
+    pipe = Pipe(os.dup(0), int(argv[1]))
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # the student's input() reads nothing; the requests come on another fd
+    os.close(null)
+    job = pipe.receive()
+    if job is None:
+        return
     limits = job["limits"]
     _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_CPU, limits["cpu"], limits["cpu"] + 1)
+    _limit(resource.RLIMIT_CPU, limits["cpu"])  # SIGKILL when spent (the child is pid 1)
     _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
-    _limit(resource.RLIMIT_NOFILE, limits["files"])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file raises OSError instead
-    for name in PRELOAD:
-        __import__(name)
     sys.stdout.reconfigure(encoding="utf-8", errors="replace", line_buffering=True)
     sys.stderr.reconfigure(encoding="utf-8", errors="replace")
-    workdir = os.path.realpath(job["workdir"])
-    os.chdir(workdir)
-    if job.get("drop") and os.geteuid() == 0:
+    read_roots = _read_roots()
+    os.chdir(WORK)
+    if os.geteuid() == 0:  # bwrap started as root: become nobody for real, losing every capability
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
-    _limit(resource.RLIMIT_NPROC, 0)  # no new processes (has no effect on root)
+    _limit(resource.RLIMIT_NPROC, 0)  # no new processes or threads
+    _limit(resource.RLIMIT_NOFILE, limits["files"])
     _limit(resource.RLIMIT_AS, limits["memory_bytes"])
-    read_roots = sorted({os.path.realpath(p) for p in job["read_roots"]})
-    sys.addaudithook(_audit_hook(workdir, read_roots))
-    send(event="ready")
+    sys.addaudithook(_audit_hook(WORK, read_roots))
+    pipe.send(event="ready")
 
     namespace = {"__name__": "__student__", "__builtins__": builtins}
+    code_text, function = job["code"], job["function"]
+    del job
     try:
-        code = compile(job["code"], "your code", "exec")
+        code = compile(code_text, "your code", "exec")
     except SyntaxError as err:
-        send(event="syntax", line=err.lineno, message=str(err.msg))
+        pipe.send(event="syntax", line=err.lineno, message=str(err.msg))
         return
     except (ValueError, MemoryError, RecursionError) as err:
-        send(event="syntax", line=None, message=str(err)[:300])
+        pipe.send(event="syntax", line=None, message=str(err)[:300])
         return
     try:
         exec(code, namespace)
     except MemoryError:
-        send(event="load", raised="MemoryError", message="")
+        pipe.send(event="load", raised="MemoryError", message="")
         return
     except BaseException as err:
-        send(event="load", raised=type(err).__name__, message=str(err)[:300],
-             line=_student_line(err))
+        pipe.send(event="load", raised=type(err).__name__, message=_message(err),
+                  line=_student_line(err))
         return
-    if not callable(namespace.get(job["function"])):
-        send(event="no_function", names=sorted(k for k, v in namespace.items()
-                                               if callable(v) and not k.startswith("__"))[:20])
+    if not callable(namespace.get(function)):
+        pipe.send(event="no_function", names=sorted(k for k, v in namespace.items()
+                                                    if callable(v) and not k.startswith("__"))[:20])
         return
-    for i, call in enumerate(job["calls"]):
+    pipe.send(event="loaded")
+    while True:
+        request = pipe.receive()
+        if request is None:
+            break
+        i, nonce = request["i"], request["nonce"]
         try:
-            value = eval(compile(call, f"test {i + 1}", "eval"), namespace)
-            send(i=i, value=canon(value))
+            value = eval(compile(request.pop("call"), f"test {i + 1}", "eval"), namespace)
+            pipe.send(i=i, nonce=nonce, value=canon(value))
         except MemoryError:
-            send(i=i, raised="MemoryError", message="")
+            pipe.send(i=i, nonce=nonce, raised="MemoryError", message="")
         except BaseException as err:
-            send(i=i, raised=type(err).__name__, message=str(err)[:300], line=_student_line(err))
-    send(event="done")
+            pipe.send(i=i, nonce=nonce, raised=type(err).__name__, message=_message(err),
+                      line=_student_line(err))
+    _flush()
+    os._exit(0)  # no atexit handlers of the student's
+
+
+def _message(err):
+    try:
+        return str(err)[:300]
+    except BaseException:
+        return ""
 
 
 def _student_line(err):

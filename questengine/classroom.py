@@ -135,21 +135,89 @@ def _clean_name(name: Any, what: str = "name") -> str:
                              f"the most is {MAX_NAME}")
     if any(unicodedata.category(c) == "Cc" for c in cleaned):
         raise ClassroomError(f"the {what} {cleaned!r} contains control characters")
+    hidden = _hidden_characters(cleaned)
+    if hidden:
+        raise ClassroomError(f"the {what} {cleaned!r} contains invisible or direction-changing "
+                             f"characters ({', '.join(f'U+{ord(c):04X}' for c in hidden)}) that "
+                             "would make it look like another name; type it with letters only")
+    if not any(unicodedata.category(c)[0] in "LN" for c in cleaned):
+        raise ClassroomError(f"the {what} {cleaned!r} has no letters or digits")
+    if re.search(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{5}",
+                 cleaned):
+        raise ClassroomError(f"the {what} {cleaned!r} stacks more than four accents on a letter")
     return cleaned
+
+
+#: Characters that show nothing yet make names differ (or reorder what is shown).
+_BLANK_LOOKING = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u17b4",
+                  "\u17b5"}
+
+
+def _hidden_characters(text: str) -> list[str]:
+    """Format, private-use and unassigned characters, and blank-looking letters.
+
+    Zero-width joiners (U+200C, U+200D) are kept where a script or an emoji needs them:
+    between two visible characters.
+    """
+    found = []
+    for i, c in enumerate(text):
+        kind = unicodedata.category(c)
+        if c in ("\u200c", "\u200d"):
+            before, after = text[i - 1:i], text[i + 1:i + 2]
+            if before and after and not before.isspace() and not after.isspace() \
+                    and unicodedata.category(before) != "Cf" \
+                    and unicodedata.category(after) != "Cf":
+                continue
+        if kind in ("Cf", "Co", "Cn", "Cs") or c in _BLANK_LOOKING:
+            found.append(c)
+    return list(dict.fromkeys(found))
+
+
+MAX_ROSTER_BYTES = 5_000_000
+MAX_REFLECTIONS_A_MINUTE = 10
+
+
+def _roster_file(path: Path) -> str:
+    """A roster file's text: UTF-8 (with or without BOM) or UTF-16 with its BOM."""
+    try:
+        if path.stat().st_size > MAX_ROSTER_BYTES:
+            raise ClassroomError(f"{path}: the roster is larger than "
+                                 f"{MAX_ROSTER_BYTES // 1_000_000} MB")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ClassroomError(f"{path}: cannot read the roster: {err.strerror}") from err
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise ClassroomError(
+            f"{path}: line {line}: the roster is not UTF-8 text (byte {err.start} cannot be "
+            "read); save it as “CSV UTF-8” (in Excel: File, Save As, CSV UTF-8)") from err
+
+
+def _roster_path(source: Any) -> Path | None:
+    """The file a roster source names, or None when it is the CSV text itself."""
+    if isinstance(source, Path):
+        return source
+    if isinstance(source, str) and "\n" not in source and "," not in source and len(source) < 1024:
+        try:
+            return Path(source) if Path(source).is_file() else None
+        except OSError:
+            return None
+    return None
 
 
 def _roster_text(source: str | Path) -> str:
     """A roster's text: read from a file path, or the CSV text itself."""
-    if isinstance(source, Path):
-        return source.read_text(encoding="utf-8-sig")
+    path = _roster_path(source)
+    if path is not None:
+        return _roster_file(path)
     if not isinstance(source, str):
         raise ClassroomError(f"a roster is CSV text or a file path, got {type(source).__name__}")
-    if "\n" not in source and "," not in source and len(source) < 1024:
-        try:
-            if Path(source).is_file():
-                return Path(source).read_text(encoding="utf-8-sig")
-        except OSError:
-            pass
     return source
 
 
@@ -158,6 +226,19 @@ def _safe_name(name: str) -> str:
     base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
     clean = "".join(c if c.isprintable() and c not in '<>:"|?*' else "_" for c in base).strip()
     return (clean or "file")[:120]
+
+
+def _csv_rows(reader: csv.DictReader):
+    """The rows of a CSV reader, with CSV errors (a field over 128 kB...) as ClassroomError."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise ClassroomError(f"roster line {reader.line_num + 1}: not readable as CSV: "
+                                 f"{err}") from err
+        yield row
 
 
 def _token_hash(token: str) -> str:
@@ -184,7 +265,8 @@ class Classroom:
                  clock: Callable[[], datetime] | None = None,
                  hasher: PasswordHasher | None = None,
                  session_hours: float = 8.0, max_failures: int = 5,
-                 window_minutes: float = 15.0, max_wait_seconds: float = 60.0, registry=None):
+                 window_minutes: float = 15.0, max_wait_seconds: float = 60.0,
+                 reflections_a_minute: int | None = MAX_REFLECTIONS_A_MINUTE, registry=None):
         self.registry = registry
         self.store = store if not isinstance(store, (str, Path)) else Store(store)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -193,6 +275,7 @@ class Classroom:
         self.max_failures = max_failures
         self.window = timedelta(minutes=window_minutes)
         self.max_wait = max_wait_seconds
+        self.reflections_a_minute = reflections_a_minute  # None: no limit (load tests)
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
         self._cache: dict[tuple[int, str], _Cached] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
@@ -276,17 +359,20 @@ class Classroom:
             raise ClassroomError("a PIN is 4 to 8 digits")
         return pin
 
-    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
-        """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name)."""
+    def _import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
         text = _roster_text(source).lstrip("\ufeff")
         reader = csv.DictReader(io.StringIO(text))
-        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        try:
+            fieldnames = reader.fieldnames
+        except csv.Error as err:
+            raise ClassroomError(f"roster line 1: not readable as CSV: {err}") from err
+        columns = [c.strip().lower() for c in fieldnames or []]
         reader.fieldnames = columns
         if "name" not in columns and not {"first_name", "last_name"} <= set(columns):
             raise ClassroomError(f"the roster needs a 'name' column (or 'first_name' and "
                                  f"'last_name'); found: {', '.join(columns) or 'no header'}")
         people, lines = [], []
-        for row in reader:
+        for row in _csv_rows(reader):
             line = reader.line_num
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # a blank line
@@ -302,6 +388,19 @@ class Classroom:
             return self.add_students(class_code, people, where=[f"line {n}" for n in lines])
         except ClassroomError as err:
             raise ClassroomError(f"roster: {err}") from err
+
+    def import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
+        """Add the students of a CSV roster (columns: name, optional pin; or first_name, last_name).
+
+        ``source`` is a file path or the CSV text; errors name the file and line.
+        """
+        try:
+            return self._import_roster(class_code, source)
+        except ClassroomError as err:
+            path = _roster_path(source)
+            if path is None or str(err).startswith(str(path)):
+                raise
+            raise ClassroomError(f"{path}: {err}") from err
 
     def publish(self, quest: Quest | str | Path, by: int) -> int:
         """Store a quest for its owning teacher ``by`` (a new version when it changed).
@@ -700,6 +799,12 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("complete", node))
 
     def reflect(self, quest_id: str, node: str, text: str) -> Progress:
+        c = self._classroom
+        since = (c.clock() - timedelta(minutes=1)).isoformat(timespec="microseconds")
+        if c.reflections_a_minute is not None and \
+                c.store.reflections_since(self._sid, since) >= c.reflections_a_minute:
+            raise ProgressError("You have written a lot of reflections just now. Take a "
+                                "breath and try again in a minute.")
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile

@@ -33,6 +33,27 @@ def _db_option(fn):
                         help="Classroom database file (or set QUESTENGINE_DB).")(fn)
 
 
+def _friendly(fn):
+    """Turn the library's errors into one-line messages with exit code 1."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (QuestFileError, QuestValidationError) as err:
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(1)
+        except QuestEngineError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+        except OSError as err:
+            click.echo(f"error: {err.filename or ''}: {err.strerror or err}", err=True)
+            sys.exit(1)
+    return wrapper
+
+
 def _quest_files(paths: tuple[str, ...]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
@@ -116,14 +137,20 @@ def _print_playthrough(G, seed: int, skill: float) -> None:
               help="Folder of quests (default: the sample quests).")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--port", type=int, default=8866, show_default=True)
+@_friendly
 def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int, port: int) -> None:
     """Validate the sample quests, build a demo classroom and print its logins."""
     from .demo import build_demo
+    from .simulate import SimulationError
 
     root = Path(folder) if folder else _sample_quests()
     for path in _quest_files((str(root),)):
         G = _load_graph(str(path))
-        run = play(G, random.Random(seed))
+        try:
+            run = play(G, random.Random(seed))
+        except SimulationError as err:
+            raise SimulationError(f"{path}: the demo's simulated students cannot play this "
+                                  f"quest: {err}") from err
         click.echo(f"{path}: valid; a simulated student took {len(run.steps)} steps: "
                    f"{' > '.join(run.path)}")
     click.echo(f"building the demo classroom in {db_path} ...")
@@ -192,27 +219,6 @@ def _classroom(db_path: str):
         return Classroom(db_path)
     except StoreError as err:
         raise click.ClickException(str(err)) from err
-
-
-def _friendly(fn):
-    """Turn the library's errors into one-line messages with exit code 1."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (QuestFileError, QuestValidationError) as err:
-            for problem in err.problems:
-                click.echo(str(problem), err=True)
-            sys.exit(1)
-        except QuestEngineError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(1)
-        except OSError as err:
-            click.echo(f"error: {err.filename or ''}: {err.strerror or err}", err=True)
-            sys.exit(1)
-    return wrapper
 
 
 @main.command("init-db")

@@ -4,9 +4,16 @@ It is defined with the same plugin API a coding-class student uses, and every
 :class:`~questengine.plugins.Registry` installs it unless told not to
 (``Registry(code=False)``). The student writes a Python function in the page;
 the checker runs it against the node's tests in a :class:`~questengine.sandbox.Sandbox`
-(a separate, limited process, never the page's kernel) and the step succeeds
-when enough tests pass (all, by default). A wrong run lets the student try
-again, unless ``max_tries`` is set: then the last try that fails fails the step.
+(a bubblewrap sandbox: a separate, limited process behind an operating-system
+boundary, never the page's kernel) and the step succeeds when enough tests pass
+(all, by default). A wrong run lets the student try again, unless ``max_tries``
+is set: then the last try that fails fails the step.
+
+Where the sandbox cannot be had (no bubblewrap, user namespaces refused), the
+kind refuses to run student code, and says why in one sentence: checking the
+quest reports it at each coding node (so the quest is not published), and a
+press on Run is refused without using up a try (the sentence goes to the
+plugin problems the teacher and the log see).
 
 .. code-block:: yaml
 
@@ -35,7 +42,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .model import Strict
 from .plugins import Plugin, PluginNode, Verdict
-from .sandbox import Limits, Sandbox, TestCase, default_sandbox, literal
+from .sandbox import Limits, Sandbox, SandboxUnavailable, TestCase, default_sandbox, literal
 
 __all__ = ["CodeTest", "CodeNode", "plugin", "make_plugin", "ICON"]
 
@@ -167,7 +174,11 @@ def make_plugin(sandbox: Sandbox | None = None) -> Plugin:
     def run(node: CodeNode, answer: Any):
         if not isinstance(answer, str):
             raise TypeError(f"code is text, got {type(answer).__name__}")
-        return box().run(answer, node.function, node.cases(), node.limits())
+        return box().run(answer, node.function, node.cases(), node.limits())  # may refuse
+
+    def problems(node: CodeNode) -> list[str]:
+        said = box().unavailable()
+        return [said] if said else []
 
     def grade(node: CodeNode, answer: Any, tries: int) -> Verdict:
         result = run(node, answer)
@@ -184,7 +195,7 @@ def make_plugin(sandbox: Sandbox | None = None) -> Plugin:
 
     made.kind("code", completes="answer", label="Coding challenge", icon=ICON,
               description="Write a Python function; it is run against the tests in a sandbox.",
-              prepare=run, example=example, defaults=DEFAULTS)(CodeNode)
+              prepare=run, example=example, defaults=DEFAULTS, problems=problems)(CodeNode)
     made.grader("code")(grade)
     return made
 
@@ -196,8 +207,11 @@ def check_solution(node: CodeNode, sandbox: Sandbox | None = None) -> list[str]:
     """Problems with a challenge's own ``solution`` (tests it fails), for authors."""
     if node.solution is None:
         return []
-    result = (sandbox or default_sandbox()).run(node.solution, node.function, node.cases(),
-                                                node.limits())
+    try:
+        result = (sandbox or default_sandbox()).run(node.solution, node.function, node.cases(),
+                                                    node.limits())
+    except SandboxUnavailable as err:
+        return [str(err)]
     out = [] if result.status == "ok" else [result.message]
     out += [f"{t.name} ({t.call}): expected {t.expected}, got {t.got or t.message}"
             for t in result.tests if not t.passed]

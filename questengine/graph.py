@@ -104,7 +104,8 @@ def validate(quest: Quest, registry=None) -> list[Problem]:
         problems += _retries(quest, G)
         problems += _gates_that_cannot_pass(quest, G)
         # other problems of the map would only echo here as unreachable nodes
-        if all(p.code in ("unknown_competency", "no_end", "unknown_kind", "no_checker")
+        if all(p.code in ("unknown_competency", "no_end", "unknown_kind", "no_checker",
+                          "kind_problem")
                for p in problems):
             problems += _unreachable(quest, G)
     return _with_lines(quest, problems)
@@ -187,6 +188,14 @@ def _plugin_kinds(quest: Quest, registry) -> Iterator[Problem]:
             yield Problem(f"node '{node.id}' is a '{node.kind}' node, but plugin '{spec.plugin}' "
                           f"gives no checker for that kind, so answers cannot be checked",
                           path=f"nodes[{i}].kind", nodes=(node.id,), code="no_checker")
+        if spec is not None and spec.problems is not None:
+            try:
+                said = [str(m) for m in spec.problems(node)]
+            except Exception as err:
+                said = [f"plugin '{spec.plugin}' could not check it ({type(err).__name__}: {err})"]
+            for message in said:
+                yield Problem(f"node '{node.id}': {message}", path=f"nodes[{i}].kind",
+                              nodes=(node.id,), code="kind_problem")
 
 
 def _unknown_competencies(quest: Quest) -> Iterator[Problem]:

@@ -161,6 +161,7 @@ class NodeKind:
     panel: Callable | None = None
     defaults: dict = field(default_factory=dict)
     report: Callable[[str, str], None] | None = field(default=None, repr=False, compare=False)
+    problems: Callable | None = None
 
     def grade(self, node: Any, answer: Any, tries: int = 0) -> Verdict:
         """Check an answer with the kind's checker; raise PluginError if the checker fails.
@@ -252,6 +253,7 @@ class _KindDef:
     example: Callable | None
     panel: Callable | None
     defaults: dict
+    problems: Callable | None = None
 
 
 @dataclass
@@ -285,7 +287,7 @@ class Plugin:
              icon: str | None = None, description: str = "", on_wrong: str = "retry",
              grader: Callable | None = None, prepare: Callable | None = None,
              example: Callable | None = None, panel: Callable | None = None,
-             defaults: dict | None = None):
+             defaults: dict | None = None, problems: Callable | None = None):
         """Decorator: the class below is the model of a new node kind called ``name``.
 
         The returned class has the ``kind`` field added (``kind: Literal[name]``).
@@ -296,7 +298,9 @@ class Plugin:
         ``example(node, right)`` gives a right or wrong answer (for simulations);
         ``prepare(node, answer)`` does slow work ahead of the checker;
         ``panel(node, state, send)`` builds the play page's widgets;
-        ``defaults``: the fields a new node of this kind starts with in the editor.
+        ``defaults``: the fields a new node of this kind starts with in the editor;
+        ``problems(node)`` gives sentences about a node this kind cannot serve on this
+        machine (checking a quest reports them, so it is not published).
         """
         def decorate(cls):
             model = _with_kind(cls, name) if isinstance(cls, type) else cls
@@ -307,7 +311,7 @@ class Plugin:
                                        label or str(name).replace("_", " ").replace("-", " ").title(),
                                        icon, description or (inspect.getdoc(cls) or "").strip(),
                                        on_wrong, grader, prepare, example, panel,
-                                       dict(defaults or {})))
+                                       dict(defaults or {}), problems))
             return model
         return decorate
 
@@ -483,7 +487,7 @@ class Registry:
             raise PluginError(f"kind '{name}': on_wrong must be 'retry' or 'fail', got {d.on_wrong!r}")
         if d.icon is not None and not (isinstance(d.icon, str) and _ICON.match(d.icon)):
             raise PluginError(f"kind '{name}': the icon must be SVG path data (like 'M2 2h12v12H2z')")
-        for what in ("grader", "prepare", "example", "panel"):
+        for what in ("grader", "prepare", "example", "panel", "problems"):
             value = getattr(d, what)
             if value is not None and not callable(value):
                 raise PluginError(f"kind '{name}': {what} must be a function")
@@ -496,7 +500,7 @@ class Registry:
             raise PluginError(f"kind '{name}': defaults must be a mapping of field names to values")
         return NodeKind(name, model, plugin, d.completes, d.label, d.icon, d.description,
                         d.on_wrong, d.grader, d.prepare, d.example, d.panel, dict(d.defaults),
-                        self._record)
+                        self._record, d.problems)
 
     def _safe_rule(self, plugin: str, badge: str, rule: Callable) -> Callable:
         def earned(progress) -> bool:

@@ -60,8 +60,9 @@ class VoilaServer:
             "JUPYTER_DATA_DIR": str(run / "jupyter" / "data"),
             "JUPYTER_RUNTIME_DIR": str(run / "jupyter" / "runtime"),
             "PYTHONUNBUFFERED": "1",
+            "QUESTENGINE_SERVED": "1",  # pages guard their kernel (questengine.ui.page)
         })
-        argv = [sys.executable, "-m", "voila", str(self.notebooks or notebooks_dir()),
+        argv = [sys.executable, "-m", "voila", str(self.notebooks or run / "pages"),
                 f"--port={self.port}", "--no-browser", "--Voila.ip=127.0.0.1",
                 f"--Voila.connection_dir_root={run / 'voila'}", *self.extra_args]
         return argv, env
@@ -70,10 +71,24 @@ class VoilaServer:
         """Start Voilà in its own process group (stop it with :meth:`stop`)."""
         for sub in ("voila", "jupyter/data", "jupyter/runtime"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        if self.notebooks is None:
+            self._copy_pages()
         argv, env = self.command()
         self.process = subprocess.Popen(argv, env=env, stdout=log or subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         return self.process
+
+    def _copy_pages(self) -> None:
+        """Serve the pages only: the tutorials (extend.ipynb runs pytest and writes files)
+        are for JupyterLab, never for anyone who can reach the server."""
+        pages = self.run_dir / "pages"
+        pages.mkdir(parents=True, exist_ok=True)
+        for stale in pages.glob("*.ipynb"):
+            stale.unlink()
+        for name in PAGES.values():
+            source = notebooks_dir() / name
+            if source.is_file():
+                (pages / name).write_bytes(source.read_bytes())
 
     def wait_ready(self, url: str | None = None, timeout: float = 90.0) -> None:
         """Wait until ``url`` (default: the server's root) answers 200; RuntimeError if not."""

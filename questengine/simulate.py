@@ -12,8 +12,13 @@ from datetime import datetime, timedelta, timezone
 import networkx as nx
 
 from .engine import Action, Event, Progress, act, available, replay
+from .errors import QuestEngineError
 
-__all__ = ["Step", "Move", "Playthrough", "play", "next_move", "answer_for"]
+__all__ = ["Step", "Move", "Playthrough", "play", "next_move", "answer_for", "SimulationError"]
+
+
+class SimulationError(QuestEngineError):
+    """The simulated student cannot play a node (a plugin kind with no example answer...)."""
 
 
 @dataclass
@@ -148,7 +153,7 @@ def next_move(G, progress: Progress, rng: random.Random, *, skill: float = 0.6,
     plugin = G.graph.get("kinds", {}).get(kind)
     if plugin is not None:
         return _plugin_move(node, model, plugin, np, rng, 1.0 if node in helped else skill)
-    raise ValueError(f"the simulator does not know how to play a {kind!r} node")
+    raise SimulationError(f"the simulator does not know how to play a {kind!r} node")
 
 
 def _plugin_move(node: str, model, plugin, np, rng: random.Random, chance: float) -> Move:
@@ -163,7 +168,7 @@ def _plugin_move(node: str, model, plugin, np, rng: random.Random, chance: float
     if answer is None and not right and plugin.example is not None:
         answer, right = plugin.example(model, True), True
     if answer is None:
-        raise ValueError(f"the simulator cannot answer the {plugin.name!r} node {node!r}: its "
+        raise SimulationError(f"the simulator cannot answer the {plugin.name!r} node {node!r}: its "
                          "plugin gives no example answer (a code node needs a 'solution')")
     return Move(node, Action("answer", node, answers={"answer": answer}), "student",
                 "answer" if right else "answer (wrong)")

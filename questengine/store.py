@@ -227,7 +227,13 @@ class StoreInterface(Protocol):
     def login_failures(self, key: str, since: float) -> int: ...
     def reserve_login_attempt(self, key: str, now: float, since: float,
                               wait_for: Callable[[int], float]) -> tuple[int | None, float]: ...
+    def reflections_since(self, student_id: int, since: str) -> int: ...
     def clear_login_failures(self, key: str) -> None: ...
+    def reflections_since(self, student_id: int, since: str) -> int:
+        """How many reflections a student wrote at or after ``since`` (ISO time)."""
+        return self.conn.execute("select count(*) from reflections where student_id = ? and "
+                                 "at >= ?", (student_id, since)).fetchone()[0]
+
     def login_failures_of(self, keys: list[str], since: float) -> list[dict]: ...
     def add_session(self, token_hash: str, kind: str, user_id: int, created: str,
                     expires: str) -> None: ...
@@ -273,6 +279,8 @@ def _open_problem(path: str, err: Exception) -> str:
     if "readonly" in text or "read-only" in text:
         return (f"the database {path} is read-only; questengine must be able to write it and "
                 "its folder (check the file's permissions)")
+    if "disk is full" in text or "database or disk is full" in text:
+        return f"the disk holding the database {path} is full; nothing was written"
     if "unable to open" in text:
         return f"cannot open the database {path}: its folder is missing or not writable"
     if "not a database" in text:
@@ -349,9 +357,18 @@ class Store:
         if self.conn.in_transaction:
             yield self.db
             return
-        self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        try:
+            self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except StoreBusy:
+            raise
+        except StoreError as err:
+            raise StoreError(_open_problem(self.path, err)) from err
         try:
             yield self.db
+        except sqlite3.OperationalError as err:  # read-only file, full disk, I/O error
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(_open_problem(self.path, err)) from err
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -681,6 +698,11 @@ class Store:
             cursor = self.conn.execute("insert into login_failures (key, at) values (?, ?)",
                                        (key, now))
             return cursor.lastrowid, 0.0
+
+    def reflections_since(self, student_id: int, since: str) -> int:
+        """How many reflections a student wrote at or after ``since`` (ISO time)."""
+        return self.conn.execute("select count(*) from reflections where student_id = ? and "
+                                 "at >= ?", (student_id, since)).fetchone()[0]
 
     def login_failures_of(self, keys: list[str], since: float) -> list[dict]:
         """Per login key: failures since ``since`` and the latest one's time."""

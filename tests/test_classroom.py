@@ -130,6 +130,8 @@ TEACHER_WRONG = {
     "add_student": lambda me, them: me.teacher.add_student(them.code, "Eve", "1234"),
     "import_roster": lambda me, them: me.teacher.import_roster(them.code, "name,pin\nEve,1234\n"),
     "reset_pin": lambda me, them: me.teacher.reset_pin(them.students[0]),
+    "login_troubles": lambda me, them: me.teacher.login_troubles(them.code),
+    "clear_login_troubles": lambda me, them: me.teacher.clear_login_troubles(them.students[0]),
     "publish": lambda me, them: me.teacher.publish(
         loads_quest((T1 if them.quest == "t1" else T2).replace("Hello", "Hijacked"))),
     "assign": lambda me, them: me.teacher.assign(me.quest, them.code),
@@ -164,6 +166,10 @@ TEACHER_RIGHT = {
     "add_student": lambda me, them: me.teacher.add_student(me.code, "Eve", "1234").student_id > 0,
     "import_roster": lambda me, them: len(me.teacher.import_roster(me.code, "name\nEve\nEd\n")) == 2,
     "reset_pin": lambda me, them: re.fullmatch(r"\d{4}", me.teacher.reset_pin(me.students[0])),
+    "login_troubles": lambda me, them: me.teacher.login_troubles(me.code) == [],
+    "clear_login_troubles": lambda me, them: (
+        me.teacher.clear_login_troubles(me.students[0]), me.teacher.login_troubles(me.code))[1]
+    == [],
     "publish": lambda me, them: me.teacher.publish(
         loads_quest((T1 if me.quest == "t1" else T2).replace("Hello", "Hi there"))) == 2,
     "assign": lambda me, them: me.teacher.assign(me.quest, me.code) is None,

@@ -51,7 +51,7 @@ def student_name(i: int) -> str:
 
 def set_up(path, students: int) -> dict[str, int]:
     """A class with the chain quest and ``students`` students; returns name -> id."""
-    c = Classroom(path, clock=clock, hasher=cheap_hasher())
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
     c.add_teacher("t@school.org", "Tess", "correct horse")
     c.create_class("t@school.org", "Class", CODE)
     t = c.login_teacher("t@school.org", "correct horse")
@@ -82,7 +82,7 @@ def play_child(path, name, target, barrier, results):
     errors: list[str] = []
     appended = 0
     try:
-        c = Classroom(path, clock=clock, hasher=cheap_hasher())
+        c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
         barrier.wait(timeout=120)
         session = c.login_student(CODE, name, PIN)
         progress = session.progress("chain")
@@ -105,7 +105,7 @@ def reader_child(path, stop, results):
     """A teacher's progress center reading while the students write."""
     errors, reads = [], 0
     try:
-        c = Classroom(path, clock=clock, hasher=cheap_hasher())
+        c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
         t = c.login_teacher("t@school.org", "correct horse")
         students = t.students(CODE)
         rng = random.Random(1)
@@ -142,7 +142,7 @@ def hold_transaction_child(path, sid, committed, uncommitted, ready):
 
 def stream_child(path, name, done):
     """Play through the service, publishing how many events are known to be committed."""
-    c = Classroom(path, clock=clock, hasher=cheap_hasher())
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
     session = c.login_student(CODE, name, PIN)
     progress = session.progress("chain")
     while True:
@@ -221,7 +221,7 @@ def test_forty_processes_append_through_the_service(tmp_path):
     assert [n for name, n, _ in reports if name == "reader"][0] > 0
 
     assert integrity(path) == "ok"
-    c = Classroom(path, clock=clock, hasher=cheap_hasher())
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
     counts = dict(c.store.conn.execute("select student_id, count(*) from events group by "
                                        "student_id").fetchall())
     assert counts == {sid: EVENTS_PER_STUDENT for sid in ids.values()}  # 0 lost, 0 extra
@@ -300,7 +300,7 @@ def test_writers_killed_at_random_moments_lose_nothing_committed(tmp_path):
             assert p.exitcode == -signal.SIGKILL
 
         assert integrity(path) == "ok"
-        c = Classroom(path, clock=clock, hasher=cheap_hasher())
+        c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
         for n in names:
             count = c.store.conn.execute("select count(*) from events where student_id = ?",
                                          (ids[n],)).fetchone()[0]
@@ -316,7 +316,7 @@ def test_writers_killed_at_random_moments_lose_nothing_committed(tmp_path):
         c.store.close()
 
     # and every student can log in again and carry on from where they were
-    c = Classroom(path, clock=clock, hasher=cheap_hasher())
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
     for n in names:
         s = c.login_student(CODE, n, PIN)
         p = s.progress("chain")

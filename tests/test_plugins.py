@@ -522,7 +522,7 @@ def test_a_quest_whose_plugin_went_missing_does_not_take_the_page_down(riddles, 
     c.add_student("OWL-1", "Ada", "1234")
     c.publish(loads_quest(RIDDLE_QUEST, registry=riddles), by=owner)
     c.publish(loads_quest(SCRAMBLE_QUEST.replace("kind: scramble", "kind: story")
-                          .replace(", word: forest", "")))
+                          .replace(", word: forest", "")), by=owner)
     c.assign("riddles", "OWL-1")
     c.assign("words", "OWL-1")
     c.store.close()

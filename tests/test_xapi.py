@@ -103,8 +103,10 @@ EVENT = "https://questengine.invalid/xapi/extensions/event"
 
 
 def by_event(sts):
-    """The statements made from events (not the extra 'completed the quest' ones)."""
-    return [s for s in sts if s["context"]["extensions"][EVENT] != "quest-complete"]
+    """The statements made from events (not the extra 'completed the quest' and per-question
+    ones)."""
+    return [s for s in sts if s["context"]["extensions"][EVENT] not in ("quest-complete",
+                                                                        "question")]
 
 
 # --- the independent check ------------------------------------------------------------------
@@ -342,3 +344,88 @@ def test_cli_export_xapi(tmp_path):
     bad_home = runner.invoke(main, ["export-xapi", "--class", "OWL-0001", "--db", str(db),
                                     "--homepage", "not a url"])
     assert bad_home.exit_code == 1 and "web address" in bad_home.stderr
+
+
+# --- statement ids follow the content; per-question interactions -----------------------------
+
+
+def test_statement_ids_change_when_the_content_does(world, exported):
+    classroom, code = world
+    plain = {s["id"]: s for s in exported}
+    with_text = list(statements(classroom, code, include_text=True))
+    assert len(with_text) == len(exported)
+    for a, b in zip(exported, with_text):
+        same = {k: v for k, v in a.items() if k != "id"} == {k: v for k, v in b.items() if k != "id"}
+        assert (a["id"] == b["id"]) == same  # the same statement keeps its id, another gets one
+    assert any(a["id"] != b["id"] for a, b in zip(exported, with_text))
+    elsewhere = list(statements(classroom, code, homepage="https://school.example"))
+    assert set(plain).isdisjoint(s["id"] for s in elsewhere)  # other accounts: other statements
+    # a review still points at the id its submission has in the same export
+    ids = {s["id"] for s in with_text}
+    assert all(s["object"]["id"] in ids for s in with_text if s["object"]["objectType"] == "StatementRef")
+
+
+def interactions(sts):
+    return [s for s in sts if s["context"]["extensions"][EVENT] == "question"]
+
+
+def test_every_graded_question_is_a_cmi_interaction(world, exported):
+    classroom, _ = world
+    grades = [r for r in events(classroom) if r["type"] == "grade"]
+    items = interactions(exported)
+    assert len(items) == sum(len(json.loads(r["data"])["results"]) for r in grades) == 8
+    for st in items:
+        BaseXapiStatement.model_validate(st)
+        assert st["verb"]["id"] == ADL + "answered"
+        definition = st["object"]["definition"]
+        assert definition["type"] == "http://adlnet.gov/expapi/activities/cmi.interaction"
+        assert st["context"]["contextActivities"]["parent"][0]["id"].endswith("/nodes/check")
+    q1 = [s for s in items if s["object"]["id"].endswith("/nodes/check/questions/q1")]
+    q2 = [s for s in items if s["object"]["id"].endswith("/nodes/check/questions/q2")]
+    assert len(q1) == len(q2) == 4
+    d1 = q1[0]["object"]["definition"]
+    assert d1["interactionType"] == "choice"
+    assert d1["correctResponsesPattern"] == ["2-4"]
+    assert d1["choices"] == [{"id": "2-4", "description": {"en-US": "2/4"}},
+                             {"id": "2-3", "description": {"en-US": "2/3"}}]
+    assert d1["description"] == {"en-US": "Which equals 1/2?"}
+    d2 = q2[0]["object"]["definition"]
+    assert d2["interactionType"] == "numeric"
+    assert d2["correctResponsesPattern"] == ["0.499[:]0.501"]
+    # responses and success, in the order the students answered (s1 wrong, right; s2 ...)
+    assert [(s["result"]["response"], s["result"]["success"]) for s in q1] == [
+        ("2-3", False), ("2-4", True), ("2-3", False), ("2-4", True)]
+    assert [(s["result"]["response"], s["result"]["success"]) for s in q2] == [
+        ("3", False), ("0.5", True), ("3", False), ("3", False)]
+    # the same item across students is one activity, so an LRS can group the answers
+    assert len({s["object"]["id"] for s in q1}) == 1
+
+
+def test_typed_answers_are_personal_text(tmp_path):
+    quest = loads_quest(T1.replace(
+        "- {id: q2, type: number, prompt: 1/4 + 1/4, answer: 0.5, tolerance: 0.001}",
+        "- {id: q2, type: number, prompt: 1/4 + 1/4, answer: 0.5, tolerance: 0.001}\n"
+        "      - {id: q3, type: text, prompt: Name one half, accept: [one half, half]}"))
+    c = Classroom(":memory:", clock=Clock(),
+                  hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    c.add_teacher("t@school.example", "T", "password-t")
+    code = c.create_class("t@school.example", "C", "OWL-0002")
+    t = c.login_teacher("t@school.example", "password-t")
+    t.publish(quest)
+    t.assign("t1", code)
+    t.add_student(code, "Ana", "1234")
+    s = c.login_student(code, "Ana", "1234")
+    s.complete("t1", "intro")
+    s.choose("t1", "learn", "video")
+    s.complete("t1", "learn")
+    s.answer("t1", "check", {"q1": "2/4", "q2": 0.5, "q3": "My secret words"})
+    quiet = {st["object"]["id"].rsplit("/", 1)[1]: st for st in interactions(statements(c, code))}
+    assert quiet["q3"]["object"]["definition"]["interactionType"] == "fill-in"
+    assert quiet["q3"]["object"]["definition"]["correctResponsesPattern"] == [
+        "{case_matters=false}one half", "{case_matters=false}half"]
+    assert "response" not in quiet["q3"]["result"] and quiet["q3"]["result"]["success"] is False
+    assert quiet["q1"]["result"]["response"] == "2-4"
+    told = {st["object"]["id"].rsplit("/", 1)[1]: st
+            for st in interactions(statements(c, code, include_text=True))}
+    assert told["q3"]["result"]["response"] == "My secret words"
+    assert told["q3"]["id"] != quiet["q3"]["id"] and told["q1"]["id"] == quiet["q1"]["id"]

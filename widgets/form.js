@@ -76,6 +76,7 @@ function render({ model, el: host }) {
   form.addEventListener("submit", onSubmit);
   const onCustom = (msg) => {
     if (msg?.type === "clear") clear();
+    if (msg?.type === "clear_all") for (const i of Object.values(inputs)) i.value = "";
     if (msg?.type === "focus") (inputs[msg.field] || Object.values(inputs)[0])?.focus();
   };
   build();

@@ -62,24 +62,34 @@ def register(main: click.Group) -> None:
     """Add the interop commands to the ``questengine`` command group."""
 
     @main.command("import-twee")
-    @click.argument("twee_file", type=click.Path(dir_okay=False))
+    @click.argument("twee_file", type=click.Path(exists=True))
     @click.option("-o", "--output", default="-", show_default=True,
                   help="Quest file to write (YAML); '-' prints it.")
     @click.option("--id", "quest_id", default=None,
                   help="Quest id (default: made from the story's title).")
-    @click.option("--drop-back-links", is_flag=True,
-                  help="Leave out links that make the story loop (each is reported) instead "
-                       "of stopping.")
+    @click.option("--loops", type=click.Choice(["retry", "drop", "refuse"]), default="retry",
+                  show_default=True,
+                  help="What a link back to an earlier passage becomes: a gate's retry path where "
+                       "the story asks a question and has a 'try again' passage (else left out), "
+                       "always left out, or an error.")
+    @click.option("--drop-back-links", is_flag=True, help="The same as --loops drop.")
+    @click.option("--choices", type=click.Choice(["suggest", "quiz"]), default="suggest",
+                  show_default=True,
+                  help="Passages that ask a question and link to 'right' and 'wrong' passages: "
+                       "name them in the report, or make them quiz nodes.")
     @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
     @_friendly
-    def import_twee_cmd(twee_file: str, output: str, quest_id: str | None,
-                        drop_back_links: bool, force: bool) -> None:
-        """Import a Twine story (Twee 3) as a quest: passages become nodes, links edges.
+    def import_twee_cmd(twee_file: str, output: str, quest_id: str | None, loops: str,
+                        drop_back_links: bool, choices: str, force: bool) -> None:
+        """Import a Twine story as a quest: passages become nodes, links edges.
 
+        TWEE_FILE is a Twee file (Twee 3, or Twee 1/2 with StoryIncludes), a folder
+        of Twee files, or a story published from Twine 2 or Twine 1 (.html).
         Passages with no link onward become 'end' nodes. Tags set kinds: 'task',
         'review' (a task the teacher reviews), 'end', and 'quiz' or 'gate' when the
-        passage's metadata holds "questions". Positions ({"position":"x,y"}) are
-        kept for the map. Harlowe, SugarCube, Chapbook and Snowman links are all found.
+        passage's metadata holds "questions". Positions are kept for the map.
+        Harlowe, SugarCube, Chapbook and Snowman links are all found. What the
+        import kept, merged and dropped is printed, with why.
         """
         from .twee import load_twee, quest_yaml
 
@@ -88,8 +98,11 @@ def register(main: click.Group) -> None:
             import re
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}", quest_id):
                 raise click.BadParameter("use letters, digits, '-', '_' or '.'", param_hint="--id")
-        result = load_twee(twee_file, quest_id=quest_id, drop_back_links=drop_back_links)
+        result = load_twee(twee_file, quest_id=quest_id,
+                           loops="drop" if drop_back_links else loops, choices=choices)
         _warn(result.warnings)
+        for line in result.report():
+            click.echo(line, err=True)
         text = quest_yaml(result, Path(twee_file).name)
         if output == "-":
             click.echo(text, nl=False)
@@ -102,6 +115,32 @@ def register(main: click.Group) -> None:
             click.echo(f"{output}: quest {q.id!r} with {len(q.nodes)} nodes and {len(q.edges)} "
                        f"edges ({sum(n.kind == 'end' for n in q.nodes)} end(s))", err=True)
 
+    @main.command("import-quiz")
+    @click.argument("quiz_file", type=click.Path(exists=True))
+    @click.option("--into", "quest_file", required=True, type=click.Path(dir_okay=False, exists=True),
+                  help="Quest file (YAML or JSON) to write the questions into.")
+    @click.option("--node", "node_id", required=True, help="Id of the quiz or gate node to fill.")
+    @click.option("--replace", is_flag=True, help="Replace the node's questions instead of "
+                                                  "adding after them.")
+    @_friendly
+    def import_quiz_cmd(quiz_file: str, quest_file: str, node_id: str, replace: bool) -> None:
+        """Import quiz questions from Moodle GIFT or IMS QTI 2.1 into a quiz or gate node.
+
+        QUIZ_FILE is a GIFT file, a QTI 2.1 item (.xml), or a QTI content package
+        (.zip or folder). Choice, multiple-answer, numerical and short-answer items
+        are imported; the others (matching, essays...) are named in a warning. The
+        quest file keeps its comments and key order.
+        """
+        from .quizfiles import add_questions, read_quiz
+
+        quiz = read_quiz(quiz_file)
+        _warn(quiz.warnings)
+        _quest, added = add_questions(quest_file, node_id, quiz, replace=replace)
+        left = f" ({len(quiz.skipped)} left out, see the warnings)" if quiz.skipped else ""
+        how = "now holds" if replace else "gained"
+        click.echo(f"{quest_file}: node {node_id!r} {how} {len(added)} {quiz.format} "
+                   f"question(s){left}: {', '.join(added)}", err=True)
+
     @main.command("export-xapi")
     @click.option("--class", "class_code", required=True, help="Class code.")
     @click.option("-o", "--output", default="-", show_default=True,
@@ -113,19 +152,43 @@ def register(main: click.Group) -> None:
     @click.option("--include-text", is_flag=True,
                   help="Also export submitted work, answers, feedback and reflections "
                        "(personal text; left out by default).")
+    @click.option("--lrs", "lrs_url", default=None,
+                  help="Send the statements to this learning record store (its xAPI address, "
+                       "e.g. https://lrs.example/xAPI/) instead of printing them; the "
+                       "credentials (user:password) come from $QUESTENGINE_LRS_AUTH.")
+    @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000),
+                  help="Statements per request to the record store.")
     @_db_option
     @_friendly
     def export_xapi_cmd(class_code: str, output: str, homepage: str, base: str | None,
-                        include_text: bool, db_path: str) -> None:
+                        include_text: bool, lrs_url: str | None, batch_size: int,
+                        db_path: str) -> None:
         """Export every event of a class as xAPI statements (students as opaque accounts).
 
-        Statement ids stay the same from one export to the next, so a learning
-        record store can drop the ones it already has.
+        Statement ids stay the same from one export to the next (and change when a
+        statement's content does), so a learning record store keeps each once:
+        sending a class again with --lrs stores only what is new.
         """
-        from .xapi import export_xapi
+        from .xapi import export_xapi, statements
 
         classroom = _existing_classroom(db_path)
         options = dict(homepage=homepage, base=base, include_text=include_text)
+        if lrs_url:
+            import os
+
+            from .lrs import AUTH_ENV, send_statements
+
+            report = send_statements(statements(classroom, class_code, **options), lrs_url,
+                                     auth=os.environ.get(AUTH_ENV) or None,
+                                     batch_size=batch_size)
+            click.echo(f"{lrs_url}: {report}", err=True)
+            if report.conflicts:
+                raise QuestEngineError(
+                    f"{len(report.conflicts)} statement(s) were refused: the record store holds "
+                    "different statements under their ids (another database exported with "
+                    "the same identity?)")
+            if output == "-":
+                return
         if output == "-":
             export_xapi(classroom, class_code, sys.stdout, **options)
         else:

@@ -19,18 +19,30 @@ override  ADL ``waived`` (approve) or questengine verbs        the node
           (``unlocked``, ``reset``, ``awarded``)
 ========  ==================================================  =========================
 
+A graded set of answers also gives one ADL ``answered`` statement per question,
+whose object is the question as a ``cmi.interaction`` activity (interaction type
+``choice``, ``fill-in`` or ``numeric``, its ``correctResponsesPattern`` and
+choices) and whose result holds the student's response and whether it was
+right, so that a learning record store can analyse each item. Choices and
+numbers are always sent; a typed answer (fill-in) is personal text.
+
 Students appear only as opaque accounts (``students.opaque_id`` under a
 configurable school home page), never by name; teachers as an account derived
-from their id. A statement's id is a UUIDv5 of the event's row id and the
-database's identity (a random UUID kept in the database), so exporting twice
-gives the same ids and a learning record store can drop duplicates.
+from their id. A statement's id is a UUIDv5 of the database's identity (a
+random UUID kept in the database), the event's row id and a digest of the
+statement's content: exporting twice gives the same ids, so a learning record
+store drops the duplicates, while a statement whose content differs (with
+``include_text``, under another home page) gets another id, as xAPI requires
+(an LRS refuses a different statement under a known id).
 Submitted work, feedback and reflections are personal text: they are left out
 unless ``include_text=True``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -41,8 +53,9 @@ from urllib.parse import quote, urlsplit
 from ..loader import loads_quest
 from . import InteropError, class_row, store_of
 
-__all__ = ["DEFAULT_HOMEPAGE", "XAPI_VERSION", "ADL", "NAMESPACE", "database_identity",
-           "statements", "export_xapi"]
+__all__ = ["DEFAULT_HOMEPAGE", "XAPI_VERSION", "ADL", "NAMESPACE", "INTERACTION",
+           "database_identity", "statements", "export_xapi", "statement_id",
+           "interaction_definition"]
 
 DEFAULT_HOMEPAGE = "https://questengine.invalid"
 XAPI_VERSION = "1.0.3"
@@ -58,10 +71,94 @@ _OTHER_VERBS = {
     "waived": "https://w3id.org/xapi/adl/verbs/waived",
 }
 _OWN_VERBS = ("unlocked", "reset", "awarded")
+INTERACTION = ADL_ACTIVITY + "cmi.interaction"
+_INTERACTION_TYPES = {"choice": "choice", "multi": "choice", "text": "fill-in", "number": "numeric"}
 _ACTIVITY_TYPES = {
     "quest": "course", "story": "lesson", "task": "performance", "choice": "module",
     "quiz": "assessment", "gate": "assessment", "end": "lesson", "option": "performance",
 }
+
+
+def statement_id(identity: str, statement: dict, *parts: Any) -> str:
+    """The id of a statement: a UUIDv5 of the database, the event and the statement's content.
+
+    >>> a = statement_id("db", {"verb": {"id": "x"}}, "events", 1)
+    >>> a == statement_id("db", {"verb": {"id": "x"}, "id": "ignored"}, "events", 1)
+    True
+    >>> a == statement_id("db", {"verb": {"id": "y"}}, "events", 1)
+    False
+    """
+    content = {k: v for k, v in statement.items() if k != "id"}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False,
+                                       separators=(",", ":")).encode()).hexdigest()
+    return str(uuid.uuid5(NAMESPACE, "/".join([identity, *map(str, parts), digest])))
+
+
+def _number(value: float) -> str:
+    return format(float(value), ".15g")
+
+
+def _choice_ids(options: list[str]) -> list[str]:
+    """Ids for answer options: their text made an identifier (no spaces), unique."""
+    ids, used = [], set()
+    for i, text in enumerate(options, start=1):
+        base = re.sub(r"[^A-Za-z0-9._~-]+", "-", text).strip("-")[:40] or f"option-{i}"
+        out, n = base, 2
+        while out in used:
+            out, n = f"{base}-{n}", n + 1
+        used.add(out)
+        ids.append(out)
+    return ids
+
+
+def interaction_definition(question: Any, language: str = "en-US") -> dict:
+    """A quiz question as an xAPI ``cmi.interaction`` activity definition.
+
+    >>> from questengine.model import ChoiceQuestion
+    >>> d = interaction_definition(ChoiceQuestion(id="q1", type="choice", prompt="1/2 = ?",
+    ...                                           options=["2/4", "2/3"], answer="2/4"))
+    >>> d["interactionType"], d["correctResponsesPattern"], [c["id"] for c in d["choices"]]
+    ('choice', ['2-4'], ['2-4', '2-3'])
+    """
+    qtype = question.type
+    definition: dict[str, Any] = {
+        "name": {language: (question.prompt[:120] or question.id)},
+        "description": {language: question.prompt or question.id},
+        "type": INTERACTION,
+        "interactionType": _INTERACTION_TYPES[qtype],
+    }
+    if qtype in ("choice", "multi"):
+        ids = _choice_ids(question.options)
+        of = dict(zip(question.options, ids))
+        answers = [question.answer] if qtype == "choice" else question.answer
+        definition["correctResponsesPattern"] = ["[,]".join(of[a] for a in answers)]
+        definition["choices"] = [{"id": i, "description": {language: text}}
+                                 for i, text in zip(ids, question.options)]
+    elif qtype == "number":
+        low, high = question.answer - question.tolerance, question.answer + question.tolerance
+        definition["correctResponsesPattern"] = [
+            f"{_number(low)}[:]{_number(high)}" if question.tolerance else _number(question.answer)]
+    else:
+        definition["correctResponsesPattern"] = [f"{{case_matters=false}}{a}"
+                                                 for a in question.accept]
+    return definition
+
+
+def _response(question: Any, answer: Any) -> str | None:
+    """A student's answer in the xAPI response format of the question's interaction type."""
+    if answer is None:
+        return None
+    if question.type in ("choice", "multi"):
+        of = dict(zip(question.options, _choice_ids(question.options)))
+        picked = [answer] if question.type == "choice" or isinstance(answer, str) else list(
+            answer or [])
+        return "[,]".join(of.get(str(a), re.sub(r"\s+", "-", str(a))) for a in picked)
+    if question.type == "number":
+        try:
+            return _number(float(answer))
+        except (TypeError, ValueError):
+            return str(answer)
+    return str(answer)
 
 
 def database_identity(store: Any) -> str:
@@ -91,6 +188,7 @@ class _Builder:
         self.identity = database_identity(store)
         self.quests: dict[tuple[str, int], Any] = {}
         self.last_submit: dict[tuple[int, str, str], str] = {}
+        self.last_answers: dict[tuple[int, str, str], dict] = {}
         self.last_grade: dict[tuple[int, str, str], dict] = {}
         self.done_quests: set[tuple[int, str]] = set()
 
@@ -189,8 +287,8 @@ class _Builder:
             parents = {"parent": [self.node_activity(quest_id, version, node)],
                        "grouping": [self.quest_activity(quest_id, version)]}
         elif etype == "submit":
-            self.last_submit[key] = self.sid("events", row["id"])
             if "answers" in data:
+                self.last_answers[key] = data["answers"] or {}
                 verb = "answered"
                 if self.include_text:
                     result["response"] = json.dumps(data["answers"], ensure_ascii=False,
@@ -206,6 +304,7 @@ class _Builder:
             result.update(_score(data))
             if data.get("mastery"):
                 result["extensions"] = {self.ext("mastery"): data["mastery"]}
+            extra += self.interactions(row, data, learner, version)
         elif etype == "complete":
             outcome = data.get("outcome", "success")
             success = outcome == "success"
@@ -224,7 +323,7 @@ class _Builder:
             if kind == "end" and (sid, quest_id) not in self.done_quests:
                 self.done_quests.add((sid, quest_id))
                 extra.append(self.wrap(
-                    self.sid("events", row["id"], "quest"), learner, "completed",
+                    ("events", row["id"], "quest"), learner, "completed",
                     self.quest_activity(quest_id, version),
                     {"success": True, "completion": True}, None, {}, row, version,
                     {self.ext("event"): "quest-complete"}, activity_object=True))
@@ -262,12 +361,43 @@ class _Builder:
                 result["response"] = str(data["reason"])
         else:  # an event type this exporter does not know: still exported, plainly
             verb = "experienced"
-        statement = self.wrap(self.sid("events", row["id"]), actor, verb, obj, result, instructor,
+        statement = self.wrap(("events", row["id"]), actor, verb, obj, result, instructor,
                               parents, row, version, extensions,
                               activity_object=obj.get("objectType") == "Activity")
+        if etype == "submit":
+            self.last_submit[key] = statement["id"]
         return [statement, *extra]
 
-    def wrap(self, statement_id: str, actor: dict, verb: str, obj: dict, result: dict,
+    def question_model(self, quest_id: str, version: int, node: str, question_id: str):
+        model = self.node_model(quest_id, version, node)
+        pools = [getattr(model, "questions", None) or []]
+        pools += [o.questions for o in getattr(model, "options", None) or []]
+        return next((q for pool in pools for q in pool if q.id == question_id), None)
+
+    def interactions(self, row: dict, data: dict, learner: dict, version: int) -> list[dict]:
+        """One ``answered`` statement per graded question, its object a cmi.interaction."""
+        quest_id, node = row["quest_id"], row["node"]
+        answers = self.last_answers.get((row["student_id"], quest_id, node), {})
+        out = []
+        for qid, ok in (data.get("results") or {}).items():
+            question = self.question_model(quest_id, version, node, str(qid))
+            if question is None:
+                continue
+            obj = {"objectType": "Activity",
+                   "id": f"{self.node_iri(quest_id, node)}/questions/{quote(str(qid), safe='')}",
+                   "definition": interaction_definition(question, self.lang)}
+            result: dict[str, Any] = {"success": bool(ok)}
+            response = _response(question, answers.get(qid))
+            if response is not None and (question.type != "text" or self.include_text):
+                result["response"] = response
+            parents = {"parent": [self.node_activity(quest_id, version, node)],
+                       "grouping": [self.quest_activity(quest_id, version)]}
+            out.append(self.wrap(("events", row["id"], "questions", qid), learner, "answered",
+                                 obj, result, None, parents, row, version,
+                                 {self.ext("event"): "question"}, activity_object=True))
+        return out
+
+    def wrap(self, id_parts: tuple, actor: dict, verb: str, obj: dict, result: dict,
              instructor: dict | None, parents: dict, row: dict, version: int,
              extensions: dict, *, activity_object: bool) -> dict:
         extensions = {**extensions, self.ext("quest-version"): version,
@@ -283,7 +413,7 @@ class _Builder:
         if activity_object:  # only allowed when the object is an activity
             context["revision"] = str(version)
             context["platform"] = "questengine"
-        statement: dict[str, Any] = {"id": statement_id, "actor": actor, "verb": self.verb(verb),
+        statement: dict[str, Any] = {"id": None, "actor": actor, "verb": self.verb(verb),
                                      "object": obj}
         if result:
             statement["result"] = result
@@ -292,6 +422,7 @@ class _Builder:
         if stamp:
             statement["timestamp"] = stamp
         statement["version"] = XAPI_VERSION
+        statement["id"] = statement_id(self.identity, statement, *id_parts)
         return statement
 
 

@@ -100,6 +100,7 @@ class CenterPage(Page):
         self.login = TeacherLogin(classroom, self.open)
         note = _html("<p class='qe-hint' style='text-align:center'>Students: your page is the "
                      "play page, not this one.</p>")
+        self._note = (note,)
         self.widget = w.VBox([page_style(), self.login.widget, note])
         self.widget.add_class("qe-page")
         self.widget.add_class("qe-center")
@@ -118,6 +119,7 @@ class CenterPage(Page):
             self.login.show_error("This page is for teachers. Students play on the play page.")
             return
         self.session = session
+        self._session_began()
         classes = self._call(session.classes) or []
         if not classes:
             self.widget.children = [self.widget.children[0], _html(
@@ -155,7 +157,9 @@ class CenterPage(Page):
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
-        self.widget.children = [self.widget.children[0], self.login.widget]
+        self.widget.children = [self.widget.children[0], self.login.widget, *self._note]
+        self._close_session_widgets()
+        self.login.clear()
 
     def _class_changed(self) -> None:
         quests = self._call(self.session.assigned, self.class_pick.value) or []
@@ -458,7 +462,36 @@ class CenterPage(Page):
                 self.flash("Done: the change and its reason are recorded.", "info")
 
         go = _button("Apply", apply, "warning", "qe-override")
-        self.override_box.children = [student, quest, node, op, reason, xp, badge, go]
+        self.override_box.children = [student, quest, node, op, reason, xp, badge, go,
+                                      *self._login_troubles()]
+
+    def _login_troubles(self) -> list[w.Widget]:
+        """Students with recent wrong PINs, each with a button that lets them in again."""
+        troubles = self._call(self.session.login_troubles, self.code) or []
+        if not troubles:
+            return [_html("<h3>Wrong PIN tries</h3><p class='qe-hint'>No student has typed a "
+                          "wrong PIN lately.</p>", "qe-login-troubles")]
+        rows = [_html("<h3>Wrong PIN tries</h3><p class='qe-hint'>After five wrong PINs a "
+                      "student waits a little before the next try (a minute at most). If it "
+                      "was not them, talk with the class; clearing lets them in at once.</p>",
+                      "qe-login-troubles")]
+        for t in troubles:
+            wait = f", waits {t['wait']} s" if t["wait"] else ""
+
+            def clear(student_id=t["student_id"], name=t["name"]):
+                cleared = self._call(lambda: self.session.clear_login_troubles(student_id)
+                                     or True)
+                if cleared:
+                    self._show_overrides()
+                    self.flash(f"{name} can log in again now.", "info")
+
+            label = _html(f"{plain_html(t['name'])}: {t['failures']} wrong PIN"
+                          f"{'s' if t['failures'] != 1 else ''}{wait}")
+            row = w.HBox([label, _button("Let them try again", clear, cls="qe-clear-pins")],
+                         layout=w.Layout(align_items="center"))
+            row.add_class("qe-login-trouble")
+            rows.append(row)
+        return rows
 
     # exports ----------------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ def friendly_call(fn: Callable[..., Any], show: Callable[[str], None], *args, **
 
 class _Form:
     def __init__(self, title: str, fields: list[w.Widget], button: str):
+        self.fields = fields
         self.message = w.HTML(layout=w.Layout(min_height="24px"))
         self.button = w.Button(description=button, button_style="primary",
                                layout=w.Layout(width="100%", height="40px"))
@@ -52,6 +53,12 @@ class _Form:
                              layout=w.Layout(width="340px", margin="40px auto", padding="24px"))
         self.widget.add_class("qe-card")
         self.widget.add_class("qe-login")
+
+    def clear(self) -> None:
+        """Empty every field and message (after a logout: the next user starts blank)."""
+        for field in self.fields:
+            field.value = ""
+        self.message.value = ""
 
     def show_error(self, text: str) -> None:
         self.message.value = f"<div class='qe-error' role='alert'>{plain_html(text)}</div>"
@@ -162,6 +169,13 @@ class StudentLogin:
     def message(self):
         """The message shown under the form (``message.value``, as text)."""
         return _Message(self.form)
+
+    def clear(self) -> None:
+        """Empty every field and the message (after a logout: the next user starts blank)."""
+        for value in (self.code, self.name, self.pin):
+            value.value = ""
+        self.form.message = ""
+        self.form.send({"type": "clear_all"})
 
     def show_error(self, text: str) -> None:
         self.form.say(text, "error")

@@ -1,17 +1,57 @@
 """What every page shares: a message banner, calls that show errors as sentences,
-display in a notebook, and the classroom named by the environment."""
+display in a notebook, the classroom named by the environment, and (when served by
+Voilà) a kernel that sends no traceback and forgets a user's widgets at logout."""
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+from ipywidgets.widgets import widget as _widget_module
 
 from .login import friendly_call
 from .text import plain_html
 
-__all__ = ["Page", "classroom_from_env"]
+__all__ = ["Page", "classroom_from_env", "guard_kernel"]
+
+log = logging.getLogger("questengine.ui")
+_guarded = False
+
+
+def guard_kernel() -> None:
+    """Make sure nothing this kernel sends to the browser carries a traceback or a path.
+
+    Voilà hides tracebacks of the notebook's cells, but later errors travel in widget
+    messages: an exception in a widget callback goes through IPython's ``showtraceback``
+    (an ``error`` message on iopub), and an exception while handling a comm message
+    (a forged trait value) is logged by a logger without handlers, whose last-resort
+    handler writes to ``sys.stderr``: the page's output stream. Here tracebacks and
+    every log record go to the server's own stderr (Voilà's log) instead.
+    """
+    global _guarded
+    if _guarded:
+        return
+    _guarded = True
+    server_log = sys.__stderr__
+    handler = logging.StreamHandler(server_log)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    logging.getLogger().addHandler(handler)  # logging.lastResort never runs now
+    logging.captureWarnings(True)  # warnings name files: into the log, not the page
+    sys.stderr = server_log
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return
+    shell = get_ipython()
+    if shell is not None:
+        def keep_out_of_the_page(etype, evalue, stb):
+            log.error("an error in a page (the user saw a plain sentence):\n%s",
+                      "\n".join(stb) if isinstance(stb, list) else stb)
+
+        shell._showtraceback = keep_out_of_the_page
 
 
 def classroom_from_env():
@@ -27,8 +67,33 @@ class Page:
     widget: w.Widget
 
     def __init__(self) -> None:
+        if os.environ.get("QUESTENGINE_SERVED"):
+            guard_kernel()
         self.banner = w.HTML()
         self.banner.add_class("qe-banner")
+        self._before_session: set[str] | None = None
+
+    def _session_began(self) -> None:
+        """Remember which widgets exist before a user's own (closed again at logout)."""
+        self._before_session = set(_widget_module._instances)
+
+    def _close_session_widgets(self, keep: tuple[w.Widget, ...] = ()) -> int:
+        """Close every widget made since login, so the next person at this browser tab
+        cannot read the last one's quests, answers or feedback from the widget manager.
+
+        Returns how many were closed.
+        """
+        if self._before_session is None:
+            return 0
+        kept = {id(k) for k in keep}
+        closed = 0
+        for model_id, widget in list(_widget_module._instances.items()):
+            if model_id not in self._before_session and id(widget) not in kept:
+                widget.close()
+                closed += 1
+        self.banner.value = ""
+        self._before_session = None
+        return closed
 
     def _ipython_display_(self):  # pragma: no cover - notebook display
         from IPython.display import display

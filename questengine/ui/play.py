@@ -241,6 +241,7 @@ class PlayPage(Page):
 
     def _logged_in(self, session) -> None:
         self.session = session
+        self._session_began()
         self.header = _html("", "qe-header")
         self.logout = w.Button(description="Log out", layout=w.Layout(width="auto", height="38px"))
         self.logout.on_click(lambda _b: self._logout())
@@ -284,8 +285,10 @@ class PlayPage(Page):
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
-        self.login.show_info("You are logged out. See you soon!")
         self.widget.children = [self.widget.children[0], self.login.widget]
+        self._close_session_widgets()
+        self.login.clear()
+        self.login.show_info("You are logged out. See you soon!")
 
     def _show_quests(self, cards) -> None:
         rows = []

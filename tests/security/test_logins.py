@@ -88,3 +88,24 @@ def test_a_classmate_cannot_lock_someone_out_and_the_teacher_clears_it(school):
     teacher.clear_login_troubles(trouble["student_id"])
     assert teacher.login_troubles(code) == []
     assert c.login_student(code, "Ada", RIGHT_PIN).name == "Ada"
+
+
+def test_the_teacher_sees_and_clears_wrong_pins_in_the_progress_center(school):
+    from questengine.ui.center import CenterPage
+
+    db, code, c = school
+    for _ in range(6):
+        try:
+            c.login_student(code, "Ada", "0000")
+        except LoginError:
+            pass
+    page = CenterPage(c)
+    page.login.email.value, page.login.password.value = "t@school.org", "correct horse"
+    page.login.button.click()
+    (row,) = [w for w in page.override_box.children if "qe-login-trouble" in w._dom_classes]
+    label, button = row.children
+    assert "Ada: 5 wrong PINs, waits 2 s" in label.value
+    button.click()
+    assert "Ada can log in again now." in page.banner.value
+    assert not [w for w in page.override_box.children if "qe-login-trouble" in w._dom_classes]
+    assert c.login_student(code, "Ada", RIGHT_PIN).name == "Ada"
