@@ -162,15 +162,17 @@ def _migration_8(db: sqlite_utils.Database) -> None:
     db["submission_files"].create({"id": int, "submission_id": int, "student_id": int,
                                    "quest_id": str, "node": str, "round": int, "name": str,
                                    "mime": str, "size": int, "sha256": str, "at": str},
-                                  pk="id", foreign_keys=[("submission_id", "submissions", "id")])
-    db["submission_files"].create_index(["submission_id"])
-    db["submission_files"].create_index(["student_id"])
-    db["submission_files"].create_index(["sha256"])
+                                  pk="id", foreign_keys=[("submission_id", "submissions", "id")],
+                                  if_not_exists=True)
+    db["submission_files"].create_index(["submission_id"], if_not_exists=True)
+    db["submission_files"].create_index(["student_id"], if_not_exists=True)
+    db["submission_files"].create_index(["sha256"], if_not_exists=True)
     db["quest_assets"].create({"quest_id": str, "version": int, "path": str, "mime": str,
                                "size": int, "sha256": str},
-                              pk=("quest_id", "version", "path"))
-    db["quest_assets"].create_index(["sha256"])
-    db["class_settings"].create({"class_code": str, "upload_limit": int}, pk="class_code")
+                              pk=("quest_id", "version", "path"), if_not_exists=True)
+    db["quest_assets"].create_index(["sha256"], if_not_exists=True)
+    db["class_settings"].create({"class_code": str, "upload_limit": int}, pk="class_code",
+                                if_not_exists=True)
 
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
