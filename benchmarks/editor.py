@@ -9,6 +9,12 @@ Measured in the page (``performance.now()``), median of N runs each:
   the map has redrawn that node, from Python's new state, at its new position.
 * add round trip: a click on the empty canvas with a kind picked on the palette; from
   the mouse-down to the moment the new node is drawn.
+* pan: a 15-step drag of the map's background, from the mouse-down until the page has
+  painted the next frame after the mouse-up (the map pans in the browser alone).
+* auto-layout: from the click on *Layout* until the map has drawn the last node at the
+  place Python's layout gave it; then until the page paints its next frame.
+  (Moved here from tests/browser/test_editor_page.py, which only checks that each step
+  happens.)
 
 Both edit round trips are timed on the 500-node map and on the 10-node one. Nothing
 is asserted; the lines printed are the result.
@@ -33,6 +39,8 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from test_editor_page import (BACKGROUND_POINT_JS, BIG_FILE, CHROMIUM,  # noqa: E402
                               CHROMIUM_ARGS, EditorTab, start_editor_server,
                               stop_editor_server)
+
+from questengine.authoring import QuestDraft  # noqa: E402
 
 SMALL_FILE = "fraction-forest.yaml"
 
@@ -89,12 +97,12 @@ def result(tab: EditorTab) -> dict:
 
 def open_file(tab: EditorTab, name: str, count: int) -> dict:
     tab.page.locator(".qe-editor select").first.select_option(name)
-    tab.settle(50)
+    tab.settle()
     watch(tab, "open", count=count)
     tab.page.click(".qe-editor .qe-open")
     out = result(tab)
     tab.wait_view_still()
-    tab.settle(100)
+    tab.settle()
     return out
 
 
@@ -108,7 +116,7 @@ def drag_some_node(tab: EditorTab, node_id: str) -> dict:
     tab.page.mouse.up()
     out = result(tab)
     tab.wait_view_still()
-    tab.settle(100)
+    tab.settle()
     return out
 
 
@@ -120,7 +128,46 @@ def click_to_add(tab: EditorTab) -> dict:
     tab.page.mouse.click(*point)
     out = result(tab)
     tab.wait_view_still()
-    tab.settle(100)
+    tab.settle()
+    return out
+
+
+def frame_ms(tab: EditorTab) -> float:
+    """Milliseconds for the page to run a script and paint a frame."""
+    t = time.perf_counter()
+    tab.page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(1)))")
+    return (time.perf_counter() - t) * 1000
+
+
+def pan(tab: EditorTab) -> dict:
+    point = tab.page.evaluate(BACKGROUND_POINT_JS)
+    if point is None:
+        return {"ms": None, "painted_ms": None}
+    t = time.perf_counter()
+    tab.page.mouse.move(*point)
+    tab.page.mouse.down()
+    tab.page.mouse.move(point[0] + 150, point[1] + 60, steps=15)
+    tab.page.mouse.up()
+    ms = (time.perf_counter() - t) * 1000
+    return {"ms": ms, "painted_ms": ms + frame_ms(tab)}
+
+
+def auto_layout(tab: EditorTab, path: Path) -> dict:
+    """Click Layout and wait until every node is where QuestDraft.auto_layout puts it."""
+    draft = QuestDraft.open(path)
+    draft.auto_layout()
+    want = {n["id"]: f"translate({n['position'][0]},{n['position'][1]})"
+            for n in draft.data["nodes"]}
+    t = time.perf_counter()
+    tab.page.click(".qe-editor .qe-layout")
+    tab.page.wait_for_function(
+        "want => Object.entries(want).every(([id, t]) => { const n = document.querySelector("
+        "`.qe-editor .qe-node[data-id='${id}']`); return n && n.getAttribute('transform') === t; })",
+        arg=want, timeout=120_000)
+    ms = (time.perf_counter() - t) * 1000
+    out = {"ms": ms, "painted_ms": ms + frame_ms(tab)}
+    tab.wait_view_still()
+    tab.settle()
     return out
 
 
@@ -173,6 +220,15 @@ def main() -> None:
                     open_file(tab, SMALL_FILE, small_count))
 
             open_file(tab, BIG_FILE, args.nodes)
+            for _ in range(args.runs):
+                results.setdefault("pan big", []).append(pan(tab))
+            # one layout per run: reopen the file (hand positions) before each
+            for i in range(args.runs):
+                if i:
+                    open_file(tab, BIG_FILE, args.nodes)
+                results.setdefault("layout big", []).append(
+                    auto_layout(tab, env.quests / BIG_FILE))
+            open_file(tab, BIG_FILE, args.nodes)
             movable = [i for i in tab.ids() if not i.endswith("practice")][10:10 + args.runs]
             for node_id in movable:
                 results.setdefault("move big", []).append(drag_some_node(tab, node_id))
@@ -180,13 +236,18 @@ def main() -> None:
             for _ in range(args.runs):
                 results.setdefault("add big", []).append(click_to_add(tab))
 
+            for i in range(args.runs):
+                open_file(tab, SMALL_FILE, small_count)
+                results.setdefault("layout small", []).append(
+                    auto_layout(tab, env.quests / SMALL_FILE))
             open_file(tab, SMALL_FILE, small_count)
+            for _ in range(args.runs):
+                results.setdefault("pan small", []).append(pan(tab))
             for node_id in tab.ids()[:args.runs]:
                 results.setdefault("move small", []).append(drag_some_node(tab, node_id))
             tab.pick_kind("task")
             for _ in range(args.runs):
                 results.setdefault("add small", []).append(click_to_add(tab))
-            tab.responds(60)
             browser.close()
     except Exception:  # a benchmark reports, it does not fail
         traceback.print_exc()
@@ -207,6 +268,12 @@ def main() -> None:
     print(f"add round trip, {n}-node map (click on canvas -> new node drawn):   "
           f"{median(get('add big', []))}")
     print(f"add round trip, {s} map:                               {median(get('add small', []))}")
+    print(f"pan, {n}-node map (15-step drag, mouse down -> up):     {median(get('pan big', []))}")
+    print(f"pan, {s} map:                                          {median(get('pan small', []))}")
+    print(f"auto-layout, {n}-node map (click -> every node redrawn): {median(get('layout big', []))}")
+    print(f"auto-layout, {s} map:                                  {median(get('layout small', []))}")
+    print(f"  ratio {n}-node / {s} auto-layout:                   "
+          f"{ratio(med(get('layout big', [])), med(get('layout small', [])))}")
     print(f"  painted (next frame after the DOM change): open {n} {median(get('open big', []), 'painted_ms')}; "
           f"move {n} {median(get('move big', []), 'painted_ms')}; add {n} {median(get('add big', []), 'painted_ms')}")
 

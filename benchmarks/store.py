@@ -244,6 +244,34 @@ def main() -> None:
               f"{service['seconds'] / max(1, service['transactions']) * 1000:.2f} ms, raw "
               f"{raw['seconds'] / max(1, raw['transactions']) * 1000:.2f} ms; service events per "
               f"transaction {service['appended'] / max(1, service['transactions']):.2f}")
+        busy_gives_up(tmp)
+
+
+def busy_gives_up(tmp: str, timeout: float = 0.05, retries: int = 2) -> None:
+    """How long a write waits before StoreBusy when another connection holds the write lock,
+    beside its budget (tries x busy timeout; moved here from tests/test_store.py)."""
+    from questengine.store import Store, StoreBusy
+
+    path = os.path.join(tmp, "busy.db")
+    store = Store(path, timeout=timeout, busy_retries=retries, backoff=0.01)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    started = time.perf_counter()
+    try:
+        with store.write():
+            pass
+        outcome = "no StoreBusy (?)"
+    except StoreBusy:
+        outcome = "StoreBusy"
+    elapsed = time.perf_counter() - started
+    holder.execute("ROLLBACK")
+    holder.close()
+    store.close()
+    budget = (retries + 1) * timeout
+    print(f"write against a held lock: {outcome} after {elapsed * 1000:.0f} ms; budget "
+          f"{retries + 1} tries x {timeout * 1000:.0f} ms = {budget * 1000:.0f} ms "
+          f"(ratio {elapsed / budget:.1f}x)")
+
 
 if __name__ == "__main__":
     main()

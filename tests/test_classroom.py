@@ -157,6 +157,15 @@ TEACHER_WRONG = {
     "bulk_approve": lambda me, them: me.teacher.bulk_approve([me.sub, them.sub]),
 }
 
+def refused(error: type[Exception], call) -> bool:
+    """True when ``call()`` raises ``error`` (for the matrix's one-line checks)."""
+    try:
+        call()
+    except error:
+        return True
+    return False
+
+
 #: The same methods used rightly, on the teacher's own things.
 TEACHER_RIGHT = {
     "classes": lambda me, them: [c["code"] for c in me.teacher.classes()] == [me.code],
@@ -172,7 +181,8 @@ TEACHER_RIGHT = {
     == [],
     "publish": lambda me, them: me.teacher.publish(
         loads_quest((T1 if me.quest == "t1" else T2).replace("Hello", "Hi there"))) == 2,
-    "assign": lambda me, them: me.teacher.assign(me.quest, me.code) is None,
+    "assign": lambda me, them: me.teacher.assign(me.quest, me.code) is None
+    and [a["quest_id"] for a in me.teacher.assigned(me.code)] == [me.quest],
     "progress": lambda me, them: me.teacher.progress(me.students[0], me.quest).state("learn")
     == "pending_review",
     "review_queue": lambda me, them: [i.submission_id for i in me.teacher.review_queue(me.code)]
@@ -184,7 +194,8 @@ TEACHER_RIGHT = {
     "export_student": lambda me, them: me.teacher.export_student(me.students[0])["students"][0]["id"]
     == me.students[0],
     "delete_student": lambda me, them: me.teacher.delete_student(me.students[1])["students"] == 1,
-    "logout": lambda me, them: me.teacher.logout() is None,
+    "logout": lambda me, them: me.teacher.logout() is None
+    and refused(SessionExpired, me.teacher.classes),
     "assigned": lambda me, them: [a["quest_id"] for a in me.teacher.assigned(me.code)] == [me.quest],
     "graph": lambda me, them: "intro" in me.teacher.graph(me.code, me.quest),
     "class_overview": lambda me, them: next(
@@ -235,7 +246,8 @@ STUDENT_RIGHT = {
     "profile": lambda me, them: me.sessions[0].profile().goals[0]["id"] == me.goal,
     "set_interests": lambda me, them: me.sessions[0].set_interests(["owls"]) == ["owls"],
     "add_goal": lambda me, them: me.sessions[1].add_goal("learn fractions")["done"] is False,
-    "logout": lambda me, them: me.sessions[1].logout() is None,
+    "logout": lambda me, them: me.sessions[1].logout() is None
+    and refused(SessionExpired, me.sessions[1].quests) and me.sessions[0].quests() != [],
     "graph": lambda me, them: "intro" in me.sessions[0].graph(me.quest),
     "progress": lambda me, them: me.sessions[0].progress(me.quest).state("intro") == "success",
     "explain": lambda me, them: "waiting" in me.sessions[0].explain(me.quest, "learn"),
@@ -834,7 +846,13 @@ def test_roster_first_and_last_name_columns(small):
 
 
 def test_roster_given_as_one_long_line_is_a_plain_error(small):
-    roster_error(small, "name" + ",x" * 200)
+    message = roster_error(small, "name" + ",x" * 200)
+    assert message == "the roster has a header but no students"
+    # names pasted on one line, comma-separated: they are taken for the header
+    message = roster_error(small, "Ada Lovelace,Bo Diddley,Cy Twombly")
+    assert message.startswith("the roster needs a 'name' column"), message
+    assert "found: ada lovelace, bo diddley, cy twombly" in message
+    assert "\n" not in message
 
 
 def test_roster_with_a_sql_looking_name(small):

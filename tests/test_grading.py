@@ -164,9 +164,21 @@ def test_no_questions():
 # --- check_answers -------------------------------------------------------------------
 
 
-def test_check_answers_accepts_complete_answers():
-    check_answers([CHOICE, MULTI, NUMBER, TEXT],
-                  {"c": "2/3", "m": ["1/3"], "n": "1 1/2", "t": "anything"}, "“Quiz”")
+@pytest.mark.parametrize("answers, score", [
+    ({"c": "2/4", "m": ["3/3", "2/2"], "n": "1/2", "t": "Half!"}, 1.0),  # right, in any shape
+    ({"c": "2/3", "m": ["1/3"], "n": "1 1/2", "t": "anything"}, 0.0),  # wrong, but well-formed
+    ({"c": "2/4", "m": "2/2", "n": 0.5, "t": "one half"}, 0.75),  # one checkbox alone; a float
+])
+def test_check_answers_accepts_complete_answers(answers, score):
+    """A complete, well-formed set of answers passes the check (no error) and is graded."""
+    questions = [CHOICE, MULTI, NUMBER, TEXT]
+    try:
+        check_answers(questions, answers, "“Quiz”")
+    except ProgressError as err:
+        pytest.fail(f"complete answers refused: {err}")
+    result = grade(questions, answers)
+    assert set(result.results) == {"c", "m", "n", "t"}
+    assert result.score == score
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ import os
 import random
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
 
 from questengine.engine import Action, Event, act, available, explain, extend, replay
@@ -748,8 +748,7 @@ def _mutate(data: dict, how: str, draw) -> tuple[dict, str] | None:
 @given(valid_quests(max_nodes=12), st.sampled_from(MUTATIONS), st.data())
 def test_validate_rejects_broken_quests(quest, how, data):
     mutated = _mutate(quest.to_data(), how, data.draw)
-    if mutated is None:
-        return
+    assume(mutated is not None)  # this quest offers no place for this mutation: draw another
     broken, code = mutated
     note(json.dumps(broken))
     problems = validate(Quest.model_validate(broken))
@@ -799,39 +798,50 @@ def _two_nodes(first: dict, when: str) -> dict:
             "edges": [{"from": first["id"], "to": "end", "when": when}]}
 
 
-UNPLAYABLE = {
+UNPLAYABLE = {  # name -> (quest, the problem code validate() must report)
     # a quiz that passes with any score cannot fail: its fail path is dead
-    "quiz-pass-score-0": _two_nodes(_quiz("quiz", pass_score=0), "fail"),
-    "gate-threshold-0": _two_nodes(
+    "quiz-pass-score-0": (_two_nodes(_quiz("quiz", pass_score=0), "fail"), "cannot_fail"),
+    "gate-threshold-0": (_two_nodes(
         {"id": "gate", "kind": "gate", "title": "gate", "threshold": 0, "questions": _Q}, "fail"),
-    "choice-quiz-option-pass-score-0": _two_nodes(
+        "cannot_fail"),
+    "choice-quiz-option-pass-score-0": (_two_nodes(
         {"id": "pick", "kind": "choice", "title": "pick", "options": [
             {"id": "read", "modality": "reading", "label": "Read"},
             {"id": "test", "modality": "other", "label": "Test", "complete": "quiz",
-             "questions": _Q, "pass_score": 0}]}, "fail"),
+             "questions": _Q, "pass_score": 0}]}, "fail"), "cannot_fail"),
     # MAX_ALTERNATIVES merging keeps only what all alternatives need: accepts a dead end
-    "merged-alternatives": _merge_quest(),
+    "merged-alternatives": (_merge_quest(), "unreachable"),
     # a gate with no questions and no earlier evidence of its competency never passes
-    "gate-without-evidence": _two_nodes(
+    "gate-without-evidence": (_two_nodes(
         {"id": "gate", "kind": "gate", "title": "gate", "competencies": ["c"]}, "success"),
+        "gate_cannot_pass"),
     # BKT from the default prior cannot reach 0.8 with one right answer in one attempt
-    "bkt-gate-one-attempt": _two_nodes(
+    "bkt-gate-one-attempt": (_two_nodes(
         {"id": "gate", "kind": "gate", "title": "gate", "competencies": ["c"], "estimator": "bkt",
-         "max_attempts": 1, "questions": _Q}, "success"),
+         "max_attempts": 1, "questions": _Q}, "success"), "gate_cannot_pass"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(UNPLAYABLE))
-def test_known_counterexamples_are_rejected_or_playable(name):
-    """Properties (a) and (d) on literal quests: accepted means playable to an end, every node."""
-    quest = Quest.model_validate(UNPLAYABLE[name])
-    if validate(quest):
-        return
-    G = build_graph(quest)
-    assert search(G, goal="end") is not None, \
-        f"validate() accepts {name!r}, but no sequence of outcomes reaches an end"
-    missing = set(G) - search(G, goal="all")
-    assert not missing, f"validate() accepts {name!r}, but no play-through reaches {sorted(missing)}"
+def test_known_counterexamples_are_rejected(name):
+    """Each of these quests cannot be played to the end (or to every node): validate() must
+    reject it, with the problem that says why."""
+    data, code = UNPLAYABLE[name]
+    problems = validate(Quest.model_validate(data))
+    assert [p.code for p in problems] == [code], \
+        f"{name}: expected one {code!r} problem, got {[(p.code, p.message) for p in problems]}"
+    ids = {n["id"] for n in data["nodes"]}
+    assert all(p.message and set(p.nodes) <= ids for p in problems), problems
+
+
+@pytest.mark.parametrize("name", sorted(UNPLAYABLE))
+def test_known_counterexamples_are_in_fact_unplayable(name):
+    """The other half of properties (a) and (d): the search finds no way to an end or to
+    some node, so the rejection is right (not a false alarm)."""
+    G = build_graph(Quest.model_validate(UNPLAYABLE[name][0]))
+    unreached = set(G) - search(G, goal="all")
+    assert unreached or search(G, goal="end") is None, \
+        f"{name} is playable to an end and to every node, so validate() should accept it"
 
 
 def test_retry_keeps_work_done_before_the_gate():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
@@ -225,16 +224,13 @@ def test_store_busy_when_another_connection_holds_the_write_lock(tmp_path):
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        started = time.monotonic()
         with pytest.raises(StoreBusy) as info:
             with store.write():
                 store.conn.execute("insert into badges (student_id, badge, quest_id, at) "
                                    "values (?, 'b', 't1', ?)", (sid, AT))
-        elapsed = time.monotonic() - started
         message = str(info.value)
         assert "busy" in message and str(path) in message
         assert "3 tries" in message and "nothing was written" in message
-        assert elapsed < 2.0  # bounded: 3 tries x 50 ms plus a little backoff
         assert isinstance(info.value, StoreError)
         # the higher-level methods report the same way and write nothing
         with pytest.raises(StoreBusy):
@@ -395,11 +391,12 @@ def test_save_progress_never_lowers_xp_nor_loses_badges(store, graph):
 def test_save_progress_is_atomic(store, graph, monkeypatch):
     sid = add_student(store)
     p = replay(graph, play_to_end(graph))
-    p.mastery = {"equiv": object()}  # unstorable: the save must fail as a whole
-    with pytest.raises(Exception):
+    p.mastery = {"equiv": object()}  # unstorable, and written after progress and quest_status
+    with pytest.raises(sqlite3.ProgrammingError, match="type 'object' is not supported"):
         store.save_progress(sid, p, AT)
-    assert count(store, "progress") == 0 and count(store, "quest_status") == 0
-    assert count(store, "badges") == 0
+    assert not store.conn.in_transaction
+    for table in ("progress", "quest_status", "mastery", "badges"):
+        assert count(store, table) == 0, f"{table} was written by a failed save"
 
 
 # --- indexes ---------------------------------------------------------------------------------

@@ -336,7 +336,7 @@ def test_no_live_tag_from_names_or_work_anywhere_in_the_page(page):
 
 
 def override_form(page):
-    student, quest, node, op, reason, xp, badge, go = page.override_box.children
+    student, quest, node, op, reason, xp, badge, go = page.override_box.children[:8]
     return student, quest, node, op, reason, xp, badge, go
 
 
@@ -381,6 +381,15 @@ def test_award_xp_from_the_form(page, setup):
     go.click()
     p = page.session.progress(bo, Q)
     assert p.xp == before + 25 and "helper" in p.badges
+
+
+def test_the_step_shown_first_is_the_step_the_form_uses(page):
+    """A <select> shows its first option when the value is None: the value must match it."""
+    student, quest, node, op, reason, xp, badge, go = override_form(page)
+    assert node.options and node.value == node.options[0][1]
+    go.click()  # rebuilds the form after the change
+    student, quest, node, *_ = override_form(page)
+    assert node.value == node.options[0][1]
 
 
 # --- other tabs ----------------------------------------------------------------------------------

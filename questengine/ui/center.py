@@ -450,6 +450,8 @@ class CenterPage(Page):
             if quest.value:
                 G = self._call(self.session.graph, self.code, quest.value)
                 node.options = [(G.nodes[n]["node"].title, n) for n in G.graph["order"]] if G else []
+                # the browser shows the first step as picked: make it the value too
+                node.value = G.graph["order"][0] if G and G.graph["order"] else None
 
         quest.observe(quest_changed, names="value")
         quest_changed()

@@ -8,6 +8,8 @@
   port of 127.0.0.1 with its run dir in the tmp dir; waits for the play page
   to answer HTTP 200 and stops Voilà by its own process group at the end.
 - ``browser`` (session): Debian's Chromium through Playwright's sync API.
+- ``shots_dir`` (session): where screenshots go, under pytest's tmp_path_factory
+  (or ``$QE_SCREENSHOTS`` when set, to keep them after the run).
 - ``player`` (function): a fresh browser context and page wrapped in
   :class:`Player` (log in, click map nodes, answer questions, screenshots)
   that records every request and watches the page for traceback text.
@@ -46,7 +48,9 @@ STUDENTS = {  # key -> (name, PIN)
     "eve": ("Eve Ahn", "8146"),
 }
 QUEST_ORDER = ("fraction-forest", "water-cycle", "persuasive-writing")
-WAIT_MS = 30_000
+WAIT_MS = 30_000  # anything that waits for a kernel: generous, the machines are loaded
+# Playwright's expect() waits 5 s unless told otherwise; a loaded machine needs more.
+expect.set_options(timeout=WAIT_MS)
 
 # Python traceback text that must never reach a student's page.
 TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)|Traceback|File \"|"
@@ -73,6 +77,37 @@ WATCH_SCRIPT = r"""
   if (document.documentElement) start(); else document.addEventListener("DOMContentLoaded", start);
 })();
 """
+
+
+# Resolves once the kernel has handled every message sent before it (a kernel_info request
+# goes through the same shell channel as the widget messages, and its future is done only
+# after its reply and the kernel's idle status, which follows every earlier iopub message),
+# then once the views have drawn: two animation frames after no widget view is pending.
+SETTLE_JS = """async () => {
+  const app = window.jupyterapp;
+  const manager = app.widgetManager || app._widgetManager;
+  await manager._kernel.requestKernelInfo();
+  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+  const source = manager._models;
+  const models = await Promise.all(source instanceof Map ? [...source.values()]
+                                   : Object.values(source));
+  await Promise.all(models.flatMap(m => Object.values(m.views || {})));
+  await frame(); await frame();
+}"""
+
+# True when no finite CSS animation or transition is running (for pictures of the page).
+ANIMATIONS_DONE_JS = """() => document.getAnimations().every(
+  a => a.playState !== 'running' || (a.effect && a.effect.getTiming().iterations === Infinity))"""
+
+
+def settle(page) -> None:
+    """Wait until the kernel has handled every message sent so far and the views have drawn."""
+    page.evaluate(SETTLE_JS)
+
+
+def still(page) -> None:
+    """Wait until the page's animations have finished (before a screenshot)."""
+    page.wait_for_function(ANIMATIONS_DONE_JS, timeout=WAIT_MS)
 
 
 def cheap_hasher() -> PasswordHasher:
@@ -253,12 +288,7 @@ class Player:
         A kernel_info request goes through the same shell channel as the widget messages, so
         its reply comes after every earlier click or value change has been handled.
         """
-        self.page.evaluate("""async () => {
-          const app = window.jupyterapp;
-          const manager = app.widgetManager || app._widgetManager;
-          await manager._kernel.requestKernelInfo();
-        }""")
-        self.page.wait_for_timeout(300)  # views of new widgets are created asynchronously
+        settle(self.page)
 
     # checks and records ---------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ students to that database, so it never touches the students the play-page tests 
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,11 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from conftest import TRACEBACK_RE, WATCH_SCRIPT, cheap_hasher
+from conftest import TRACEBACK_RE, WAIT_MS, WATCH_SCRIPT, cheap_hasher, settle, still
 from questengine.classroom import Classroom
 from questengine.simulate import answer_for
 
-WAIT_MS = 30_000
 Q = "fraction-forest"
 CODE = "CTR-5A"
 TEACHER = ("center@test.school", "Mr. Osei", "center-pass-1")
@@ -30,7 +28,6 @@ STUDENTS = {
 }
 XSS = "My sign <script>alert(1)</script> and <img src=x onerror=alert(2)> the end"
 FEEDBACK = "Nice start! Please add the fraction 2/4 to your sign."
-SHOTS = Path("/tmp/qe-shots")
 
 
 @dataclass
@@ -135,9 +132,8 @@ def open_tab(tab: Tab, title: str) -> None:
 
 def shot(tab: Tab, shots_dir: Path, name: str) -> Path:
     path = shots_dir / f"center-{name}.png"
+    still(tab.page)
     tab.page.screenshot(path=str(path), full_page=True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, SHOTS / path.name)
     return path
 
 
@@ -156,7 +152,6 @@ def test_teacher_finds_the_struggler_returns_work_and_the_student_sees_feedback(
     expect(trail.locator(".qe-count-success")).to_have_count(1)
     expect(trail.locator(".qe-count-text").first).to_have_text("3")
     expect(t.page.locator(".qe-node[data-id='checkpoint'] .qe-count-fail")).to_have_count(1)
-    t.page.wait_for_timeout(500)
     shot(t, shots_dir, "class-map")
 
     open_tab(t, "Students")
@@ -231,5 +226,5 @@ def test_html_in_a_submission_and_a_name_renders_as_text(teacher_tab, center_cla
     for title in ("Students", "Struggling", "Mastery & groups", "Overrides", "Exports"):
         open_tab(t, title)  # Eve's name shows up in each of these
     assert t.page.locator(".qe-center img[src='x']").count() == 0
-    t.page.wait_for_timeout(1000)  # an onerror handler would have fired by now
+    settle(t.page)  # every tab's content has been sent and drawn: a dialog would be recorded
     t.assert_clean()

@@ -5,7 +5,8 @@ one class) and a tmp quests folder (a copy of fraction-forest and a generated
 500-node quest). The teacher logs in, picks node kinds on the palette, clicks
 the canvas to add nodes, drags ports to connect them, clicks paths to choose
 their conditions, and saves. Text is typed only into text fields (login, titles,
-the quest id and the file name). Screenshots go to ``/tmp/qe-shots/editor-*.png``.
+the quest id and the file name). Screenshots go to the session's ``shots_dir`` (under
+pytest's tmp_path, see conftest.py) as ``editor-*.png``.
 
 The helpers here (:class:`EditorTab`, :func:`big_quest_data`, :func:`start_editor_server`)
 are used by ``benchmarks/editor.py`` as well.
@@ -16,8 +17,7 @@ import random
 import shutil
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,8 @@ from questengine.graph import validate
 from questengine.loader import load_quest, parse_quest, save_quest
 from questengine.server import VoilaServer, free_port, notebooks_dir
 
+from conftest import settle, still
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,8 +39,7 @@ TEACHER = ("editor@test.school", "Mr. Okafor", "editor-pass-1")
 CLASS_CODE = "EDIT-1"
 BIG_FILE = "map-500.yaml"  # sorts after fraction-forest.yaml, which the editor opens at login
 WAIT_MS = 30_000
-STEP_BOUND_S = 30.0  # generous: "does not freeze", not a performance target
-SHOTS = Path("/tmp/qe-shots")
+BIG_WAIT_MS = 120_000  # a 500-node map opened or laid out on a loaded machine
 NODE_W, NODE_H = 170, 50  # widgets/questmap.js
 
 # --- a generated big quest ----------------------------------------------------------------------
@@ -159,12 +160,6 @@ def stop_editor_server(env: EditorServer) -> None:
 
 # --- the page, as a teacher uses it ------------------------------------------------------------------
 
-SETTLE_JS = """async () => {
-  const app = window.jupyterapp;
-  const manager = app.widgetManager || app._widgetManager;
-  await manager._kernel.requestKernelInfo();
-}"""
-
 VIEW_JS = """() => {
   const svg = document.querySelector('.qe-editor .qe-map-svg');
   const r = svg.getBoundingClientRect();
@@ -174,12 +169,19 @@ VIEW_JS = """() => {
           x: m ? +m[1] : 0, y: m ? +m[2] : 0, k: m ? +m[3] : 1};
 }"""
 
+# a point of the path a -> b where a click reaches that path (not a node or another path
+# drawn over it): the middle if it is free, else the nearest free point along the path
 EDGE_POINT_JS = """([a, b]) => {
   const p = document.querySelector(
     `.qe-editor .qe-edge[data-source="${a}"][data-target="${b}"] .qe-edge-hit`);
   if (!p) return null;
-  const q = p.getPointAtLength(p.getTotalLength() / 2).matrixTransform(p.getScreenCTM());
-  return [q.x, q.y];
+  const total = p.getTotalLength();
+  for (const f of [0.5, 0.45, 0.55, 0.4, 0.6, 0.35, 0.65, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8]) {
+    const q = p.getPointAtLength(total * f).matrixTransform(p.getScreenCTM());
+    const hit = document.elementFromPoint(q.x, q.y);
+    if (hit && hit.closest('.qe-edge') === p.closest('.qe-edge')) return [q.x, q.y];
+  }
+  return null;
 }"""
 
 # a point of the map's background: not on a node, a path, the zoom buttons or the legend
@@ -200,6 +202,19 @@ BACKGROUND_POINT_JS = """() => {
   return null;
 }"""
 
+# Called on every animation frame by wait_for_function: true once the view did not change
+# since the previous frame.
+VIEW_STILL_JS = """() => {
+  const svg = document.querySelector('.qe-editor .qe-map-svg');
+  const vp = svg && svg.querySelector('.qe-viewport');
+  if (!vp) return false;
+  const r = svg.getBoundingClientRect();
+  const now = [r.left, r.top, r.width, r.height, vp.getAttribute('transform')].join(' ');
+  const same = window.__qeLastView === now;
+  window.__qeLastView = now;
+  return same;
+}"""
+
 NODE_POSITIONS_JS = """() => Object.fromEntries([...document.querySelectorAll('.qe-editor .qe-node')]
   .map(e => [e.dataset.id, e.getAttribute('transform')]))"""
 
@@ -210,22 +225,17 @@ class EditorTab:
 
     page: object
     url: str
-    times: dict = field(default_factory=dict)
+    shots: Path | None = None  # where shot() writes (the tests' shots_dir)
 
     # basics -------------------------------------------------------------------------------------
 
-    def settle(self, pause_ms: int = 250) -> None:
-        """Wait until the kernel has handled every message sent so far, then let views draw."""
-        self.page.evaluate(SETTLE_JS)
-        self.page.wait_for_timeout(pause_ms)
+    def settle(self) -> None:
+        """Wait until the kernel has handled every message sent so far and the views drew."""
+        settle(self.page)
 
-    def responds(self, timeout_s: float = 5.0) -> float:
-        """Seconds for the page to run a script and paint a frame (raises if it is frozen)."""
-        t = time.perf_counter()
+    def responds(self) -> None:
+        """Wait until the page runs a script and paints a frame (it is not frozen)."""
         self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(1)))")
-        elapsed = time.perf_counter() - t
-        assert elapsed < timeout_s, f"the page took {elapsed:.1f} s to answer: frozen?"
-        return elapsed
 
     def type_into(self, selector: str, text: str) -> None:
         box = self.page.locator(selector)
@@ -270,14 +280,9 @@ class EditorTab:
         return self.page.evaluate(VIEW_JS)
 
     def wait_view_still(self) -> None:
-        """Wait until the map's pan/zoom stops changing (a fit runs on the next frame)."""
-        last = None
-        for _ in range(40):
-            now = self.view()
-            if now == last:
-                return
-            last = now
-            self.page.wait_for_timeout(60)
+        """Wait until the map's pan/zoom is the same on two animation frames in a row (a fit
+        runs on the next frame)."""
+        self.page.wait_for_function(VIEW_STILL_JS, timeout=WAIT_MS, polling="raf")
 
     def pick_kind(self, kind: str) -> None:
         self.page.locator(".qe-editor .qe-kind-palette button", has_text=kind).click()
@@ -288,7 +293,7 @@ class EditorTab:
         """Pick ``kind`` on the palette and click the canvas so the new node's top-left corner
         lands at map point (x, y); zoom out with the map's "−" button first if it is not in view."""
         self.pick_kind(kind)
-        self.settle(50)
+        self.settle()
         for _ in range(15):
             self.wait_view_still()
             v = self.view()
@@ -330,8 +335,9 @@ class EditorTab:
         self.settle()
 
     def click_edge(self, source: str, target: str) -> None:
+        self.page.mouse.move(5, 5)  # no tooltip over the map
         point = self.page.evaluate(EDGE_POINT_JS, [source, target])
-        assert point, f"no path {source} -> {target} on the map"
+        assert point, f"no path {source} -> {target} on the map, or none of it can be clicked"
         self.page.mouse.click(*point)
         self.page.wait_for_selector(f".qe-editor .qe-edge.qe-edge-selected[data-source='{source}']"
                                     f"[data-target='{target}']", state="attached")
@@ -375,11 +381,11 @@ class EditorTab:
             self.page.wait_for_selector(".qe-problems .qe-ok")
 
     def shot(self, name: str, at: str | None = None) -> Path:
+        assert self.shots is not None, "EditorTab(shots=...) says where screenshots go"
         if at:
             self.page.locator(at).first.evaluate("e => e.scrollIntoView({block: 'start'})")
-            self.page.wait_for_timeout(200)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / f"editor-{name}.png"
+        still(self.page)
+        path = self.shots / f"editor-{name}.png"
         self.page.screenshot(path=str(path))
         return path
 
@@ -400,7 +406,7 @@ def editor_env(tmp_path_factory):
 def editor(request, browser, editor_env, shots_dir):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WAIT_MS)
-    tab = EditorTab(context.new_page(), editor_env.url)
+    tab = EditorTab(context.new_page(), editor_env.url, shots_dir)
     yield tab
     if getattr(request.node, "qe_failed", False):
         try:
@@ -409,8 +415,6 @@ def editor(request, browser, editor_env, shots_dir):
             print(f"--- Voilà log: {editor_env.log_path}")
         except Exception as err:  # the page may be gone
             print(f"(no screenshot: {err})")
-    for shot in SHOTS.glob("editor-*.png"):
-        shutil.copy(shot, shots_dir / shot.name)
     context.close()
 
 
@@ -493,7 +497,7 @@ def test_teacher_builds_a_remediation_quest_with_the_mouse(editor, editor_env):
     # save under a file name
     e.page.mouse.move(5, 5)  # off the map, so no tooltip covers the nodes
     e.page.locator(".qe-editor .qe-tools button[aria-label='Fit the map']").click()
-    e.page.wait_for_timeout(300)
+    e.wait_view_still()
     e.shot("5-node", at=".qe-editor .qe-kind-palette")
     e.type_into(".qe-editor .qe-save-as input", "remediation-loop.yaml")
     e.page.click(".qe-editor .qe-save")
@@ -533,20 +537,19 @@ def test_teacher_builds_a_remediation_quest_with_the_mouse(editor, editor_env):
 
 
 def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
+    """How long each step takes is printed by benchmarks/editor.py; here each step must
+    happen (generous waits: a loaded machine is slow, not broken)."""
     e = editor
-    times = {}
     e.login()
     e.page.locator(".qe-editor select").first.select_option(BIG_FILE)
-    e.settle(50)
+    e.settle()
 
-    t = time.perf_counter()
     e.page.click(".qe-editor .qe-open")
     e.page.wait_for_function(
         "() => document.querySelectorAll('.qe-editor .qe-node').length === 500",
-        timeout=STEP_BOUND_S * 1000)
-    times["open (click Open -> 500 nodes drawn)"] = time.perf_counter() - t
+        timeout=BIG_WAIT_MS)
     e.wait_view_still()
-    times["page answers after open"] = e.responds()
+    e.responds()
     e.settle()
     assert "Opened" in e.banner()
     assert not e.problems()
@@ -557,13 +560,11 @@ def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
     point = e.page.evaluate(BACKGROUND_POINT_JS)
     assert point, "no empty background point on the map to drag"
     v0 = e.view()
-    t = time.perf_counter()
     e.page.mouse.move(*point)
     e.page.mouse.down()
     e.page.mouse.move(point[0] + 150, point[1] + 60, steps=15)
     e.page.mouse.up()
-    times["pan (a 15-step drag)"] = time.perf_counter() - t
-    times["page answers after pan"] = e.responds()
+    e.responds()
     v1 = e.view()
     assert (round(v1["x"] - v0["x"]), round(v1["y"] - v0["y"])) == (150, 60)
     e.settle()
@@ -575,16 +576,14 @@ def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
     expected = {n["id"]: n["position"] for n in draft.data["nodes"]}
     probe = "finish"
     assert e.positions()[probe] != f"translate({expected[probe][0]},{expected[probe][1]})"
-    t = time.perf_counter()
     e.page.click(".qe-editor .qe-layout")
     e.page.wait_for_function(
         "([id, t]) => { const n = document.querySelector(`.qe-editor .qe-node[data-id='${id}']`);"
         " return n && n.getAttribute('transform') === t; }",
         arg=[probe, f"translate({expected[probe][0]},{expected[probe][1]})"],
-        timeout=STEP_BOUND_S * 1000)
-    times["auto-layout (click -> map redrawn)"] = time.perf_counter() - t
+        timeout=BIG_WAIT_MS)
     e.wait_view_still()
-    times["page answers after auto-layout"] = e.responds()
+    e.responds()
     positions = e.positions()
     assert len(positions) == 500
     wrong = [n for n, (x, y) in expected.items() if positions[n] != f"translate({x},{y})"]
@@ -594,8 +593,93 @@ def test_a_500_node_quest_opens_pans_and_lays_out(editor, editor_env):
     e.shot("500-node-laid-out", at=".qe-editor .qe-kind-palette")
     e.assert_no_traceback()
 
-    print()
-    for what, seconds in times.items():
-        print(f"500-node editor: {what}: {seconds * 1000:.0f} ms")
-    for what, seconds in times.items():
-        assert seconds < STEP_BOUND_S, f"{what} took {seconds:.1f} s"
+
+# --- Delete, undo/redo, publish and preview ---------------------------------------------------------
+
+FOREST = load_quest(ROOT / "quests" / "fraction-forest.yaml")
+
+
+def edge_count(e: EditorTab) -> int:
+    return e.page.locator(".qe-editor .qe-edge").count()
+
+
+def wait_counts(e: EditorTab, nodes: int, edges: int) -> None:
+    e.page.wait_for_function(
+        "([n, m]) => document.querySelectorAll('.qe-editor .qe-node').length === n"
+        " && document.querySelectorAll('.qe-editor .qe-edge').length === m", arg=[nodes, edges])
+    e.settle()
+
+
+def test_delete_then_undo_and_redo_with_the_buttons_and_the_delete_key(editor):
+    e = editor
+    e.login()  # the editor opens fraction-forest.yaml, the first file of the folder
+    n, m = len(FOREST.nodes), len(FOREST.edges)
+    wait_counts(e, n, m)
+    touching = sum(1 for x in FOREST.edges if "signpost" in (x.source, x.target))
+
+    # a node: selected with a click, deleted with the inspector's button, with its paths
+    e.node("signpost").locator(".qe-title").click()
+    e.page.wait_for_selector(".qe-editor .qe-node.qe-selected[data-id='signpost']")
+    e.page.locator(".qe-inspector button.qe-delete").click()
+    wait_counts(e, n - 1, m - touching)
+    assert "signpost" not in e.ids()
+    e.page.click(".qe-editor .qe-undo")
+    wait_counts(e, n, m)
+    assert e.ids() == [x.id for x in FOREST.nodes]
+    e.page.click(".qe-editor .qe-redo")
+    wait_counts(e, n - 1, m - touching)
+    e.page.click(".qe-editor .qe-undo")
+    wait_counts(e, n, m)
+
+    # a path: selected with a click, deleted with the Delete key, back with Undo
+    e.click_edge("river-fork", "bridge-troll")
+    e.page.locator(".qe-editor .qe-map-svg").focus()
+    e.page.keyboard.press("Delete")
+    wait_counts(e, n, m - 1)
+    assert e.page.locator(".qe-editor .qe-edge[data-source='river-fork']"
+                          "[data-target='bridge-troll']").count() == 0
+    e.page.click(".qe-editor .qe-undo")
+    wait_counts(e, n, m)
+    e.page.wait_for_selector(".qe-editor .qe-edge[data-source='river-fork']"
+                             "[data-target='bridge-troll']", state="attached")
+    e.wait_problems(present=False)
+    e.assert_no_traceback()
+
+
+def test_publish_to_the_class_then_preview_as_a_student(editor, editor_env):
+    e = editor
+    e.login()
+    wait_counts(e, len(FOREST.nodes), len(FOREST.edges))
+    new_title = "The windy trail"
+    e.set_title("trailhead", FOREST.node("trailhead").title, new_title)
+
+    e.page.click(".qe-editor button.qe-publish")
+    e.page.wait_for_function(
+        "() => /Published/.test((document.querySelector('.qe-editor .qe-flash') || {}).textContent)")
+    c = Classroom(editor_env.base / "classroom.db",
+                  hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    teacher = c.login_teacher(TEACHER[0], TEACHER[2])
+    version = c.store.quest_row(FOREST.id)["version"]
+    assert e.banner() == (f"Published “{FOREST.title}” as version {version} to class "
+                          f"{CLASS_CODE}.")
+    assert FOREST.id in [a["quest_id"] for a in teacher.assigned(CLASS_CODE)]
+    assert c.graph(FOREST.id).nodes["trailhead"]["node"].title == new_title
+
+    # the preview: the play page over a classroom in memory, in the editor's second tab
+    e.page.click(".qe-editor button.qe-preview")
+    tab = e.page.get_by_role("tab", name="Preview")
+    e.page.wait_for_function(
+        "() => { const t = [...document.querySelectorAll('[role=tab]')]"
+        ".find(t => t.textContent.includes('Preview')); return t && t.getAttribute('aria-selected') === 'true'; }")
+    assert tab.get_attribute("aria-selected") == "true"
+    preview = ".qe-editor .qe-page:visible"
+    e.page.wait_for_selector(f"{preview} .qe-node[data-id='trailhead']")
+    e.page.wait_for_function(
+        "t => [...document.querySelectorAll('.qe-panel .qe-node-title')].some("
+        "h => h.offsetParent !== null && h.textContent === t)", arg=new_title)
+    assert "Preview student" in e.page.locator(f"{preview} .qe-header").first.inner_text()
+    e.page.locator(f"{preview} button.qe-do:visible", has_text="Done").click()
+    e.page.wait_for_selector(f"{preview} .qe-node[data-id='trailhead'][data-state='success']")
+    e.assert_no_traceback()
+    # nothing of the preview reached the class
+    assert teacher.students(CLASS_CODE) == []

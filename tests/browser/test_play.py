@@ -13,6 +13,8 @@ from playwright.sync_api import expect
 from questengine.loader import load_quest
 from questengine.rewards import level_for
 
+from conftest import still
+
 QUESTS = Path(__file__).resolve().parents[2] / "quests"
 QUEST = "fraction-forest"
 FOREST = load_quest(QUESTS / f"{QUEST}.yaml")
@@ -195,7 +197,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     p.do("Finish the quest")
     p.wait_state("forest-exit", "success")
     try:  # checked softly so the rest of the end (header, reload) is still checked
-        expect(p.page.locator(".qe-celebrate")).to_contain_text("Forest Ranger", timeout=5000)
+        expect(p.page.locator(".qe-celebrate")).to_contain_text("Forest Ranger")
     except AssertionError:
         problems.append("no .qe-celebrate banner naming the new badge after finishing the quest")
     profile = classroom.login_student(ada.class_code, ada.name, ada.pin).profile()
@@ -207,7 +209,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     assert profile.xp >= FOREST_XP_AT_LEAST
     expect(p.panel.locator(".qe-done")).to_contain_text("You finished this quest")
     expect(p.page.locator(".qe-quest-row").first).to_contain_text("complete")
-    p.page.wait_for_timeout(700)  # let the celebration's pop-in animation settle for the picture
+    still(p.page)  # the celebration's pop-in animation has finished: the picture shows it whole
     p.shot("05-end-badge", at=".qe-page")
 
     # stop and come back: everything is where it was
