@@ -15,9 +15,11 @@ import hashlib
 import io
 import json
 import logging
+import os
 import math
 import re
 import secrets
+import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ from .errors import (
     AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, QuestFileError,
     QuestValidationError, SessionExpired,
 )
+from .files import DEFAULT_LIMIT, FileStore, FileStoreError
 from .graph import quest_graph
 from .loader import dumps_quest, load_quest, loads_quest
 from .model import Quest
@@ -216,6 +219,13 @@ def _roster_text(source: str | Path) -> str:
     if not isinstance(source, str):
         raise ClassroomError(f"a roster is CSV text or a file path, got {type(source).__name__}")
     return source
+
+
+def _safe_name(name: str) -> str:
+    """A file name as shown and exported: no folders, no control characters, 120 characters."""
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(c if c.isprintable() and c not in '<>:"|?*' else "_" for c in base).strip()
+    return (clean or "file")[:120]
 
 
 def _csv_rows(reader: csv.DictReader):
@@ -409,8 +419,10 @@ class Classroom:
         if latest is not None and latest["published_by"] != by:
             raise AccessDenied(f"the quest id {quest.id!r} belongs to another teacher; give your "
                                "quest its own id (or ask them to share theirs)")
-        return self.store.put_quest(quest.id, quest.title, dumps_quest(quest), quest_digest(quest),
-                                    self.stamp(), by)
+        version = self.store.put_quest(quest.id, quest.title, dumps_quest(quest),
+                                       quest_digest(quest), self.stamp(), by)
+        self._publish_assets(quest, version)
+        return version
 
     def published(self, quest_id: str) -> dict | None:
         """The latest published version of a quest: id, version, title, hash, published, by."""
@@ -473,8 +485,69 @@ class Classroom:
             raise ClassroomError(f"there is no student {student_id!r}")
         for key in [k for k in self._cache if k[0] == student_id]:
             del self._cache[key]
-        return self.store.delete_student(student_id,
-                                         f"student|{row['class_code']}|{row['name_key']}")
+        hashes = self.store.student_file_hashes(student_id)
+        counts = self.store.delete_student(student_id,
+                                           f"student|{row['class_code']}|{row['name_key']}")
+        counts["files"] = self._forget_files(hashes)
+        return counts
+
+    # files: quests' assets and students' uploads (bytes in the file store, rows in the store) ----
+
+    @property
+    def files(self) -> FileStore:
+        """The content-addressed file store: QUESTENGINE_FILES, else a folder beside the database."""
+        if getattr(self, "_files", None) is None:
+            folder = os.environ.get("QUESTENGINE_FILES")
+            path = getattr(self.store, "path", ":memory:")
+            if folder:
+                self._files = FileStore(folder)
+            elif path and path != ":memory:":
+                self._files = FileStore.beside(path)
+            else:
+                self._files = FileStore(tempfile.mkdtemp(prefix="qe-files-"))
+        return self._files
+
+    @files.setter
+    def files(self, store: FileStore) -> None:
+        self._files = store
+
+    def _publish_assets(self, quest: Quest, version: int) -> None:
+        """Copy the quest's listed assets (beside its file) into the file store."""
+        source = getattr(getattr(quest, "_source", None), "filename", None)
+        if not quest.assets or not source or not Path(source).is_file():
+            return
+        folder = Path(source).resolve().parent
+        for path in {p for a in quest.assets for p in (a.path, a.captions) if p}:
+            local = (folder / path).resolve()
+            if folder not in local.parents or not local.is_file():
+                log.warning("quest %s: the asset %s is not beside the quest file", quest.id, path)
+                continue
+            with open(local, "rb") as f:
+                sha, size, mime = self.files.put(f)
+            self.store.put_quest_asset(quest.id, version, path, mime, size, sha)
+
+    def _forget_files(self, hashes: list[str]) -> int:
+        """Delete the stored files no row names any more; returns how many."""
+        gone = 0
+        for sha in hashes:
+            if not self.store.file_in_use(sha):
+                gone += self.files.delete(sha)
+        return gone
+
+    def upload_limit(self, class_code: str) -> int:
+        """The largest file a student of this class may hand in, in bytes (default 50 MB)."""
+        return self.store.upload_limit(class_code) or DEFAULT_LIMIT
+
+    def export_student_files(self, student_id: int, folder: str | Path) -> list[Path]:
+        """Copy every file the student handed in to ``folder`` (beside the exported data)."""
+        if self.store.student(student_id) is None:
+            raise ClassroomError(f"there is no student {student_id!r}")
+        rows = self.store.export_student(student_id).get("submission_files", [])
+        out = []
+        for r in rows:
+            name = f"{r['quest_id']}-{r['node']}-round{r['round']}-{r['id']}-{_safe_name(r['name'])}"
+            out.append(self.files.copy_out(r["sha256"], Path(folder) / name))
+        return out
 
     def graph(self, quest_id: str, version: int | None = None) -> nx.DiGraph:
         """The validated graph of a published quest (latest version by default)."""
@@ -768,6 +841,67 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile
+
+    def asset(self, quest_id: str, path: str) -> tuple[bytes, str, str | None]:
+        """A file the quest ships (its ``assets:``), for this student: (bytes, type, captions path).
+
+        Only for a quest assigned to the student's class and a path the quest lists.
+        """
+        self._check()
+        self._assigned(quest_id)
+        G = self._classroom.graph(quest_id)
+        quest = G.graph["quest"]
+        listed = {a.path: a for a in quest.assets}
+        captions = {a.captions for a in quest.assets if a.captions}
+        if path not in listed and path not in captions:
+            raise ClassroomError("this quest has no such material")
+        row = self._classroom.store.quest_asset(quest_id, quest.version, path)
+        if row is None or not self._classroom.files.exists(row["sha256"]):
+            raise ClassroomError("this material is not on the server: ask your teacher for it")
+        asset = listed.get(path)
+        return (self._classroom.files.read(row["sha256"]), row["mime"],
+                asset.captions if asset is not None else None)
+
+    def upload_limit(self) -> int:
+        """The largest file this student may hand in, in bytes."""
+        self._check()
+        return self._classroom.upload_limit(self.class_code)
+
+    def submit_files(self, quest_id: str, node: str, content: str,
+                     files: list[tuple[str, bytes]]) -> Progress:
+        """Hand in work with files (photos, recordings, videos, PDFs), checked by their bytes.
+
+        Every file is checked (type from its first bytes, size under the class's limit) and
+        stored before the submission is recorded; if one is refused, nothing is recorded.
+        """
+        self._check()
+        self._assigned(quest_id)
+        limit = self.upload_limit()
+        stored = []
+        for name, data in files:
+            try:
+                sha, size, mime = self._classroom.files.put(data, limit=limit)
+            except FileStoreError as err:
+                self._classroom._forget_files([f["sha256"] for f in stored])
+                raise FileStoreError(f"“{name}”: {err}") from err
+            stored.append({"name": _safe_name(name), "sha256": sha, "size": size, "mime": mime})
+        text = content.strip() or ("(" + ", ".join(f["name"] for f in stored) + ")")
+        try:
+            progress = self.submit(quest_id, node, text)
+        except BaseException:
+            self._classroom._forget_files([f["sha256"] for f in stored])
+            raise
+        sub = self._classroom.store.latest_submission(self._sid, quest_id, node)
+        self._classroom.store.add_submission_files(sub, stored, self._classroom.stamp())
+        return progress
+
+    def my_files(self, quest_id: str, node: str) -> list[dict]:
+        """The files this student handed in for a step, per submission (newest last)."""
+        self._assigned(quest_id)
+        store = self._classroom.store
+        subs = [r for r in store.export_student(self._sid).get("submissions", [])
+                if r["quest_id"] == quest_id and r["node"] == node]
+        return store.submission_files([r["id"] for r in subs])
 
     def profile(self) -> Profile:
         self._check()
@@ -1114,6 +1248,38 @@ class TeacherSession(_Session):
         """Everything stored about a student, as JSON-ready data (for a family's request)."""
         self._own_student(student_id)
         return self._classroom.export_student(student_id)
+
+    def export_student_files(self, student_id: int, folder: str | Path) -> list[Path]:
+        """Copy the files a student of your classes handed in to ``folder``."""
+        self._own_student(student_id)
+        return self._classroom.export_student_files(student_id, folder)
+
+    def submission_files(self, submission_id: int) -> list[dict]:
+        """The files handed in with one submission (name, type, size, sha256)."""
+        self._check()
+        sub = self._classroom.store.submission(submission_id)
+        if sub is None:
+            raise ClassroomError(f"there is no submission {submission_id!r}")
+        self._own_student(sub["student_id"])
+        return self._classroom.store.submission_files([submission_id])
+
+    def file(self, student_id: int, sha256: str) -> tuple[bytes, str]:
+        """The bytes and type of a file a student of your classes handed in."""
+        self._own_student(student_id)
+        row = self._classroom.store.student_file(student_id, sha256)
+        if row is None:
+            raise ClassroomError("this student handed in no such file")
+        return self._classroom.files.read(sha256), row["mime"]
+
+    def set_upload_limit(self, class_code: str, megabytes: float) -> int:
+        """Set the largest file students of your class may hand in (in MB); returns bytes."""
+        code = self._own_class(class_code)
+        if not isinstance(megabytes, (int, float)) or isinstance(megabytes, bool) or not (
+                0 < megabytes <= 2048):
+            raise ClassroomError(f"an upload limit is between 1 and 2048 MB, got {megabytes!r}")
+        limit = int(megabytes * 1024 * 1024)
+        self._classroom.store.set_upload_limit(code, limit)
+        return limit
 
     def delete_student(self, student_id: int) -> dict[str, int]:
         """Delete every row about a student; returns rows deleted per table."""

@@ -8,15 +8,18 @@ or near-linear in the size of the quest (no all-pairs descendants).
 from __future__ import annotations
 
 import difflib
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import networkx as nx
 
 from .errors import Problem, QuestValidationError
 from .model import Quest, node_can_fail
 
-__all__ = ["build_graph", "quest_graph", "validate", "check", "outcomes", "layout", "title"]
+__all__ = ["build_graph", "quest_graph", "validate", "check", "outcomes", "layout", "map_layout",
+           "MapLayout", "title"]
 
 #: Above this many alternative ways to reach a node, the reachability analysis
 #: merges them, keeping only what they all need: it may then accept a node that
@@ -454,36 +457,299 @@ def _minimal(masks: list[int]) -> list[int]:
     return out
 
 
+# --- drawing: a layered layout with routed edges ------------------------------
+
+
+@dataclass
+class MapLayout:
+    """Where to draw a quest map: node boxes and the path of every edge.
+
+    ``positions`` are box top-left corners, ``sizes`` box (width, height),
+    ``lines`` each title wrapped to fit its box. ``routes`` maps an edge
+    ``(source, target, when)`` (``when="retry"`` for retry edges) to an SVG
+    path and the point for its condition mark; it is empty when nodes were
+    placed by hand (the front end then draws plain curves).
+    """
+
+    positions: dict[str, tuple[float, float]]
+    sizes: dict[str, tuple[float, float]] = field(default_factory=dict)
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    routes: dict[tuple[str, str, str], tuple[str, tuple[float, float]]] = field(default_factory=dict)
+
+
 def layout(G: nx.DiGraph, width: float = 215.0, height: float = 100.0,
            aspect: float = 1.6) -> dict[str, tuple[float, float]]:
-    """Positions for drawing, hand-placed positions kept.
+    """Positions for drawing (box top-left corners), hand-placed positions kept.
 
-    Nodes are layered by topological generation, left to right. A long quest
-    winds like a trail: the layers wrap into rows that run left to right, then
-    right to left, choosing the row length that best fills a frame of the
-    given aspect ratio (so the map is drawn large enough to read).
+    Nodes are layered by longest path from the starts, left to right, and
+    ordered inside each layer to keep crossings few (see :func:`map_layout`).
+    A long quest winds like a trail: the layers wrap into rows that run left
+    to right, then right to left, choosing the row length that best fills a
+    frame of the given aspect ratio (so the map is drawn large enough to read).
     """
-    if G.graph.get("order") is not None:
-        generations = [sorted(g, key=str) for g in nx.topological_generations(G)]
+    return _layered(G, width, height, aspect).positions
+
+
+def map_layout(G: nx.DiGraph, aspect: float = 1.6, node_width: float = 184.0,
+               gap: float = 56.0, chars: int = 18) -> MapLayout:
+    """The layout the quest map draws: wrapped titles and edges routed around the boxes.
+
+    An edge that spans several layers passes through a free slot in each layer
+    between (a "dummy node", as in Sugiyama's layered drawing), so no path runs
+    under a step; retry edges are laid out as if they went forward from the
+    gate to the end of its practice path, then drawn back. Where a winding map
+    turns into its next row, the paths go round the outside of the turn.
+    The result is cached on the graph per aspect ratio.
+    """
+    cache = G.graph.setdefault("_map_layouts", {})
+    key = (round(aspect, 2), node_width, gap, chars)
+    if key not in cache:
+        lines = {n: _wrap(_title_of(G, n), chars) for n in G}
+        heights = {n: 24.0 + 15.0 * len(lines[n]) for n in G}
+        tallest = max(heights.values(), default=54.0)
+        result = _layered(G, node_width + gap, tallest + 40.0, aspect, node_width, heights)
+        result.lines = lines
+        cache[key] = result
+    return cache[key]
+
+
+def _title_of(G: nx.DiGraph, n) -> str:
+    node = G.nodes[n].get("node")
+    return str(getattr(node, "title", None) or n)
+
+
+def _wrap(title: str, chars: int, most: int = 4) -> list[str]:
+    lines = textwrap.wrap(title, chars, break_on_hyphens=True) or [title]
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1][:chars - 1].rstrip() + "…"
+    return lines
+
+
+_Dummy = tuple  # ("", edge key, index): a slot a long edge passes through
+
+
+def _layered(G: nx.DiGraph, pitch_x: float, pitch_y: float, aspect: float,
+             node_width: float | None = None,
+             heights: dict | None = None) -> MapLayout:
+    order = G.graph.get("order")
+    if order is None:  # not a DAG (an editor draft): one column per node in file order
+        ranks = {n: i for i, n in enumerate(G)}
+        segments: list[tuple[object, object, tuple]] = []
+        chains: dict[tuple, list] = {}
     else:
-        generations = [sorted(G, key=str)]
-    gap = height * 0.6
-    best, best_scale = len(generations), 0.0
-    for per_row in range(1, len(generations) + 1):
-        rows = [generations[i:i + per_row] for i in range(0, len(generations), per_row)]
-        w = per_row * width
-        h = sum(max(len(g) for g in row) * height for row in rows) + gap * (len(rows) - 1)
+        ranks = {n: i for i, gen in enumerate(nx.topological_generations(G)) for n in gen}
+        segments, chains = _segments(G, ranks)
+    depth = max(ranks.values(), default=-1) + 1
+    layers: list[list] = [[] for _ in range(depth)]
+    for n in (order or list(G)):
+        layers[ranks[n]].append(n)
+    for chain_key, chain in chains.items():
+        for i, d in enumerate(chain[1:-1], start=1):
+            layers[ranks[chain[0]] + i].append(d)
+    if segments:
+        _order_layers(layers, segments)
+    else:
+        layers = [sorted(layer, key=str) for layer in layers]
+    per_row = _row_length([len(layer) for layer in layers], pitch_x, pitch_y, aspect)
+
+    node_width = node_width or pitch_x * 0.8
+    heights = heights or {}
+    inner = max(heights.values(), default=0.0)
+    slot: dict = {}  # item -> (row, left x, centre y)
+    positions: dict[str, tuple[float, float]] = {}
+    top = 0.0
+    for r, start in enumerate(range(0, depth, per_row)):
+        row = layers[start:start + per_row]
+        for c, layer in enumerate(row):
+            col = c if r % 2 == 0 else per_row - 1 - c
+            for i, item in enumerate(layer):
+                x, y = col * pitch_x, top + i * pitch_y
+                slot[item] = (r, x, y + inner / 2)
+                if not isinstance(item, _Dummy):
+                    h = heights.get(item)
+                    positions[item] = (x, y + (inner - h) / 2 if h is not None else y)
+        top += max(len(layer) for layer in row) * pitch_y + pitch_y * 0.6
+    placed = False
+    for n in G:
+        p = getattr(G.nodes[n].get("node"), "position", None)
+        if p:
+            positions[n] = tuple(p)
+            placed = True
+    sizes = {n: (node_width, heights.get(n, pitch_y * 0.5)) for n in G}
+    result = MapLayout(positions, sizes)
+    if not placed and segments:
+        result.routes = _routes(chains, slot, sizes, positions, node_width)
+    return result
+
+
+def _segments(G: nx.DiGraph, ranks: dict) -> tuple[list, dict]:
+    """Edges cut into one-layer steps through dummy slots; retry edges reversed."""
+    edges = [((u, v, w), u, v) for u, v, w in G.edges(data="when")]
+    for source, gate in G.graph.get("retry", {}).items():
+        if source in ranks and gate in ranks and ranks[gate] < ranks[source]:
+            edges.append(((source, gate, "retry"), gate, source))
+    segments, chains = [], {}
+    for key, a, b in edges:
+        chain = [a] + [("", key, i) for i in range(1, ranks[b] - ranks[a])] + [b]
+        for i, d in enumerate(chain[1:-1], start=1):
+            ranks[d] = ranks[a] + i
+        chains[key] = chain
+        segments += [(p, q, key) for p, q in zip(chain, chain[1:])]
+    return segments, chains
+
+
+def _order_layers(layers: list[list], segments: list, sweeps: int = 4) -> None:
+    """Barycentre sweeps down and up; keeps the order with the fewest crossings."""
+    down, up = defaultdict(list), defaultdict(list)
+    for p, q, _key in segments:
+        down[q].append(p)
+        up[p].append(q)
+
+    def sweep(indices, neighbours):
+        for i in indices:
+            near = {item: k for k, item in enumerate(layers[i + (-1 if neighbours is down else 1)])}
+            pos = {item: k for k, item in enumerate(layers[i])}
+            keys = {}
+            for item in layers[i]:
+                ks = [near[x] for x in neighbours.get(item, ()) if x in near]
+                keys[item] = sum(ks) / len(ks) if ks else pos[item]
+            layers[i].sort(key=lambda item: (keys[item], pos[item]))
+
+    def crossings():
+        total = 0
+        for i in range(len(layers) - 1):
+            pos_a = {item: k for k, item in enumerate(layers[i])}
+            pos_b = {item: k for k, item in enumerate(layers[i + 1])}
+            pairs = sorted((pos_a[p], pos_b[q]) for p in layers[i] for q in up.get(p, ())
+                           if q in pos_b)
+            total += _inversions([b for _a, b in pairs])
+        return total
+
+    best, best_order = crossings(), [list(layer) for layer in layers]
+    for _ in range(sweeps):
+        if best == 0:
+            break
+        sweep(range(1, len(layers)), down)
+        sweep(range(len(layers) - 2, -1, -1), up)
+        now = crossings()
+        if now < best:
+            best, best_order = now, [list(layer) for layer in layers]
+    layers[:] = best_order
+
+
+def _inversions(seq: list[int]) -> int:
+    """Pairs out of order (merge sort), i.e. edge crossings between two layers."""
+    if len(seq) < 2:
+        return 0
+    mid = len(seq) // 2
+    left, right = seq[:mid], seq[mid:]
+    count = _inversions(left) + _inversions(right)
+    left.sort()
+    right.sort()
+    j = 0
+    for x in left:
+        while j < len(right) and right[j] < x:
+            j += 1
+        count += j
+    return count
+
+
+def _row_length(sizes: list[int], pitch_x: float, pitch_y: float, aspect: float) -> int:
+    best, best_scale = max(1, len(sizes)), 0.0
+    for per_row in range(1, len(sizes) + 1):
+        rows = [sizes[i:i + per_row] for i in range(0, len(sizes), per_row)]
+        w = per_row * pitch_x
+        h = sum(max(row) * pitch_y for row in rows) + pitch_y * 0.6 * (len(rows) - 1)
         scale = min(aspect / w, 1 / h)
         if scale > best_scale * 1.0001:
             best, best_scale = per_row, scale
-    positions: dict[str, tuple[float, float]] = {}
-    top = 0.0
-    for r, start in enumerate(range(0, len(generations), best)):
-        row = generations[start:start + best]
-        for c, generation in enumerate(row):
-            col = c if r % 2 == 0 else best - 1 - c
-            for y, n in enumerate(generation):
-                placed = getattr(G.nodes[n].get("node"), "position", None)
-                positions[n] = tuple(placed) if placed else (col * width, top + y * height)
-        top += max(len(g) for g in row) * height + gap
-    return positions
+    return best
+
+
+def _routes(chains: dict, slot: dict, sizes: dict, positions: dict, node_width: float) -> dict:
+    """An SVG path per edge, from the slots its chain passes through."""
+    # spread the ports of a node's several paths along its side, in the order of their other ends
+    outs, ins = defaultdict(list), defaultdict(list)
+    for key, chain in chains.items():
+        outs[chain[0]].append((slot[chain[1]][2], key))
+        ins[chain[-1]].append((slot[chain[-2]][2], key))
+
+    def port_y(item, key, table):
+        if isinstance(item, _Dummy):
+            return slot[item][2]
+        ends = sorted(table[item], key=lambda t: (t[0], str(t[1])))
+        k = next(i for i, (_y, kk) in enumerate(ends) if kk == key)
+        spread = min(12.0, (sizes[item][1] - 16) / max(1, len(ends) - 1))
+        return slot[item][2] + (k - (len(ends) - 1) / 2) * spread
+
+    turns: dict[int, int] = defaultdict(int)
+    routes = {}
+    for key, chain in chains.items():
+        pieces = []
+        for i, (p, q) in enumerate(zip(chain, chain[1:])):
+            (rp, xp, _), (rq, xq, _) = slot[p], slot[q]
+            yp = port_y(p, key, outs) if i == 0 else slot[p][2]
+            yq = port_y(q, key, ins) if i == len(chain) - 2 else slot[q][2]
+            right = rp % 2 == 0  # this row runs left to right
+            x1 = xp + node_width if right else xp
+            if rq == rp:
+                x2 = xq if right else xq + node_width
+                pieces.append(("hop", (x1, yp), (x2, yq)))
+            else:  # round the outside of the turn into the next row
+                turns[rp] += 1
+                margin = 14.0 + 7.0 * min(turns[rp], 5)
+                pieces.append(("turn", (x1, yp), (x1 + (margin if right else -margin), yq),
+                               (x1, yq)))
+            if 0 < i + 1 < len(chain) - 1:  # straight through the dummy's slot
+                (_, xd, yd) = slot[q]
+                a, b = (xd, xd + node_width) if (rq % 2 == 0) else (xd + node_width, xd)
+                pieces.append(("line", (a, yd), (b, yd)))
+        if key[2] == "retry":  # laid out from the gate: drawn from the practice back to it
+            pieces = [_reverse(piece) for piece in reversed(pieces)]
+            mark = _middle(pieces[0])
+        else:
+            mark = _middle(pieces[0])
+        routes[key] = (_path(pieces), (round(mark[0], 1), round(mark[1], 1)))
+    return routes
+
+
+def _reverse(piece):
+    kind, a, *rest = piece
+    if kind == "turn":
+        bend, b = rest
+        return ("turn", b, (bend[0], a[1]), a)
+    return (kind, rest[0], a)
+
+
+def _middle(piece) -> tuple[float, float]:
+    if piece[0] == "turn":
+        _, a, bend, b = piece
+        return bend[0], (a[1] + b[1]) / 2
+    _, a, b = piece
+    return (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+
+
+def _path(pieces) -> str:
+    f = lambda v: f"{v:.1f}".rstrip("0").rstrip(".")  # noqa: E731
+    start = pieces[0][1]
+    out = [f"M{f(start[0])},{f(start[1])}"]
+    for piece in pieces:
+        if piece[0] == "hop":
+            (x1, y1), (x2, y2) = piece[1], piece[2]
+            if abs(y1 - y2) < 0.5:
+                out.append(f"L{f(x2)},{f(y2)}")
+            else:
+                xm = (x1 + x2) / 2
+                out.append(f"C{f(xm)},{f(y1)} {f(xm)},{f(y2)} {f(x2)},{f(y2)}")
+        elif piece[0] == "line":
+            out.append(f"L{f(piece[2][0])},{f(piece[2][1])}")
+        else:
+            (x1, y1), (xb, yb), (x2, y2) = piece[1], piece[2], piece[3]
+            r = min(10.0, abs(xb - x1) / 2, abs(y2 - y1) / 2)
+            s = 1 if xb > x1 else -1
+            t = 1 if y2 > y1 else -1
+            out.append(f"L{f(xb - s * r)},{f(y1)} Q{f(xb)},{f(y1)} {f(xb)},{f(y1 + t * r)}")
+            out.append(f"L{f(xb)},{f(y2 - t * r)} Q{f(xb)},{f(y2)} {f(xb - s * r)},{f(y2)}")
+            out.append(f"L{f(x2)},{f(y2)}")
+    return " ".join(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +20,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "Asset",
     "MODALITIES",
     "NODE_KINDS",
     "Competency",
@@ -73,7 +75,9 @@ class _QuestionBase(Strict):
     id: Id
     prompt: str
     hint: str | None = None
-    explanation: str | None = None
+    #: shown after grading, right or wrong; written ``explanation:`` or ``explain:``
+    explanation: str | None = Field(default=None,
+                                    validation_alias=AliasChoices("explanation", "explain"))
 
 
 class ChoiceQuestion(_QuestionBase):
@@ -276,6 +280,18 @@ class Edge(Strict):
         return data
 
 
+class Asset(Strict):
+    """A file shipped with the quest (a video, a recording, a worksheet, a picture).
+
+    ``path`` is relative to the quest file (``assets/fraction-forest/song.wav``) and is
+    what an option's ``url`` names; ``captions`` a WebVTT file for a video or a recording.
+    """
+
+    path: str = Field(pattern=r"^assets/[A-Za-z0-9._/-]+$")
+    title: str | None = None
+    captions: str | None = Field(default=None, pattern=r"^assets/[A-Za-z0-9._/-]+\.vtt$")
+
+
 class Quest(Strict):
     id: Id
     title: str
@@ -284,6 +300,7 @@ class Quest(Strict):
     description: str | None = None
     theme: str | None = None
     competencies: list[Competency] = Field(default_factory=list)
+    assets: list[Asset] = Field(default_factory=list)
     nodes: list[Node] = Field(min_length=1)
     edges: list[Edge] = Field(default_factory=list)
 

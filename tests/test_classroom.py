@@ -101,7 +101,26 @@ def both_ways(w: World):
 # --- the role matrix -------------------------------------------------------------------------
 
 #: A teacher acting on the other teacher's class, students, submissions and quests.
+def refused_as(error, call) -> bool:
+    """True if ``call`` raises exactly ``error`` (not AccessDenied): the target was allowed."""
+    try:
+        call()
+    except AccessDenied:
+        return False
+    except error:
+        return True
+    return False
+
+
+NO_FILE = "0" * 64
+
 TEACHER_WRONG = {
+    # files handed in (the upload parts of the service)
+    "set_upload_limit": lambda me, them: me.teacher.set_upload_limit(them.code, 10),
+    "submission_files": lambda me, them: me.teacher.submission_files(them.sub),
+    "file": lambda me, them: me.teacher.file(them.students[0], NO_FILE),
+    "export_student_files": lambda me, them: me.teacher.export_student_files(them.students[0],
+                                                                             "/nonexistent"),
     "classes": None,  # has no target: checked in test_teacher_sees_only_own_classes
     "create_class": None,  # has no target: a new class belongs to its creator
     "students": lambda me, them: me.teacher.students(them.code),
@@ -202,6 +221,13 @@ TEACHER_RIGHT = {
     "quest_version": lambda me, them: me.teacher.quest_version(me.code, me.quest, 1).id == me.quest,
     "database_identity": lambda me, them: len(me.teacher.database_identity()) == 36,
     "published": lambda me, them: me.teacher.published(me.quest)["version"] == 1,
+    "set_upload_limit": lambda me, them: me.teacher.set_upload_limit(me.code, 10)
+    == 10 * 1024 * 1024,
+    "submission_files": lambda me, them: me.teacher.submission_files(me.sub) == [],
+    "file": lambda me, them: refused_as(ClassroomError,
+                                        lambda: me.teacher.file(me.students[0], NO_FILE)),
+    "export_student_files": lambda me, them: me.teacher.export_student_files(
+        me.students[0], "/nonexistent") == [],
 }
 
 #: A student acting on a quest assigned to the other class (the only target a student names).
@@ -219,6 +245,10 @@ STUDENT_WRONG = {
     # a goal id of another student (the class-mate, and the other class's student)
     "set_goal_done": lambda me, them: me.sessions[1].set_goal_done(me.goal),
     "remove_goal": lambda me, them: me.sessions[1].remove_goal(them.goal),
+    "asset": lambda me, them: me.sessions[0].asset(them.quest, "assets/t/x.png"),
+    "upload_limit": None,
+    "submit_files": lambda me, them: me.sessions[0].submit_files(them.quest, "learn", "w", []),
+    "my_files": lambda me, them: me.sessions[0].my_files(them.quest, "learn"),
 }
 
 STUDENT_RIGHT = {
@@ -252,6 +282,14 @@ STUDENT_RIGHT = {
     me.sessions[0].profile().goals[0]["done"] is True,
     "remove_goal": lambda me, them: me.sessions[0].remove_goal(me.goal) is None and
     me.sessions[0].profile().goals == [],
+    "asset": lambda me, them: refused_as(ClassroomError,
+                                         lambda: me.sessions[0].asset(me.quest, "assets/t/x.png")),
+    "upload_limit": lambda me, them: me.sessions[0].upload_limit() == 50 * 1024 * 1024,
+    "submit_files": lambda me, them: (me.sessions[1].complete(me.quest, "intro") and
+                                      me.sessions[1].choose(me.quest, "learn", "sheet") and
+                                      me.sessions[1].submit_files(me.quest, "learn", "w", [])
+                                      .state("learn") == "pending_review"),
+    "my_files": lambda me, them: me.sessions[0].my_files(me.quest, "learn") == [],
 }
 
 

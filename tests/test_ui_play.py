@@ -34,16 +34,16 @@ def find(page, cls, kind=None):
 
 
 def login(page, code="OWL-1", name="Ada", pin="1234"):
-    page.login.code.value, page.login.name.value, page.login.pin.value = code, name, pin
-    page.login.button.click()
+    # as the browser sends it: every field's value with the submit message
+    page.login.form.submit(code=code, name=name, pin=pin)
 
 
 def test_wrong_pin_shows_a_sentence_and_no_session(classroom):
     page = PlayPage(classroom)
     login(page, pin="9999")
     assert page.session is None
-    assert "do not match" in page.login.message.value
-    assert "Traceback" not in page.login.message.value
+    assert "do not match" in page.login.form.message
+    assert "Traceback" not in page.login.form.message
 
 
 def test_login_shows_map_and_first_node(classroom):
@@ -140,3 +140,104 @@ def test_logout_returns_to_login(classroom):
     page.logout.click()
     assert page.session is None
     assert page.login.widget in page.widget.children
+
+
+# --- feedback, news, materials and uploads (issue 14) --------------------------------------------
+
+def text_of(widget):
+    return " ".join(w.value for w in walk(widget) if isinstance(getattr(w, "value", None), str))
+
+
+def play_to_gate(page):
+    s = page.session
+    for n in ("trailhead", "fold-map"):
+        s.complete("fraction-forest", n)
+    s.choose("fraction-forest", "learn", "video")
+    s.complete("fraction-forest", "learn")
+    page._open_quest("fraction-forest")
+
+
+def test_the_login_form_says_what_is_missing(classroom):
+    page = PlayPage(classroom)
+    page.login.form.submit(code="OWL-1", name="", pin="")
+    assert page.login.form.message == "Please type your name and your PIN."
+    assert page.session is None
+
+
+def test_a_failed_gate_says_what_to_do_and_goes_to_the_practice(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    play_to_gate(page)
+    gate = page.G.nodes["checkpoint"]["node"]
+    page.map.selected = "checkpoint"
+    wrong = {q.id: (next(o for o in q.options if o != q.answer) if q.type == "choice" else
+                    ["2/3"] if q.type == "multi" else "7") for q in gate.questions}
+    page._act("answer", "checkpoint", wrong)
+    text = text_of(page.panel)
+    assert "Not yet! You got 0 of 5 right, and you need 4 to pass." in text
+    assert "Mastery" not in text and "needed" not in text
+    assert all(q.explanation.split()[0] in text for q in gate.questions if q.explanation)
+    go = find(page, "qe-go")
+    assert go and go[0].description == "Go to “Back to Ranger Camp” ➜"
+    go[0].click()
+    assert page.map.selected == "ranger-camp"
+    assert "Back to Ranger Camp" in text_of(page.panel)
+
+
+def test_an_unanswered_question_is_named_by_its_number(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    play_to_gate(page)
+    page.map.selected = "checkpoint"
+    sid = page.session._row["id"]
+    before = len(classroom.store.events(sid, "fraction-forest"))
+    find(page, "qe-do")[0].click()  # nothing answered
+    assert "Questions 1, 2, 3, 4 and 5 have no answer yet" in page.banner.value
+    assert "'g1'" not in page.banner.value
+    assert len(classroom.store.events(sid, "fraction-forest")) == before
+
+
+def test_a_teachers_review_reaches_an_open_page(classroom):
+    page = PlayPage(classroom)
+    login(page)
+    play_to_gate(page)
+    page.session.submit("fraction-forest", "signpost", "my sign")
+    page._open_quest("fraction-forest")
+    page.map.selected = "signpost"
+    assert page.check_news() is False  # nothing new yet
+    teacher = classroom.login_teacher("t@school.org", "password1")
+    item = teacher.review_queue()[0]
+    teacher.review(item.submission_id, "return", "Label both fractions, please.")
+    assert page.check_news() is True
+    assert "sent “Repair a trail sign” back" in page.banner.value
+    assert {n["id"]: n["state"] for n in page.map.nodes}["signpost"] == "returned"
+    panel = list(walk(page.panel))
+    note = next(i for i, w in enumerate(panel) if "qe-feedback" in str(getattr(w, "value", "")))
+    box = next(i for i, w in enumerate(panel) if "qe-submission" in w._dom_classes)
+    assert note < box and "Label both fractions" in panel[note].value
+
+
+def test_files_go_with_the_submission(classroom):
+    from questengine.ui.media import UploadBox
+
+    page = PlayPage(classroom)
+    login(page)
+    play_to_gate(page)
+    page.map.selected = "signpost"
+    upload = next(w for w in walk(page.panel) if isinstance(w, UploadBox))
+    photo = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    upload._on_msg(upload, {"type": "add", "name": "sign.png", "size": len(photo)}, [photo])
+    assert upload.chosen == [{"name": "sign.png", "size": len(photo)}]
+    find(page, "qe-do")[0].click()
+    assert {n["id"]: n["state"] for n in page.map.nodes}["signpost"] == "pending_review"
+    rows = page.session.my_files("fraction-forest", "signpost")
+    assert [(r["name"], r["mime"]) for r in rows] == [("sign.png", "image/png")]
+    assert "sign.png" in text_of(page.panel)
+
+
+def test_the_browser_cannot_slip_in_a_file_over_the_limit(classroom):
+    from questengine.ui.media import UploadBox
+
+    box = UploadBox(limit=10)
+    box._on_msg(box, {"type": "add", "name": "big.png", "size": 1}, [b"\x89PNG\r\n\x1a\n" * 3])
+    assert box.files == [] and "bigger than" in box.message

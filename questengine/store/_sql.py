@@ -430,6 +430,71 @@ class SQLStore:
                 counts[table] = self._run(f"delete from {table} where {column} = ?", (student_id,))
         return counts
 
+    # files (rows only: the bytes are in questengine.files.FileStore) ---------------------------
+
+    def latest_submission(self, student_id: int, quest_id: str, node: str) -> dict | None:
+        return self._row("select * from submissions where student_id = ? and quest_id = ? and "
+                         "node = ? order by id desc limit 1", (student_id, quest_id, node))
+
+    def add_submission_files(self, submission: dict, files: list[dict], at: str) -> None:
+        if not files:
+            return
+        with self.write():
+            self._many(
+                "insert into submission_files (submission_id, student_id, quest_id, node, round, "
+                "name, mime, size, sha256, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(submission["id"], submission["student_id"], submission["quest_id"],
+                  submission["node"], submission["round"], f["name"], f["mime"], f["size"],
+                  f["sha256"], at) for f in files])
+
+    def submission_files(self, submission_ids: list[int]) -> list[dict]:
+        if not submission_ids:
+            return []
+        marks = ", ".join("?" for _ in submission_ids)
+        return self._rows(f"select * from submission_files where submission_id in ({marks}) "
+                          "order by submission_id, id", tuple(submission_ids))
+
+    def student_file(self, student_id: int, sha256: str) -> dict | None:
+        return self._row("select * from submission_files where student_id = ? and sha256 = ? "
+                         "limit 1", (student_id, sha256))
+
+    def student_file_hashes(self, student_id: int) -> list[str]:
+        return [r["sha256"] for r in self._rows(
+            "select distinct sha256 from submission_files where student_id = ?", (student_id,))]
+
+    def file_in_use(self, sha256: str) -> bool:
+        return self._row("select 1 as x from submission_files where sha256 = ? union all "
+                         "select 1 from quest_assets where sha256 = ? limit 1",
+                         (sha256, sha256)) is not None
+
+    def put_quest_asset(self, quest_id: str, version: int, path: str, mime: str, size: int,
+                        sha256: str) -> None:
+        with self.write():
+            self._run("insert into quest_assets (quest_id, version, path, mime, "
+                              "size, sha256) values (?, ?, ?, ?, ?, ?) on conflict (quest_id, "
+                              "version, path) do update set mime = excluded.mime, size = "
+                              "excluded.size, sha256 = excluded.sha256",
+                              (quest_id, version, path, mime, size, sha256))
+
+    def quest_asset(self, quest_id: str, version: int, path: str) -> dict | None:
+        return self._row("select * from quest_assets where quest_id = ? and version = ? and "
+                         "path = ?", (quest_id, version, path))
+
+    def upload_limit(self, class_code: str) -> int | None:
+        row = self._row("select upload_limit from class_settings where class_code = ?",
+                        (class_code,))
+        return row["upload_limit"] if row else None
+
+    def set_upload_limit(self, class_code: str, limit: int) -> None:
+        with self.write():
+            self._run("insert into class_settings (class_code, upload_limit) values (?, ?) "
+                              "on conflict(class_code) do update set upload_limit = "
+                              "excluded.upload_limit", (class_code, limit))
+
+    def published_quest_ids(self) -> list[str]:
+        """Every published quest id (to warm a page's caches before anyone logs in)."""
+        return [r["id"] for r in self._rows("select distinct id from quests order by id")]
+
     # the progress center's reads ------------------------------------------------------------
 
     def class_students(self, class_code: str) -> list[dict]:

@@ -119,6 +119,16 @@ MIGRATIONS: dict[int, list[str]] = {
     6: ["alter table quest_status add column last_active text",
         "update quest_status set last_active = updated"],
     7: list(OWNERLESS_QUESTS),
+    8: [f"create table submission_files (id {_ID}, submission_id bigint references "
+        "submissions(id), student_id bigint, quest_id text, node text, round bigint, name text, "
+        "mime text, size bigint, sha256 text, at text)",
+        "create index idx_submission_files_submission_id on submission_files (submission_id)",
+        "create index idx_submission_files_student_id on submission_files (student_id)",
+        "create index idx_submission_files_sha256 on submission_files (sha256)",
+        "create table quest_assets (quest_id text, version bigint, path text, mime text, "
+        "size bigint, sha256 text, primary key (quest_id, version, path))",
+        "create index idx_quest_assets_sha256 on quest_assets (sha256)",
+        "create table class_settings (class_code text primary key, upload_limit bigint)"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

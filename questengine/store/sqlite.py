@@ -151,9 +151,28 @@ OWNERLESS_QUESTS = (
     "limit 1) where published_by is null",
 )
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    # files handed in with a submission and files shipped with a quest: the bytes live in
+    # the content-addressed file store (questengine.files), the rows name them by SHA-256
+    db["submission_files"].create({"id": int, "submission_id": int, "student_id": int,
+                                   "quest_id": str, "node": str, "round": int, "name": str,
+                                   "mime": str, "size": int, "sha256": str, "at": str},
+                                  pk="id", foreign_keys=[("submission_id", "submissions", "id")],
+                                  if_not_exists=True)
+    db["submission_files"].create_index(["submission_id"], if_not_exists=True)
+    db["submission_files"].create_index(["student_id"], if_not_exists=True)
+    db["submission_files"].create_index(["sha256"], if_not_exists=True)
+    db["quest_assets"].create({"quest_id": str, "version": int, "path": str, "mime": str,
+                               "size": int, "sha256": str},
+                              pk=("quest_id", "version", "path"), if_not_exists=True)
+    db["quest_assets"].create_index(["sha256"], if_not_exists=True)
+    db["class_settings"].create({"class_code": str, "upload_limit": int}, pk="class_code",
+                                if_not_exists=True)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6, 7: _migration_7}
+    6: _migration_6, 7: _migration_7, 8: _migration_8}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

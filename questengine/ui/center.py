@@ -16,6 +16,7 @@ from ..center import StruggleRules
 from .login import TeacherLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
 from .play import STATE_WORDS
+from .media import submission_files_view
 from .questmap import QuestMap
 from .text import markdown_html, plain_html
 
@@ -312,7 +313,8 @@ class CenterPage(Page):
                         "danger", "qe-fail", "Mark as not passed"),
                 _button("Return for revision", lambda i=item, f=feedback: self._review(
                     i, "return", f.value), "warning", "qe-return")])
-            card = w.VBox([head, feedback, buttons])
+            card = w.VBox([head, *submission_files_view(self.session, item, self._call),
+                           feedback, buttons])
             card.add_class("qe-review-card")
             card.add_class(f"qe-review-{item.submission_id}")
             rows.append(card)

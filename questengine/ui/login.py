@@ -9,12 +9,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import anywidget
 import ipywidgets as w
+import traitlets
 
 from ..errors import QuestEngineError
 from .text import plain_html
 
-__all__ = ["StudentLogin", "TeacherLogin", "page_style", "friendly_call"]
+__all__ = ["StudentLogin", "TeacherLogin", "FormWidget", "page_style", "friendly_call"]
 
 log = logging.getLogger("questengine.ui")
 GENERIC_ERROR = "Something went wrong. Everything you did so far is saved; please try again."
@@ -62,30 +64,140 @@ class _Form:
         self.message.value = f"<div class='qe-error' role='alert'>{plain_html(text)}</div>"
 
 
-class StudentLogin(_Form):
-    """Class code, name and PIN; calls ``on_login(session)`` when the service accepts them."""
+def _front_end():
+    from .questmap import FRONT_END
+
+    return FRONT_END
+
+
+class FormWidget(anywidget.AnyWidget):
+    """A form whose submit (Enter in any field, or its button) sends every field's value.
+
+    ``fields`` is a list of ``{name, label, placeholder, type, inputmode}``; the
+    handler given to :meth:`on_submit` gets ``{name: text}``. The values are only
+    input: whoever handles them checks them.
+    """
+
+    _esm = _front_end() / "form.js"
+    title = traitlets.Unicode("").tag(sync=True)
+    button = traitlets.Unicode("OK").tag(sync=True)
+    fields = traitlets.List(traitlets.Dict()).tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    message_kind = traitlets.Unicode("error").tag(sync=True)
+    clear = traitlets.List(traitlets.Unicode()).tag(sync=True)  # fields emptied after a submit
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._handlers: list[Callable[[dict], None]] = []
+        self.on_msg(self._on_msg)
+
+    def on_submit(self, handler: Callable[[dict], None]) -> None:
+        self._handlers.append(handler)
+
+    def submit(self, **values: str) -> None:
+        """Submit as the browser does (for tests and scripts)."""
+        self._on_msg(self, {"type": "submit", "values": values}, [])
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        if not isinstance(content, dict) or content.get("type") != "submit":
+            return
+        raw = content.get("values")
+        names = [f["name"] for f in self.fields]
+        values = {n: str(raw.get(n, "")) if isinstance(raw, dict) else "" for n in names}
+        for handler in self._handlers:
+            handler(values)
+
+    def say(self, text: str, kind: str = "error") -> None:
+        self.message = ""  # the same sentence twice is shown twice
+        self.message_kind = kind
+        self.message = text
+
+
+class _Value:
+    """A field's value set from Python (scripts and tests); the browser sends its own."""
+
+    def __init__(self) -> None:
+        self.value = ""
+
+
+class _Message:
+    def __init__(self, form) -> None:
+        self._form = form
+
+    @property
+    def value(self) -> str:
+        return self._form.message
+
+
+class _SubmitButton:
+    def __init__(self, press: Callable[[], None]) -> None:
+        self.click = press
+
+
+class StudentLogin:
+    """Class code, name and PIN; calls ``on_login(session)`` when the service accepts them.
+
+    The three values come together with the submit (Enter or the button), so a fast
+    typist's last keys are never lost. From Python, set ``code.value``, ``name.value``
+    and ``pin.value`` and call ``button.click()``, or call :meth:`submit`.
+    """
+
+    FIELDS = [
+        {"name": "code", "label": "Class code", "placeholder": "e.g. OWL-1234",
+         "autocomplete": "off"},
+        {"name": "name", "label": "Your name", "placeholder": "First and last name",
+         "autocomplete": "off"},
+        {"name": "pin", "label": "PIN", "placeholder": "4 digits", "type": "password",
+         "inputmode": "numeric", "autocomplete": "off"},
+    ]
+    MISSING = {"code": "your class code", "name": "your name", "pin": "your PIN"}
 
     def __init__(self, classroom, on_login: Callable[[Any], None]):
         self.classroom = classroom
         self.on_login = on_login
-        self.code = w.Text(placeholder="e.g. OWL-1234", description="Class code")
-        self.name = w.Text(placeholder="Your name", description="Name")
-        self.pin = w.Password(placeholder="4 digits", description="PIN")
-        for field in (self.code, self.name, self.pin):
-            field.layout = w.Layout(width="100%")
-            field.style = {"description_width": "90px"}
-        self.code.add_class("qe-code")
-        self.name.add_class("qe-name")
-        self.pin.add_class("qe-pin")
-        super().__init__("Start your quest", [self.code, self.name, self.pin], "Let's go!")
-        self.button.on_click(self._submit)
+        self.form = FormWidget(title="Start your quest", button="Let's go!",
+                               fields=self.FIELDS, clear=["pin"])
+        self.form.add_class("qe-card")
+        self.form.add_class("qe-login")
+        self.form.on_submit(self._submit)
+        self.widget = self.form
+        self.code, self.name, self.pin = _Value(), _Value(), _Value()
+        self.button = _SubmitButton(lambda: self.submit(self.code.value, self.name.value,
+                                                        self.pin.value))
 
-    def _submit(self, _=None) -> None:
-        self.message.value = ""
+    @property
+    def message(self):
+        """The message shown under the form (``message.value``, as text)."""
+        return _Message(self.form)
+
+    def clear(self) -> None:
+        """Empty every field and the message (after a logout: the next user starts blank)."""
+        for value in (self.code, self.name, self.pin):
+            value.value = ""
+        self.form.message = ""
+        self.form.send({"type": "clear_all"})
+
+    def show_error(self, text: str) -> None:
+        self.form.say(text, "error")
+
+    def show_info(self, text: str) -> None:
+        self.form.say(text, "info")
+
+    def submit(self, code: str, name: str, pin: str) -> None:
+        """Log in with these values, as the form does."""
+        self._submit({"code": code, "name": name, "pin": pin})
+
+    def _submit(self, values: dict) -> None:
+        missing = [self.MISSING[k] for k in ("code", "name", "pin") if not values.get(k, "").strip()]
+        if missing:
+            what = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+            self.show_error(f"Please type {what}.")
+            return
+        self.form.message = ""
         session = friendly_call(self.classroom.login_student, self.show_error,
-                                self.code.value, self.name.value, self.pin.value)
+                                values["code"].strip(), values["name"].strip(), values["pin"].strip())
         if session is not None:
-            self.pin.value = ""
+            self.form.send({"type": "clear"})
             self.on_login(session)
 
 

@@ -19,6 +19,7 @@ from ..engine import PLAYABLE, Progress, explain
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
+from .media import MediaView, UploadBox
 from .questmap import QuestMap
 from .text import markdown_html, markdown_inline, plain_html
 
@@ -50,6 +51,16 @@ KIND_LABELS = {"story": "Story", "task": "Task", "choice": "Choose your way", "q
 STATE_WORDS = {"locked": "Locked", "available": "Open", "in_progress": "In progress",
                "pending_review": "Waiting for review", "returned": "Returned to you",
                "success": "Done", "fail": "Not passed", "closed": "Closed"}
+MODALITY_WORDS = {"video": "Videos", "reading": "Reading", "worksheet": "Worksheets",
+                  "audio": "Listening", "story": "Stories", "song": "Songs and chants",
+                  "movie": "Mini-movies", "project": "Projects", "game": "Games",
+                  "discussion": "Talking it over", "other": "Other ways"}
+NEWS_SECONDS = 5.0  # how often an open page asks the service for news (a teacher's review)
+NEWS_IDLE_MINUTES = 30  # after this long without the student doing anything, stop asking
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def _html(text: str, cls: str = "") -> w.HTML:
@@ -60,6 +71,28 @@ def _html(text: str, cls: str = "") -> w.HTML:
     return widget
 
 
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
+
+
+def _worth_explaining(np) -> bool:
+    """Whether the one-sentence explanation says more than the state's pill already does."""
+    return np.state in ("locked", "closed", "fail") or (
+        np.state == "available" and np.retry_ready)
+
+
+def _badge_word(names: dict, badge: str) -> str:
+    """A badge's name; for a badge of another quest, its id made readable."""
+    return names.get(badge) or badge.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _row(children) -> w.Box:
+    """Widgets side by side that wrap onto a new line on a narrow screen."""
+    box = w.Box(children)
+    box.add_class("qe-row")
+    return box
+
+
 def _button(label: str, on_click, style: str = "primary", cls: str = "") -> w.Button:
     button = w.Button(description=label, button_style=style,
                       layout=w.Layout(width="auto", min_width="140px", height="38px"))
@@ -67,6 +100,21 @@ def _button(label: str, on_click, style: str = "primary", cls: str = "") -> w.Bu
     for c in cls.split():
         button.add_class(c)
     return button
+
+
+def _missing_answer(questions, answers: dict, label: str) -> str:
+    """A sentence naming the questions (by number) still without a usable answer, or ""."""
+    from ..grading import _blank, parse_number
+
+    blank = [i for i, q in enumerate(questions, start=1) if _blank(answers.get(q.id))]
+    if blank:
+        which = (f"Question {blank[0]} has" if len(blank) == 1 else
+                 "Questions " + ", ".join(map(str, blank[:-1])) + f" and {blank[-1]} have")
+        return f"{which} no answer yet. Please answer every question, then press “{label}”."
+    for i, q in enumerate(questions, start=1):
+        if q.type == "number" and parse_number(answers.get(q.id)) is None:
+            return f"Question {i} needs a number, like 3 or 0.5 or 1/2."
+    return ""
 
 
 class PlayPage(Page):
@@ -82,6 +130,8 @@ class PlayPage(Page):
         self._badges_seen: set[str] | None = None
         self._level_seen: int | None = None
         self._code_runs: set[tuple[str, str]] = set()  # (quest, node) whose code is running
+        self._news_timer = None
+        self._active_at = 0.0
         super().__init__()
         self.login = StudentLogin(classroom, self._logged_in)
         self.widget = w.VBox([page_style(), self.login.widget])
@@ -89,12 +139,99 @@ class PlayPage(Page):
 
     @classmethod
     def from_env(cls) -> "PlayPage":
-        """The page over the classroom database named by QUESTENGINE_DB."""
-        return cls(classroom_from_env())
+        """The page over the classroom database named by QUESTENGINE_DB, caches warmed."""
+        page = cls(classroom_from_env())
+        page.warm()
+        return page
+
+    def warm(self) -> None:
+        """Read and lay out every published quest now (a preheated kernel does this before
+        anyone opens the page), so logging in only reads the student's own progress."""
+        from ..graph import map_layout
+
+        try:
+            for quest_id in self.classroom.store.published_quest_ids():
+                map_layout(self.classroom.graph(quest_id))
+        except Exception:  # a quest that cannot be read now says so when it is opened
+            log.info("warming the play page's caches failed", exc_info=True)
 
     def _call(self, fn, *args, **kwargs) -> Any:
         self.banner.value = ""  # a new action: the last message is old news
         return super()._call(fn, *args, **kwargs)
+
+    # news: the teacher's reviews reach an open page -----------------------------------------------
+
+    def _start_news(self) -> None:
+        """Ask the service for news every few seconds while the student is here."""
+        import time
+
+        self._active_at = time.monotonic()
+        if self._news_timer is not None:
+            return
+        loop = _running_loop()
+        if loop is None:
+            return  # no event loop (a test, a script): call check_news() by hand
+        self._news_timer = loop.call_later(NEWS_SECONDS, self._news_tick)
+
+    def _news_tick(self) -> None:
+        import time
+
+        self._news_timer = None
+        if self.session is None:
+            return
+        self.check_news()
+        if time.monotonic() - self._active_at < NEWS_IDLE_MINUTES * 60:
+            loop = _running_loop()
+            if loop is not None:
+                self._news_timer = loop.call_later(NEWS_SECONDS, self._news_tick)
+
+    def _stop_news(self) -> None:
+        if self._news_timer is not None:
+            self._news_timer.cancel()
+            self._news_timer = None
+
+    def check_news(self) -> bool:
+        """Catch up with what others wrote (a review); redraw what changed. True if anything did."""
+        if self.session is None or self.quest_id is None or self.progress is None:
+            return False
+        try:
+            progress = self.session.progress(self.quest_id)
+        except Exception:  # an ended session or a busy database: try again later, quietly
+            log.info("news check failed", exc_info=True)
+            return False
+        before = self.progress
+        if progress is before:
+            return False
+        changed = [n for n, np in progress.nodes.items()
+                   if (np.state, len(np.reviews), np.attempts) != (
+                       before.nodes[n].state, len(before.nodes[n].reviews), before.nodes[n].attempts)]
+        if not changed:
+            self.progress = progress
+            return False
+        news = [self._review_news(n, progress.nodes[n]) for n in changed
+                if len(progress.nodes[n].reviews) > len(before.nodes[n].reviews)]
+        self._set_progress(progress)
+        self._show_quests(friendly_call(self.session.quests, lambda _t: None) or [])
+        if self.selected in changed:
+            self._render_panel()
+        news = [t for t in news if t]
+        if news:
+            self.flash(" ".join(news), "info")
+        return True
+
+    def _review_news(self, n: str, np) -> str:
+        title = self.G.nodes[n]["node"].title
+        decision = np.reviews[-1].decision
+        if decision == "approve":
+            return f"📬 Your teacher approved “{title}”. Well done!"
+        if decision == "return":
+            return (f"📬 Your teacher sent “{title}” back with a note. Open it to read the note, "
+                    "then send a new version.")
+        return f"📬 Your teacher looked at “{title}”: open it to read what they wrote."
+
+    def _on_map_focus(self) -> None:
+        """The student came back to the tab: look for news now."""
+        self.check_news()
 
     # after login --------------------------------------------------------------------------------
 
@@ -106,17 +243,24 @@ class PlayPage(Page):
         self.session = session
         self._session_began()
         self.header = _html("", "qe-header")
-        self.logout = _button("Log out", self._logout, style="", cls="qe-logout")
+        self.logout = w.Button(description="Log out", layout=w.Layout(width="auto", height="38px"))
+        self.logout.on_click(lambda _b: self._logout())
+        self.logout.add_class("qe-logout")
         self.quest_list = w.VBox()
         self.quest_list.add_class("qe-quest-list")
-        self.map = QuestMap(height=480, layout=w.Layout(width="100%"))
+        # sizes live in pages.css: side by side on a laptop, the panel below the map on a
+        # tablet or a phone
+        self.map = QuestMap(height=480, follow=".qe-panel")
         self.map.observe(self._on_select, names="selected")
-        self.panel = w.VBox(layout=w.Layout(width="38%", min_width="320px"))
+        self.map.on_focus(self._on_map_focus)
+        self.panel = w.VBox()
         self.panel.add_class("qe-panel")
-        self.map_box = w.Box([self.map], layout=w.Layout(flex="1 1 60%", min_width="0",
-                                                          width="60%"))
-        play = w.VBox([self.quest_list, w.HBox([self.map_box, self.panel],
-                                                layout=w.Layout(width="100%"))])
+        self.map_box = w.Box([self.map])
+        self.map_box.add_class("qe-map-box")
+        main = w.Box([self.map_box, self.panel])
+        main.add_class("qe-play-main")
+        play = w.VBox([self.quest_list, main])
+        play.add_class("qe-play")
         self.profile_box = w.VBox()
         self.profile_box.add_class("qe-profile")
         self.tabs = w.Tab([play, self.profile_box])
@@ -124,8 +268,7 @@ class PlayPage(Page):
         self.tabs.set_title(1, "My profile")
         self.tabs.observe(lambda change: change["new"] == 1 and self._show_profile(),
                           names="selected_index")
-        top = w.HBox([self.header, self.logout], layout=w.Layout(justify_content="space-between",
-                                                                align_items="center"))
+        top = w.Box([self.header, self.logout])
         top.add_class("qe-top")
         self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
         cards = self._call(self.session.quests) or []
@@ -135,31 +278,37 @@ class PlayPage(Page):
         if cards:
             self._open_quest(cards[0].quest_id)
         self._update_header(celebrate=False)
+        self._start_news()
 
     def _logout(self) -> None:
+        self._stop_news()
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
         self.widget.children = [self.widget.children[0], self.login.widget]
         self._close_session_widgets()
         self.login.clear()
-        self.login.message.value = "<div class='qe-info'>You are logged out. See you soon!</div>"
+        self.login.show_info("You are logged out. See you soon!")
 
     def _show_quests(self, cards) -> None:
         rows = []
         for card in cards:
             pct = round(100 * card.fraction)
             button = w.Button(description=card.title, layout=w.Layout(width="auto"),
+                              tooltip=("You are playing this quest" if card.quest_id == self.quest_id
+                                       else f"Play “{card.title}”"),
                               button_style="info" if card.quest_id == self.quest_id else "")
             button.add_class("qe-quest-button")
             button.on_click(lambda _b, q=card.quest_id: self._open_quest(q))
             done = " ✓ complete" if card.complete else ""
-            bar = _html(f"<div class='qe-progress' title='{pct}% of the map done'>"
+            bar = _html(f"<div class='qe-progress' title='{card.done} of {card.total} steps done'>"
                         f"<div style='width:{pct}%'></div></div>"
                         f"<span class='qe-progress-label'>{card.done}/{card.total} steps · "
                         f"{card.xp} XP{done}</span>")
-            row = w.HBox([button, bar], layout=w.Layout(align_items="center"))
+            row = w.VBox([button, bar])
             row.add_class("qe-quest-row")
+            if card.quest_id == self.quest_id:
+                row.add_class("qe-quest-current")
             rows.append(row)
         self.quest_list.children = rows
 
@@ -188,8 +337,8 @@ class PlayPage(Page):
         level, into, span = level_progress(profile.xp)
         pct = round(100 * into / span) if span else 100
         names = self._badge_names()
-        badges = "".join(f"<span class='qe-badge' title='{plain_html(names.get(b, b))}'>★ "
-                         f"{plain_html(names.get(b, b))}</span>" for b in profile.badges)
+        badges = "".join(f"<span class='qe-badge' title='{plain_html(_badge_word(names, b))}'>★ "
+                         f"{plain_html(_badge_word(names, b))}</span>" for b in profile.badges)
         self.header.value = (
             f"<div class='qe-hello'>Hi, {plain_html(profile.name)}!</div>"
             f"<div class='qe-level'>Level {level}</div>"
@@ -199,7 +348,7 @@ class PlayPage(Page):
             f"<div class='qe-badges'>{badges}</div>")
         new_badges = set(profile.badges) - (self._badges_seen or set())
         if celebrate and self._badges_seen is not None and new_badges:
-            self._celebrate("New badge: " + ", ".join(names.get(b, b) for b in sorted(new_badges)))
+            self._celebrate("New badge: " + ", ".join(_badge_word(names, b) for b in sorted(new_badges)))
         elif celebrate and self._level_seen is not None and level > self._level_seen:
             self._celebrate(f"Level up! You reached level {level}.")
         self._badges_seen = set(profile.badges)
@@ -223,6 +372,7 @@ class PlayPage(Page):
     # the node panel ------------------------------------------------------------------------------
 
     def _on_select(self, change) -> None:
+        self._start_news()
         node = change["new"]
         if not node or self.G is None or node not in self.G:
             self.selected = None
@@ -237,6 +387,7 @@ class PlayPage(Page):
         self._render_panel()
 
     def _act(self, method: str, *args) -> None:
+        self._start_news()
         before = self.progress
         progress = self._call(getattr(self.session, method), self.quest_id, *args)
         if progress is None:
@@ -264,7 +415,8 @@ class PlayPage(Page):
             f"<div class='qe-kind'>{plain_html(self._kind_label(node.kind))}</div>"
             f"<h3 class='qe-node-title'>{plain_html(node.title)}</h3>"
             f"<span class='qe-pill qe-pill-{np.state}'>{STATE_WORDS.get(np.state, np.state)}</span>"
-            f"<p class='qe-explain'>{plain_html(explain(self.progress, n))}</p>")]
+            + (f"<p class='qe-explain'>{plain_html(explain(self.progress, n))}</p>"
+               if _worth_explaining(np) else ""))]
         if np.state in ("locked", "closed"):
             if np.history:
                 last = np.history[-1]
@@ -276,6 +428,7 @@ class PlayPage(Page):
                                       if last.get("score") is not None else "") + ").</p>"))
             self.panel.children = parts
             return
+        parts += self._feedback(np)  # the teacher's note first: above the box to revise in
         if node.story:
             parts.append(_html(f"<div class='qe-story'>{markdown_html(node.story)}</div>"))
         if node.text:
@@ -283,7 +436,6 @@ class PlayPage(Page):
         builder = getattr(self, f"_body_{node.kind}", None) or self._plugin_body(node.kind)
         if builder is not None:
             parts += builder(n, node, np)
-        parts += self._feedback(np)
         if node.hints and np.state in PLAYABLE:
             hints = w.Accordion([_html("".join(f"<p>{markdown_html(h)}</p>" for h in node.hints))])
             hints.set_title(0, "Need a hint?")
@@ -312,25 +464,57 @@ class PlayPage(Page):
             head = []
         if node.complete == "self":
             if np.state in PLAYABLE:
-                return head + [_button("Mark as done ✓", lambda: self._act("complete", n),
-                                       cls="qe-do")]
+                return head + [_button("Done ✓", lambda: self._act("complete", n), cls="qe-do")]
             return head
         return head + self._submission(n, np, "Send to my teacher")
 
     def _submission(self, n, np, label: str) -> list[w.Widget]:
         if np.state == "pending_review":
             last = np.submissions[-1].content if np.submissions else ""
-            return [_html(f"<div class='qe-waiting'>⏳ Sent! Your teacher will look at it soon."
-                          f"<blockquote class='qe-submitted'>{plain_html(last)}</blockquote></div>")]
+            return [_html(f"<div class='qe-waiting'>⏳ Sent! Your teacher will look at it soon. "
+                          f"This page will tell you when they have."
+                          f"<blockquote class='qe-submitted'>{plain_html(last)}</blockquote></div>")
+                    ] + self._handed_in(n, np)
         if np.state not in PLAYABLE:
             return []
         box = w.Textarea(value=np.submissions[-1].content if np.state == "returned" and np.submissions
                          else "", placeholder="Write your answer, or paste a link to your work",
                          layout=w.Layout(width="100%", height="120px"))
         box.add_class("qe-submission")
-        send = _button(label if np.state != "returned" else "Send my revision",
-                       lambda: self._act("submit", n, box.value), cls="qe-do")
-        return [box, send]
+        label = label if np.state != "returned" else "Send my new version"
+        limit_mb = self._upload_limit_mb()
+        upload = UploadBox(limit=limit_mb * 1024 * 1024)
+
+        def send_it():
+            files = list(upload.files)
+            if not box.value.strip() and not files:
+                self.flash(f"The box is empty. Write your answer (or add a photo, a recording or "
+                           f"a file), then press “{label}”.")
+                return
+            if files:
+                self._act("submit_files", n, box.value, files)
+            else:
+                self._act("submit", n, box.value)
+
+        intro = ([_html("<p class='qe-prompt'>Change your work using your teacher's note, then "
+                        "send it again.</p>")] if np.state == "returned" else [])
+        hint = _html(f"<p class='qe-hint'>You can add photos, recordings, videos or PDFs "
+                     f"(up to {limit_mb} MB each).</p>")
+        return intro + [box, upload, hint, _button(label, send_it, cls="qe-do")]
+
+    def _upload_limit_mb(self) -> int:
+        limit = friendly_call(self.session.upload_limit, lambda _t: None)
+        return round((limit or 50 * 1024 * 1024) / (1024 * 1024))
+
+    def _handed_in(self, n: str, np) -> list[w.Widget]:
+        """The files handed in with the latest submission (names, and a player for each)."""
+        rows = friendly_call(self.session.my_files, lambda _t: None, self.quest_id, n) or []
+        if not rows or not np.submissions:
+            return []
+        last = max(r["submission_id"] for r in rows)
+        names = "".join(f"<li>📎 {plain_html(r['name'])} ({_size(r['size'])})</li>"
+                        for r in rows if r["submission_id"] == last)
+        return [_html(f"<ul class='qe-handed-in'>{names}</ul>")]
 
     def _body_choice(self, n, node, np):
         option = next((o for o in node.options if o.id == np.option), None)
@@ -359,9 +543,9 @@ class PlayPage(Page):
         if option.text:
             out.append(_html(f"<div class='qe-text'>{markdown_html(option.text)}</div>"))
         if option.url:
-            out.append(_html(f"<p>{markdown_html(f'[Open the material]({option.url})')}</p>"))
+            out += self._material(option)
         if option.complete == "self" and np.state in PLAYABLE:
-            out.append(_button("I did it ✓", lambda: self._act("complete", n), cls="qe-do"))
+            out.append(_button("Done ✓", lambda: self._act("complete", n), cls="qe-do"))
         elif option.complete == "review":
             out += self._submission(n, np, "Send to my teacher")
         elif option.complete == "quiz" and np.state in PLAYABLE:
@@ -370,6 +554,43 @@ class PlayPage(Page):
             out.append(_button("Pick another way", lambda: self._rechoose(n), style="",
                                cls="qe-rechoose"))
         return out
+
+    def _material(self, option) -> list[w.Widget]:
+        """An option's material: the quest's own file shown inside the page; an outside page
+        opened in a new tab, never replacing this one."""
+        url = option.url or ""
+        if url.startswith(("http://", "https://")):
+            return [_html(f"<p><a class='qe-material-link' href='{html.escape(url, quote=True)}' "
+                          f"target='_blank' rel='noopener noreferrer'>Open the material in a new "
+                          f"tab ↗</a></p>")]
+        listed = {a.path: a for a in self.G.graph["quest"].assets}
+        if url not in listed:
+            return [_html("<p class='qe-hint'>📎 Your teacher has the material for this step "
+                          "(ask for it if you do not have it yet).</p>")]
+        asset = listed[url]
+        box = w.VBox()
+        box.add_class("qe-material")
+        label = {"mp4": "▶ Watch", "webm": "▶ Watch", "mov": "▶ Watch", "mp3": "♫ Listen",
+                 "wav": "♫ Listen", "ogg": "♫ Listen", "m4a": "♫ Listen", "pdf": "☰ Open",
+                 }.get(url.rsplit(".", 1)[-1].lower(), "📎 Open")
+        what = asset.title or "the material"
+        button = _button(f"{label} {what} here", lambda: self._open_material(box, url, what),
+                         style="info", cls="qe-open-material")
+        box.children = [button]
+        return [box]
+
+    def _open_material(self, box: w.VBox, path: str, title: str) -> None:
+        got = self._call(self.session.asset, self.quest_id, path)
+        if got is None:
+            return  # the reason is in the banner ("ask your teacher")
+        data, mime, captions = got
+        vtt = b""
+        if captions:
+            extra = friendly_call(self.session.asset, lambda _t: None, self.quest_id, captions)
+            vtt = extra[0] if extra else b""
+        view = MediaView(data=data, mime=mime, name=path.rsplit("/", 1)[-1], title=title,
+                         captions=vtt)
+        box.children = [view]
 
     def _rechoose(self, n: str) -> None:
         node = self.G.nodes[n]["node"]
@@ -385,7 +606,8 @@ class PlayPage(Page):
     def _body_quiz(self, n, node, np):
         if np.state in PLAYABLE:
             return self._quiz_form(n, node.questions, "Check my answers")
-        return self._results(node.questions, np)
+        return self._verdict(n, node, np, node.questions, node.pass_score) + \
+            self._results(node.questions, np)
 
     def _body_gate(self, n, node, np):
         out = []
@@ -400,15 +622,48 @@ class PlayPage(Page):
                                    cls="qe-do"))
             return out
         if np.state in ("success", "fail"):
-            needed = round(100 * node.threshold)
-            got = round(100 * min(np.mastery.values())) if np.mastery else (
-                round(100 * np.score) if np.score is not None else 0)
-            verdict = ("🎯 You showed mastery!" if np.state == "success"
-                       else "Not yet — practice, then try again.")
-            out.append(_html(f"<p class='qe-verdict qe-verdict-{np.state}'>{verdict} "
-                             f"Mastery {got}% (needed {needed}%).</p>"))
+            out += self._verdict(n, node, np, node.questions, node.threshold)
             out += self._results(node.questions, np)
         return out
+
+    def _verdict(self, n, node, np, questions, needed: float) -> list[w.Widget]:
+        """What happened, in words for a child: passed and the XP won, or what to do next."""
+        if np.state not in ("success", "fail"):
+            return []
+        right = sum(1 for q in questions if np.results.get(q.id))
+        total = len(questions)
+        need = -(-round(needed * total * 1000) // 1000) if total else 0  # ceil, without float dust
+        xp = f" +{np.xp} XP" if np.xp else ""
+        if np.state == "success":
+            sub = (f"You showed mastery: {right} of {total} right." if node.kind == "gate"
+                   else f"You got {right} of {total} right.") if total else ""
+            return [_html(f"<div class='qe-verdict qe-verdict-success' role='status'>"
+                          f"<strong>🎉 You passed!{xp}</strong> {sub}</div>")]
+        parts = []
+        head = (f"Not yet! You got {right} of {total} right, and you need {need} to pass."
+                if total else "Not yet! You need a bit more practice first.")
+        next_steps = [v for v, d in self.G.succ[n].items() if d.get("when") == "fail"
+                      and self.progress.nodes[v].state in PLAYABLE]
+        if next_steps:
+            go = self.G.nodes[next_steps[0]]["node"].title
+            tip = f" Go to “{go}” to practise, then come back and try again."
+        elif np.state == "fail" and node.kind == "gate":
+            tip = " Your teacher will help you with the next step."
+        else:
+            tip = " Look at the answers below to see what to practise." + (
+                f" You still earned{xp}." if xp else "")
+        parts.append(_html(f"<div class='qe-verdict qe-verdict-fail' role='status'><strong>"
+                           f"{plain_html(head)}</strong>{plain_html(tip)}</div>"))
+        if next_steps:
+            target = next_steps[0]
+            go_button = _button(f"Go to “{self.G.nodes[target]['node'].title}” ➜",
+                                lambda: self._go(target), cls="qe-go")
+            parts.append(go_button)
+        return parts
+
+    def _go(self, node: str) -> None:
+        """Open another step's panel, as a click on it in the map would."""
+        self.map.selected = node
 
     # plugin kinds and coding challenges -----------------------------------------------------------
 
@@ -602,7 +857,12 @@ class PlayPage(Page):
             rows.append(w.VBox([prompt, field], layout=w.Layout(margin="0 0 8px 0")))
 
         def submit():
-            self._act("answer", n, {qid: get() for qid, get in fields.items()})
+            answers = {qid: get() for qid, get in fields.items()}
+            problem = _missing_answer(questions, answers, label)
+            if problem:
+                self.flash(problem)
+                return
+            self._act("answer", n, answers)
 
         return rows + [_button(label, submit, cls="qe-do")]
 
@@ -614,28 +874,37 @@ class PlayPage(Page):
             ok = np.results.get(q.id)
             given = (np.answers or {}).get(q.id)
             given = ", ".join(given) if isinstance(given, list) else given
-            mark = "✓" if ok else "✗"
+            mark = "✓ Right" if ok else "✗ Not quite"
             extra = ""
-            if not ok and q.hint:
-                extra = f"<div class='qe-hint'>Hint: {markdown_inline(q.hint)}</div>"
-            elif ok and q.explanation:
-                extra = f"<div class='qe-hint'>{markdown_inline(q.explanation)}</div>"
+            if q.explanation:  # the question's own explanation, right or wrong
+                extra += f"<div class='qe-why'>💡 {markdown_inline(q.explanation)}</div>"
+            elif not ok and q.hint:
+                extra += f"<div class='qe-hint'>Hint: {markdown_inline(q.hint)}</div>"
             rows.append(f"<li class='qe-result qe-result-{'ok' if ok else 'wrong'}'>"
                         f"<span class='qe-mark'>{mark}</span> {markdown_inline(q.prompt)}"
-                        f"<div class='qe-given'>Your answer: {plain_html(given)}</div>{extra}</li>")
+                        f"<div class='qe-given'>Your answer: {plain_html(given or '(none)')}</div>"
+                        f"{extra}</li>")
         score = round(100 * (np.score or 0))
-        return [_html(f"<p class='qe-score'>Score: {score}%</p><ul class='qe-results'>"
-                      f"{''.join(rows)}</ul>")]
+        right = sum(1 for q in questions if np.results.get(q.id))
+        return [_html(f"<p class='qe-score'>Score: {score}% ({right} of {len(questions)} right)"
+                      f"</p><ul class='qe-results'>{''.join(rows)}</ul>")]
 
     def _feedback(self, np) -> list[w.Widget]:
         if not np.reviews:
             return []
-        items = "".join(
-            f"<li><span class='qe-review-{r.decision}'>{ {'approve': 'Approved', 'fail': 'Not passed', 'return': 'Please revise'}.get(r.decision, r.decision)}</span>"
-            f" (round {r.round}){': ' + markdown_html(r.feedback) if r.feedback else ''}</li>"
-            for r in np.reviews)
-        return [_html(f"<div class='qe-feedback'><strong>Your teacher's feedback</strong>"
-                      f"<ul>{items}</ul></div>")]
+        words = {"approve": "✅ Approved", "fail": "Not passed this time",
+                 "return": "✏️ Please change it and send it again"}
+        latest, earlier = np.reviews[-1], np.reviews[:-1]
+        note = markdown_html(latest.feedback) if latest.feedback else ""
+        older = "".join(f"<li>{words.get(r.decision, r.decision)}"
+                        f"{': ' + markdown_html(r.feedback) if r.feedback else ''}</li>"
+                        for r in reversed(earlier))
+        older = (f"<details class='qe-earlier'><summary>Earlier notes ({len(earlier)})</summary>"
+                 f"<ul>{older}</ul></details>") if earlier else ""
+        return [_html(f"<div class='qe-feedback qe-feedback-{latest.decision}' role='status'>"
+                      f"<strong>📬 Your teacher: "
+                      f"<span class='qe-review-{latest.decision}'>{words.get(latest.decision, '')}"
+                      f"</span></strong>{note}{older}</div>")]
 
     def _reflection(self, n, node, np) -> list[w.Widget]:
         prompt = _html(f"<div class='qe-reflect-prompt'>💭 {markdown_html(node.reflection)}</div>")
@@ -656,51 +925,61 @@ class PlayPage(Page):
         profile = self._call(self.session.profile)
         if profile is None:
             return
-        comp_names = {}
+        comp_names, step_names = {}, {}
         for card in self._call(self.session.quests) or []:
             G = self._call(self.session.graph, card.quest_id)
             if G is not None:
                 comp_names.update({c.id: c.name for c in G.graph["quest"].competencies})
+                step_names.update({(card.quest_id, n): G.nodes[n]["node"].title for n in G})
         bars = "".join(
-            f"<tr><td>{plain_html(comp_names.get(c, c))}</td><td><div class='qe-mastery'>"
+            f"<tr><td>{plain_html(comp_names.get(c, 'A skill'))}</td><td><div class='qe-mastery'>"
             f"<div style='width:{round(100 * v)}%'></div></div></td><td>{round(100 * v)}%</td></tr>"
             for c, v in sorted(profile.mastery.items())) or \
             "<tr><td colspan=3>Answer a quiz or a checkpoint to see your mastery here.</td></tr>"
         names = self._badge_names()
-        badges = "".join(f"<span class='qe-badge'>★ {plain_html(names.get(b, b))}</span>"
+        badges = "".join(f"<span class='qe-badge'>★ {plain_html(_badge_word(names, b))}</span>"
                          for b in profile.badges) or "None yet — keep going!"
         picks: dict[str, list] = {}
         for p in profile.picks:
             picks.setdefault(p["modality"], []).append(p["outcome"])
         pick_rows = "".join(
-            f"<li>{MODALITY_ICONS.get(m, '')} {m}: chosen {len(o)} time(s), "
-            f"{sum(1 for x in o if x == 'success')} done</li>" for m, o in sorted(picks.items())) \
-            or "<li>No choices yet.</li>"
-        reflections = "".join(f"<li><em>{plain_html(r['node'])}</em>: {plain_html(r['text'])}</li>"
-                              for r in profile.reflections) or "<li>No reflections yet.</li>"
+            f"<li>{MODALITY_ICONS.get(m, '')} {MODALITY_WORDS.get(m, m.title())}: you chose this "
+            f"{_times(len(o))}" + (f" and finished it {_times(done)}" if (done := sum(
+                1 for x in o if x == 'success')) else "") + ".</li>"
+            for m, o in sorted(picks.items())) or "<li>No choices yet.</li>"
+        reflections = "".join(
+            f"<li><em>{plain_html(step_names.get((r.get('quest'), r['node']), 'A step'))}</em>: "
+            f"{plain_html(r['text'])}</li>" for r in profile.reflections) \
+            or "<li>No reflections yet.</li>"
         goal_rows = []
         for goal in profile.goals:
             box = w.Checkbox(value=goal["done"], description=goal["text"], indent=False)
             box.observe(lambda ch, g=goal["id"]: self._call(self.session.set_goal_done, g,
                                                              ch["new"]), names="value")
             goal_rows.append(box)
-        new_goal = w.Text(placeholder="A goal for this week...", layout=w.Layout(width="320px"))
+        new_goal = w.Text(placeholder="A goal for this week...",
+                          layout=w.Layout(width="320px", max_width="100%"))
         new_goal.add_class("qe-new-goal")
         add = _button("Add goal", lambda: self._add_goal(new_goal.value), style="", cls="qe-add-goal")
+        new_goal.on_submit(lambda box: self._add_goal(box.value))  # Enter adds it too
         interests = w.Text(value=", ".join(profile.interests),
                            placeholder="dinosaurs, football, drawing...",
-                           layout=w.Layout(width="320px"))
+                           layout=w.Layout(width="320px", max_width="100%"))
         save_interests = _button("Save", lambda: self._save_interests(interests.value), style="")
+        interests.on_submit(lambda box: self._save_interests(box.value))
         self.profile_box.children = [
             _html(f"<h3>My mastery</h3><table class='qe-mastery-table'>{bars}</table>"),
             _html(f"<h3>My badges</h3><div class='qe-badges'>{badges}</div>"),
-            _html("<h3>My goals</h3>"), w.VBox(goal_rows), w.HBox([new_goal, add]),
-            _html("<h3>What I like</h3>"), w.HBox([interests, save_interests]),
+            _html("<h3>My goals</h3>"), w.VBox(goal_rows), _row([new_goal, add]),
+            _html("<h3>What I like</h3>"), _row([interests, save_interests]),
             _html(f"<h3>How I like to learn</h3><ul>{pick_rows}</ul>"),
             _html(f"<h3>My reflections</h3><ul>{reflections}</ul>"),
         ]
 
     def _add_goal(self, text: str) -> None:
+        if not text.strip():
+            self.flash("Type your goal in the box first, then press “Add goal”.")
+            return
         if self._call(self.session.add_goal, text) is not None:
             self._show_profile()
 

@@ -1,10 +1,16 @@
 """The quest map widget: one anywidget shared by every page.
 
-Synced traits are plain JSON: ``nodes`` (id, title, kind, state, x, y, info),
-``edges`` (source, target, when), ``selected`` (set by a click in the
-browser), ``current``, ``counts`` (per node, for the progress center),
-``editable`` and ``height``. The browser can set any trait, so ``selected``
-only chooses what a panel shows: it never grants anything.
+Synced traits are plain JSON: ``nodes`` (id, title, kind, state, x, y, w, h,
+lines, info), ``edges`` (source, target, when, and the routed ``path`` with the
+point ``mark`` for its condition), ``selected`` (set by a click or a tap in the
+browser, on the map or in its list view), ``current``, ``counts`` (per node,
+for the progress center), ``editable``, ``height``, ``view`` (``map`` or
+``list``) and ``aspect`` (the drawing frame's shape, reported by the browser
+so the layout fits a phone as well as a laptop). The browser can set any
+trait, so ``selected`` only chooses what a panel shows: it never grants anything.
+
+The layout (layers, edge routes, wrapped titles) is computed in Python by
+:func:`questengine.graph.map_layout`; the front end only draws.
 """
 from __future__ import annotations
 
@@ -15,9 +21,12 @@ import networkx as nx
 import traitlets
 
 from ..engine import Progress, explain
-from ..graph import layout
+from ..graph import map_layout
 
-__all__ = ["QuestMap", "map_nodes", "map_edges", "FRONT_END"]
+__all__ = ["QuestMap", "map_nodes", "map_edges", "FRONT_END", "ASPECTS"]
+
+#: The frame shapes the layout is computed for (the browser reports the nearest).
+ASPECTS = (0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 2.6)
 
 
 def _front_end() -> Path:
@@ -28,15 +37,20 @@ def _front_end() -> Path:
 FRONT_END = _front_end()
 
 
-def map_nodes(G: nx.DiGraph, progress: Progress | None = None) -> list[dict]:
+def _geometry(G: nx.DiGraph, n: str, lay) -> dict:
+    x, y = lay.positions[n]
+    w, h = lay.sizes[n]
+    return {"x": float(x), "y": float(y), "w": w, "h": h, "lines": lay.lines[n]}
+
+
+def map_nodes(G: nx.DiGraph, progress: Progress | None = None, aspect: float = 1.6) -> list[dict]:
     """The ``nodes`` trait for a quest graph, with states and explanations when given progress."""
-    positions = layout(G)
+    lay = map_layout(G, aspect)
     kinds = G.graph.get("kinds", {})  # plugin kinds bring their own icon
     out = []
     for n in G.graph["order"] or list(G):
         node = G.nodes[n]["node"]
-        x, y = positions[n]
-        item = {"id": n, "title": node.title, "kind": node.kind, "x": float(x), "y": float(y)}
+        item = {"id": n, "title": node.title, "kind": node.kind, **_geometry(G, n, lay)}
         icon = getattr(kinds.get(node.kind), "icon", None)
         if icon:
             item["icon"] = icon
@@ -47,15 +61,22 @@ def map_nodes(G: nx.DiGraph, progress: Progress | None = None) -> list[dict]:
     return out
 
 
-def map_edges(G: nx.DiGraph) -> list[dict]:
-    """The ``edges`` trait: forward edges with their condition, then retry edges."""
+def map_edges(G: nx.DiGraph, aspect: float = 1.6) -> list[dict]:
+    """The ``edges`` trait: forward edges with their condition, then retry edges, routed."""
+    routes = map_layout(G, aspect).routes
     edges = [{"source": u, "target": v, "when": w} for u, v, w in G.edges(data="when")]
     edges += [{"source": s, "target": g, "when": "retry"} for s, g in G.graph["retry"].items()]
-    return [{**e, "index": i} for i, e in enumerate(edges)]
+    out = []
+    for i, e in enumerate(edges):
+        route = routes.get((e["source"], e["target"], e["when"]))
+        if route is not None:
+            e = {**e, "path": route[0], "mark": list(route[1])}
+        out.append({**e, "index": i})
+    return out
 
 
 class QuestMap(anywidget.AnyWidget):
-    """An SVG quest map with pan, zoom, hover explanations and click to select."""
+    """An SVG quest map with pan, pinch and zoom, hover explanations, tap to select, a list view."""
 
     _esm = FRONT_END / "questmap.js"
     _css = FRONT_END / "questmap.css"
@@ -69,11 +90,17 @@ class QuestMap(anywidget.AnyWidget):
     height = traitlets.Int(440).tag(sync=True)
     selected_edge = traitlets.Int(-1).tag(sync=True)
     background = traitlets.Unicode("").tag(sync=True)  # a data: URL of the quest's theme image
+    view = traitlets.Unicode("map").tag(sync=True)  # "map" or "list" (the student's pick)
+    aspect = traitlets.Float(1.6).tag(sync=True)  # width / height of the frame, from the browser
+    follow = traitlets.Unicode("").tag(sync=True)  # a selector to scroll to after a tap (phones)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._edit_handlers: list = []
+        self._focus_handlers: list = []
+        self._graph: nx.DiGraph | None = None
         self.on_msg(self._on_front_end_msg)
+        self.observe(self._on_aspect, names="aspect")
 
     def on_edit(self, handler) -> None:
         """Call ``handler(message)`` for each edit the browser asks for (editable mode).
@@ -84,7 +111,15 @@ class QuestMap(anywidget.AnyWidget):
         """
         self._edit_handlers.append(handler)
 
+    def on_focus(self, handler) -> None:
+        """Call ``handler()`` when the student comes back to the tab (to look for news)."""
+        self._focus_handlers.append(handler)
+
     def _on_front_end_msg(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("type") == "focus" and not self.editable:
+            for handler in self._focus_handlers:
+                handler()
+            return
         if not isinstance(content, dict) or not self.editable:
             return
         for handler in self._edit_handlers:
@@ -94,11 +129,38 @@ class QuestMap(anywidget.AnyWidget):
         """Zoom the drawing to show the whole map."""
         self.send({"type": "fit"})
 
+    def _layout_aspect(self) -> float:
+        try:
+            value = float(self.aspect)
+        except (TypeError, ValueError):
+            return 1.6
+        return min(ASPECTS, key=lambda a: abs(a - value))  # only the offered shapes
+
     def show(self, G: nx.DiGraph, progress: Progress | None = None,
              counts: dict | None = None) -> None:
         """Draw a quest graph (and a student's progress, or a class's counts)."""
+        self._graph = G
+        aspect = self._layout_aspect()
         with self.hold_sync():
-            self.nodes = map_nodes(G, progress)
-            self.edges = map_edges(G)
+            self.nodes = map_nodes(G, progress, aspect)
+            self.edges = map_edges(G, aspect)
             self.counts = counts or {}
             self.current = (progress.current or "") if progress is not None else ""
+
+    def _on_aspect(self, _change) -> None:
+        """The frame changed shape (a phone turned, a window resized): lay the map out again.
+
+        Only positions and routes change; whatever else the page put in the nodes stays.
+        """
+        G = self._graph
+        if G is None or self.editable or not self.nodes:
+            return
+        aspect = self._layout_aspect()
+        lay = map_layout(G, aspect)
+        routes = {(e["source"], e["target"], e["when"]): e for e in map_edges(G, aspect)}
+        with self.hold_sync():
+            self.nodes = [{**n, **_geometry(G, n["id"], lay)} if n.get("id") in lay.positions
+                          else n for n in self.nodes]
+            self.edges = [{**e, **{k: v for k, v in routes.get(
+                (e["source"], e["target"], e["when"]), {}).items() if k in ("path", "mark")}}
+                for e in self.edges]

@@ -50,7 +50,7 @@ def test_the_profile_shows_what_the_student_did_and_keeps_goals_and_interests(
     for competency, value in shown.mastery.items():
         row = profile.locator(".qe-mastery-table tr").filter(has_text=names.get(competency, competency))
         expect(row).to_contain_text(f"{round(100 * value)}%")
-    expect(profile).to_contain_text("video: chosen 1 time(s), 1 done")
+    expect(profile).to_contain_text("Videos: you chose this once and finished it once.")
     expect(profile).to_contain_text(REFLECTION)
 
     # a goal: typed, added, then ticked
