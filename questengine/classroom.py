@@ -1271,6 +1271,10 @@ class TeacherSession(_Session):
             raise ClassroomError("this student handed in no such file")
         return self._classroom.files.read(sha256), row["mime"]
 
+    def class_upload_limit(self, class_code: str) -> int:
+        """The largest file students of your class may hand in, in bytes."""
+        return self._classroom.upload_limit(self._own_class(class_code))
+
     def set_upload_limit(self, class_code: str, megabytes: float) -> int:
         """Set the largest file students of your class may hand in (in MB); returns bytes."""
         code = self._own_class(class_code)

@@ -117,6 +117,7 @@ NO_FILE = "0" * 64
 TEACHER_WRONG = {
     # files handed in (the upload parts of the service)
     "set_upload_limit": lambda me, them: me.teacher.set_upload_limit(them.code, 10),
+    "class_upload_limit": lambda me, them: me.teacher.class_upload_limit(them.code),
     "submission_files": lambda me, them: me.teacher.submission_files(them.sub),
     "file": lambda me, them: me.teacher.file(them.students[0], NO_FILE),
     "export_student_files": lambda me, them: me.teacher.export_student_files(them.students[0],
@@ -223,6 +224,8 @@ TEACHER_RIGHT = {
     "published": lambda me, them: me.teacher.published(me.quest)["version"] == 1,
     "set_upload_limit": lambda me, them: me.teacher.set_upload_limit(me.code, 10)
     == 10 * 1024 * 1024,
+    "class_upload_limit": lambda me, them: me.teacher.class_upload_limit(me.code)
+    == 50 * 1024 * 1024,
     "submission_files": lambda me, them: me.teacher.submission_files(me.sub) == [],
     "file": lambda me, them: refused_as(ClassroomError,
                                         lambda: me.teacher.file(me.students[0], NO_FILE)),

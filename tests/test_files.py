@@ -64,3 +64,27 @@ def test_a_stream_is_stored_without_reading_it_whole(tmp_path):
 def test_a_bad_hash_is_not_a_path(tmp_path):
     with pytest.raises(FileStoreError, match="SHA-256"):
         FileStore(tmp_path).path("../../etc/passwd")
+
+
+def test_the_teacher_sets_the_upload_limit_in_the_review_queue():
+    from helpers import T1, cheap_hasher
+    from questengine.classroom import Classroom
+    from questengine.loader import loads_quest
+    from questengine.ui.center import CenterPage
+
+    c = Classroom(":memory:", hasher=cheap_hasher())
+    owner = c.add_teacher("t@school.org", "Tess", "correct horse")
+    code = c.create_class("t@school.org", "Class", "OWL-0001")
+    c.publish(loads_quest(T1), by=owner)
+    c.assign("t1", code, by=owner)
+    page = CenterPage(c)
+    page.login.email.value, page.login.password.value = "t@school.org", "correct horse"
+    page.login.button.click()
+    row = page.queue_box.children[-1]
+    box, save, note = row.children
+    assert box.value == 50
+    box.value = 12
+    save.click()
+    assert "files up to 12 MB" in note.value
+    teacher = c.login_teacher("t@school.org", "correct horse")
+    assert teacher.class_upload_limit(code) == 12 * 1024 * 1024

@@ -280,10 +280,31 @@ class CenterPage(Page):
 
     # review queue -------------------------------------------------------------------------------------
 
+    def _upload_limit_row(self) -> w.Widget:
+        """The largest file students of this class may hand in, which the teacher sets."""
+        limit = self._call(self.session.class_upload_limit, self.code) or 50 * 1024 * 1024
+        box = w.BoundedIntText(value=max(1, round(limit / 1024 / 1024)), min=1, max=2048,
+                               description="Largest file students may hand in (MB)",
+                               style={"description_width": "initial"},
+                               layout=w.Layout(width="360px"))
+        box.add_class("qe-upload-limit")
+        note = _html("", "qe-upload-limit-note")
+
+        def save():
+            saved = self._call(self.session.set_upload_limit, self.code, box.value)
+            if saved:
+                note.value = (f"<span role='status'>Saved: files up to {box.value} MB.</span>")
+
+        row = w.HBox([box, _button("Save", save, cls="qe-upload-limit-save"), note],
+                     layout=w.Layout(align_items="center", flex_flow="row wrap"))
+        return row
+
     def _show_queue(self) -> None:
         items = self._call(self.session.review_queue, self.code) or []
         if not items:
-            self.queue_box.children = [_html("<p class='qe-info'>Nothing waiting for review. 🎉</p>")]
+            self.queue_box.children = [
+                _html("<p class='qe-info'>Nothing waiting for review. 🎉</p>"),
+                self._upload_limit_row()]
             return
         rows, checks = [], []
         quest_titles = {q["quest_id"]: q["title"] for q in
@@ -335,7 +356,7 @@ class CenterPage(Page):
         header = w.HBox([_html(f"<h3>{len(items)} waiting, oldest first</h3>"),
                          _button("Approve selected", bulk, "success", "qe-bulk-approve")],
                         layout=w.Layout(align_items="center"))
-        self.queue_box.children = [header, *rows]
+        self.queue_box.children = [header, *rows, self._upload_limit_row()]
 
     def _review(self, item, decision: str, feedback: str) -> None:
         self.banner.value = ""
