@@ -1,6 +1,10 @@
 """Test-session settings shared by every test folder."""
+import socket
 import sys
+import threading
 from pathlib import Path
+
+import pytest
 
 # tests/helpers.py (the tiny quest, fake clock, cheap hasher) for every test folder; the
 # folders themselves hold no conftest.py but tests/browser's (two would clash: each is
@@ -20,3 +24,30 @@ def pytest_collection_modifyitems(config, items):
 
 # the throw-away PostgreSQL server and the fixtures that run a test on both stores
 from pgserver import db_address, db_factory, pg_address, pg_server  # noqa: E402,F401
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on the loopback address that records every connection it accepts."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(conn.recv(100))
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join(2)
+    server.close()

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -172,33 +170,6 @@ def test_the_classroom_database_cannot_be_opened(box, classroom_db):
     everything = repr(result.to_dict())
     assert "SECRET" not in everything
     assert classroom_db.exists()
-
-
-@pytest.fixture
-def listener():
-    """A TCP server on the loopback address that records every connection it accepts."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    accepted = []
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            accepted.append(conn.recv(100))
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join(2)
-    server.close()
 
 
 def test_a_socket_connection_reaches_nothing(box, listener):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import stat
 import tempfile
@@ -192,33 +191,6 @@ def ctypes_system():
     result = attack(body, ["system()", "subproc()", "execv()", "spawn()", "ctypes_system()"])
     assert_refused(result)
     assert not marker.exists()
-
-
-@pytest.fixture
-def listener():
-    """A TCP server on the loopback address that records every connection it accepts."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    accepted = []
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            accepted.append(conn.recv(100))
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join(2)
-    server.close()
 
 
 def test_after_the_hook_bypass_no_socket_reaches_the_host(listener):
