@@ -161,15 +161,19 @@ def test_exports_download_csvs_and_a_family_report(center, feature_class, tmp_pa
 
     grid_link = links.filter(has_text="Students × steps (CSV)")
     rows = list(csv.reader(io.StringIO(download(grid_link))))
-    assert rows[0][:4] == ["student", "opaque_id", "xp", "steps_done"]
+    assert rows[0][:5] == ["name", "opaque_id", "xp", "complete", "steps_done"]
     assert sorted(r[0] for r in rows[1:]) == sorted(n for n, _ in STUDENTS.values())
+
+    def column(node: str) -> int:  # headed "Title (id)"
+        return next(i for i, h in enumerate(rows[0]) if h == node or h.endswith(f"({node})"))
+
     ana = next(r for r in rows if r[0] == "Ana Feature")
-    assert ana[rows[0].index("checkpoint")] == "success"
-    assert ana[rows[0].index("signpost")] == "pending_review"
+    assert ana[column("checkpoint")] == "success"
+    assert ana[column("signpost")] == "pending_review"
     assert not any(pin in ",".join(r) for r in rows for _, pin in STUDENTS.values())  # no PINs
 
     mastery = list(csv.reader(io.StringIO(download(links.filter(has_text="Mastery (CSV)")))))
-    assert mastery[0][:2] == ["student", "opaque_id"] and len(mastery) == 1 + len(STUDENTS)
+    assert mastery[0][:2] == ["name", "opaque_id"] and len(mastery) == 1 + len(STUDENTS)
 
     dropdown(t, "Report for").select_option(label="Ana Feature")
     visible(t, "button.qe-report").click()

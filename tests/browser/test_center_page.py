@@ -194,7 +194,7 @@ def test_teacher_finds_the_struggler_returns_work_and_the_student_sees_feedback(
     p.wait_state("signpost", "returned")
     p.select("signpost", "Repair a trail sign")
     expect(p.panel.locator(".qe-feedback")).to_contain_text(FEEDBACK)
-    expect(p.panel.locator(".qe-feedback")).to_contain_text("Please revise")
+    expect(p.panel.locator(".qe-feedback")).to_contain_text("Please change it and send it again")
     p.assert_clean()
     assert t.dialogs == []
 

@@ -398,7 +398,10 @@ def test_writing_fake_records_to_the_verdict_pipe_fails_the_run():
     code = BYPASS + """
 import json, struct
 def forge():
-    for fd in range(3, 40):
+    # every descriptor the child has open, whatever number the record pipe got
+    for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")):
+        if fd < 3:
+            continue
         for i in range(5):
             record = json.dumps({"i": i, "value": 5, "passed": True, "event": "done"}).encode()
             try:
