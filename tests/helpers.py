@@ -60,3 +60,29 @@ class FakeClock:
 def cheap_hasher() -> PasswordHasher:
     """argon2 with tiny costs: logins in tests stay fast (the real default is much slower)."""
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+# answers as a student types or clicks them in the page (numbers as text)
+
+
+def right(q):
+    """The answer a student who knows it types or clicks."""
+    if q.type in ("choice", "multi"):
+        return q.answer
+    if q.type == "number":
+        return f"{q.answer:g}"
+    return q.accept[0]
+
+
+def wrong(q):
+    if q.type == "choice":
+        return next(o for o in q.options if o != q.answer)
+    if q.type == "multi":
+        return [o for o in q.options if o not in q.answer][:1]
+    if q.type == "number":
+        return f"{q.answer + 1:g}"
+    return "I do not know"
+
+
+def answers(questions, how):
+    return {q.id: how(q) for q in questions}

@@ -14,6 +14,7 @@ from questengine.loader import load_quest
 from questengine.rewards import level_for
 
 from conftest import still
+from helpers import answers, right, wrong
 
 QUESTS = Path(__file__).resolve().parents[2] / "quests"
 QUEST = "fraction-forest"
@@ -23,29 +24,6 @@ TITLES = {n.id: n.title for n in FOREST.nodes}
 GAME = next(o for o in NODES["learn"].options if o.id == "game")
 # every node's XP on success plus the end's reward (the gate, the practice and the troll all passed)
 FOREST_XP_AT_LEAST = sum(n.xp or 0 for n in FOREST.nodes) + NODES["forest-exit"].rewards.xp
-
-
-def right(q):
-    """The answer a student who knows it types or clicks."""
-    if q.type in ("choice", "multi"):
-        return q.answer
-    if q.type == "number":
-        return f"{q.answer:g}"
-    return q.accept[0]
-
-
-def wrong(q):
-    if q.type == "choice":
-        return next(o for o in q.options if o != q.answer)
-    if q.type == "multi":
-        return [o for o in q.options if o not in q.answer][:1]
-    if q.type == "number":
-        return f"{q.answer + 1:g}"
-    return "I do not know"
-
-
-def answers(questions, how):
-    return {q.id: how(q) for q in questions}
 
 
 def node_events(classroom, student_id, node):
@@ -444,7 +422,6 @@ def test_answers_survive_a_refused_submission(player, classroom_info):
     gate = NODES["checkpoint"]
     p.select("checkpoint", gate.title)
     given = answers(gate.questions, right)
-    forgotten = gate.questions[-1]
     p.answer_all(gate.questions[:-1], given)
     p.do("Check my mastery")
     expect(p.page.locator(".qe-flash-error")).to_contain_text(f"Question {len(gate.questions)} has no answer yet")

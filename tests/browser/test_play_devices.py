@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from questengine.loader import load_quest
 
 from conftest import WAIT_MS, WATCH_SCRIPT, Player
+from helpers import answers, right, wrong
 
 QUESTS = Path(__file__).resolve().parents[2] / "quests"
 QUEST = "fraction-forest"
@@ -28,28 +29,6 @@ TITLES = {n.id: n.title for n in FOREST.nodes}
 SIZES = {"phone": (390, 844), "tablet": (768, 1024), "laptop": (1366, 768)}
 COPY_TO = Path(os.environ.get("QE_SHOTS_COPY", "/work/shots-play"))
 _numbers = count(1)
-
-
-def right(q):
-    if q.type in ("choice", "multi"):
-        return q.answer
-    if q.type == "number":
-        return f"{q.answer:g}"
-    return q.accept[0]
-
-
-def wrong(q):
-    if q.type == "choice":
-        return next(o for o in q.options if o != q.answer)
-    if q.type == "multi":
-        return [o for o in q.options if o not in q.answer][:1]
-    if q.type == "number":
-        return f"{q.answer + 1:g}"
-    return "I do not know"
-
-
-def answers(questions, how):
-    return {q.id: how(q) for q in questions}
 
 
 class Device(Player):
