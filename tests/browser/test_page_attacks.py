@@ -198,15 +198,22 @@ def _frames(page, into):
     page.on("websocket", on_socket)
 
 
+def _student(context, server, shots_dir, frames, name, pin) -> Player:
+    """A logged-in student tab that records every websocket frame it receives."""
+    page = context.new_page()
+    _frames(page, frames)
+    p = Player(page, server.url("play"), shots_dir)
+    p.open()
+    p.login(name, pin, "PIX-1")
+    return p
+
+
 def test_forged_widget_messages_bring_back_no_traceback(browser, picture_server, shots_dir):
     context = _tab(browser)
     frames: list[str] = []
     try:
-        page = context.new_page()
-        _frames(page, frames)
-        p = Player(page, picture_server.url("play"), shots_dir)
-        p.open()
-        p.login("Diego Rivera", "1357", "PIX-1")
+        p = _student(context, picture_server, shots_dir, frames, "Diego Rivera", "1357")
+        page = p.page
         p.select("intro", "Into the forest")
         p.do("Done")
         p.wait_state("quiz", "available")
@@ -242,11 +249,8 @@ def test_after_logout_no_widget_of_the_student_is_left_and_old_clicks_do_nothing
     context = _tab(browser)
     frames: list[str] = []
     try:
-        page = context.new_page()
-        _frames(page, frames)
-        p = Player(page, picture_server.url("play"), shots_dir)
-        p.open()
-        p.login("Frida Kahlo", "2468", "PIX-1")
+        p = _student(context, picture_server, shots_dir, frames, "Frida Kahlo", "2468")
+        page = p.page
         p.select("sign", "Make a sign")
         expect(p.panel).to_contain_text("My sign")
         page.evaluate(FRAMES_SCRIPT)
