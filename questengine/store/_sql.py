@@ -41,6 +41,10 @@ class SQLStore:
     def _many(self, sql: str, rows: list[tuple]) -> None:
         raise NotImplementedError
 
+    def _insert_if(self, sql: str, params: tuple = ()) -> int | None:
+        """Run an ``insert ... select ... where`` and return the new id, None if it inserted none."""
+        raise NotImplementedError
+
     def _lock(self, *key: Any) -> None:
         """Hold ``key`` until the current write transaction ends (a no-op where writes are serial)."""
 
@@ -168,18 +172,63 @@ class SQLStore:
 
     def append(self, student_id: int, events: list[Event]) -> list[int]:
         """Append events and the submission, review and reflection rows they make."""
-        ids = []
         with self.write():
             for quest in {ev.quest for ev in events}:
                 self._lock("log", student_id, quest)
-            for ev in events:
-                event_id = self._insert(
-                    "insert into events (student_id, quest_id, version, node, type, role, actor, "
-                    "at, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (student_id, ev.quest, ev.version, ev.node, ev.type, ev.role, ev.actor, ev.at,
-                     json.dumps(ev.data, ensure_ascii=False)))
-                ids.append(event_id)
-                self._materialize(student_id, ev, event_id)
+            return self._append_rows(student_id, events, self._event_rows(student_id, events))
+
+    @staticmethod
+    def _event_rows(student_id: int, events: list[Event]) -> list[tuple]:
+        return [(student_id, ev.quest, ev.version, ev.node, ev.type, ev.role, ev.actor, ev.at,
+                 json.dumps(ev.data, ensure_ascii=False)) for ev in events]
+
+    _EVENT_INSERT = ("insert into events (student_id, quest_id, version, node, type, role, "
+                     "actor, at, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    # the same, only if the student's quest log still ends at the given id
+    _EVENT_INSERT_AFTER = (
+        "insert into events (student_id, quest_id, version, node, type, role, actor, at, data) "
+        "select ?, ?, ?, ?, ?, ?, ?, ?, ? where coalesce((select max(id) from events where "
+        "student_id = ? and quest_id = ?), 0) = ?")
+
+    def _append_rows(self, student_id: int, events: list[Event], rows: list[tuple],
+                     after: tuple | None = None) -> list[int] | None:
+        """Insert the event rows (and what they make); with ``after`` = (quest, last id),
+        only if the log still ends there (else nothing is inserted: None)."""
+        ids = []
+        for ev, row in zip(events, rows):
+            if after is not None and not ids:
+                event_id = self._insert_if(self._EVENT_INSERT_AFTER, (*row, student_id, *after))
+                if event_id is None:
+                    return None
+            else:
+                event_id = self._insert(self._EVENT_INSERT, row)
+            ids.append(event_id)
+            self._materialize(student_id, ev, event_id)
+        return ids
+
+    def record(self, student_id: int, quest_id: str, last_id: int, events: list[Event],
+               progress: Progress, at: str, previous: Progress | None = None,
+               by_student: bool = True, activity_recent: bool = False) -> list[int] | None:
+        """Append one action's events and save the progress they lead to, in one transaction,
+        if the student's quest log still ends at ``last_id``; else write nothing, return None.
+
+        Returns the new events' ids. Everything that does not need the database (the rows,
+        the diff against ``previous``) is worked out before the write lock is taken, so the
+        lock is held for the statements alone. See :meth:`save_progress` for the arguments.
+        """
+        rows = self._event_rows(student_id, events)
+        plan = None if previous is None else self._progress_plan(
+            student_id, progress, at, previous, by_student, activity_recent)
+        with self.write():
+            self._lock("log", student_id, quest_id)
+            # the check that nobody wrote meanwhile is part of the first insert
+            ids = self._append_rows(student_id, events, rows, after=(quest_id, last_id))
+            if ids is None:
+                return None  # another tab or the teacher acted first
+            if plan is None:  # compared with the stored rows, read under the lock
+                plan = self._progress_plan(student_id, progress, at, None, by_student,
+                                           activity_recent)
+            self._write_plan(student_id, progress, at, by_student, plan)
         return ids
 
     def _materialize(self, student_id: int, ev: Event, event_id: int) -> None:
@@ -220,51 +269,83 @@ class SQLStore:
         ``activity_recent`` that their activity was recorded under a minute ago,
         so an unchanged quest summary need not be written again.
         """
-        quest_id = progress.quest
         with self.write():
-            if previous is None:
-                self._lock("log", student_id, quest_id)
-                stored = {row[0]: tuple(row[1:]) for row in self._all(
-                    "select node, state, attempts, score, round, fails from progress where "
-                    "student_id = ? and quest_id = ?", (student_id, quest_id))}
-            else:
-                stored = {n: progress_row(np) for n, np in previous.nodes.items()}
+            plan = self._progress_plan(student_id, progress, at, previous, by_student,
+                                       activity_recent)
+            self._write_plan(student_id, progress, at, by_student, plan)
+
+    _PROGRESS_UPSERT = (
+        "insert into progress (student_id, quest_id, node, state, attempts, score, round, "
+        "fails, updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, "
+        "node) do update set state = excluded.state, attempts = excluded.attempts, score = "
+        "excluded.score, round = excluded.round, fails = excluded.fails, updated = "
+        "excluded.updated")
+    _MASTERY_UPSERT = (
+        "insert into mastery (student_id, quest_id, competency, value, evidence, updated) "
+        "values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, competency) do update "
+        "set value = excluded.value, evidence = excluded.evidence, updated = excluded.updated")
+    _BADGES_INSERT = ("insert into badges (student_id, badge, quest_id, at) values (?, ?, ?, ?) "
+                      "on conflict do nothing")
+
+    def _progress_plan(self, student_id: int, progress: Progress, at: str,
+                       previous: Progress | None, by_student: bool,
+                       activity_recent: bool) -> list[tuple[str, Any]]:
+        """The statements that materialize ``progress``: (sql, rows) pairs, ("status", None)
+        for the quest summary. Without ``previous`` it reads the stored rows (call it in a
+        ``write()`` then)."""
+        quest_id = progress.quest
+        plan: list[tuple[str, Any]] = []
+        if previous is None:
+            self._lock("log", student_id, quest_id)
+            stored = {row[0]: tuple(row[1:]) for row in self._all(
+                "select node, state, attempts, score, round, fails from progress where "
+                "student_id = ? and quest_id = ?", (student_id, quest_id))}
             rows = [(student_id, quest_id, n, *progress_row(np), at)
                     for n, np in progress.nodes.items() if stored.get(n) != progress_row(np)]
-            if rows:
-                self._many(
-                    "insert into progress (student_id, quest_id, node, state, attempts, score, "
-                    "round, fails, updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict "
-                    "(student_id, quest_id, node) do update set state = excluded.state, attempts = "
-                    "excluded.attempts, score = excluded.score, round = excluded.round, "
-                    "fails = excluded.fails, updated = excluded.updated", rows)
-            if previous is None:
-                nodes = list(progress.nodes)
-                self._run(f"delete from progress where student_id = ? and quest_id = ? and node "
-                          f"not in ({', '.join('?' for _ in nodes)})",
-                          (student_id, quest_id, *nodes))
-            summary = (progress.version, progress.xp, progress.complete, progress.current,
-                       progress.struggling)
-            same = previous is not None and summary == (
-                previous.version, previous.xp, previous.complete, previous.current,
-                previous.struggling)
-            if not (same and (activity_recent or not by_student)):
+        else:
+            rows = []
+            for n, np in progress.nodes.items():
+                old = previous.nodes.get(n)
+                if old is np:  # shared by the two progresses (copy-on-write): unchanged
+                    continue
+                row = progress_row(np)
+                if old is None or progress_row(old) != row:
+                    rows.append((student_id, quest_id, n, *row, at))
+        if rows:
+            plan.append((self._PROGRESS_UPSERT, rows))
+        if previous is None:
+            nodes = list(progress.nodes)
+            plan.append((f"delete from progress where student_id = ? and quest_id = ? and node "
+                         f"not in ({', '.join('?' for _ in nodes)})",
+                         (student_id, quest_id, *nodes)))
+        summary = (progress.version, progress.xp, progress.complete, progress.current,
+                   progress.struggling)
+        same = previous is not None and summary == (
+            previous.version, previous.xp, previous.complete, previous.current,
+            previous.struggling)
+        if not (same and (activity_recent or not by_student)):
+            plan.append(("status", None))
+        mastery = [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
+                   for c, v in progress.mastery.items()
+                   if previous is None or previous.mastery.get(c) != v
+                   or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))]
+        if mastery:
+            plan.append((self._MASTERY_UPSERT, mastery))
+        badges = [(student_id, b, quest_id, at) for b in progress.badges
+                  if previous is None or b not in previous.badges]
+        if badges:
+            plan.append((self._BADGES_INSERT, badges))
+        return plan
+
+    def _write_plan(self, student_id: int, progress: Progress, at: str, by_student: bool,
+                    plan: list[tuple[str, Any]]) -> None:
+        for sql, rows in plan:
+            if sql == "status":
                 self._save_status(student_id, progress, at, by_student)
-            mastery = [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
-                       for c, v in progress.mastery.items()
-                       if previous is None or previous.mastery.get(c) != v
-                       or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))]
-            if mastery:
-                self._many(
-                    "insert into mastery (student_id, quest_id, competency, value, evidence, "
-                    "updated) values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, "
-                    "competency) do update set value = excluded.value, evidence = "
-                    "excluded.evidence, updated = excluded.updated", mastery)
-            badges = [(student_id, b, quest_id, at) for b in progress.badges
-                      if previous is None or b not in previous.badges]
-            if badges:
-                self._many("insert into badges (student_id, badge, quest_id, at) values "
-                           "(?, ?, ?, ?) on conflict do nothing", badges)
+            elif isinstance(rows, list):
+                self._many(sql, rows)
+            else:
+                self._run(sql, rows)
 
     def _status_params(self, student_id: int, progress: Progress, at: str,
                        by_student: bool) -> tuple:
@@ -393,6 +474,15 @@ class SQLStore:
 
     def session(self, token_hash: str) -> dict | None:
         return self._row("select * from sessions where token_hash = ?", (token_hash,))
+
+    def session_for_quest(self, token_hash: str, class_code: str, quest_id: str) -> dict | None:
+        """A session row with ``assigned`` (is the quest assigned to the class?) and
+        ``latest_version`` (of the quest): a student's every action reads them in one go."""
+        return self._row(
+            "select s.*, exists (select 1 from assignments where class_code = ? and "
+            "quest_id = ?) as assigned, (select max(version) from quests where id = ?) as "
+            "latest_version from sessions s where s.token_hash = ?",
+            (class_code, quest_id, quest_id, token_hash))
 
     def end_session(self, token_hash: str) -> None:
         with self.write():

@@ -226,6 +226,10 @@ class PostgresStore(SQLStore):
     def _insert(self, sql: str, params: tuple = ()) -> int:
         return self._execute(sql + " returning id", params, "one")
 
+    def _insert_if(self, sql: str, params: tuple = ()) -> int | None:
+        rows = self._execute(sql + " returning id", params, "all")
+        return rows[0][0] if rows else None
+
     def _many(self, sql: str, rows: list[tuple]) -> None:
         with self._conn() as conn, conn.cursor() as cur:
             cur.executemany(_pg(sql), rows)

@@ -265,6 +265,10 @@ class SQLiteStore(SQLStore):
     def _many(self, sql: str, rows: list[tuple]) -> None:
         self.conn.executemany(sql, rows)
 
+    def _insert_if(self, sql: str, params: tuple = ()) -> int | None:
+        cursor = self.conn.execute(sql, params)
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
     # transactions ----------------------------------------------------------------
 
     def _retrying(self, fn: Callable[[], Any]) -> Any:
