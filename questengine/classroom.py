@@ -41,6 +41,7 @@ from .files import DEFAULT_LIMIT, FileStore, FileStoreError
 from .graph import quest_graph
 from .loader import dumps_quest, load_quest, loads_quest
 from .model import Quest
+from .plugins import installed_registry, registry_of
 from .rewards import level_for
 from .store import StoreBusy, StoreInterface, open_store
 
@@ -257,8 +258,9 @@ class Classroom:
 
     ``clock`` returns the current time (tests pass a fake one); ``hasher`` is
     argon2's PasswordHasher (tests may pass cheaper parameters); ``registry``
-    is the plugin registry whose node kinds quests may use (by default
-    :func:`questengine.plugins.default_registry`).
+    is the plugin registry whose node kinds quests may use (by default one built
+    here, once, by :func:`questengine.plugins.installed_registry`); every quest
+    and graph this classroom reads is read with it.
     """
 
     def __init__(self, store: StoreInterface | str | Path = ":memory:", *,
@@ -267,7 +269,7 @@ class Classroom:
                  session_hours: float = 8.0, max_failures: int = 5,
                  window_minutes: float = 15.0, max_wait_seconds: float = 60.0,
                  reflections_a_minute: int | None = MAX_REFLECTIONS_A_MINUTE, registry=None):
-        self.registry = registry
+        self.registry = registry if registry is not None else installed_registry()
         # a database address: a SQLite file path or postgresql://user@host/dbname
         self.store = store if not isinstance(store, (str, Path)) else open_store(store)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -414,6 +416,10 @@ class Classroom:
                                  f"existing teacher, got {by!r}")
         if not isinstance(quest, Quest):
             quest = load_quest(quest, self.registry)
+        elif registry_of(quest) not in (None, self.registry):  # read with another registry:
+            # its plugin kinds must be this classroom's (QuestFileError names what is not)
+            quest = loads_quest(dumps_quest(quest), quest._source.filename if quest._source
+                                else quest.id, self.registry)
         quest_graph(quest, self.registry)  # raises QuestValidationError listing every problem
         latest = self.store.quest_row(quest.id)
         if latest is not None and latest["published_by"] != by:
@@ -553,8 +559,8 @@ class Classroom:
         """The validated graph of a published quest (latest version by default)."""
         if version is None:  # one small read per action: the quest's source only when new
             version = self.store.latest_version(quest_id)
-            if (quest_id, version) in self._graphs:
-                return self._graphs[(quest_id, version)]
+        if (quest_id, version) in self._graphs:
+            return self._graphs[(quest_id, version)]
         row = self.store.quest_row(quest_id, version) if version is not None else None
         if row is None:
             raise ClassroomError(f"no quest {quest_id!r} is published")
@@ -645,21 +651,27 @@ class Classroom:
             return StudentSession(self, self.store.student(row["user_id"]), token)
         return TeacherSession(self, self.store.teacher(row["user_id"]), token)
 
-    def _session_row(self, token: str) -> dict:
-        row = self.store.session(_token_hash(str(token or "")))
+    def _session_row(self, token: str, quest: tuple[str, str] | None = None) -> dict:
+        """The session's row; with ``quest`` = (class code, quest id) also whether that quest
+        is assigned and its latest version (one read per student action)."""
+        token_hash = _token_hash(str(token or ""))
+        row = (self.store.session(token_hash) if quest is None
+               else self.store.session_for_quest(token_hash, *quest))
         if row is None or datetime.fromisoformat(row["expires"]) <= self.clock():
             raise SessionExpired("Your session has ended. Please log in again.")
         return row
 
     # playing (for sessions) -------------------------------------------------------------------
 
-    def _current(self, student_id: int, quest_id: str, catch_up: bool = True) -> "_Cached":
+    def _current(self, student_id: int, quest_id: str, catch_up: bool = True,
+                 version: int | None = None) -> "_Cached":
         """The student's progress in a quest, caught up with events other processes wrote.
 
         ``catch_up=False`` skips the read of newer events when this process has the
-        student's progress cached (an action confirms it under the write lock anyway).
+        student's progress cached (an action confirms it under the write lock anyway);
+        ``version`` is the quest's latest version when the caller has just read it.
         """
-        G = self.graph(quest_id)
+        G = self.graph(quest_id, version)
         key = (student_id, quest_id)
         cached = self._cache.get(key)
         if cached is None or cached.progress.graph is not G:
@@ -677,7 +689,7 @@ class Classroom:
         return cached
 
     def _play(self, student_id: int, quest_id: str, action: Action, role: str,
-              actor: str) -> Progress:
+              actor: str, version: int | None = None) -> Progress:
         """Check an action with the engine and record it, or raise and write nothing.
 
         The check runs on the cached progress outside the write lock; inside
@@ -690,7 +702,8 @@ class Classroom:
             # the first try checks the action on the cached progress without reading the log
             # again: the write lock below confirms nobody wrote meanwhile (one read fewer per
             # action); a refusal is only final once checked on the caught-up progress
-            cached = self._current(student_id, quest_id, catch_up=attempt > 0)
+            cached = self._current(student_id, quest_id, catch_up=attempt > 0,
+                                   version=version if attempt == 0 else None)
             G = cached.progress.graph
             try:
                 new = act(G, cached.progress, action, role=role, actor=actor, at=self.stamp())
@@ -700,23 +713,19 @@ class Classroom:
                 raise
             if not new:
                 return cached.progress
-            after = cached.progress.copy()
-            extend(after, new)  # worked out before taking the write lock
+            after = extend(cached.progress.copy(), new)  # worked out before the write lock
             previous = None if cached.fresh else cached.progress
-            try:
-                with self.store.write():
-                    if self.store.last_event_id(student_id, quest_id) != cached.last_id:
-                        continue  # another tab or the teacher acted first: check again
-                    ids = self.store.append(student_id, new)
-                    now = self.clock()
-                    recent = (cached.active_at is not None
-                              and now - cached.active_at < timedelta(minutes=1))
-                    self.store.save_progress(student_id, after, now.isoformat(timespec="microseconds"),
-                                             previous, by_student=role == "student",
-                                             activity_recent=recent)
+            now = self.clock()
+            recent = cached.active_at is not None and now - cached.active_at < timedelta(minutes=1)
+            try:  # one transaction: appended only if the log still ends where we read it
+                ids = self.store.record(student_id, quest_id, cached.last_id, new, after,
+                                        now.isoformat(timespec="microseconds"), previous,
+                                        by_student=role == "student", activity_recent=recent)
             except BaseException:
                 self._cache.pop(key, None)  # not sure what the database holds now: reload
                 raise
+            if ids is None:
+                continue  # another tab or the teacher acted first: check again
             cached.progress, cached.last_id, cached.fresh = after, ids[-1], False
             if role == "student" and not recent:
                 cached.active_at = now  # the student's activity was just written
@@ -748,10 +757,11 @@ class _Session:
         self._row = row
         self.token = token
 
-    def _check(self) -> None:
-        row = self._classroom._session_row(self.token)
+    def _check(self, quest: tuple[str, str] | None = None) -> dict:
+        row = self._classroom._session_row(self.token, quest)
         if row["kind"] != self.kind or row["user_id"] != self._row["id"]:
             raise AccessDenied("this session belongs to someone else")
+        return row
 
     def logout(self) -> None:
         self._classroom.store.end_session(_token_hash(self.token))
@@ -774,10 +784,12 @@ class StudentSession(_Session):
     def _sid(self) -> int:
         return self._row["id"]
 
-    def _assigned(self, quest_id: str) -> None:
-        self._check()
-        if not self._classroom.store.is_assigned(self.class_code, quest_id):
+    def _assigned(self, quest_id: str) -> int | None:
+        """Check the session and the assignment; the quest's latest version (one read)."""
+        row = self._check((self.class_code, quest_id))
+        if not row["assigned"]:
             raise AccessDenied(f"the quest {quest_id!r} is not assigned to your class")
+        return row["latest_version"]
 
     def quests(self) -> list[QuestCard]:
         """The quests assigned to the student's class, with progress."""
@@ -813,8 +825,9 @@ class StudentSession(_Session):
         return explain(self.progress(quest_id), node)
 
     def _do(self, quest_id: str, action: Action) -> Progress:
-        self._assigned(quest_id)
-        return self._classroom._play(self._sid, quest_id, action, "student", f"student:{self._sid}")
+        version = self._assigned(quest_id)
+        return self._classroom._play(self._sid, quest_id, action, "student",
+                                     f"student:{self._sid}", version)
 
     def open(self, quest_id: str, node: str) -> Progress:
         return self._do(quest_id, Action("open", node))
@@ -977,6 +990,11 @@ class TeacherSession(_Session):
     @property
     def name(self) -> str:
         return self._row["name"]
+
+    @property
+    def registry(self):
+        """The classroom's plugin registry (the kinds its quests may use)."""
+        return self._classroom.registry
 
     @property
     def teacher_id(self) -> int:

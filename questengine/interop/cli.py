@@ -18,6 +18,7 @@ from ..cliopts import db_option as _db_option
 from ..cliopts import friendly as _friendly
 from ..cliopts import open_classroom
 from ..errors import Problem, QuestEngineError
+from ..plugins import installed_registry
 
 __all__ = ["import_twee_cmd", "import_quiz_cmd", "export_xapi_cmd", "bundle_cmd",
            "import_bundle_cmd", "roster_export_cmd", "export_grid_cmd"]
@@ -193,7 +194,8 @@ def bundle_cmd(quest_file: str, output: str | None, allow_missing: bool, force: 
 
     output = output or f"{Path(quest_file).name.split('.')[0]}.quest.zip"
     _refuse_overwrite(output, force)
-    manifest = build_bundle(quest_file, output, allow_missing=allow_missing)
+    manifest = build_bundle(quest_file, output, allow_missing=allow_missing,
+                            registry=installed_registry())
     for ref in manifest.get("missing", []):
         click.echo(f"{quest_file}: warning: asset {ref} is missing; not in the bundle",
                    err=True)
@@ -223,7 +225,7 @@ def import_bundle_cmd(bundle_file: str, quests_dir: str, class_code: str | None,
     owner = classroom.teacher_id(teacher_email) if teacher_email else (
         classroom.class_teacher(class_code) if class_code else None)
     if owner is None:  # a new version of a published quest stays with its owner
-        published = classroom.published(read_bundle(bundle_file).quest.id)
+        published = classroom.published(read_bundle(bundle_file, classroom.registry).quest.id)
         owner = published["published_by"] if published else None
     if owner is None:
         raise InteropError(f"{bundle_file}: say which teacher owns this new quest: "

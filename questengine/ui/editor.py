@@ -29,26 +29,22 @@ KIND_ICONS = {"story": "❦ story", "task": "✎ task", "choice": "⇉ choice", 
               "gate": "◆ gate", "end": "⚑ end"}
 
 
-def kind_models() -> dict[str, type]:
-    """Node kind -> its pydantic model (built-in kinds, then registered plugin kinds)."""
+def kind_models(registry=None) -> dict[str, type]:
+    """Node kind -> its pydantic model (built-in kinds, then the plugin ``registry``'s kinds)."""
     models = {}
     for member in typing.get_args(typing.get_args(Node)[0]):
         kind = typing.get_args(member.model_fields["kind"].annotation)[0]
         models[kind] = member
-    try:  # plugin kinds, when the plugin registry exists
-        from ..plugins import default_registry
-
-        models.update(default_registry().node_models())
-    except (ImportError, AttributeError):
-        pass
+    if registry is not None:
+        models.update(registry.node_models())
     return models
 
 
-def _plugin_icons() -> dict[str, str]:
+def _plugin_icons(registry=None) -> dict[str, str]:
     """Plugin kind -> its map icon (an SVG path)."""
-    from ..plugins import default_registry
-
-    return {k: spec.icon for k, spec in default_registry().kinds.items() if spec.icon}
+    if registry is None:
+        return {}
+    return {k: spec.icon for k, spec in registry.kinds.items() if spec.icon}
 
 
 class EditorPage(Page):
@@ -56,6 +52,8 @@ class EditorPage(Page):
 
     def __init__(self, classroom=None, quests_dir: str | Path = "quests", session=None):
         self.classroom = classroom
+        # the plugin kinds the editor offers: the classroom's (questengine's own without one)
+        self.registry = getattr(classroom, "registry", None)
         self.quests_dir = Path(quests_dir)
         self.session = session
         self.draft: QuestDraft | None = None
@@ -93,7 +91,7 @@ class EditorPage(Page):
         self.redo_b = self._button("↷ Redo", self._redo, "qe-redo")
         layout_b = self._button("Auto-layout", self._auto_layout, "qe-layout")
         fit_b = self._button("Fit", lambda: self.map.fit(), "qe-fit")
-        self.kind = w.ToggleButtons(options=[(KIND_ICONS.get(k, k), k) for k in kind_models()],
+        self.kind = w.ToggleButtons(options=[(KIND_ICONS.get(k, k), k) for k in kind_models(self.registry)],
                                     value="story", description="Click the map to add:",
                                     style={"description_width": "initial", "button_width": "78px"})
         self.kind.add_class("qe-kind-palette")
@@ -126,7 +124,7 @@ class EditorPage(Page):
         if files:
             self._open(self.quests_dir / files[0])
         else:
-            self.draft = QuestDraft.new("my-quest", "My quest")
+            self.draft = QuestDraft.new("my-quest", "My quest", self.registry)
             self._redraw()
 
     def _button(self, label, fn, cls="", style=""):
@@ -155,7 +153,7 @@ class EditorPage(Page):
         self._open(Path(path))
 
     def _open(self, path: Path) -> None:
-        draft = self._call(QuestDraft.open, path)
+        draft = self._call(QuestDraft.open, path, self.registry)
         if draft is not None:
             self.draft = draft
             self.save_as.value = path.name
@@ -166,7 +164,7 @@ class EditorPage(Page):
 
     def _new(self) -> None:
         quest_id = (self.new_id.value or "").strip() or "my-quest"
-        self.draft = QuestDraft.new(quest_id, quest_id.replace("-", " ").title())
+        self.draft = QuestDraft.new(quest_id, quest_id.replace("-", " ").title(), self.registry)
         self.save_as.value = f"{quest_id}.yaml"
         self.map.selected, self.map.selected_edge = "", -1
         self._redraw(fit=True)
@@ -258,7 +256,7 @@ class EditorPage(Page):
         positions = d.positions()
         problems = d.problems()
         bad = {n for p in problems for n in p.nodes}
-        icons = _plugin_icons()
+        icons = _plugin_icons(self.registry)
         nodes = []
         for n in d.data["nodes"]:
             x, y = positions.get(n.get("id"), (0, 0))
@@ -318,7 +316,7 @@ class EditorPage(Page):
                 "removes what is selected.</p>")]
             return
         node = d.node(n)
-        model = kind_models().get(node.get("kind"))
+        model = kind_models(self.registry).get(node.get("kind"))
         if model is None:
             self.inspector.children = [w.HTML(f"<p>Unknown kind {plain_html(node.get('kind'))}.</p>")]
             return
