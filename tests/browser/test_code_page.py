@@ -46,7 +46,7 @@ def coding_server(tmp_path_factory):
     code = c.create_class("t@test.school", "Coders", "CODE-1")
     c.add_student(code, "Grace Hopper", "2468")
     c.add_student(code, "Alan Turing", "1357")
-    c.publish(loads_quest(QUEST), by=owner)
+    c.publish(loads_quest(QUEST, registry=c.registry), by=owner)
     c.assign("coding", code)
     c.store.close()
     srv = VoilaServer(db=tmp / "classroom.db", port=free_port(), run_dir=tmp / "run")
