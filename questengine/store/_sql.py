@@ -48,7 +48,8 @@ class SQLStore:
     def _lock(self, *key: Any) -> None:
         """Hold ``key`` until the current write transaction ends (a no-op where writes are serial)."""
 
-    def write(self):
+    def write(self, lock: tuple | None = None):
+        """A transaction (nested use joins the outer one); ``lock``: a key held from its start."""
         raise NotImplementedError
 
     def _row(self, sql: str, params: tuple = ()) -> dict | None:
@@ -219,8 +220,7 @@ class SQLStore:
         rows = self._event_rows(student_id, events)
         plan = None if previous is None else self._progress_plan(
             student_id, progress, at, previous, by_student, activity_recent)
-        with self.write():
-            self._lock("log", student_id, quest_id)
+        with self.write(lock=("log", student_id, quest_id)):  # the log stays ours till commit
             # the check that nobody wrote meanwhile is part of the first insert
             ids = self._append_rows(student_id, events, rows, after=(quest_id, last_id))
             if ids is None:

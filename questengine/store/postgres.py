@@ -257,16 +257,25 @@ class PostgresStore(SQLStore):
                 time.sleep(self.backoff * (2 ** attempt))
 
     @contextmanager
-    def write(self) -> Iterator["PostgresStore"]:
-        """One transaction on one pooled connection; nested use joins the outer one."""
+    def write(self, lock: tuple | None = None) -> Iterator["PostgresStore"]:
+        """One transaction on one pooled connection; nested use joins the outer one.
+
+        ``lock``: a key (as for :meth:`_lock`) held from the start, taken in the same round
+        trip as the ``begin``."""
         if getattr(self._local, "conn", None) is not None:
+            if lock is not None:
+                self._lock(*lock)
             yield self
             return
         try:
             with self.pool.connection() as conn:
                 self._local.conn, self._local.locks = conn, set()
                 try:
-                    conn.execute("begin")
+                    if lock is None:
+                        conn.execute("begin")
+                    else:  # no parameters: one simple query, both statements, one round trip
+                        conn.execute(f"begin; select pg_advisory_xact_lock({_lock_id(lock):d})")
+                        self._local.locks.add(lock)
                     try:
                         yield self
                     except BaseException:

@@ -285,11 +285,11 @@ class SQLiteStore(SQLStore):
                 time.sleep(self.backoff * (2 ** attempt))
 
     @contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
+    def write(self, lock: tuple | None = None) -> Iterator[sqlite_utils.Database]:
         """A ``BEGIN IMMEDIATE`` transaction: commits at the end, rolls back on any error.
 
         Nested use joins the outer transaction. Writers are serial, so every
-        read inside it sees what it will write over.
+        read inside it sees what it will write over (and ``lock`` needs no more).
         """
         if self.conn.in_transaction:
             yield self.db
