@@ -63,6 +63,7 @@ plugin 'broken': kind 'story' is already a kind of questengine; choose another n
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import inspect
 import json
@@ -705,8 +706,15 @@ def installed_registry(*, code: bool = True) -> Registry:
     pass it to the loader and the graph, and every graph carries it (``G.graph["registry"]``).
     """
     registry = Registry(code=code)
-    registry.load_entry_points()
+    registry.load_entry_points(_installed_entry_points())
     return registry
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_entry_points() -> tuple:
+    """The group's entry points, read from the installed packages' metadata once a process
+    (a scan of every package: the slow part of a new registry). Registries stay separate."""
+    return tuple(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 def registry_of(quest: Quest) -> Registry | None:
