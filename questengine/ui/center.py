@@ -16,7 +16,7 @@ from ..center import StruggleRules
 from .login import TeacherLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
 from .play import STATE_WORDS
-from .media import submission_files_view
+from .media import Chart, submission_files_view
 from .questmap import QuestMap
 from .text import markdown_html, plain_html
 
@@ -140,7 +140,7 @@ class CenterPage(Page):
         self.map = QuestMap(height=420, layout=w.Layout(width="100%"))
         self.map.observe(lambda _c: self._show_node_detail(), names="selected")
         self.node_detail = _html("", "qe-node-detail")
-        self.states_chart = w.Image(format="png", layout=w.Layout(max_width="800px"))
+        self.states_chart = Chart(layout=w.Layout(max_width="800px"))
         self.grid_box, self.queue_box, self.struggle_box = w.VBox(), w.VBox(), w.VBox()
         self.mastery_box, self.modality_box, self.override_box = w.VBox(), w.VBox(), w.VBox()
         self.export_box, self.student_box = w.VBox(), w.VBox()
@@ -205,6 +205,9 @@ class CenterPage(Page):
                            f"{self.counts[n['id']].here} here"} for n in self.map.nodes]
         self.states_chart.value = chart_png(
             "states", [(G.nodes[c.node]["node"].title, c) for c in counts])
+        self.states_chart.alt = "Bar chart of where the students are, step by step: " + "; ".join(
+            f"{G.nodes[c.node]['node'].title}: {c.success} done, {c.fail} not passed, "
+            f"{c.here} there now, {c.not_reached} not reached" for c in counts) + "."
         self._show_node_detail()
 
     def _show_node_detail(self) -> None:
@@ -221,7 +224,7 @@ class CenterPage(Page):
             by_state.setdefault(grid.state(s["id"], n) or "not started", []).append(s["name"])
         rows = "".join(f"<li><strong>{plain_html(STATE_WORDS.get(st, st))}</strong>: "
                        f"{plain_html(', '.join(names))}</li>" for st, names in sorted(by_state.items()))
-        self.node_detail.value = (f"<h4>{plain_html(self.G.nodes[n]['node'].title)}</h4>"
+        self.node_detail.value = (f"<h3>{plain_html(self.G.nodes[n]['node'].title)}</h3>"
                                   f"<ul>{rows}</ul>")
 
     # students grid -------------------------------------------------------------------------------
@@ -353,7 +356,7 @@ class CenterPage(Page):
                 self.flash(f"Approved {done} submission(s)." + (" " + " ".join(problems) if problems
                                                                  else ""), "info")
 
-        header = w.HBox([_html(f"<h3>{len(items)} waiting, oldest first</h3>"),
+        header = w.HBox([_html(f"<h2>{len(items)} waiting, oldest first</h2>"),
                          _button("Approve selected", bulk, "success", "qe-bulk-approve")],
                         layout=w.Layout(align_items="center"))
         self.queue_box.children = [header, *rows, self._upload_limit_row()]
@@ -394,7 +397,7 @@ class CenterPage(Page):
         self.struggle_box.children = [
             w.HBox([fails, stuck, returned, below, idle, _button("Apply", apply, cls="qe-apply")],
                    layout=w.Layout(flex_flow="row wrap")),
-            _html(f"<h3>{len(people)} student(s) may need help</h3><ul class='qe-struggling'>"
+            _html(f"<h2>{len(people)} student(s) may need help</h2><ul class='qe-struggling'>"
                   f"{items}</ul>")]
 
     # mastery -----------------------------------------------------------------------------------------
@@ -426,14 +429,19 @@ class CenterPage(Page):
             f"{plain_html(', '.join(grp.names))}</li>" for grp in groups) or \
             "<li>No shared gaps right now.</li>"
         values = [v for row in m.values.values() for v in row.values()]
-        chart = w.Image(value=chart_png("mastery", values), format="png",
-                        layout=w.Layout(max_width="640px")) if values else _html("")
+        chart = Chart(value=chart_png("mastery", values),
+                      alt="Histogram of mastery over every student and skill (the table above "
+                          "gives each value): " + ", ".join(
+                              f"{sum(1 for v in values if lo <= round(100 * v) < hi)} from {lo} "
+                              f"to {min(hi, 100) - (hi <= 100)}%" for lo, hi in
+                              ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))) + ".",
+                      layout=w.Layout(max_width="640px")) if values else _html("")
         self.mastery_box.children = [
-            _html(f"<h3>Mastery by skill (%)</h3><div class='qe-grid-scroll'><table "
+            _html(f"<h2>Mastery by skill (%)</h2><div class='qe-grid-scroll'><table "
                   f"class='qe-grid-table qe-mastery-grid'><tr><th>Student</th>{head}</tr>"
                   f"{''.join(body)}</table></div>"),
             chart,
-            _html(f"<h3>Suggested small groups (shared gaps below 80%)</h3><ul class='qe-groups'>"
+            _html(f"<h2>Suggested small groups (shared gaps below 80%)</h2><ul class='qe-groups'>"
                   f"{group_items}</ul>")]
 
     # modalities --------------------------------------------------------------------------------------
@@ -447,7 +455,7 @@ class CenterPage(Page):
             f"<td class='qe-num'>{'' if m.mean_attempts is None else f'{m.mean_attempts:.1f}'}</td></tr>"
             for m in found) or "<tr><td colspan=7>No choices made yet.</td></tr>"
         self.modality_box.children = [_html(
-            "<h3>Ways of learning, and how students then did at the next checkpoint</h3>"
+            "<h2>Ways of learning, and how students then did at the next checkpoint</h2>"
             "<table class='qe-grid-table'><tr><th>Modality</th><th>Students</th><th>Passed first "
             "try</th><th>Passed later</th><th>Not yet</th><th>Not reached</th><th>Mean attempts"
             f"</th></tr>{rows}</table>")]
@@ -492,9 +500,9 @@ class CenterPage(Page):
         """Students with recent wrong PINs, each with a button that lets them in again."""
         troubles = self._call(self.session.login_troubles, self.code) or []
         if not troubles:
-            return [_html("<h3>Wrong PIN tries</h3><p class='qe-hint'>No student has typed a "
+            return [_html("<h2>Wrong PIN tries</h2><p class='qe-hint'>No student has typed a "
                           "wrong PIN lately.</p>", "qe-login-troubles")]
-        rows = [_html("<h3>Wrong PIN tries</h3><p class='qe-hint'>After five wrong PINs a "
+        rows = [_html("<h2>Wrong PIN tries</h2><p class='qe-hint'>After five wrong PINs a "
                       "student waits a little before the next try (a minute at most). If it "
                       "was not them, talk with the class; clearing lets them in at once.</p>",
                       "qe-login-troubles")]
@@ -545,12 +553,12 @@ class CenterPage(Page):
                 report.value = _download(f"Report for {name}'s family (HTML, printable)",
                                          f"report-{name.replace(' ', '-')}.html", html, "text/html")
 
-        self.export_box.children = [_html("<h3>Exports</h3>" + "<br>".join(links)), pick,
+        self.export_box.children = [_html("<h2>Exports</h2>" + "<br>".join(links)), pick,
                                     _button("Make report", make_report, cls="qe-report"), report]
 
 
 def _record_html(data: dict) -> str:
-    parts = [f"<h3>{plain_html(data['student']['name'])}</h3>"]
+    parts = [f"<h2>{plain_html(data['student']['name'])}</h2>"]
     for qid, q in data["quests"].items():
         states = ", ".join(f"{plain_html(n)}: {STATE_WORDS.get(s, s)}" for n, s in q["states"].items()
                            if s not in ("locked", "closed"))
@@ -565,7 +573,7 @@ def _record_html(data: dict) -> str:
         mastery = ", ".join(f"{plain_html(c)} {round(100 * v)}%" for c, v in q["mastery"].items())
         struggling = "; ".join(plain_html(r) for r in q["struggling"].values())
         parts.append(
-            f"<h4>{plain_html(q['title'])} — {q['xp']} XP{' · finished' if q['complete'] else ''}</h4>"
+            f"<h3>{plain_html(q['title'])} — {q['xp']} XP{' · finished' if q['complete'] else ''}</h3>"
             f"<p><em>Path:</em> {states or 'not started'}</p>"
             + (f"<p class='qe-flash-error'>{struggling}</p>" if struggling else "")
             + (f"<p><em>Mastery:</em> {mastery}</p>" if mastery else "")
@@ -574,5 +582,5 @@ def _record_html(data: dict) -> str:
             + (f"<p><em>Reflections:</em></p><ul>{reflections}</ul>" if reflections else ""))
     goals = "".join(f"<li>{plain_html(g['text'])}{' ✓' if g.get('done') else ''}</li>"
                     for g in data["profile"].get("goals", []))
-    parts.append(f"<h4>Goals</h4><ul>{goals or '<li>none yet</li>'}</ul>")
+    parts.append(f"<h3>Goals</h3><ul>{goals or '<li>none yet</li>'}</ul>")
     return "".join(parts)

@@ -11,7 +11,7 @@ import traitlets
 
 from .login import _front_end
 
-__all__ = ["MediaView"]
+__all__ = ["MediaView", "Chart"]
 
 
 class MediaView(anywidget.AnyWidget):
@@ -24,6 +24,17 @@ class MediaView(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     captions = traitlets.Bytes(b"").tag(sync=True)
     captions_lang = traitlets.Unicode("en").tag(sync=True)
+
+
+class Chart(anywidget.AnyWidget):
+    """A PNG chart with its text alternative: ``value`` (PNG bytes), ``alt`` (what it shows).
+
+    Used where ``ipywidgets.Image`` would draw an ``<img>`` without any ``alt``.
+    """
+
+    _esm = _front_end() / "chart.js"
+    value = traitlets.Bytes(b"").tag(sync=True)
+    alt = traitlets.Unicode("").tag(sync=True)
 
 
 def submission_files_view(session, item, call) -> list:

@@ -413,7 +413,7 @@ class PlayPage(Page):
         np = self.progress.nodes[n]
         parts: list[w.Widget] = [_html(
             f"<div class='qe-kind'>{plain_html(self._kind_label(node.kind))}</div>"
-            f"<h3 class='qe-node-title'>{plain_html(node.title)}</h3>"
+            f"<h2 class='qe-node-title'>{plain_html(node.title)}</h2>"
             f"<span class='qe-pill qe-pill-{np.state}'>{STATE_WORDS.get(np.state, np.state)}</span>"
             + (f"<p class='qe-explain'>{plain_html(explain(self.progress, n))}</p>"
                if _worth_explaining(np) else ""))]
@@ -968,12 +968,12 @@ class PlayPage(Page):
         save_interests = _button("Save", lambda: self._save_interests(interests.value), style="")
         interests.on_submit(lambda box: self._save_interests(box.value))
         self.profile_box.children = [
-            _html(f"<h3>My mastery</h3><table class='qe-mastery-table'>{bars}</table>"),
-            _html(f"<h3>My badges</h3><div class='qe-badges'>{badges}</div>"),
-            _html("<h3>My goals</h3>"), w.VBox(goal_rows), _row([new_goal, add]),
-            _html("<h3>What I like</h3>"), _row([interests, save_interests]),
-            _html(f"<h3>How I like to learn</h3><ul>{pick_rows}</ul>"),
-            _html(f"<h3>My reflections</h3><ul>{reflections}</ul>"),
+            _html(f"<h2>My mastery</h2><table class='qe-mastery-table'>{bars}</table>"),
+            _html(f"<h2>My badges</h2><div class='qe-badges'>{badges}</div>"),
+            _html("<h2>My goals</h2>"), w.VBox(goal_rows), _row([new_goal, add]),
+            _html("<h2>What I like</h2>"), _row([interests, save_interests]),
+            _html(f"<h2>How I like to learn</h2><ul>{pick_rows}</ul>"),
+            _html(f"<h2>My reflections</h2><ul>{reflections}</ul>"),
         ]
 
     def _add_goal(self, text: str) -> None:

@@ -137,7 +137,7 @@ def test_grid_sorts_filters_and_opens_a_students_record(center, feature_class):
     # a student's record: what Ana did, in words
     dropdown(t, "Student").select_option(label="Ana Feature")
     record = visible(t, ".qe-record")
-    expect(record.locator("h3")).to_have_text("Ana Feature")
+    expect(record.locator("h2")).to_have_text("Ana Feature")
     expect(record).to_contain_text("The Fraction Forest")
     expect(record).to_contain_text("Mastery:")
     expect(record).to_contain_text("Answers:")
