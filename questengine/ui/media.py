@@ -11,7 +11,7 @@ import traitlets
 
 from .login import _front_end
 
-__all__ = ["MediaView", "Chart"]
+__all__ = ["MediaView", "Chart", "ReadAloud"]
 
 
 class MediaView(anywidget.AnyWidget):
@@ -35,6 +35,15 @@ class Chart(anywidget.AnyWidget):
     _esm = _front_end() / "chart.js"
     value = traitlets.Bytes(b"").tag(sync=True)
     alt = traitlets.Unicode("").tag(sync=True)
+
+
+class ReadAloud(anywidget.AnyWidget):
+    """A "Read aloud" button for one text (the browser's speech synthesis, offline)."""
+
+    _esm = _front_end() / "readaloud.js"
+    text = traitlets.Unicode("").tag(sync=True)
+    label = traitlets.Unicode("Read aloud").tag(sync=True)
+    lang = traitlets.Unicode("").tag(sync=True)
 
 
 def submission_files_view(session, item, call) -> list:
