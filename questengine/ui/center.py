@@ -12,6 +12,7 @@ import io
 
 import ipywidgets as w
 
+from ..accommodations import Accommodations
 from ..center import StruggleRules
 from .login import TeacherLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
@@ -23,8 +24,14 @@ from .text import markdown_html, plain_html
 __all__ = ["CenterPage", "chart_png"]
 
 STATE_COLOURS = {"locked": "#9aa0a6", "available": "#1a73e8", "in_progress": "#7b3fe4",
-                 "pending_review": "#f29900", "returned": "#c5540c", "success": "#1e8e3e",
+                 "pending_review": "#f29900", "returned": "#c5540c", "success": "#137333",
                  "fail": "#d93025", "closed": "#dde1e5", "": "#ffffff"}
+#: a symbol in each grid cell, so the colour is never the only sign (WCAG 1.4.1), and a text
+#: colour with at least 4.5:1 contrast on that cell's background
+STATE_MARKS = {"locked": ("🔒", "#202124"), "available": ("○", "#fff"), "in_progress": ("◐", "#fff"),
+               "pending_review": ("⏳", "#202124"), "returned": ("↩", "#fff"),
+               "success": ("✓", "#fff"), "fail": ("✗", "#fff"), "closed": ("–", "#202124"),
+               "": ("", "#202124")}
 DECISION_WORDS = {"approve": "approved", "fail": "marked not yet", "return": "returned"}
 TEACHER_STATE_WORDS = {"locked": "locked", "available": "open", "in_progress": "in progress",
                        "pending_review": "waiting for your review",
@@ -242,6 +249,9 @@ class CenterPage(Page):
                              [(s["name"], s["id"]) for s in grid.students],
                              description="Student", layout=w.Layout(width="320px"))
         record = _html("", "qe-record")
+        supports = self._call(self.session.class_accommodations, self.code) or {}
+        support_box = w.VBox()
+        support_box.add_class("qe-support-form")
 
         def draw(_=None):
             students = [s for s in grid.students if filt.value.casefold() in s["name"].casefold()]
@@ -252,19 +262,20 @@ class CenterPage(Page):
                            for t in titles)
             body = []
             for s in students:
-                cells = "".join(
-                    f"<td style='background:{STATE_COLOURS.get(grid.state(s['id'], n), '#eee')}' "
-                    f"title='{plain_html(TEACHER_STATE_WORDS.get(grid.state(s['id'], n), 'not started'))}'>"
-                    f"</td>" for n in grid.nodes)
+                cells = "".join(_grid_cell(grid.state(s["id"], n)) for n in grid.nodes)
+                acc = supports.get(s["id"])
                 body.append(f"<tr><th class='qe-student'>{plain_html(s['name'])}</th>"
                             f"<td class='qe-num'>{s['done']}</td><td class='qe-num'>{s['xp']}</td>"
+                            f"<td class='qe-supports-cell'>"
+                            f"{plain_html(', '.join(acc.words())) if acc else ''}</td>"
                             f"{cells}</tr>")
-            legend = "".join(f"<span class='qe-legend-chip' style='background:{c}'></span>"
+            legend = "".join(f"<span class='qe-legend-chip' style='background:{c};color:"
+                             f"{STATE_MARKS[st][1]}' aria-hidden='true'>{STATE_MARKS[st][0]}</span>"
                              f"{plain_html(TEACHER_STATE_WORDS.get(st, st))} "
                              for st, c in STATE_COLOURS.items())
             table.value = (f"<div class='qe-grid-legend'>{legend}</div><div class='qe-grid-scroll'>"
                            f"<table class='qe-grid-table'><tr><th>Student</th><th>Steps</th>"
-                           f"<th>XP</th>{head}</tr>{''.join(body)}</table></div>")
+                           f"<th>XP</th><th>Supports</th>{head}</tr>{''.join(body)}</table></div>")
 
         def show_record(_=None):
             if student.value is None:
@@ -274,12 +285,59 @@ class CenterPage(Page):
             if data is None:
                 return
             record.value = _record_html(data)
+            support_box.children = self._support_form(student.value, data["student"]["name"],
+                                                      supports, draw)
 
         sort.observe(draw, names="value")
         filt.observe(draw, names="value")
         student.observe(show_record, names="value")
         draw()
-        self.grid_box.children = [w.HBox([sort, filt]), table, student, record]
+        self.grid_box.children = [w.HBox([sort, filt]), table, student, support_box, record]
+
+    def _support_form(self, student_id: int, name: str, supports: dict, redraw) -> list[w.Widget]:
+        """The accommodations of one student, which the teacher turns on or off (issue 15)."""
+        acc = self._call(self.session.accommodations, student_id)
+        if acc is None:
+            return []
+        style = {"description_width": "initial"}
+        boxes = {key: w.Checkbox(value=getattr(acc, key), description=label, indent=False,
+                                 layout=w.Layout(width="auto"))
+                 for key, label in (("read_aloud", "Read aloud"),
+                                    ("larger_text", "Larger text and spacing"),
+                                    ("fewer_options", "Fewer options (where the quest marks "
+                                                      "distractors)"),
+                                    ("simple_text", "Simpler text (where the quest has it)"))}
+        for key, box in boxes.items():
+            box.add_class(f"qe-support-{key.replace('_', '-')}")
+        tries = w.BoundedIntText(value=acc.extra_attempts, min=0, max=10, style=style,
+                                 description="More tries at checkpoints",
+                                 layout=w.Layout(width="260px"))
+        tries.add_class("qe-support-extra-attempts")
+        time = w.Dropdown(options=[("as set in the quest", 1.0), ("1.5 times", 1.5),
+                                   ("twice", 2.0), ("3 times", 3.0)],
+                          value=acc.extra_time if acc.extra_time in (1.0, 1.5, 2.0, 3.0) else 1.0,
+                          description="Time on timed challenges", style=style,
+                          layout=w.Layout(width="340px"))
+        time.add_class("qe-support-extra-time")
+        note = _html("", "qe-support-note")
+
+        def save():
+            saved = self._call(self.session.set_accommodations, student_id,
+                               extra_attempts=tries.value, extra_time=time.value,
+                               **{k: b.value for k, b in boxes.items()})
+            if saved is None:
+                return
+            if saved.any():
+                supports[student_id] = saved
+            else:
+                supports.pop(student_id, None)
+            words = ", ".join(saved.words()) or "none"
+            note.value = (f"<span role='status'>Saved. {plain_html(name)}'s supports: "
+                          f"{plain_html(words)}.</span>")
+            redraw()
+
+        return [_html(f"<h3>Supports for {plain_html(name)}</h3>"), *boxes.values(), tries,
+                time, _button("Save supports", save, cls="qe-save-supports"), note]
 
     # review queue -------------------------------------------------------------------------------------
 
@@ -418,8 +476,8 @@ class CenterPage(Page):
             cells = []
             for c in m.competencies:
                 v = m.value(s["id"], c)
-                colour = "#f1f3f4" if v is None else ("#1e8e3e" if v >= 0.8 else
-                                                      "#f29900" if v >= 0.5 else "#d93025")
+                colour = "#f1f3f4" if v is None else ("#137333" if v >= 0.8 else
+                                                      "#b06000" if v >= 0.5 else "#b3261e")
                 cells.append(f"<td style='background:{colour}' class='qe-num'>"
                              f"{'' if v is None else round(100 * v)}</td>")
             body.append(f"<tr><th class='qe-student'>{plain_html(s['name'])}</th>{''.join(cells)}</tr>")
@@ -542,6 +600,16 @@ class CenterPage(Page):
             links.append(_download("Mastery (CSV)", f"{self.code}-mastery.csv", mastery_csv(m),
                                    "text/csv"))
         students = self._call(self.session.students, self.code) or []
+        supports = self._call(self.session.class_accommodations, self.code)
+        if supports is not None:
+            from ..accommodations import SUPPORTS
+            from ..csvsafe import csv_text
+
+            none = Accommodations()
+            rows = [[s["name"], *(getattr(supports.get(s["id"], none), k) for k in SUPPORTS)]
+                    for s in students]
+            links.append(_download("Supports (CSV)", f"{self.code}-supports.csv",
+                                   csv_text(["student", *SUPPORTS], rows), "text/csv"))
         pick = w.Dropdown(options=[(s["name"], s["id"]) for s in students],
                           description="Report for")
         report = _html("")
@@ -555,6 +623,13 @@ class CenterPage(Page):
 
         self.export_box.children = [_html("<h2>Exports</h2>" + "<br>".join(links)), pick,
                                     _button("Make report", make_report, cls="qe-report"), report]
+
+
+def _grid_cell(state: str) -> str:
+    mark, ink = STATE_MARKS.get(state, ("", "#202124"))
+    return (f"<td style='background:{STATE_COLOURS.get(state, '#eee')};color:{ink}' "
+            f"class='qe-cell' title='{plain_html(TEACHER_STATE_WORDS.get(state, 'not started'))}'>"
+            f"{mark}</td>")
 
 
 def _record_html(data: dict) -> str:

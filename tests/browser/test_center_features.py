@@ -150,7 +150,7 @@ def test_exports_download_csvs_and_a_family_report(center, feature_class, tmp_pa
     t = center
     open_tab(t, "Exports")
     links = visible(t, "a.qe-download")
-    expect(links).to_have_count(2)
+    expect(links).to_have_count(3)  # the grid, mastery and supports CSVs
 
     def download(link) -> str:
         with t.page.expect_download() as info:
