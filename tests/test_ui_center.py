@@ -459,7 +459,7 @@ def test_the_teacher_sets_a_students_supports_in_the_record(page):
     student = next(x for x in page.grid_box.children if isinstance(x, w.Dropdown))
     ada = next(v for label, v in student.options if label == "Ada")
     student.value = ada
-    form = page.grid_box.children[3]
+    form = page.grid_box.children[4]
     find(form, "qe-support-read-aloud", w.Checkbox)[0].value = True
     find(form, "qe-support-extra-attempts", w.BoundedIntText)[0].value = 2
     find(form, "qe-save-supports", w.Button)[0].click()

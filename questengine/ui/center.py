@@ -280,6 +280,7 @@ class CenterPage(Page):
         def show_record(_=None):
             if student.value is None:
                 record.value = ""
+                support_box.children = []
                 return
             data = self._call(self.session.student_record, student.value)
             if data is None:
@@ -292,7 +293,7 @@ class CenterPage(Page):
         filt.observe(draw, names="value")
         student.observe(show_record, names="value")
         draw()
-        self.grid_box.children = [w.HBox([sort, filt]), table, student, support_box, record]
+        self.grid_box.children = [w.HBox([sort, filt]), table, student, record, support_box]
 
     def _support_form(self, student_id: int, name: str, supports: dict, redraw) -> list[w.Widget]:
         """The accommodations of one student, which the teacher turns on or off (issue 15)."""
