@@ -91,6 +91,12 @@ def arrow_to(p: Player, node_id: str, key: str = "ArrowRight", limit: int = 12) 
     assert (focused(p) or {}).get("id") == node_id, f"the arrow keys never reached {node_id}"
 
 
+def wait_state(p: Player, node_id: str, state: str) -> None:
+    """A step's state on the map (drawn even while the list of steps is shown instead)."""
+    p.page.wait_for_selector(f".qe-node[data-id='{node_id}'][data-state='{state}']",
+                             state="attached", timeout=WAIT_MS)
+
+
 def wait_title(p: Player, title: str) -> None:
     p.page.wait_for_function(
         "t => { const h = document.querySelector('.qe-panel .qe-node-title');"
@@ -165,7 +171,7 @@ def test_keyboard_only_play_through(browser, server, shots_dir, student):
         expect(p.panel.locator(".qe-chosen")).to_be_visible()
         tab_to(p, ".qe-panel button.qe-do")
         p.page.keyboard.press("Enter")
-        p.wait_state("learn", "success")
+        wait_state(p, "learn", "success")
 
         # the gate's form: radio buttons with the arrow keys, checkboxes with Space, typing
         tab_to(p, ".qe-view-map", back=True)
