@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import center
+from .accommodations import Accommodations, adapt_graph, parse_accommodations
 from .engine import Action, Progress, act, explain, extend, replay
 from .errors import (
     AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, QuestFileError,
@@ -281,6 +282,7 @@ class Classroom:
         self.reflections_a_minute = reflections_a_minute  # None: no limit (load tests)
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
         self._cache: dict[tuple[int, str], _Cached] = {}
+        self._adapted: dict[tuple[int, Accommodations], nx.DiGraph] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
 
     def stamp(self) -> str:
@@ -671,7 +673,7 @@ class Classroom:
         student's progress cached (an action confirms it under the write lock anyway);
         ``version`` is the quest's latest version when the caller has just read it.
         """
-        G = self.graph(quest_id, version)
+        G = self.student_graph(student_id, quest_id, version)
         key = (student_id, quest_id)
         cached = self._cache.get(key)
         if cached is None or cached.progress.graph is not G:
@@ -731,6 +733,28 @@ class Classroom:
                 cached.active_at = now  # the student's activity was just written
             return after
         raise StoreBusy("this student's progress kept changing while saving; try again")
+
+    # accommodations -------------------------------------------------------------------------
+
+    def accommodations(self, student_id: int) -> Accommodations:
+        """The supports a teacher set for this student (none by default)."""
+        return parse_accommodations(self.store.accommodations([student_id]).get(student_id))
+
+    def student_graph(self, student_id: int, quest_id: str,
+                      version: int | None = None) -> nx.DiGraph:
+        """The quest graph this student plays: the published one, adapted to their
+        accommodations (more tries at gates, fewer options, simpler text, more time).
+        Every action of the student and every view of their progress uses it."""
+        G = self.graph(quest_id, version)
+        acc = self.accommodations(student_id)
+        if not acc.any():
+            return G
+        key = (id(G), acc)
+        adapted = self._adapted.get(key)
+        if adapted is None or adapted.graph.get("adapted_from") is not G:
+            adapted = self._adapted[key] = adapt_graph(G, acc)
+            adapted.graph["adapted_from"] = G
+        return adapted
 
     def _progress(self, student_id: int, quest_id: str) -> Progress:
         """The student's current progress (shared with the cache: treat it as read-only)."""
@@ -814,8 +838,14 @@ class StudentSession(_Session):
         return cards
 
     def graph(self, quest_id: str) -> nx.DiGraph:
+        """The quest as this student plays it (adapted to their accommodations)."""
         self._assigned(quest_id)
-        return self._classroom.graph(quest_id)
+        return self._classroom.student_graph(self._sid, quest_id)
+
+    def accommodations(self) -> Accommodations:
+        """The supports your teacher set for you (read aloud, larger text...)."""
+        self._check()
+        return self._classroom.accommodations(self._sid)
 
     def progress(self, quest_id: str) -> Progress:
         self._assigned(quest_id)
@@ -1017,6 +1047,36 @@ class TeacherSession(_Session):
             raise AccessDenied(f"student {student_id!r} is not in your classes")
         return row
 
+    def accommodations(self, student_id: int) -> Accommodations:
+        """One of your students' supports."""
+        self._own_student(student_id)
+        return self._classroom.accommodations(student_id)
+
+    def set_accommodations(self, student_id: int, **settings) -> Accommodations:
+        """Turn supports on or off for one of your students; the others stay as they were.
+
+        ``settings`` are fields of :class:`~questengine.accommodations.Accommodations`
+        (``read_aloud=True``, ``extra_attempts=2``...); an unknown one is an error naming
+        the choices. The student's pages use them from their next action on.
+        """
+        self._own_student(student_id)
+        classroom = self._classroom
+        current = classroom.accommodations(student_id).model_dump()
+        new = parse_accommodations({**current, **settings})
+        classroom.store.save_accommodations(student_id, new.model_dump(), self.teacher_id,
+                                            classroom.stamp())
+        for key in [k for k in classroom._cache if k[0] == student_id]:
+            classroom._cache.pop(key, None)  # replayed on the adapted graph next time
+        return new
+
+    def class_accommodations(self, class_code: str) -> dict[int, Accommodations]:
+        """The students of a class who have supports, by student id."""
+        code = self._own_class(class_code)
+        ids = [s["id"] for s in self._classroom.store.students_in(code)]
+        rows = self._classroom.store.accommodations(ids)
+        return {sid: parse_accommodations(rows[sid]) for sid in ids if sid in rows
+                and parse_accommodations(rows[sid]).any()}
+
     def students(self, class_code: str) -> list[dict]:
         code = self._own_class(class_code)
         return [{"id": s["id"], "name": s["name"], "class_code": s["class_code"]}
@@ -1136,6 +1196,7 @@ class TeacherSession(_Session):
             }
         return {"student": {"id": row["id"], "name": row["name"], "class_code": row["class_code"]},
                 "quests": quests, "profile": store.profile(student_id),
+                "accommodations": self._classroom.accommodations(student_id).model_dump(),
                 "badges": [b["badge"] for b in store.badges_of(student_id)]}
 
     # the progress center ---------------------------------------------------------------------

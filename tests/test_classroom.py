@@ -115,6 +115,11 @@ def refused_as(error, call) -> bool:
 NO_FILE = "0" * 64
 
 TEACHER_WRONG = {
+    # accommodations (issue 15)
+    "accommodations": lambda me, them: me.teacher.accommodations(them.students[0]),
+    "set_accommodations": lambda me, them: me.teacher.set_accommodations(them.students[0],
+                                                                         read_aloud=True),
+    "class_accommodations": lambda me, them: me.teacher.class_accommodations(them.code),
     # files handed in (the upload parts of the service)
     "set_upload_limit": lambda me, them: me.teacher.set_upload_limit(them.code, 10),
     "class_upload_limit": lambda me, them: me.teacher.class_upload_limit(them.code),
@@ -172,6 +177,12 @@ def refused(error: type[Exception], call) -> bool:
 
 #: The same methods used rightly, on the teacher's own things.
 TEACHER_RIGHT = {
+    "accommodations": lambda me, them: not me.teacher.accommodations(me.students[0]).any(),
+    "set_accommodations": lambda me, them: me.teacher.set_accommodations(
+        me.students[0], read_aloud=True).read_aloud,
+    "class_accommodations": lambda me, them: (me.teacher.set_accommodations(
+        me.students[1], larger_text=True) and list(me.teacher.class_accommodations(me.code))
+        == [me.students[1]]),
     "classes": lambda me, them: [c["code"] for c in me.teacher.classes()] == [me.code],
     "create_class": lambda me, them: me.teacher.create_class("Second class") in
     [c["code"] for c in me.teacher.classes()],
@@ -250,6 +261,7 @@ STUDENT_WRONG = {
     "remove_goal": lambda me, them: me.sessions[1].remove_goal(them.goal),
     "asset": lambda me, them: me.sessions[0].asset(them.quest, "assets/t/x.png"),
     "upload_limit": None,
+    "accommodations": None,  # has no target: the student's own
     "submit_files": lambda me, them: me.sessions[0].submit_files(them.quest, "learn", "w", []),
     "my_files": lambda me, them: me.sessions[0].my_files(them.quest, "learn"),
 }
@@ -288,6 +300,7 @@ STUDENT_RIGHT = {
     "asset": lambda me, them: refused_as(ClassroomError,
                                          lambda: me.sessions[0].asset(me.quest, "assets/t/x.png")),
     "upload_limit": lambda me, them: me.sessions[0].upload_limit() == 50 * 1024 * 1024,
+    "accommodations": lambda me, them: not me.sessions[0].accommodations().any(),
     "submit_files": lambda me, them: (me.sessions[1].complete(me.quest, "intro") and
                                       me.sessions[1].choose(me.quest, "learn", "sheet") and
                                       me.sessions[1].submit_files(me.quest, "learn", "w", [])

@@ -46,14 +46,14 @@ STUDENT_TABLES = {
     "submission_files": "student_id",
     "submissions": "student_id", "reviews": "student_id", "mastery": "student_id",
     "profiles": "student_id", "reflections": "student_id", "badges": "student_id",
-    "enrolments": "student_id", "students": "id",
+    "enrolments": "student_id", "accommodations": "student_id", "students": "id",
 }
 
 #: Every table, parents before children (the order a copy inserts them in).
 TABLES = ("teachers", "classes", "students", "enrolments", "quests", "assignments", "events",
           "progress", "quest_status", "submissions", "submission_files", "reviews", "mastery",
           "profiles", "reflections", "badges", "sessions", "login_failures",
-          "questengine_identity", "quest_assets", "class_settings")
+          "questengine_identity", "quest_assets", "class_settings", "accommodations")
 
 
 def progress_row(np) -> tuple:
@@ -125,6 +125,8 @@ class StoreInterface(Protocol):
     def profile(self, student_id: int) -> dict: ...
     def save_profile(self, student_id: int, interests: list, goals: list, at: str) -> None: ...
     def badges_of(self, student_id: int) -> list[dict]: ...
+    def accommodations(self, student_ids: list[int]) -> dict[int, dict]: ...
+    def save_accommodations(self, student_id: int, settings: dict, by: int, at: str) -> None: ...
     def login_failures(self, key: str, since: float) -> int: ...
     def reserve_login_attempt(self, key: str, now: float, since: float,
                               wait_for: Callable[[int], float]) -> tuple[int | None, float]: ...

@@ -408,6 +408,22 @@ class SQLStore:
                       (student_id, json.dumps(interests, ensure_ascii=False),
                        json.dumps(goals, ensure_ascii=False), at))
 
+    def accommodations(self, student_ids: list[int]) -> dict[int, dict]:
+        """The accommodations (settings dicts) of these students; students without any are left out."""
+        if not student_ids:
+            return {}
+        marks = ", ".join("?" for _ in student_ids)
+        rows = self._rows(f"select student_id, settings from accommodations where student_id in "
+                          f"({marks})", tuple(student_ids))
+        return {r["student_id"]: json.loads(r["settings"]) for r in rows}
+
+    def save_accommodations(self, student_id: int, settings: dict, by: int, at: str) -> None:
+        with self.write():
+            self._run("insert into accommodations (student_id, settings, set_by, updated) values "
+                      "(?, ?, ?, ?) on conflict (student_id) do update set settings = "
+                      "excluded.settings, set_by = excluded.set_by, updated = excluded.updated",
+                      (student_id, json.dumps(settings, sort_keys=True), by, at))
+
     def badges_of(self, student_id: int) -> list[dict]:
         return self._rows("select * from badges where student_id = ? order by at, badge",
                           (student_id,))

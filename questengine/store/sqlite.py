@@ -170,9 +170,16 @@ def _migration_8(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
 
 
+def _migration_11(db: sqlite_utils.Database) -> None:
+    # a student's accommodations (issue 15), set by a teacher: one JSON object per student
+    db["accommodations"].create({"student_id": int, "settings": str, "set_by": int, "updated": str},
+                                pk="student_id", foreign_keys=[("student_id", "students", "id")],
+                                if_not_exists=True)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6, 7: _migration_7, 8: _migration_8}
+    6: _migration_6, 7: _migration_7, 8: _migration_8, 11: _migration_11}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
@@ -331,7 +338,7 @@ class SQLiteStore(SQLStore):
             return before
         with self.write():
             current = self.schema_version  # another process may have migrated meanwhile
-            for version in range(current + 1, SCHEMA_VERSION + 1):
+            for version in sorted(v for v in MIGRATIONS if v > current):  # numbers may skip
                 MIGRATIONS[version](self.db)
                 self.conn.execute(f"PRAGMA user_version = {version}")
         return before

@@ -330,7 +330,7 @@ class EditorPage(Page):
         form = model_form(model, node, changed, choices={"competencies": comps})
         delete = self._button("Delete node", self._delete_selection, "qe-delete", "danger")
         self.inspector.children = [w.HTML(f"<div class='qe-kind'>{plain_html(node.get('kind'))}"
-                                          f"</div><h3>{plain_html(str(node.get('title')))}</h3>"),
+                                          f"</div><h2>{plain_html(str(node.get('title')))}</h2>"),
                                    form, delete]
 
     def _edge_form(self, index: int) -> list[w.Widget]:
@@ -342,8 +342,8 @@ class EditorPage(Page):
         when.observe(lambda ch: self._edit(self.draft.set_condition, index, ch["new"]),
                      names="value")
         delete = self._button("Delete path", self._delete_selection, "qe-delete", "danger")
-        return [w.HTML(f"<div class='qe-kind'>path</div><h3>{plain_html(e['from'])} → "
-                       f"{plain_html(e['to'])}</h3>"), when, delete]
+        return [w.HTML(f"<div class='qe-kind'>path</div><h2>{plain_html(e['from'])} → "
+                       f"{plain_html(e['to'])}</h2>"), when, delete]
 
     def _show_quest_settings(self) -> None:
         d = self.draft

@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as w
+import traitlets
 from ipywidgets.widgets import widget as _widget_module
 
-from .login import friendly_call
+from .login import _front_end, friendly_call
 from .text import plain_html
 
-__all__ = ["Page", "classroom_from_env", "guard_kernel"]
+__all__ = ["Page", "LiveRegion", "classroom_from_env", "guard_kernel"]
 
 log = logging.getLogger("questengine.ui")
 _guarded = False
@@ -61,6 +63,18 @@ def classroom_from_env():
     return Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db")))
 
 
+class LiveRegion(anywidget.AnyWidget):
+    """An HTML message line that screen readers announce when ``value`` changes.
+
+    Used like ``ipywidgets.HTML`` (``value`` is HTML the kernel made safe), but its element
+    stays in the page with ``aria-live``, so every new message is read out.
+    """
+
+    _esm = _front_end() / "live.js"
+    value = traitlets.Unicode("").tag(sync=True)
+    politeness = traitlets.Unicode("polite").tag(sync=True)
+
+
 class Page:
     """Base of the pages: ``widget`` is the page, ``banner`` its message line."""
 
@@ -69,7 +83,7 @@ class Page:
     def __init__(self) -> None:
         if os.environ.get("QUESTENGINE_SERVED"):
             guard_kernel()
-        self.banner = w.HTML()
+        self.banner = LiveRegion()
         self.banner.add_class("qe-banner")
         self._before_session: set[str] | None = None
 
