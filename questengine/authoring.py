@@ -289,8 +289,14 @@ class QuestDraft:
         missing = [n for n in self.node_ids() if n not in placed]
         if not missing:
             return placed
-        auto = _auto_layout(self.node_ids(), self.edges)
-        return {n: placed.get(n, auto[n]) for n in self.node_ids()}
+        # unplaced nodes keep the spot the first layout gave them: an edit elsewhere (a
+        # node added where the teacher clicked) must not move them under the new one
+        cache = getattr(self, "_auto", {})
+        if any(n not in cache for n in missing):
+            auto = _auto_layout(self.node_ids(), self.edges)
+            cache = {**{n: auto[n] for n in missing}, **{n: cache[n] for n in missing if n in cache}}
+            self._auto = cache
+        return {n: placed.get(n, cache.get(n)) for n in self.node_ids()}
 
     def auto_layout(self, keep_placed: bool = False) -> None:
         """Place nodes in layers by topological generation (keeping hand-placed ones if asked)."""

@@ -488,8 +488,10 @@ def parent_report(r: ReportRows, graphs: dict[str, nx.DiGraph], today: str) -> s
         states = r.states.get(quest_id, {})
         status = r.status.get(quest_id)
         done = sum(1 for st in states.values() if st in ("success", "fail"))
+        # counted as on the student's page: closed paths (not needed) are not steps to do
+        total = sum(1 for n in G if states.get(n) != "closed")
         where = ("finished" if status and status["complete"] else
-                 f"{done} of {len(G)} steps done" if states else "not started yet")
+                 f"{done} of {total} steps done" if states else "not started yet")
         waiting = [G.nodes[n]["node"].title for n, st in states.items()
                    if st == "pending_review" and n in G]
         note = f" Waiting for the teacher to look at: {escape(', '.join(waiting))}." if waiting else ""

@@ -22,7 +22,7 @@ from .media import submission_files_view
 from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
 
-__all__ = ["CenterPage", "chart_png"]
+__all__ = ["CenterPage", "ClickTable", "chart_png", "local_time"]
 
 STATE_COLOURS = {"locked": "#9aa0a6", "available": "#1a73e8", "in_progress": "#7b3fe4",
                  "pending_review": "#f29900", "returned": "#c5540c", "success": "#1e8e3e",
@@ -33,6 +33,29 @@ TEACHER_STATE_WORDS = {"locked": "locked", "available": "open", "in_progress": "
                        "returned": "returned for revision", "success": "done",
                        "fail": "not passed", "closed": "closed (path not needed)",
                        "": "not started"}
+
+
+def local_time(iso: str) -> str:
+    """An ISO time as the teacher reads it: in the machine's own time zone (the school's,
+    for a self-hosted server; set TZ for another), with the zone named.
+
+    >>> import os, time
+    >>> before = os.environ.get("TZ")
+    >>> os.environ["TZ"] = "Europe/Paris"; time.tzset()
+    >>> local_time("2024-09-10T08:30:00+00:00")
+    '2024-09-10 10:30 CEST'
+    >>> _ = os.environ.pop("TZ") if before is None else os.environ.update(TZ=before)
+    >>> time.tzset()
+    """
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _html(text: str, cls: str = "") -> w.HTML:
@@ -370,7 +393,7 @@ class CenterPage(Page):
                 f"<div class='qe-review-head'><strong>{plain_html(item.student_name)}</strong> · "
                 f"{plain_html(quest_titles.get(item.quest_id, item.quest_id))}: "
                 f"{plain_html(item.node_title)} · round {item.round} · "
-                f"<span class='qe-when'>{plain_html(item.at[:16].replace('T', ' '))} UTC</span></div>"
+                f"<span class='qe-when'>{plain_html(local_time(item.at))}</span></div>"
                 f"<div class='qe-submission-text'>{markdown_html(item.content)}</div>"
                 + (f"<div class='qe-earlier'>Earlier rounds:<ul>{earlier}</ul></div>" if earlier else ""))
             feedback = w.Textarea(placeholder="Feedback for the student (needed to return work)",

@@ -449,7 +449,8 @@ class EditorPage(Page):
                      names="value")
         delete = self._button("Delete path", self._delete_selection, "qe-delete", "danger")
         d = self.draft
-        return [w.HTML(f"<div class='qe-kind'>path</div><h3>{plain_html(d.title_of(e['from']))} → "
+        return [w.HTML(f"<div class='qe-kind'>path</div><h3 data-source='{plain_html(e['from'])}' "
+                       f"data-target='{plain_html(e['to'])}'>{plain_html(d.title_of(e['from']))} → "
                        f"{plain_html(d.title_of(e['to']))}</h3>"), when, delete]
 
     def _show_quest_settings(self) -> None:

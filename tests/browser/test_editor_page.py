@@ -341,10 +341,9 @@ class EditorTab:
         self.page.mouse.click(*point)
         self.page.wait_for_selector(f".qe-editor .qe-edge.qe-edge-selected[data-source='{source}']"
                                     f"[data-target='{target}']", state="attached")
-        self.page.wait_for_function(
-            "t => { const h = document.querySelector('.qe-inspector h3');"
-            " return h && h.textContent.replace(/\\s+/g, ' ').includes(t); }",
-            arg=f"{source} → {target}")
+        # the heading names the path by its steps' titles; its data attributes by their ids
+        self.page.wait_for_selector(f".qe-inspector h3[data-source='{source}']"
+                                    f"[data-target='{target}']", state="attached")
 
     def choose_condition(self, source: str, target: str, label: str, when: str) -> None:
         """Click the path, then pick its condition in the inspector's dropdown."""
