@@ -556,6 +556,13 @@ class CenterPage(Page):
             G = self._call(self.session.graph, self.code, q["quest_id"])
             if G is not None:
                 names.update({c.id: c.name for c in G.graph["quest"].competencies})
+        if self.quest:  # the quest picker: this quest's skills (the matrix is per class)
+            G = self._call(self.session.graph, self.code, self.quest)
+            mine = {c.id for c in G.graph["quest"].competencies} if G is not None else set()
+            if mine & set(m.competencies):
+                keep = [c for c in m.competencies if c in mine]
+                m = type(m)(m.students, keep, {sid: {c: v for c, v in row.items() if c in mine}
+                                               for sid, row in m.values.items()})
         head = "".join(f"<th title='{plain_html(names.get(c, c))}' class='qe-skill'>"
                        f"{plain_html(names.get(c, c))}</th>" for c in m.competencies)
         body = []

@@ -99,8 +99,9 @@ def test_the_demo_struggling_list_matches_the_event_log_and_its_actions_work(dem
             page.press(sel, "Tab")
         page.click(".qe-login-button")
         page.wait_for_selector(".qe-center .qe-node")
-        quest_title = page.eval_on_selector_all(
+        quest_title = page.eval_on_selector_all(  # ipywidgets shows spaces as no-break ones
             ".qe-top select", "ss => ss.map(s => s.options[s.selectedIndex].textContent)")[1]
+        quest_title = quest_title.replace("\u00a0", " ")
         c = Classroom(info.db, hasher=cheap())
         quest_id = next(a["quest_id"] for a in c.store.assignments(info.class_code)
                         if a["title"] == quest_title)
