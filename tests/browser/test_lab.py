@@ -103,7 +103,7 @@ def test_questengine_edit_renders_the_editor_in_jupyterlab(lab, browser, shots_d
                                "[data-status='idle']", state="attached")
         page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.click()
         page.keyboard.press("Shift+Enter")
-        page.wait_for_selector(".jp-OutputArea .qe-editor .qe-map[data-rendered]")
+        page.wait_for_selector(".jp-OutputArea .qe-editor .qe-map[data-rendered]", state="attached")
         page.wait_for_function(
             "n => document.querySelectorAll('.jp-OutputArea .qe-editor .qe-node').length === n",
             arg=len(quest.nodes))
