@@ -4,19 +4,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test setup bench clean lab
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml tests/plugin_example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,authoring]"
 	$(PY) -m pip install --quiet -e tests/plugin_example
 	touch $@
 
 demo: setup
 	$(VENV)/bin/questengine demo
+
+# JupyterLab on this folder (notebooks/ and quests/), on 127.0.0.1 only; the teacher authors
+# with questengine.edit("quests/NAME.yaml") in a notebook (notebooks/author.ipynb shows how)
+lab: setup
+	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
+		--ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/lab/tree/notebooks
 
 test: setup
 	$(PY) -m pytest

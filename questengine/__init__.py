@@ -31,6 +31,19 @@ from .loader import dumps_quest, load_quest, loads_quest, parse_quest, save_ques
 from .model import Edge, Quest
 from .rewards import level_for, level_progress, xp_for_level
 
+
+
+def edit(path, *, session=None, classroom=None):
+    """Show the quest editor for one quest file in a notebook: ``questengine.edit(path)``.
+
+    Saves to that file; publishes too when given a teacher's ``session`` (or a
+    ``classroom`` whose teacher logs in). See :class:`questengine.ui.editor.EditorPage`.
+    """
+    from .ui.editor import edit as _edit
+
+    return _edit(path, session=session, classroom=classroom)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,5 +52,5 @@ __all__ = [
     "ProgressError", "Problem", "QuestEngineError", "QuestFileError", "QuestValidationError",
     "build_graph", "check", "layout", "quest_graph", "validate",
     "dumps_quest", "load_quest", "loads_quest", "parse_quest", "save_quest",
-    "Edge", "Quest", "level_for", "level_progress", "xp_for_level",
+    "Edge", "Quest", "level_for", "level_progress", "xp_for_level", "edit",
 ]

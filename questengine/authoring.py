@@ -8,14 +8,19 @@ quest came from, so its comments and key order survive.
 >>> d = QuestDraft.new("tiny", "A tiny quest")
 >>> a = d.add_node("story", 0, 0, title="Hello")
 >>> b = d.add_node("end", 220, 0, title="Bye")
+>>> [p.message for p in d.problems()]  # doctest: +NORMALIZE_WHITESPACE
+['“Hello” is not connected to any other step: draw a path to it and from it',
+ '“Hello” still has the placeholder story text “Tell the story here.”: write your own',
+ '“Bye” is not connected to any other step: draw a path to it and from it']
 >>> d.connect(a, b)
 0
+>>> d.update_node(a, text="Once upon a time.")
 >>> [p.message for p in d.problems()]
 []
->>> d.undo(), d.undo()
-(True, True)
->>> [p.message for p in d.problems()]
-["the quest has no 'end' node; add one (kind: end) so students can finish"]
+>>> d.undo(), d.undo(), d.undo()
+(True, True, True)
+>>> [p.message for p in d.problems()][0]
+"the quest has no 'end' node; add one (kind: end) so students can finish"
 >>> d.redo(), d.node_ids()
 (True, ['story-1', 'end-2'])
 """
@@ -29,7 +34,7 @@ import networkx as nx
 
 from .errors import Problem, QuestEngineError, QuestFileError
 from .graph import layout, validate
-from .loader import SourceInfo, dumps_quest, load_quest, parse_quest, save_quest
+from .loader import SourceInfo, dumps_quest, keep_spelling, load_quest, parse_quest, save_quest
 from .model import NODE_KINDS, Quest
 from .plugins import registry_of
 
@@ -101,7 +106,10 @@ class QuestDraft:
 
     @classmethod
     def from_quest(cls, quest: Quest, path: Path | None = None, registry=None) -> "QuestDraft":
-        return cls(quest.to_data(), quest._source, path,
+        data = quest.to_data()
+        if quest._source is not None:  # keep the file's spelling of aliased keys
+            keep_spelling(quest._source.doc, data)
+        return cls(data, quest._source, path,
                    registry if registry is not None else registry_of(quest))
 
     def quest(self) -> Quest:
@@ -285,8 +293,14 @@ class QuestDraft:
         missing = [n for n in self.node_ids() if n not in placed]
         if not missing:
             return placed
-        auto = _auto_layout(self.node_ids(), self.edges)
-        return {n: placed.get(n, auto[n]) for n in self.node_ids()}
+        # unplaced nodes keep the spot the first layout gave them: an edit elsewhere (a
+        # node added where the teacher clicked) must not move them under the new one
+        cache = getattr(self, "_auto", {})
+        if any(n not in cache for n in missing):
+            auto = _auto_layout(self.node_ids(), self.edges)
+            cache = {**{n: auto[n] for n in missing}, **{n: cache[n] for n in missing if n in cache}}
+            self._auto = cache
+        return {n: placed.get(n, cache.get(n)) for n in self.node_ids()}
 
     def auto_layout(self, keep_placed: bool = False) -> None:
         """Place nodes in layers by topological generation (keeping hand-placed ones if asked)."""
@@ -306,8 +320,59 @@ class QuestDraft:
         except QuestFileError as err:
             return [Problem(p.message, path=p.path, code=p.code, nodes=self._nodes_of(p.path))
                     for p in err.problems]
-        return [Problem(p.message, path=p.path, code=p.code, nodes=p.nodes or self._nodes_of(p.path))
-                for p in validate(quest)]
+        found = [Problem(p.message, path=p.path, code=p.code,
+                         nodes=p.nodes or self._nodes_of(p.path)) for p in validate(quest)]
+        return found + self._authoring_problems(found)
+
+    def title_of(self, node_id: str) -> str:
+        """A node's title as students see it (its id if it has none)."""
+        for n in self.data["nodes"]:
+            if n.get("id") == node_id:
+                return str(n.get("title") or node_id)
+        return str(node_id)
+
+    def _authoring_problems(self, found: list[Problem]) -> list[Problem]:
+        """What the format allows but students could not play well: steps joined to nothing,
+        steps from which no end can be reached, and text still as the editor wrote it."""
+        out: list[Problem] = []
+        ids = self.node_ids()
+        flagged = {n for p in found for n in p.nodes}
+        touching = {end for e in self.edges for end in (e["from"], e["to"])}
+        G = nx.DiGraph()
+        G.add_nodes_from(ids)
+        G.add_edges_from((e["from"], e["to"]) for e in self.edges if e["when"] != "retry"
+                         and e["from"] in G and e["to"] in G)
+        ends = [n.get("id") for n in self.data["nodes"] if n.get("kind") == "end"]
+        reach_end = set(ends)
+        retry = [(e["from"], e["to"]) for e in self.edges if e["when"] == "retry"]
+        if nx.is_directed_acyclic_graph(G):
+            order = list(reversed(list(nx.topological_sort(G))))
+            for _ in range(len(retry) + 1):  # backward passes; a retry leads on through its gate
+                before = len(reach_end)
+                for n in order:
+                    if any(m in reach_end for m in G.succ[n]):
+                        reach_end.add(n)
+                reach_end |= {a for a, b in retry if b in reach_end}
+                if len(reach_end) == before:
+                    break
+        else:
+            reach_end = set(ids)  # the cycle is reported already
+        for i, n in enumerate(self.data["nodes"]):
+            nid = n.get("id")
+            title = f"“{self.title_of(nid)}”"
+            if len(ids) > 1 and nid not in touching:
+                out.append(Problem(f"{title} is not connected to any other step: draw a path "
+                                   "to it and from it", path=f"nodes[{i}]", code="unconnected",
+                                   nodes=(nid,)))
+            elif ends and nid not in reach_end and nid not in flagged:
+                out.append(Problem(f"{title} leads to no end: students who reach it could not "
+                                   "finish the quest; draw a path from it", path=f"nodes[{i}]",
+                                   code="dead_end", nodes=(nid,)))
+            for where, text in _placeholders(n):
+                out.append(Problem(f"{title} still has the placeholder {where} “{text}”: write "
+                                   "your own", path=f"nodes[{i}]", code="placeholder",
+                                   nodes=(nid,)))
+        return out
 
     def _nodes_of(self, path: str) -> tuple[str, ...]:
         """The node a key path such as ``nodes[3].threshold`` or ``edges[2]`` is about."""
@@ -320,6 +385,23 @@ class QuestDraft:
             if i < len(self.edges):
                 return (self.edges[i]["from"], self.edges[i]["to"])
         return ()
+
+
+#: The texts the editor puts in new nodes: still there means not written yet.
+PLACEHOLDERS = {"Tell the story here.": "story text", "What should the student do?": "instructions",
+                "Your question?": "question"}
+
+
+def _placeholders(node: dict) -> list[tuple[str, str]]:
+    """(what, text) of every placeholder text still in a node."""
+    out = []
+    for key in ("text", "instructions"):
+        if node.get(key) in PLACEHOLDERS:
+            out.append((PLACEHOLDERS[node[key]], node[key]))
+    for q in node.get("questions") or []:
+        if isinstance(q, dict) and q.get("prompt") in PLACEHOLDERS:
+            out.append(("question", q["prompt"]))
+    return out
 
 
 def _edge_in(e: Any) -> dict:

@@ -61,12 +61,25 @@ class Grid:
 
 @dataclass(frozen=True)
 class Struggle:
+    """One student who needs help now: where, why, and what would help.
+
+    ``need`` orders the list (lower first: stuck with no attempts left comes before
+    idle); ``days`` is how long since the student last moved there (None if unknown);
+    ``attempts_left`` counts the tries a gate still allows (None for other steps);
+    ``actions`` are the teacher's overrides that fit (``unlock``, ``reset``, ``approve``).
+    """
+
     student_id: int
     name: str
     quest_id: str | None
     node: str | None
     kind: str
     reason: str
+    help: str = ""
+    need: int = 9
+    days: int | None = None
+    attempts_left: int | None = None
+    actions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,59 +202,111 @@ def grid(students: Iterable[dict], nodes: list[str], progress: Iterable[tuple],
     return Grid(students, list(nodes), dict(cells), dict(titles or {}))
 
 
+NEED = {"out_of_attempts": 0, "stuck": 1, "returned": 2, "fails": 3, "mastery": 4,
+        "inactive": 5}  # the order of the struggling list: who is stuck now comes first
+FINISHED = ("success",)
+
+
 def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: datetime,
                rules: StruggleRules = StruggleRules(), *,
                fails: Iterable[tuple] = (), stuck: Iterable[tuple] = (),
                returned: Iterable[tuple] = (), low_mastery: Iterable[tuple] = (),
-               last_active: Iterable[tuple] = ()) -> list[Struggle]:
-    """Students who need help, each with the reason in one sentence.
+               last_active: Iterable[tuple] = (), current: dict | None = None,
+               complete: Iterable[tuple[int, str]] = ()) -> list[Struggle]:
+    """Students who need help now, most urgent first, each with the reason and what would help.
 
     The rows are what the store's reads give, already cut by ``rules``:
     ``fails`` (student, quest, node, fails), ``stuck`` (student, quest, node,
     state, updated), ``returned`` (student, quest, node, returns),
     ``low_mastery`` (student, quest, competency, value) and ``last_active``
-    (student, when or None) for every student of the class.
+    (student, when or None) for every student of the class. ``current`` maps
+    (student, quest, node) to the node's state now and ``complete`` holds the
+    (student, quest) pairs finished: a struggle that is over (the step passed
+    since, the quest finished) is history, not a flag.
 
     >>> now = datetime(2024, 9, 10)
     >>> found = struggling([{"id": 1, "name": "Al"}, {"id": 2, "name": "Bo"}], {}, now,
     ...                    last_active=[(1, None), (2, "2024-09-01T00:00:00")])
     >>> [(s.name, s.reason) for s in found]
-    [('Al', 'has not started any quest yet'), ('Bo', 'has done nothing for 9 days')]
+    [('Bo', 'has done nothing for 9 days'), ('Al', 'has not started any quest yet')]
     """
     names = {s["id"]: s["name"] for s in students}
+    current = current or {}
+    complete = set(complete)
     out: list[Struggle] = []
     titles = {q: {n: G.nodes[n]["node"].title for n in G} for q, G in graphs.items()}
 
     def title(q, n):
         return f"“{titles.get(q, {}).get(n, n)}”"
 
-    for sid, q, node, n in fails:  # failed a gate (or any node) several times
-        kind = graphs[q].nodes[node]["node"].kind if q in graphs and node in graphs[q] else "node"
+    def over(sid, q, node=None):
+        return (sid, q) in complete or (node is not None and current.get((sid, q, node))
+                                        in FINISHED)
+
+    def add(sid, q, node, kind, reason, help, need, days=None, left=None, actions=()):
+        out.append(Struggle(sid, names.get(sid, "?"), q, node, kind, reason, help, need,
+                            days, left, tuple(actions)))
+
+    for sid, q, node, n in fails:  # failed a gate (or any node) several times, not passed since
+        if over(sid, q, node):
+            continue
+        spec = graphs[q].nodes[node]["node"] if q in graphs and node in graphs[q] else None
+        kind = getattr(spec, "kind", "node")
         what = "checkpoint" if kind == "gate" else "step"
-        out.append(Struggle(sid, names.get(sid, "?"), q, node, "fails",
-                            f"did not pass the {what} {title(q, node)} {n} times"))
-    for sid, q, node, _state, updated in stuck:  # stuck on one node
+        left = max(0, spec.max_attempts - n) if kind == "gate" else None
+        state = current.get((sid, q, node), "")
+        if left == 0 and state == "fail":
+            add(sid, q, node, "fails", f"did not pass the {what} {title(q, node)} {n} times",
+                "No attempts left: go over it together, then give one more attempt "
+                "(unlock) or mark it as done.", NEED["out_of_attempts"], left=0,
+                actions=("unlock", "approve", "reset"))
+        else:
+            tries = ("" if left is None else "given another attempt" if left == 0 else
+                     f"{left} attempt{'s' if left != 1 else ''} left")
+            add(sid, q, node, "fails", f"did not pass the {what} {title(q, node)} {n} times",
+                f"Still trying ({tries}): a short talk or the extra practice may help."
+                if tries else "Still trying: a short talk may help.",
+                NEED["fails"], left=left, actions=("unlock", "reset"))
+    for sid, q, node, state, updated in stuck:  # stuck on one node, now
+        if over(sid, q, node):
+            continue
         days = (now - datetime.fromisoformat(updated)).days
-        out.append(Struggle(sid, names.get(sid, "?"), q, node, "stuck",
-                            f"has been on {title(q, node)} for {days} days"))
-    for sid, q, node, n in returned:  # work returned several times
-        out.append(Struggle(sid, names.get(sid, "?"), q, node, "returned",
-                            f"had work on {title(q, node)} returned {n} times"))
+        help = ("Read the feedback with them: the work is waiting for their revision."
+                if state == "returned" else "Ask what blocks them; reset the step if they "
+                "want a fresh start.")
+        add(sid, q, node, "stuck", f"has been on {title(q, node)} for {days} days", help,
+            NEED["stuck"], days, actions=("reset", "approve"))
+    for sid, q, node, n in returned:  # work returned several times, not accepted since
+        if over(sid, q, node) or current.get((sid, q, node)) == "fail":
+            continue
+        add(sid, q, node, "returned", f"had work on {title(q, node)} returned {n} times",
+            "Show an example of finished work, or accept it as it is.", NEED["returned"],
+            actions=("approve", "reset"))
     comp_names = {c.id: c.name for G in graphs.values() for c in G.graph["quest"].competencies}
-    for sid, q, comp, value in low_mastery:  # mastery below the line
-        out.append(Struggle(sid, names.get(sid, "?"), q, None, "mastery",
-                            f"shows {round(100 * value)}% mastery of "
-                            f"{comp_names.get(comp, comp)} (below {round(100 * rules.mastery_below)}%)"))
+    for sid, q, comp, value in low_mastery:  # mastery below the line, in a quest still going
+        if over(sid, q):
+            continue
+        add(sid, q, None, "mastery",
+            f"shows {round(100 * value)}% mastery of {comp_names.get(comp, comp)} "
+            f"(below {round(100 * rules.mastery_below)}%)",
+            "Suggest the extra practice, or group them with others who share this gap "
+            "(Mastery & groups).", NEED["mastery"])
     since = (now - timedelta(days=rules.inactive_days)).isoformat()
-    for sid, when in last_active:  # no activity
+    done_all = {sid for sid in names if graphs and all((sid, q) in complete for q in graphs)}
+    for sid, when in last_active:  # no activity, with something left to do
+        if sid in done_all:
+            continue
         if when is None:
-            out.append(Struggle(sid, names.get(sid, "?"), None, None, "inactive",
-                                "has not started any quest yet"))
+            add(sid, None, None, "inactive", "has not started any quest yet",
+                "Check that they can log in (class code, name and PIN).", NEED["inactive"])
         elif when < since:
             days = (now - datetime.fromisoformat(when)).days
-            out.append(Struggle(sid, names.get(sid, "?"), None, None, "inactive",
-                                f"has done nothing for {days} days"))
-    return sorted(out, key=lambda s: (s.name.casefold(), s.kind))
+            add(sid, None, None, "inactive", f"has done nothing for {days} days",
+                "Check in with them: a reminder of where they are may help.",
+                NEED["inactive"], days)
+    return sorted(out, key=lambda s: (s.need, -(s.days if s.days is not None else -1),
+                                      s.attempts_left if s.attempts_left is not None else 99,
+                                      s.name.casefold(), s.quest_id or "", s.node or ""))
 
 
 def stuck_before(now: datetime, rules: StruggleRules) -> str:
@@ -423,8 +488,10 @@ def parent_report(r: ReportRows, graphs: dict[str, nx.DiGraph], today: str) -> s
         states = r.states.get(quest_id, {})
         status = r.status.get(quest_id)
         done = sum(1 for st in states.values() if st in ("success", "fail"))
+        # counted as on the student's page: closed paths (not needed) are not steps to do
+        total = sum(1 for n in G if states.get(n) != "closed")
         where = ("finished" if status and status["complete"] else
-                 f"{done} of {len(G)} steps done" if states else "not started yet")
+                 f"{done} of {total} steps done" if states else "not started yet")
         waiting = [G.nodes[n]["node"].title for n, st in states.items()
                    if st == "pending_review" and n in G]
         note = f" Waiting for the teacher to look at: {escape(', '.join(waiting))}." if waiting else ""

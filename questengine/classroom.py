@@ -1012,6 +1012,35 @@ class StudentSession(_Session):
                                self._classroom.stamp())
 
 
+def _attempts(G: nx.DiGraph, p: Progress) -> dict[str, list[dict]]:
+    """Every answered attempt of each step, oldest first: the question text, the answer,
+    and whether it was right (graded again here, as the engine graded it)."""
+    from .grading import grade_question
+
+    out: dict[str, list[dict]] = {}
+    for n, np in p.nodes.items():
+        questions = list(getattr(G.nodes[n]["node"], "questions", None) or []) if n in G else []
+        rounds = [h for h in np.history if h.get("answers")]
+        if np.answers:
+            rounds.append({"round": np.round, "outcome": np.outcome, "score": np.score,
+                           "answers": np.answers})
+        for h in rounds:
+            items = []
+            for q in questions:
+                given = h["answers"].get(q.id)
+                try:
+                    right = given is not None and grade_question(q, given)
+                except (TypeError, ValueError):
+                    right = False
+                items.append({"question": q.prompt, "answer": given, "right": right})
+            if not questions:  # a plugin kind: its answer as given
+                items = [{"question": k, "answer": v, "right": None}
+                         for k, v in h["answers"].items()]
+            out.setdefault(n, []).append({"round": h["round"], "outcome": h.get("outcome"),
+                                          "score": h.get("score"), "answers": items})
+    return out
+
+
 class TeacherSession(_Session):
     """Everything one teacher may do, limited to their own classes."""
 
@@ -1186,7 +1215,10 @@ class TeacherSession(_Session):
         quests = {}
         for a in store.assignments(row["class_code"]):
             p = self._classroom._progress(student_id, a["quest_id"])
+            G = self._classroom.graph(a["quest_id"])
             quests[a["quest_id"]] = {
+                "titles": {n: G.nodes[n]["node"].title for n in G},
+                "attempts": _attempts(G, p),
                 "title": a["title"], "xp": p.xp, "level": p.level, "complete": p.complete,
                 "states": p.states(), "struggling": p.struggling, "mastery": p.mastery,
                 "feedback": {n: [r.__dict__ for r in np.reviews] for n, np in p.nodes.items()
@@ -1235,11 +1267,17 @@ class TeacherSession(_Session):
 
     def struggling(self, class_code: str,
                    rules: center.StruggleRules = center.StruggleRules()) -> list[center.Struggle]:
+        """Students of a class who need help now, most urgent first (see center.struggling)."""
         graphs = self._class_graphs(class_code)
         code, quests, store = class_code.strip().upper(), list(graphs), self._classroom.store
         now = self._classroom.clock()
+        current, complete = {}, []
+        for q in quests:  # where each student stands now: a struggle that is over is history
+            current.update(((sid, q, node), state)
+                           for sid, node, state, *_ in store.class_progress(code, q))
+            complete += [(sid, q) for sid, _xp, done in store.class_quest_status(code, q) if done]
         return center.struggling(
-            store.class_students(code), graphs, now, rules,
+            store.class_students(code), graphs, now, rules, current=current, complete=complete,
             fails=store.failed_nodes(code, quests, rules.gate_fails),
             stuck=store.stuck_nodes(code, quests, center.stuck_before(now, rules)),
             returned=store.returned_counts(code, quests, rules.returned),

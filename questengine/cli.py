@@ -184,7 +184,8 @@ def serve_cmd(db_path: str, port: int) -> None:
 
 def _sample_quests() -> Path:
     here = Path(__file__).resolve().parent
-    for candidate in (here / "quests", here.parent / "quests", Path.cwd() / "quests"):
+    # in a wheel they ship inside the package; in a checkout they sit beside it
+    for candidate in (here / "_quests", here.parent / "quests", Path.cwd() / "quests"):
         if candidate.is_dir():
             return candidate
     raise click.UsageError("no sample quests found; pass --quests FOLDER")

@@ -457,12 +457,32 @@ def dumps_quest(quest: Quest, fmt: str = "yaml") -> str:
     data = quest.to_data()
     source = getattr(quest, "_source", None)
     doc = source.doc if source is not None and isinstance(source.doc, CommentedMap) else None
+    if doc is not None:
+        keep_spelling(doc, data)
     merged = _merge(doc, data) if doc is not None else _fresh(data)
     if fmt == "json":
         return json.dumps(_plain_json(merged), indent=2, ensure_ascii=False) + "\n"
     buf = io.StringIO()
     _yaml().dump(merged, buf)
     return buf.getvalue()
+
+
+ALIASES = {"explanation": "explain"}  # a key as the model writes it -> its other spelling
+
+
+def keep_spelling(doc: Any, data: Any) -> None:
+    """Where the file wrote ``explain:``, write ``explain:`` back (the model says
+    ``explanation``): ``data`` (plain, the file's shape) is changed in place."""
+    if isinstance(doc, dict) and isinstance(data, dict):
+        for model_key, other in ALIASES.items():
+            if other in doc and model_key in data and other not in data:
+                data[other] = data.pop(model_key)
+        for key, value in data.items():
+            if key in doc:
+                keep_spelling(doc[key], value)
+    elif isinstance(doc, list) and isinstance(data, list):
+        for a, b in zip(doc, data):
+            keep_spelling(a, b)
 
 
 def _plain_json(value: Any) -> Any:

@@ -38,8 +38,10 @@ def remediation_draft() -> QuestDraft:
     return d
 
 
-def messages(draft: QuestDraft) -> list[str]:
-    return [p.message for p in draft.problems()]
+def messages(draft: QuestDraft, placeholders: bool = False) -> list[str]:
+    """The draft's problems; the placeholder texts of new nodes left out unless asked (the
+    drafts here are built with the editor's defaults; their own tests check them)."""
+    return [p.message for p in draft.problems() if placeholders or p.code != "placeholder"]
 
 
 def comment_lines(text: str) -> list[str]:
@@ -184,9 +186,15 @@ def test_add_node_gives_defaults_an_id_and_a_rounded_position():
         assert node["position"] == [11, -3]
         for key, value in DEFAULT_NODES[kind].items():
             assert node[key] == value
-    # a new node of each kind is valid on its own: only the map needs paths
+    # a new node of each kind fits the format on its own: only the map needs paths, and
+    # its placeholder texts need writing
     d.connect("story-1", "end-6")
-    assert messages(d) == []
+    problems = d.problems()
+    assert {p.code for p in problems} == {"unconnected", "placeholder"}
+    assert {p.nodes[0] for p in problems if p.code == "unconnected"} == {
+        "task-2", "choice-3", "quiz-4", "gate-5"}
+    assert {p.nodes[0] for p in problems if p.code == "placeholder"} == {
+        "story-1", "task-2", "quiz-4", "gate-5"}
     # ids are never reused, even after a delete
     d.delete_node("task-2")
     assert d.add_node("task", 0, 0) not in d.node_ids()[:-1]
@@ -307,7 +315,7 @@ def test_an_empty_draft_says_what_is_missing():
 def test_a_cycle_names_its_nodes():
     d = remediation_draft()
     d.set_condition(4, "done")  # practice -> check is no longer a retry: a loop
-    (problem,) = d.problems()
+    (problem,) = [p for p in d.problems() if p.code != "placeholder"]
     assert problem.code == "cycle"
     assert set(problem.nodes) == {"check", "practice"}
     assert "loop" in problem.message and "retry" in problem.message
@@ -320,7 +328,7 @@ def test_a_longer_cycle_names_every_node_on_it():
     for i in range(4):
         d.connect(f"n{i}", f"n{i + 1}")
     d.connect("n3", "n1")
-    (problem,) = d.problems()
+    (problem,) = [p for p in d.problems() if p.code != "placeholder"]
     assert problem.code == "cycle" and set(problem.nodes) == {"n1", "n2", "n3"}
 
 
@@ -348,7 +356,7 @@ def test_an_unreachable_node_is_named():
 def test_a_format_problem_maps_to_its_node():
     d = remediation_draft()
     d.update_node("check", threshold=80)
-    (problem,) = d.problems()
+    (problem,) = [p for p in d.problems() if p.code != "placeholder"]
     assert problem.nodes == ("check",)
     assert problem.path == "nodes[2].threshold"
     assert "between 0 and 1" in problem.message and "80" in problem.message
@@ -357,7 +365,7 @@ def test_a_format_problem_maps_to_its_node():
 def test_a_wrong_condition_is_a_problem_of_both_ends():
     d = remediation_draft()
     d.set_condition(0, "success")  # a story always succeeds
-    (problem,) = d.problems()
+    (problem,) = [p for p in d.problems() if p.code != "placeholder"]
     assert set(problem.nodes) == {"intro", "learn"} and "always succeeds" in problem.message
 
 
@@ -365,7 +373,7 @@ def test_a_retry_to_a_non_gate_is_named():
     d = remediation_draft()
     d.delete_edge(4)
     d.connect("practice", "learn", "retry")
-    (problem,) = d.problems()
+    (problem,) = [p for p in d.problems() if p.code != "placeholder"]
     assert set(problem.nodes) == {"practice", "learn"} and "gate" in problem.message
 
 
@@ -535,3 +543,51 @@ def test_positions_fill_in_unplaced_nodes():
     assert pos["intro"] == (-50, 40)
     assert set(pos) == set(d.node_ids())
     assert pos["learn"][0] < pos["check"][0]
+
+
+# --- what the format allows but students could not play ------------------------------------------
+
+
+def test_unconnected_steps_and_dead_ends_are_problems_named_by_title():
+    d = QuestDraft.new("q", "Q")
+    start = d.add_node("story", 0, 0, title="Start", text="Hi.")
+    gate = d.add_node("gate", 200, 0, title="Bridge")
+    end = d.add_node("end", 400, 0, title="Home")
+    problems = d.problems()
+    unconnected = {p.nodes[0] for p in problems if p.code == "unconnected"}
+    assert unconnected == {start, gate, end}
+    assert "“Bridge” is not connected to any other step" in [p.message for p in problems][1]
+    d.connect(start, gate)
+    dead = [p for p in d.problems() if p.code == "dead_end"]
+    assert [p.nodes for p in dead] == [(start,), (gate,)]
+    assert dead[0].message.startswith("“Start” leads to no end")
+    d.connect(gate, end, "success")
+    assert {p.code for p in d.problems()} == {"placeholder"}
+
+
+def test_the_placeholder_question_is_a_problem_until_it_is_written():
+    d = QuestDraft.new("q", "Q")
+    gate = d.add_node("gate", 200, 0, title="Bridge")
+    end = d.add_node("end", 400, 0, title="Home")
+    d.connect(gate, end, "success")
+    (problem,) = d.problems()
+    assert problem.code == "placeholder" and problem.nodes == (gate,)
+    assert "“Bridge” still has the placeholder question “Your question?”" in problem.message
+    questions = [{**d.node(gate)["questions"][0], "prompt": "What is 2 + 2?",
+                  "options": ["4", "5"], "answer": "4"}]
+    d.update_node(gate, questions=questions)
+    assert d.problems() == []
+
+
+def test_explain_is_written_back_as_explain(tmp_path):
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        "id: q\ntitle: Q\nnodes:\n"
+        "  - id: quiz\n    kind: quiz\n    title: Quiz\n    questions:\n"
+        "      - {id: a, type: number, prompt: 1 + 1?, answer: 2, explain: One and one make two.}\n"
+        "  - {id: end, kind: end, title: End}\nedges: [[quiz, end]]\n")
+    d = QuestDraft.open(path)
+    d.update_node("quiz", title="The quiz")
+    d.save()
+    text = path.read_text()
+    assert "explain: One and one make two." in text and "explanation" not in text

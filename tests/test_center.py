@@ -245,17 +245,22 @@ def row_change_times(G: nx.DiGraph, events) -> dict[str, str]:
 
 
 def expected_struggles(world: World, rules: StruggleRules, kind: str) -> set[tuple]:
+    """What the struggling list must hold, from a replay of each student's log: only
+    struggles still going on (the step not passed since, the quest not finished)."""
     now = world.clock()
     out = set()
     for sid in world.ids:
-        student_times = []
+        student_times, finished = [], []
         for qid, G in world.graphs.items():
             events = world.events(sid, qid)
             p = replay(G, events)
+            finished.append(p.complete)
             student_times += [e.at for e in events if e.role == "student"]
+            if p.complete:
+                continue  # a finished quest is history
             if kind == "fails":
                 out |= {(sid, qid, n, np.fails) for n, np in p.nodes.items()
-                        if np.fails >= rules.gate_fails and events}
+                        if np.fails >= rules.gate_fails and events and np.state != "success"}
             elif kind == "stuck":
                 changed = row_change_times(G, events)
                 for n, np in p.nodes.items():
@@ -266,11 +271,12 @@ def expected_struggles(world: World, rules: StruggleRules, kind: str) -> set[tup
             elif kind == "returned":
                 returns = Counter(e.node for e in events
                                   if e.type == "review" and e.data.get("decision") == "return")
-                out |= {(sid, qid, n, k) for n, k in returns.items() if k >= rules.returned}
+                out |= {(sid, qid, n, k) for n, k in returns.items()
+                        if k >= rules.returned and p.nodes[n].state not in ("success", "fail")}
             elif kind == "mastery":
                 out |= {(sid, qid, None, round(100 * v)) for c, v in p.mastery.items()
                         if p.evidence.get(c) and v < rules.mastery_below}
-        if kind == "inactive":
+        if kind == "inactive" and not all(finished):
             if not student_times:
                 out.add((sid, None, None, None))
             else:
@@ -514,7 +520,8 @@ def test_stuck_depends_on_the_log_not_on_which_page_wrote_last(db_factory):
 
 def test_struggling_reasons_name_the_node_and_are_sorted(world):
     found = world.teacher.struggling(CODE)
-    assert found == sorted(found, key=lambda s: (s.name.casefold(), s.kind))
+    assert [s.need for s in found] == sorted(s.need for s in found)  # most urgent first
+    assert all(s.help for s in found)  # each says what would help
     titles = {q: {n: G.nodes[n]["node"].title for n in G} for q, G in world.graphs.items()}
     for s in found:
         if s.node is not None:
@@ -543,6 +550,32 @@ def test_zero_or_negative_counts_never_report_zero_failures(world, rules):
 def test_huge_day_thresholds_do_not_crash(world):
     found = world.teacher.struggling(CODE, StruggleRules(stuck_days=10**6, inactive_days=10**6))
     assert {s.kind for s in found} <= {"fails", "returned", "mastery", "inactive"}
+
+
+def _gate_graph():
+    from questengine.graph import build_graph
+    from questengine.loader import parse_quest
+
+    quest = parse_quest({
+        "id": "tiny", "title": "Tiny", "nodes": [
+            {"id": "gate", "kind": "gate", "title": "Bridge", "threshold": 0.5, "max_attempts": 3,
+             "questions": [{"id": "q", "type": "number", "prompt": "1+1", "answer": 2}]},
+            {"id": "end", "kind": "end", "title": "Home"}],
+        "edges": [{"from": "gate", "to": "end", "when": "success"}]})
+    return build_graph(quest)
+
+
+def test_a_struggle_that_is_over_is_not_flagged_and_the_stuck_come_first():
+    G, now = _gate_graph(), datetime(2024, 9, 10)
+    students = [{"id": 1, "name": "Ben"}, {"id": 2, "name": "Al"}, {"id": 3, "name": "Cy"}]
+    fails = [(1, "tiny", "gate", 3), (2, "tiny", "gate", 2), (3, "tiny", "gate", 3)]
+    current = {(1, "tiny", "gate"): "success", (2, "tiny", "gate"): "available",
+               (3, "tiny", "gate"): "fail"}
+    found = center.struggling(students, {"tiny": G}, now, fails=fails, current=current,
+                              complete=[(1, "tiny")])
+    assert [(s.name, s.attempts_left) for s in found] == [("Cy", 0), ("Al", 1)]
+    assert "unlock" in found[0].actions and "No attempts left" in found[0].help
+    assert "1 attempt left" in found[1].help
 
 
 # --- modality insights ---------------------------------------------------------------------------
@@ -860,7 +893,8 @@ def test_parent_report_figures_match_replay(world):
             p = replay(G, events)
             done = sum(st in ("success", "fail") for st in p.states().values())
             title = G.graph["quest"].title
-            where = ("finished" if p.complete else f"{done} of {len(G)} steps done" if events
+            total = sum(st != "closed" for st in p.states().values())  # as the play page counts
+            where = ("finished" if p.complete else f"{done} of {total} steps done" if events
                      else "not started yet")
             assert f"{title}{where}." in text, (world.name(sid), qid)
             waiting = [G.nodes[n]["node"].title for n, st in p.states().items()

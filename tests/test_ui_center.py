@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from questengine.center import grid_csv
 from questengine.classroom import Classroom, TeacherSession
 from questengine.simulate import answer_for
-from questengine.ui.center import CenterPage
+from questengine.ui.center import CenterPage, ClickTable
 
 QUESTS = Path(__file__).resolve().parent.parent / "quests"
 CODE = "OWL-1"
@@ -99,7 +99,18 @@ def find(root, cls, kind=None):
 
 def html_of(root) -> str:
     root = getattr(root, "widget", root)
-    return "\n".join(x.value for x in walk(root) if isinstance(x, w.HTML))
+    return "\n".join(x.value if isinstance(x, w.HTML) else x.html for x in walk(root)
+                     if isinstance(x, (w.HTML, ClickTable)))
+
+
+MESSAGE_BOXES = ("qe-tab-note", "qe-card-note", "qe-override-note", "qe-struggle-note")
+
+
+def messages(page) -> str:
+    """Every message the page shows now: its banner and the notes beside each action."""
+    notes = [x.value for x in walk(page.widget) if isinstance(x, w.HTML)
+             and set(x._dom_classes) & set(MESSAGE_BOXES)]
+    return "\n".join([page.banner.value, *notes])
 
 
 def login(page, email=TEACHER[0], password=TEACHER[2]):
@@ -165,7 +176,7 @@ def test_teacher_login_fills_every_tab(setup):
     # students grid, queue, struggling, mastery, modalities, overrides, exports
     grid = html_of(page.grid_box)
     for name in ("Ada", "Bo", "Cy"):
-        assert f"<th class='qe-student'>{name}</th>" in grid
+        assert f"title='Open the record'>{name}</button></th>" in grid
     assert len(find(page.queue_box, "qe-review-card")) == 2
     struggling = html_of(page.struggle_box)
     assert "Cy" in struggling and "did not pass the checkpoint “Ranger Checkpoint” 3 times" in struggling
@@ -236,7 +247,7 @@ def test_return_with_feedback_through_the_card(page, setup):
     assert len(find(page.queue_box, "qe-review-card")) == 1
     assert page.map.counts["signpost"]["here"] == 3  # returned still counts as 'there now'
     # the teacher is told what happened
-    assert "Ada's work on Repair a trail sign was returned." in html.unescape(page.banner.value)
+    assert "Ada's work on Repair a trail sign was returned." in html.unescape(messages(page))
     # she revises; the new round shows the earlier feedback in the card
     ada.submit(Q, "signpost", "Now with a picture.")
     page.refresh()
@@ -250,7 +261,7 @@ def test_return_without_feedback_is_refused_and_writes_nothing(page, setup):
     item, card = card_of(page, "Bo")
     before = c.store.conn.execute("select count(*) from events").fetchone()[0]
     find(card, "qe-return", w.Button)[0].click()
-    assert "returning work needs feedback" in page.banner.value
+    assert "Returning work needs feedback" in messages(page)
     assert c.store.conn.execute("select count(*) from events").fetchone()[0] == before
     assert find(page.queue_box, f"qe-review-{item.submission_id}")
 
@@ -271,7 +282,7 @@ def test_bulk_approve_the_ticked_cards(page, setup):
     c, _ = setup
     (bulk,) = find(page.queue_box, "qe-bulk-approve", w.Button)
     bulk.click()
-    assert "Tick the submissions to approve first." in page.banner.value
+    assert "Tick the submissions to approve first." in messages(page)
     ids = []
     for name in ("Ada", "Bo"):
         item, card = card_of(page, name)
@@ -282,7 +293,7 @@ def test_bulk_approve_the_ticked_cards(page, setup):
     assert [c.store.submission(i)["status"] for i in ids] == ["approved", "approved"]
     assert page.session.review_queue(CODE) == []
     assert "Nothing waiting for review" in html_of(page.queue_box)
-    assert "Approved 2 submission(s)." in page.banner.value
+    assert "Approved 2 submission(s)." in messages(page)
 
 
 def test_bulk_approve_with_one_reviewed_meanwhile(page, setup):
@@ -298,8 +309,8 @@ def test_bulk_approve_with_one_reviewed_meanwhile(page, setup):
     other_tab.review(ticks["Bo"], "approve")
     find(page.queue_box, "qe-bulk-approve", w.Button)[0].click()
     assert c.store.submission(ticks["Ada"])["status"] == "approved"
-    assert "Approved 1 submission(s)." in page.banner.value
-    assert f"submission {ticks['Bo']}" in page.banner.value
+    assert "Approved 1 submission(s)." in messages(page)
+    assert f"submission {ticks['Bo']}" in messages(page)
 
 
 def test_submission_html_is_escaped_in_the_queue(page):
@@ -336,8 +347,8 @@ def test_no_live_tag_from_names_or_work_anywhere_in_the_page(page):
 
 
 def override_form(page):
-    student, quest, node, op, reason, xp, badge, go = page.override_box.children[:8]
-    return student, quest, node, op, reason, xp, badge, go
+    student, quest, node, op, reason, xp, badge, row = page.override_box.children[:8]
+    return student, quest, node, op, reason, xp, badge, row.children[0]
 
 
 def test_apply_an_override_from_the_form(page, setup):
@@ -353,7 +364,10 @@ def test_apply_an_override_from_the_form(page, setup):
     assert page.session.progress(cy, Q).state("checkpoint") == "available"
     assert "did not pass the checkpoint" in html_of(page.struggle_box)  # 3 fails stay on record
     assert page.map.counts["checkpoint"]["here"] == 3 and page.map.counts["checkpoint"]["fail"] == 0
-    assert "Done: the change and its reason are recorded." in page.banner.value
+    assert "Done: the change and its reason are recorded." in messages(page)
+    assert "Done" in page.override_note.value  # beside the Apply button
+    student, quest, node, op, *_ = override_form(page)  # the form was redrawn ...
+    assert (student.value, quest.value, node.value, op.value) == (cy, Q, "checkpoint", "unlock")
 
 
 def test_an_illegal_override_shows_a_sentence_and_writes_nothing(page, setup):
@@ -363,12 +377,12 @@ def test_an_illegal_override_shows_a_sentence_and_writes_nothing(page, setup):
     student.value, quest.value, node.value, op.value = ada, Q, "trailhead", "unlock"
     before = len(c.store.events(ada, Q))
     go.click()
-    assert "only a locked or closed node" in page.banner.value
+    assert "nly a locked or closed node" in messages(page)
     assert len(c.store.events(ada, Q)) == before
     op.value, xp.value = "award", 0
     go.click()
-    assert "an award needs XP, a badge, or both" in page.banner.value
-    assert "Traceback" not in page.banner.value
+    assert "n award needs XP, a badge, or both" in messages(page)
+    assert "Traceback" not in messages(page)
 
 
 def test_award_xp_from_the_form(page, setup):
@@ -415,10 +429,10 @@ def test_grid_sort_and_filter(page):
     sort, filt = page.grid_box.children[0].children
     table = page.grid_box.children[1]
     filt.value = "cy"
-    assert "<th class='qe-student'>Cy</th>" in table.value and ">Ada<" not in table.value
+    assert "data-pick" in table.html and ">Cy</button>" in table.html and ">Ada<" not in table.html
     filt.value = ""
     sort.value = "done"
-    names = re.findall(r"<th class='qe-student'>([^<]*)</th>", table.value)
+    names = re.findall(r"title='Open the record'>([^<]*)</button></th>", table.html)
     g = page.session.grid(CODE, Q)
     done = {s["name"]: s["done"] for s in g.students}
     assert [done[n.replace("&lt;", "<").replace("&gt;", ">")] for n in names] == sorted(
@@ -466,7 +480,7 @@ def test_the_teacher_sets_a_students_supports_in_the_record(page):
     assert "Ada's supports: read aloud, 2 more tries at checkpoints." in html_of(form)
     acc = page.session.accommodations(ada)
     assert acc.read_aloud and acc.extra_attempts == 2
-    table = page.grid_box.children[1].value
+    table = page.grid_box.children[1].html
     assert "<td class='qe-supports-cell'>read aloud, 2 more tries at checkpoints</td>" in table
     page._show_exports()
     html = html_of(page.export_box)
@@ -476,3 +490,41 @@ def test_the_teacher_sets_a_students_supports_in_the_record(page):
     assert rows[0] == ["student", "read_aloud", "larger_text", "extra_attempts", "extra_time",
                        "fewer_options", "simple_text"]
     assert ["Ada", "True", "False", "2", "1.0", "False", "False"] in rows
+
+
+# --- struggling: actions beside each item, the record from the grid ------------------------------
+
+
+def test_struggling_items_offer_actions_that_work(page, setup):
+    c, _ = setup
+    cy = c.find_student(CODE, "Cy")["id"]
+    cards = [x for x in find(page.struggle_box, "qe-struggle-card")
+             if "Cy" in html_of(x) and "Ranger Checkpoint" in html_of(x)]
+    assert cards, html_of(page.struggle_box)
+    card = cards[0]
+    assert "No attempts left" in html_of(card)
+    assert page.session.progress(cy, Q).state("checkpoint") == "fail"
+    find(card, "qe-struggle-unlock", w.Button)[0].click()
+    assert page.session.progress(cy, Q).state("checkpoint") == "available"
+    (last,) = [e for e in c.store.events(cy, Q) if e.type == "override"]
+    assert last.data["op"] == "unlock" and "struggling list" in last.data["reason"]
+    assert "Done: Cy, one more attempt on Ranger Checkpoint." in messages(page)
+    # the item is still there (the fails are not passed yet) but no longer out of attempts
+    assert "Still trying (given another attempt)" in html_of(page.struggle_box)
+
+
+def test_open_record_from_the_struggling_list_and_from_the_grid(page, setup):
+    c, _ = setup
+    cy = c.find_student(CODE, "Cy")["id"]
+    card = [x for x in find(page.struggle_box, "qe-struggle-card") if "Cy" in html_of(x)][0]
+    find(card, "qe-struggle-record", w.Button)[0].click()
+    assert page.tabs.selected_index == 1 and page.record_pick.value == cy
+    record = html_of(page.grid_box)
+    assert "Ranger Checkpoint, attempt 1 (not passed" in record
+    assert "Ranger Checkpoint, attempt 3 (not passed" in record
+    assert "✗ wrong" in record and "{" not in record.split("qe-record")[-1]
+    # a name clicked in the grid (the browser sets the pick) opens that record
+    ada = c.find_student(CODE, "Ada")["id"]
+    table = page.grid_box.children[1]
+    table.set_state({"picked": ada, "clicks": table.clicks + 1})
+    assert page.record_pick.value == ada

@@ -5,6 +5,7 @@ inspector edits set the value of the generated form widgets, as a person typing 
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -122,6 +123,15 @@ def build_loop(page: EditorPage) -> dict[str, str]:
         page._on_edit({"type": "connect", "source": ids[a], "target": ids[b]})
         if when != "done":
             one(page.inspector, "qe-edge-when", w.Dropdown).value = when
+    # the new steps still hold the editor's placeholder texts: problems, until written
+    placeholders = [b.description for b in problem_buttons(page)]
+    assert placeholders and all("placeholder" in d for d in placeholders), placeholders
+    assert "No problems" not in texts(page.problems_box)
+    gate = page.draft.node(ids["gate"])
+    page._edit(page.draft.update_node, ids["story"], text="The river is rising.")
+    page._edit(page.draft.update_node, ids["practice"], instructions="Sort the cards.")
+    page._edit(page.draft.update_node, ids["gate"], questions=[
+        {**gate["questions"][0], "prompt": "Where does rain come from?"}])
     return ids
 
 
@@ -314,7 +324,7 @@ def test_choose_an_edge_condition_in_the_dropdown(page):
     page.map.selected_edge = index
     when = one(page.inspector, "qe-edge-when", w.Dropdown)
     assert when.value == "success"
-    assert "checkpoint" in texts(page.inspector) and "river-fork" in texts(page.inspector)
+    assert "Ranger Checkpoint → The fork in the river trail" in texts(page.inspector)  # titles
     when.value = "done"
     assert page.draft.edges[index]["when"] == "done"
     assert ("checkpoint", "river-fork", "done") in map_pairs(page)
@@ -370,8 +380,10 @@ def test_the_loop_drawn_step_by_step_shows_its_problems(page):
     page._on_edit({"type": "add", "x": 880, "y": -100})
     extra = page.map.selected
     page._on_edit({"type": "connect", "source": ids["end"], "target": extra})
-    (button,) = problem_buttons(page)
+    (button,) = [b for b in problem_buttons(page) if "placeholder" not in b.description]
     assert "end" in button.description
+    click(page, "qe-undo")  # the path goes: the task is joined to nothing, itself a problem
+    assert any("“Task” is not connected" in b.description for b in problem_buttons(page))
     click(page, "qe-undo")
     assert not problem_buttons(page)
 
@@ -508,6 +520,7 @@ def test_publish_through_the_teacher_session(classroom, quests_dir):
     page.map.selected = "trailhead"
     field(page.inspector, "title").value = "Published trailhead"
     click(page, "qe-publish")
+    click(page, "qe-publish-confirm")
     assert "Published" in page.banner.value and "OWL-1" in page.banner.value
     student = classroom.login_student("OWL-1", "Ada", "1234")
     assert [q.quest_id for q in student.quests()] == ["fraction-forest"]
@@ -520,6 +533,7 @@ def test_publish_without_a_valid_session_is_refused(classroom, quests_dir):
     page.login.button.click()
     page.session.logout()
     click(page, "qe-publish")
+    click(page, "qe-publish-confirm")
     assert "qe-flash-error" in page.banner.value and "Traceback" not in page.banner.value
     student = classroom.login_student("OWL-1", "Ada", "1234")
     assert student.quests() == []
@@ -536,6 +550,7 @@ def test_publish_to_another_teachers_class_is_refused(classroom, quests_dir):
     page.class_pick.options = [("5C (FOX-2)", "FOX-2")]
     page.class_pick.value = "FOX-2"
     click(page, "qe-publish")
+    click(page, "qe-publish-confirm")
     assert "not one of your classes" in page.banner.value
     assert classroom.login_student("FOX-2", "Bo", "4321").quests() == []
 
@@ -588,3 +603,80 @@ def test_kind_models_hold_every_built_in_kind():
     models = kind_models()
     for kind in NODE_KINDS:
         assert models[kind] is BUILT_IN[kind]
+
+
+# --- questengine.edit, and arguments refused in a sentence ------------------------------------------
+
+
+def test_questengine_edit_opens_that_file_and_the_dropdown_follows(quests_dir):
+    import questengine
+
+    page = questengine.edit(quests_dir / "water-cycle.yaml")
+    assert isinstance(page, EditorPage) and page.draft.data["id"] == "water-cycle"
+    assert page.file_pick.value == "water-cycle.yaml"  # not the first file of the folder
+    assert not find(page, "qe-publish")  # no teacher: no publishing
+    page.file_pick.value = "fraction-forest.yaml"
+    click(page, "qe-open")
+    assert page.draft.data["id"] == "fraction-forest" and page.file_pick.value == "fraction-forest.yaml"
+
+
+def test_questengine_edit_publishes_for_a_logged_in_teacher(classroom, quests_dir):
+    import questengine
+
+    teacher = classroom.login_teacher(TEACHER[0], TEACHER[2])
+    page = questengine.edit(str(quests_dir / "water-cycle.yaml"), session=teacher)
+    assert find(page, "qe-publish")
+
+
+@pytest.mark.parametrize("call,words", [
+    (lambda q: EditorPage(str(q / "water-cycle.yaml")), "use questengine.edit("),
+    (lambda q: EditorPage(q / "water-cycle.yaml"), "not PosixPath"),
+    (lambda q: EditorPage(quests_dir=q / "water-cycle.yaml"), "is a file: to edit it"),
+    (lambda q: EditorPage(session="teacher"), "must be a teacher's"),
+    (lambda q: __import__("questengine").edit(q / "no-such.yaml"), "the quest files in"),
+    (lambda q: __import__("questengine").edit(42), "takes the path of a quest file"),
+])
+def test_wrong_arguments_are_refused_with_a_sentence(quests_dir, call, words):
+    from questengine.errors import QuestEngineError
+
+    with pytest.raises(QuestEngineError, match=re.escape(words)):
+        call(quests_dir)
+
+
+def test_unconnected_steps_never_show_no_problems(page):
+    click(page, "qe-new")
+    for kind, x in (("story", 0), ("gate", 200), ("end", 400)):
+        page.kind.value = kind
+        page._on_edit({"type": "add", "x": x, "y": 0})
+    descriptions = [b.description for b in problem_buttons(page)]
+    assert "No problems" not in texts(page.problems_box)
+    for title in ("Story", "Gate", "End"):
+        assert f"“{title}” is not connected to any other step: draw a path to it and from it" \
+            in descriptions
+    assert any("“Your question?”" in d for d in descriptions)
+    assert not any("nodes[" in d or "edges[" in d for d in descriptions)  # titles, not key paths
+
+
+def test_publishing_asks_first_and_refuses_a_quest_with_problems(classroom, quests_dir):
+    page = EditorPage(classroom, quests_dir=quests_dir)
+    page.login.email.value, page.login.password.value = TEACHER[0], TEACHER[2]
+    page.login.button.click()
+    click(page, "qe-publish")
+    confirm = texts(page.confirm_box)
+    assert "Publish “The Fraction Forest”" in confirm and "Ranger Checkpoint" in confirm
+    click(page, "qe-publish-cancel")
+    assert not page.confirm_box.children
+    page.kind.value = "story"
+    page._on_edit({"type": "add", "x": 2000, "y": 0})  # joined to nothing
+    click(page, "qe-publish")
+    assert not page.confirm_box.children and "Not published" in page.banner.value
+
+
+def test_the_editor_has_a_logout(classroom, quests_dir):
+    page = EditorPage(classroom, quests_dir=quests_dir)
+    page.login.email.value, page.login.password.value = TEACHER[0], TEACHER[2]
+    page.login.button.click()
+    assert page.session is not None
+    click(page, "qe-logout")
+    assert page.session is None and page.login.widget in page.widget.children
+    assert not find(page, "qe-publish")

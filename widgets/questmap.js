@@ -296,6 +296,7 @@ function render({ model, el: host }) {
 
   function fit() {
     moved = false;
+    fitted = true;
     view = fittedView();
     applyView();
   }
@@ -588,7 +589,7 @@ function render({ model, el: host }) {
     const change = Math.max(Math.abs(w - lastSize.w), Math.abs(h - lastSize.h));
     if (change < 2) return;
     lastSize = { w, h };
-    if (!moved || change > 80) { fit(); moved = false; }
+    if ((!moved && !(model.get("editable") && fitted)) || change > 80) { fit(); moved = false; }
     clearTimeout(aspectTimer);
     aspectTimer = setTimeout(() => {
       if (model.get("editable")) return;
@@ -617,7 +618,10 @@ function render({ model, el: host }) {
   const refit = () => {
     // fit again only when the map itself changed, not when states did
     const next = (model.get("nodes") || []).map((n) => `${n.id}@${n.x},${n.y}`).join("|");
-    if (next !== shape) fitted = false;
+    // (in the editor, after its first fit, the view stays still: a step added, moved or
+    // deleted must not shift the map under the teacher's mouse; opening a file or the
+    // auto-layout ask for a fit themselves)
+    if (next !== shape && !(model.get("editable") && fitted)) fitted = false;
     shape = next;
     draw();
   };

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import io
 
+import anywidget
 import ipywidgets as w
+import traitlets
 
 from ..accommodations import Accommodations
 from ..center import StruggleRules
@@ -18,10 +20,10 @@ from .login import TeacherLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
 from .play import STATE_WORDS
 from .media import Chart, submission_files_view
-from .questmap import QuestMap
+from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
 
-__all__ = ["CenterPage", "chart_png"]
+__all__ = ["CenterPage", "ClickTable", "chart_png", "local_time"]
 
 STATE_COLOURS = {"locked": "#9aa0a6", "available": "#1a73e8", "in_progress": "#7b3fe4",
                  "pending_review": "#f29900", "returned": "#c5540c", "success": "#137333",
@@ -38,6 +40,29 @@ TEACHER_STATE_WORDS = {"locked": "locked", "available": "open", "in_progress": "
                        "returned": "returned for revision", "success": "done",
                        "fail": "not passed", "closed": "closed (path not needed)",
                        "": "not started"}
+
+
+def local_time(iso: str) -> str:
+    """An ISO time as the teacher reads it: in the machine's own time zone (the school's,
+    for a self-hosted server; set TZ for another), with the zone named.
+
+    >>> import os, time
+    >>> before = os.environ.get("TZ")
+    >>> os.environ["TZ"] = "Europe/Paris"; time.tzset()
+    >>> local_time("2024-09-10T08:30:00+00:00")
+    '2024-09-10 10:30 CEST'
+    >>> _ = os.environ.pop("TZ") if before is None else os.environ.update(TZ=before)
+    >>> time.tzset()
+    """
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _html(text: str, cls: str = "") -> w.HTML:
@@ -96,6 +121,17 @@ def chart_png(kind: str, data) -> bytes:
     return buf.getvalue()
 
 
+class ClickTable(anywidget.AnyWidget):
+    """HTML made here (escaped), whose ``<button data-pick=ID>`` report ``picked`` when
+    clicked. The browser can set ``picked`` to anything: it only chooses what to show,
+    and the service checks that the student is the teacher's."""
+
+    _esm = FRONT_END / "clicktable.js"
+    html = traitlets.Unicode("").tag(sync=True)
+    picked = traitlets.Int(0).tag(sync=True)
+    clicks = traitlets.Int(0).tag(sync=True)
+
+
 class CenterPage(Page):
     """The progress center as one widget tree (``page.widget``), behind a teacher login."""
 
@@ -151,14 +187,38 @@ class CenterPage(Page):
         self.grid_box, self.queue_box, self.struggle_box = w.VBox(), w.VBox(), w.VBox()
         self.mastery_box, self.modality_box, self.override_box = w.VBox(), w.VBox(), w.VBox()
         self.export_box, self.student_box = w.VBox(), w.VBox()
-        self.tabs = w.Tab([w.VBox([self.map, self.node_detail, self.states_chart]), self.grid_box,
-                           self.queue_box, self.struggle_box, self.mastery_box, self.modality_box,
-                           self.override_box, self.export_box])
+        boxes = [w.VBox([self.map, self.node_detail, self.states_chart]), self.grid_box,
+                 self.queue_box, self.struggle_box, self.mastery_box, self.modality_box,
+                 self.override_box, self.export_box]
+        # each tab's messages show in that tab, beside the work; a new tab starts clean
+        self.notes = {i: _html("", "qe-tab-note") for i in range(len(boxes))}
+        self.tabs = w.Tab([w.VBox([self.notes[i], box]) for i, box in enumerate(boxes)])
         for i, name in enumerate(["Class map", "Students", "Review queue", "Struggling",
                                   "Mastery & groups", "Modalities", "Overrides", "Exports"]):
             self.tabs.set_title(i, name)
+        self.tabs.observe(lambda _c: self._clear_notes(), names="selected_index")
         self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
         self._class_changed()
+
+    def flash(self, text: str, kind: str = "error", near: int | None = None) -> None:
+        """A message beside the teacher's work: in the open tab (or tab ``near``), as a
+        sentence (capitalised, no stray spaces); the banner only before the tabs exist."""
+        text = str(text).strip()
+        text = text[:1].upper() + text[1:]
+        notes = getattr(self, "notes", None)
+        if not notes or self.session is None:
+            super().flash(text, kind)
+            return
+        index = self.tabs.selected_index if near is None else near
+        role = "alert" if kind == "error" else "status"
+        self.banner.value = ""
+        notes[index or 0].value = (f"<div class='qe-flash qe-flash-{kind}' role='{role}'>"
+                                   f"{plain_html(text)}</div>")
+
+    def _clear_notes(self) -> None:
+        for note in getattr(self, "notes", {}).values():
+            note.value = ""
+        self.banner.value = ""
 
     def _logout(self) -> None:
         if self.session is not None:
@@ -244,7 +304,8 @@ class CenterPage(Page):
         sort = w.Dropdown(options=[("name", "name"), ("steps done", "done"), ("XP", "xp")],
                           description="Sort by", layout=w.Layout(width="220px"))
         filt = w.Text(placeholder="filter by name", layout=w.Layout(width="200px"))
-        table = _html("", "qe-grid")
+        table = ClickTable()
+        table.add_class("qe-grid")
         student = w.Dropdown(options=[("— pick a student —", None)] +
                              [(s["name"], s["id"]) for s in grid.students],
                              description="Student", layout=w.Layout(width="320px"))
@@ -264,7 +325,9 @@ class CenterPage(Page):
             for s in students:
                 cells = "".join(_grid_cell(grid.state(s["id"], n)) for n in grid.nodes)
                 acc = supports.get(s["id"])
-                body.append(f"<tr><th class='qe-student'>{plain_html(s['name'])}</th>"
+                body.append(f"<tr><th class='qe-student'><button type='button' class="
+                            f"'qe-record-link' data-pick='{int(s['id'])}' title='Open the record'>"
+                            f"{plain_html(s['name'])}</button></th>"
                             f"<td class='qe-num'>{s['done']}</td><td class='qe-num'>{s['xp']}</td>"
                             f"<td class='qe-supports-cell'>"
                             f"{plain_html(', '.join(acc.words())) if acc else ''}</td>"
@@ -273,7 +336,7 @@ class CenterPage(Page):
                              f"{STATE_MARKS[st][1]}' aria-hidden='true'>{STATE_MARKS[st][0]}</span>"
                              f"{plain_html(TEACHER_STATE_WORDS.get(st, st))} "
                              for st, c in STATE_COLOURS.items())
-            table.value = (f"<div class='qe-grid-legend'>{legend}</div><div class='qe-grid-scroll'>"
+            table.html = (f"<div class='qe-grid-legend'>{legend}</div><div class='qe-grid-scroll'>"
                            f"<table class='qe-grid-table'><tr><th>Student</th><th>Steps</th>"
                            f"<th>XP</th><th>Supports</th>{head}</tr>{''.join(body)}</table></div>")
 
@@ -289,10 +352,21 @@ class CenterPage(Page):
             support_box.children = self._support_form(student.value, data["student"]["name"],
                                                       supports, draw)
 
+        def picked(_=None):  # a name clicked in the grid
+            if table.picked in [v for _l, v in student.options]:
+                if student.value == table.picked:
+                    show_record()
+                student.value = table.picked
+
         sort.observe(draw, names="value")
         filt.observe(draw, names="value")
         student.observe(show_record, names="value")
+        table.observe(picked, names="clicks")
         draw()
+        kept = getattr(self, "record_pick", None)
+        self.record_pick = student
+        if kept is not None and kept.value in [v for _l, v in student.options]:
+            student.value = kept.value  # the record stays open across a refresh
         self.grid_box.children = [w.HBox([sort, filt]), table, student, record, support_box]
 
     def _support_form(self, student_id: int, name: str, supports: dict, redraw) -> list[w.Widget]:
@@ -368,7 +442,8 @@ class CenterPage(Page):
                 _html("<p class='qe-info'>Nothing waiting for review. 🎉</p>"),
                 self._upload_limit_row()]
             return
-        rows, checks = [], []
+        rows, checks, notes = [], [], {}
+        self._card_notes = notes
         quest_titles = {q["quest_id"]: q["title"] for q in
                         (self._call(self.session.assigned, self.code) or [])}
         for item in items:
@@ -380,7 +455,7 @@ class CenterPage(Page):
                 f"<div class='qe-review-head'><strong>{plain_html(item.student_name)}</strong> · "
                 f"{plain_html(quest_titles.get(item.quest_id, item.quest_id))}: "
                 f"{plain_html(item.node_title)} · round {item.round} · "
-                f"<span class='qe-when'>{plain_html(item.at[:16].replace('T', ' '))} UTC</span></div>"
+                f"<span class='qe-when'>{plain_html(local_time(item.at))}</span></div>"
                 f"<div class='qe-submission-text'>{markdown_html(item.content)}</div>"
                 + (f"<div class='qe-earlier'>Earlier rounds:<ul>{earlier}</ul></div>" if earlier else ""))
             feedback = w.Textarea(placeholder="Feedback for the student (needed to return work)",
@@ -396,8 +471,10 @@ class CenterPage(Page):
                         "danger", "qe-fail", "Mark as not passed"),
                 _button("Return for revision", lambda i=item, f=feedback: self._review(
                     i, "return", f.value), "warning", "qe-return")])
+            card_note = _html("", "qe-card-note")
+            notes[item.submission_id] = card_note
             card = w.VBox([head, *submission_files_view(self.session, item, self._call),
-                           feedback, buttons])
+                           feedback, buttons, card_note])
             card.add_class("qe-review-card")
             card.add_class(f"qe-review-{item.submission_id}")
             rows.append(card)
@@ -415,14 +492,32 @@ class CenterPage(Page):
                 self.flash(f"Approved {done} submission(s)." + (" " + " ".join(problems) if problems
                                                                  else ""), "info")
 
+        def select_all():
+            every = not all(check.value for check, _sid in checks)
+            for check, _sid in checks:
+                check.value = every
+
         header = w.HBox([_html(f"<h2>{len(items)} waiting, oldest first</h2>"),
+                         _button("Select all", select_all, cls="qe-select-all",
+                                 tooltip="Tick (or untick) every submission"),
                          _button("Approve selected", bulk, "success", "qe-bulk-approve")],
                         layout=w.Layout(align_items="center"))
         self.queue_box.children = [header, *rows, self._upload_limit_row()]
 
     def _review(self, item, decision: str, feedback: str) -> None:
-        self.banner.value = ""
-        if self._call(self.session.review, item.submission_id, decision, feedback) is not None:
+        self._clear_notes()
+        note = getattr(self, "_card_notes", {}).get(item.submission_id)
+
+        def beside(text):  # the error shows on the card the teacher is working on
+            if note is None:
+                self.flash(text)
+                return
+            text = str(text).strip()
+            note.value = (f"<div class='qe-flash qe-flash-error' role='alert'>"
+                          f"{plain_html(text[:1].upper() + text[1:])}</div>")
+
+        if friendly_call(self.session.review, beside, item.submission_id, decision,
+                         feedback) is not None:
             self.refresh()
             self.flash(f"{item.student_name}'s work on {item.node_title} was "
                        f"{DECISION_WORDS[decision]}.", "info")
@@ -447,17 +542,70 @@ class CenterPage(Page):
             self._show_struggling()
 
         found = self._call(self.session.struggling, self.code, self.rules) or []
-        people: dict[str, list[str]] = {}
-        for s in found:
-            people.setdefault(s.name, []).append(s.reason)
-        items = "".join(f"<li><strong>{plain_html(name)}</strong><ul>" +
-                        "".join(f"<li>{plain_html(reason)}</li>" for reason in reasons) + "</ul></li>"
-                        for name, reasons in people.items()) or "<li>Nobody right now.</li>"
+        if self.quest:  # the quest picker: this quest's struggles, and those of no quest
+            found = [s for s in found if s.quest_id in (None, self.quest)]
+        people = {s.student_id for s in found}
+        cards = [self._struggle_card(s) for s in found] or [
+            _html("<p class='qe-info'>Nobody needs help right now.</p>")]
+        listing = w.VBox(cards)
+        listing.add_class("qe-struggling")
         self.struggle_box.children = [
             w.HBox([fails, stuck, returned, below, idle, _button("Apply", apply, cls="qe-apply")],
                    layout=w.Layout(flex_flow="row wrap")),
-            _html(f"<h2>{len(people)} student(s) may need help</h2><ul class='qe-struggling'>"
-                  f"{items}</ul>")]
+            _html(f"<h2>{len(people)} student(s) may need help, most urgent first</h2>"),
+            listing]
+
+    STRUGGLE_ACTIONS = {"unlock": ("One more attempt", "unlock"),
+                        "reset": ("Reset the step", "reset"),
+                        "approve": ("Mark as done", "approve")}
+
+    def _struggle_card(self, s) -> w.Widget:
+        """One struggle: who, where, why, what would help, and the actions beside it."""
+        quest = ""
+        if s.quest_id:
+            titles = {q["quest_id"]: q["title"] for q in self._assigned()}
+            quest = f" <span class='qe-hint'>({plain_html(titles.get(s.quest_id, s.quest_id))})</span>"
+        text = _html(f"<div><strong class='qe-struggle-name'>{plain_html(s.name)}</strong> "
+                     f"{plain_html(s.reason)}{quest}</div>"
+                     f"<div class='qe-struggle-help'>{plain_html(s.help)}</div>")
+        note = _html("", "qe-struggle-note")
+        buttons = []
+        for op in s.actions:
+            label, action = self.STRUGGLE_ACTIONS[op]
+
+            def act(op=action, s=s, label=label):
+                def show(text):
+                    note.value = f"<span class='qe-flash-error' role='alert'>{plain_html(text)}</span>"
+
+                done = friendly_call(self.session.override, show, s.student_id, s.quest_id, s.node,
+                                     op, f"from the struggling list: {s.reason}")
+                if done is not None:
+                    self.refresh()
+                    self.flash(f"Done: {s.name}, {label.lower()} on "
+                               f"{self._node_title(s.quest_id, s.node)}.", "info", near=3)
+
+            label_b = _button(label, act, cls=f"qe-struggle-{op}")
+            buttons.append(label_b)
+        buttons.append(_button("Open record", lambda s=s: self.open_record(s.student_id),
+                               cls="qe-struggle-record"))
+        card = w.VBox([text, w.HBox(buttons, layout=w.Layout(flex_flow="row wrap")), note])
+        card.add_class("qe-struggle-card")
+        card.add_class(f"qe-struggle-{s.kind}")
+        return card
+
+    def _assigned(self) -> list[dict]:
+        return self._call(self.session.assigned, self.code) or []
+
+    def _node_title(self, quest_id, node) -> str:
+        G = self._call(self.session.graph, self.code, quest_id) if quest_id else None
+        return G.nodes[node]["node"].title if G is not None and node in G else str(node)
+
+    def open_record(self, student_id: int) -> None:
+        """Show one student's record in the Students tab."""
+        self.tabs.selected_index = 1
+        pick = getattr(self, "record_pick", None)
+        if pick is not None and student_id in [v for _l, v in pick.options]:
+            pick.value = student_id
 
     # mastery -----------------------------------------------------------------------------------------
 
@@ -470,6 +618,13 @@ class CenterPage(Page):
             G = self._call(self.session.graph, self.code, q["quest_id"])
             if G is not None:
                 names.update({c.id: c.name for c in G.graph["quest"].competencies})
+        if self.quest:  # the quest picker: this quest's skills (the matrix is per class)
+            G = self._call(self.session.graph, self.code, self.quest)
+            mine = {c.id for c in G.graph["quest"].competencies} if G is not None else set()
+            if mine & set(m.competencies):
+                keep = [c for c in m.competencies if c in mine]
+                m = type(m)(m.students, keep, {sid: {c: v for c, v in row.items() if c in mine}
+                                               for sid, row in m.values.items()})
         head = "".join(f"<th title='{plain_html(names.get(c, c))}' class='qe-skill'>"
                        f"{plain_html(names.get(c, c))}</th>" for c in m.competencies)
         body = []
@@ -542,17 +697,42 @@ class CenterPage(Page):
                 node.value = G.graph["order"][0] if G and G.graph["order"] else None
 
         quest.observe(quest_changed, names="value")
+        kept = getattr(self, "_override_picks", None)  # what the teacher had picked before
+        if kept and kept[0] == self.code:
+            _code, sid, qid, step, what = kept
+            if sid in [v for _l, v in student.options]:
+                student.value = sid
+            if qid in [v for _l, v in quest.options]:
+                quest.value = qid
         quest_changed()
+        if kept and kept[0] == self.code:
+            if kept[3] in [v for _l, v in node.options]:
+                node.value = kept[3]
+            op.value = kept[4]
+        note = _html("", "qe-override-note")
 
         def apply():
-            result = self._call(self.session.override, student.value, quest.value, node.value,
-                                op.value, reason.value, xp.value, badge.value or None)
+            def beside(text):
+                text = str(text).strip()
+                note.value = (f"<span class='qe-flash qe-flash-error' role='alert'>"
+                              f"{plain_html(text[:1].upper() + text[1:])}</span>")
+
+            self._clear_notes()
+            result = friendly_call(self.session.override, beside, student.value, quest.value,
+                                   node.value, op.value, reason.value, xp.value,
+                                   badge.value or None)
             if result is not None:
+                self._override_picks = (self.code, student.value, quest.value, node.value,
+                                        op.value)
                 self.refresh()
-                self.flash("Done: the change and its reason are recorded.", "info")
+                self.override_note.value = ("<span class='qe-flash qe-flash-info' role='status'>"
+                                            "Done: the change and its reason are recorded."
+                                            "</span>")
 
         go = _button("Apply", apply, "warning", "qe-override")
-        self.override_box.children = [student, quest, node, op, reason, xp, badge, go,
+        self.override_note = note
+        self.override_box.children = [student, quest, node, op, reason, xp, badge,
+                                      w.HBox([go, note], layout=w.Layout(align_items="center")),
                                       *self._login_troubles()]
 
     def _login_troubles(self) -> list[w.Widget]:
@@ -633,19 +813,46 @@ def _grid_cell(state: str) -> str:
             f"{mark}</td>")
 
 
+def _answer_text(answer) -> str:
+    if answer is None:
+        return "no answer"
+    if isinstance(answer, (list, tuple)):
+        return ", ".join(str(a) for a in answer)
+    if isinstance(answer, float) and answer.is_integer():
+        return str(int(answer))
+    return str(answer)
+
+
 def _record_html(data: dict) -> str:
+    """A student's record in plain words: step titles, each attempt's questions and answers."""
     parts = [f"<h2>{plain_html(data['student']['name'])}</h2>"]
     for qid, q in data["quests"].items():
-        states = ", ".join(f"{plain_html(n)}: {STATE_WORDS.get(s, s)}" for n, s in q["states"].items()
-                           if s not in ("locked", "closed"))
+        titles = q.get("titles", {})
+
+        def t(n):
+            return plain_html(titles.get(n, n))
+
+        states = ", ".join(f"{t(n)}: {TEACHER_STATE_WORDS.get(s, s)}"
+                           for n, s in q["states"].items() if s not in ("locked", "closed"))
         feedback = "".join(
-            f"<li>{plain_html(n)} round {r['round']}: {DECISION_WORDS.get(r['decision'], r['decision'])}"
+            f"<li>{t(n)}, round {r['round']}: {DECISION_WORDS.get(r['decision'], r['decision'])}"
             f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
             for n, rs in q["feedback"].items() for r in rs)
-        reflections = "".join(f"<li>{plain_html(n)}: {plain_html(t)}</li>"
-                              for n, t in q["reflections"].items())
-        answers = "".join(f"<li>{plain_html(n)}: {plain_html(str(a))}</li>"
-                          for n, a in q["answers"].items())
+        reflections = "".join(f"<li>{t(n)}: {plain_html(text)}</li>"
+                              for n, text in q["reflections"].items())
+        attempts = []
+        for n, rounds in q.get("attempts", {}).items():
+            for i, a in enumerate(rounds, 1):
+                score = "" if a["score"] is None else f", {round(100 * a['score'])}%"
+                outcome = {"success": "passed", "fail": "not passed"}.get(a["outcome"] or "",
+                                                                          "not finished")
+                rows = "".join(
+                    f"<li class='qe-answer-{'right' if x['right'] else 'wrong' if x['right'] is False else 'given'}'>"
+                    f"{plain_html(str(x['question']))} — <strong>{plain_html(_answer_text(x['answer']))}"
+                    f"</strong> {'✓ right' if x['right'] else '✗ wrong' if x['right'] is False else ''}"
+                    f"</li>" for x in a["answers"])
+                attempts.append(f"<li class='qe-attempt'>{t(n)}, attempt {i} ({outcome}{score})"
+                                f"<ul>{rows}</ul></li>")
         mastery = ", ".join(f"{plain_html(c)} {round(100 * v)}%" for c, v in q["mastery"].items())
         struggling = "; ".join(plain_html(r) for r in q["struggling"].values())
         parts.append(
@@ -653,7 +860,8 @@ def _record_html(data: dict) -> str:
             f"<p><em>Path:</em> {states or 'not started'}</p>"
             + (f"<p class='qe-flash-error'>{struggling}</p>" if struggling else "")
             + (f"<p><em>Mastery:</em> {mastery}</p>" if mastery else "")
-            + (f"<p><em>Answers:</em></p><ul>{answers}</ul>" if answers else "")
+            + (f"<p><em>Answers, every attempt:</em></p><ul class='qe-attempts'>{''.join(attempts)}</ul>"
+               if attempts else "")
             + (f"<p><em>Feedback:</em></p><ul>{feedback}</ul>" if feedback else "")
             + (f"<p><em>Reflections:</em></p><ul>{reflections}</ul>" if reflections else ""))
     goals = "".join(f"<li>{plain_html(g['text'])}{' ✓' if g.get('done') else ''}</li>"

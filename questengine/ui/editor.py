@@ -23,7 +23,7 @@ from .page import Page, classroom_from_env
 from .questmap import QuestMap
 from .text import plain_html
 
-__all__ = ["EditorPage", "kind_models"]
+__all__ = ["EditorPage", "EditorError", "kind_models", "edit"]
 
 KIND_ICONS = {"story": "❦ story", "task": "✎ task", "choice": "⇉ choice", "quiz": "? quiz",
               "gate": "◆ gate", "end": "⚑ end"}
@@ -47,15 +47,56 @@ def _plugin_icons(registry=None) -> dict[str, str]:
     return {k: spec.icon for k, spec in registry.kinds.items() if spec.icon}
 
 
-class EditorPage(Page):
-    """The editor as one widget tree (``page.widget``), behind a teacher login."""
+class EditorError(QuestEngineError, TypeError):
+    """The editor was given something it cannot use; the message says what it takes."""
 
-    def __init__(self, classroom=None, quests_dir: str | Path = "quests", session=None):
+
+def _check_arguments(classroom, quests_dir, session, quest_file) -> None:
+    from ..classroom import Classroom, TeacherSession
+
+    if classroom is not None and not isinstance(classroom, Classroom):
+        hint = (f" To edit the quest file {str(classroom)!r}, use "
+                f"questengine.edit({str(classroom)!r})." if isinstance(classroom, (str, Path))
+                else "")
+        raise EditorError(f"EditorPage's first argument is the classroom (a "
+                          f"questengine.classroom.Classroom, or None), not "
+                          f"{type(classroom).__name__} {classroom!r}.{hint}")
+    if session is not None and not isinstance(session, TeacherSession):
+        raise EditorError(f"the editor's session must be a teacher's (TeacherSession, from "
+                          f"Classroom.login_teacher), not {type(session).__name__}")
+    folder = Path(quests_dir)
+    if folder.exists() and not folder.is_dir():
+        raise EditorError(f"quests_dir must be a folder of quest files; {str(folder)!r} is a "
+                          f"file: to edit it, use questengine.edit({str(folder)!r})")
+    if quest_file is not None:
+        path = Path(quest_file)
+        if not path.is_file():
+            raise EditorError(f"there is no quest file {str(path)!r}"
+                              + (f"; the quest files in {str(path.parent)!r}: " + ", ".join(
+                                  sorted(p.name for p in path.parent.glob("*.yaml")))
+                                  if path.parent.is_dir() else ""))
+
+
+class EditorPage(Page):
+    """The editor as one widget tree (``page.widget``), behind a teacher login.
+
+    ``EditorPage(classroom, quests_dir)``: the served page (a login first, then publish
+    to the teacher's classes). ``EditorPage(quest_file=path)`` opens that file, without
+    publishing (no classroom); with ``session=`` (a teacher's) it publishes too.
+    Wrong arguments are refused with a sentence (:class:`EditorError`).
+    """
+
+    def __init__(self, classroom=None, quests_dir: str | Path | None = None, session=None, *,
+                 quest_file: str | Path | None = None):
+        if quests_dir is None:
+            quests_dir = Path(quest_file).parent if quest_file is not None else "quests"
+        _check_arguments(classroom, quests_dir, session, quest_file)
         self.classroom = classroom
         # the plugin kinds the editor offers: the classroom's (questengine's own without one)
         self.registry = getattr(classroom, "registry", None)
         self.quests_dir = Path(quests_dir)
         self.session = session
+        self.quest_file = Path(quest_file) if quest_file is not None else None
         self.draft: QuestDraft | None = None
         super().__init__()
         self.widget = w.VBox([page_style()])
@@ -72,8 +113,38 @@ class EditorPage(Page):
         return cls(classroom_from_env(), os.environ.get("QUESTENGINE_QUESTS", "quests"))
 
     def _logged_in(self, session) -> None:
+        from ..classroom import TeacherSession
+
+        if not isinstance(session, TeacherSession):
+            self.login.show_error("This page is for teachers. Students play on the play page.")
+            return
         self.session = session
+        self._session_began()
         self._build()
+
+    def _logout(self) -> None:
+        """Back to the login form; the draft and the teacher's widgets are forgotten."""
+        if self.session is not None:
+            from .login import friendly_call
+
+            friendly_call(self.session.logout, self.flash)
+        self.session, self.draft = None, None
+        self._close_session_widgets(keep=(self.widget, self.widget.children[0], self.banner,
+                                          *self._login_widgets()))
+        self.widget.children = [self.widget.children[0], self.login.widget]
+        self.login.clear()
+
+    def _login_widgets(self) -> tuple:
+        login = getattr(self, "login", None)
+        if login is None:
+            return ()
+        out, stack = [], [login.widget]
+        while stack:
+            x = stack.pop()
+            out.append(x)
+            stack.extend(getattr(x, "children", ()))
+            out.extend(v for v in (getattr(x, "layout", None), getattr(x, "style", None)) if v)
+        return tuple(out)
 
     # layout ------------------------------------------------------------------------------------------
 
@@ -93,7 +164,8 @@ class EditorPage(Page):
         fit_b = self._button("Fit", lambda: self.map.fit(), "qe-fit")
         self.kind = w.ToggleButtons(options=[(KIND_ICONS.get(k, k), k) for k in kind_models(self.registry)],
                                     value="story", description="Click the map to add:",
-                                    style={"description_width": "initial", "button_width": "78px"})
+                                    style={"description_width": "initial", "button_width": "78px"},
+                                    layout=w.Layout(width="100%"))
         self.kind.add_class("qe-kind-palette")
         self.map = QuestMap(editable=True, height=520, layout=w.Layout(width="100%"))
         self.map.on_edit(self._on_edit)
@@ -109,9 +181,15 @@ class EditorPage(Page):
                            layout=w.Layout(flex_flow="row wrap", align_items="center"))
         edit_row = w.HBox([self.save_as, save_b, self.undo_b, self.redo_b, layout_b, fit_b],
                           layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        editor = w.VBox([files_row, edit_row, self.kind, self.banner,
-                         w.HBox([w.Box([self.map], layout=w.Layout(width="60%", flex="1 1 60%")),
-                                 self.inspector]), self.problems_box])
+        if self.session is not None and self.classroom is not None:
+            edit_row.children = [*edit_row.children, self._button("Log out", self._logout,
+                                                                   "qe-logout")]
+        # the palette sits on the map's own box: clicking a kind never scrolls the map away
+        board = w.VBox([self.kind, self.map], layout=w.Layout(width="60%", flex="1 1 60%"))
+        board.add_class("qe-board")
+        self.inspector.layout.overflow = "hidden"
+        editor = w.VBox([files_row, edit_row, self.banner,
+                         w.HBox([board, self.inspector]), self.problems_box])
         settings = w.Accordion([self.quest_box])
         settings.set_title(0, "Quest settings (title, story, competencies, theme)")
         settings.selected_index = None
@@ -121,7 +199,9 @@ class EditorPage(Page):
         self.tabs.set_title(0, "Edit")
         self.tabs.set_title(1, "Preview")
         self.widget.children = [self.widget.children[0], self.tabs]
-        if files:
+        if self.quest_file is not None:
+            self._open(self.quest_file)
+        elif files:
             self._open(self.quests_dir / files[0])
         else:
             self.draft = QuestDraft.new("my-quest", "My quest", self.registry)
@@ -141,7 +221,9 @@ class EditorPage(Page):
         self.class_pick = w.Dropdown(options=[(f"{c['name']} ({c['code']})", c["code"])
                                               for c in classes], description="Class")
         publish = self._button("Publish to class", self._publish, "qe-publish", "warning")
-        return w.HBox([self.class_pick, publish, preview])
+        self.confirm_box = w.VBox()
+        self.confirm_box.add_class("qe-publish-confirm-box")
+        return w.VBox([w.HBox([self.class_pick, publish, preview]), self.confirm_box])
 
     # opening and saving -------------------------------------------------------------------------------
 
@@ -157,6 +239,8 @@ class EditorPage(Page):
         if draft is not None:
             self.draft = draft
             self.save_as.value = path.name
+            if path.resolve().parent == self.quests_dir.resolve():
+                self._refresh_files(path.name)  # the dropdown names the file that is open
             self.map.selected, self.map.selected_edge = "", -1
             self._redraw(fit=True)
             self._show_inspector()
@@ -182,7 +266,9 @@ class EditorPage(Page):
             return
         path = self._call(self.draft.save, target)
         if path is not None:
-            self.flash(f"Saved to {path}.", "info")
+            left = len(self.draft.problems())
+            self.flash(f"Saved to {path}." + (f" {left} problem(s) are left to fix before "
+                                              "students can play it." if left else ""), "info")
             self._refresh_files(target.name)
 
     def _quest_file(self, name: str) -> Path | None:
@@ -289,13 +375,31 @@ class EditorPage(Page):
         rows = [w.HTML(f"<strong>{len(problems)} problem(s)</strong> — click one to select its "
                        "node")]
         for p in problems:
-            b = w.Button(description=(f"{p.path}: " if p.path else "") + p.message,
+            where = self._where(p.path)
+            if where and where in p.message:  # the sentence names the step already
+                where = ""
+            b = w.Button(description=(f"{where}: " if where else "") + p.message,
                          layout=w.Layout(width="100%", height="auto"))
             b.add_class("qe-problem")
             if p.nodes:
                 b.on_click(lambda _b, n=p.nodes[0]: self._select(n))
             rows.append(b)
         self.problems_box.children = rows
+
+    def _where(self, path: str) -> str:
+        """A key path (``nodes[3].threshold``, ``edges[2]``) in the teacher's words."""
+        import re
+
+        d = self.draft
+        m = re.match(r"nodes\[(\d+)\](?:\.(.*))?$", path or "")
+        if m and int(m.group(1)) < len(d.data["nodes"]):
+            title = d.title_of(d.data["nodes"][int(m.group(1))].get("id"))
+            return f"“{title}”" + (f" · {m.group(2)}" if m.group(2) else "")
+        m = re.match(r"edges\[(\d+)\]", path or "")
+        if m and int(m.group(1)) < len(d.edges):
+            e = d.edges[int(m.group(1))]
+            return f"path “{d.title_of(e['from'])}” → “{d.title_of(e['to'])}”"
+        return path or ""
 
     def _select(self, node_id: str) -> None:
         if node_id in self.draft.node_ids():
@@ -342,8 +446,10 @@ class EditorPage(Page):
         when.observe(lambda ch: self._edit(self.draft.set_condition, index, ch["new"]),
                      names="value")
         delete = self._button("Delete path", self._delete_selection, "qe-delete", "danger")
-        return [w.HTML(f"<div class='qe-kind'>path</div><h2>{plain_html(e['from'])} → "
-                       f"{plain_html(e['to'])}</h2>"), when, delete]
+        d = self.draft
+        return [w.HTML(f"<div class='qe-kind'>path</div><h2 data-source='{plain_html(e['from'])}' "
+                       f"data-target='{plain_html(e['to'])}'>{plain_html(d.title_of(e['from']))} → "
+                       f"{plain_html(d.title_of(e['to']))}</h2>"), when, delete]
 
     def _show_quest_settings(self) -> None:
         d = self.draft
@@ -358,6 +464,30 @@ class EditorPage(Page):
     # publishing and preview ---------------------------------------------------------------------------
 
     def _publish(self) -> None:
+        """First step of publishing: check, then show what students will see and ask."""
+        quest = self._call(self.draft.quest)
+        if quest is None:
+            return
+        problems = self.draft.problems()
+        if problems:
+            self.flash(f"Not published: {len(problems)} problem(s) to fix first (listed under "
+                       "the map). Students cannot play the quest as it is.")
+            return
+        steps = "".join(f"<li>{plain_html(n.title)} <span class='qe-hint'>({plain_html(n.kind)})"
+                        f"</span></li>" for n in quest.nodes)
+        self.confirm_box.children = [
+            w.HTML(f"<div class='qe-confirm-text'><strong>Publish “{plain_html(quest.title)}” to "
+                   f"class {plain_html(str(self.class_pick.value))}?</strong> Its students will "
+                   f"see these {len(quest.nodes)} steps on their map:<ol>{steps}</ol></div>"),
+            w.HBox([self._button("Yes, publish", self._publish_confirmed, "qe-publish-confirm",
+                                 "warning"),
+                    self._button("Cancel", self._publish_cancel, "qe-publish-cancel")])]
+
+    def _publish_cancel(self) -> None:
+        self.confirm_box.children = []
+
+    def _publish_confirmed(self) -> None:
+        self.confirm_box.children = []
         quest = self._call(self.draft.quest)
         if quest is None:
             return
@@ -411,3 +541,20 @@ def _background(draft: QuestDraft, quests_dir: Path) -> str:
     if mime is None:
         return ""
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def edit(path: str | Path, *, session=None, classroom=None) -> EditorPage:
+    """The editor for one quest file, to show in a notebook (JupyterLab).
+
+    ``questengine.edit("quests/water-cycle.yaml")`` edits and saves the file; with a
+    teacher's ``session`` (or a ``classroom`` to log in to) it can publish too.
+    """
+    if isinstance(path, (str, Path)) and not Path(path).is_file():
+        folder = Path(path).parent
+        choices = sorted(p.name for p in folder.glob("*.yaml")) if folder.is_dir() else []
+        raise EditorError(f"there is no quest file {str(path)!r}" + (
+            f"; the quest files in {str(folder)!r}: {', '.join(choices)}" if choices else ""))
+    if not isinstance(path, (str, Path)):
+        raise EditorError(f"questengine.edit takes the path of a quest file, not "
+                          f"{type(path).__name__}")
+    return EditorPage(classroom, session=session, quest_file=path)

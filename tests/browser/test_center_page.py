@@ -171,10 +171,10 @@ def test_teacher_finds_the_struggler_returns_work_and_the_student_sees_feedback(
 
     open_tab(t, "Struggling")
     struggling = t.page.locator(".qe-struggling")
-    cy_item = struggling.locator("> li").filter(has_text="Cy Center")
+    cy_item = struggling.locator(".qe-struggle-card").filter(has_text="Cy Center")
     expect(cy_item).to_contain_text("did not pass the checkpoint “Ranger Checkpoint” 3 times")
     axe(t, "struggling")
-    expect(struggling.locator("> li").filter(has_text="Ada Center")).to_have_count(0)
+    expect(struggling.locator(".qe-struggle-card").filter(has_text="Ada Center")).to_have_count(0)
 
     open_tab(t, "Review queue")
     cards = t.page.locator(".qe-review-card")

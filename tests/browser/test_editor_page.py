@@ -342,10 +342,9 @@ class EditorTab:
         self.page.mouse.click(*point)
         self.page.wait_for_selector(f".qe-editor .qe-edge.qe-edge-selected[data-source='{source}']"
                                     f"[data-target='{target}']", state="attached")
-        self.page.wait_for_function(
-            "t => { const h = document.querySelector('.qe-inspector h3');"
-            " return h && h.textContent.replace(/\\s+/g, ' ').includes(t); }",
-            arg=f"{source} → {target}")
+        # the heading names the path by its steps' titles; its data attributes by their ids
+        self.page.wait_for_selector(f".qe-inspector h3[data-source='{source}']"
+                                    f"[data-target='{target}']", state="attached")
 
     def choose_condition(self, source: str, target: str, label: str, when: str) -> None:
         """Click the path, then pick its condition in the inspector's dropdown."""
@@ -371,15 +370,23 @@ class EditorTab:
             arg=[node_id, title])
         self.settle()
 
-    def problems(self) -> list[str]:
-        return self.page.eval_on_selector_all(".qe-problems .qe-problem",
-                                              "els => els.map(e => e.textContent)")
+    def problems(self, placeholders: bool = False) -> list[str]:
+        """The problems listed; new steps' placeholder texts left out unless asked (these
+        tests type titles only: test_editor_clicks.py checks the placeholders)."""
+        return [p for p in self.page.eval_on_selector_all(
+            ".qe-problems .qe-problem", "els => els.map(e => e.textContent)")
+            if placeholders or "placeholder" not in p]
 
     def wait_problems(self, present: bool) -> None:
-        if present:
-            self.page.wait_for_selector(".qe-problems .qe-problem")
-        else:
-            self.page.wait_for_selector(".qe-problems .qe-ok")
+        """Wait until a problem other than a placeholder text is listed, or none is."""
+        self.page.wait_for_function(
+            """present => {
+              const all = [...document.querySelectorAll('.qe-problems .qe-problem')]
+                .map(e => e.textContent).filter(t => !t.includes('placeholder'));
+              const ok = document.querySelector('.qe-problems .qe-ok');
+              return present ? all.length > 0 : all.length === 0 &&
+                (ok || document.querySelector('.qe-problems .qe-problem'));
+            }""", arg=present)
 
     def shot(self, name: str, at: str | None = None) -> Path:
         assert self.shots is not None, "EditorTab(shots=...) says where screenshots go"
@@ -658,6 +665,11 @@ def test_publish_to_the_class_then_preview_as_a_student(editor, editor_env):
     e.set_title("trailhead", FOREST.node("trailhead").title, new_title)
 
     e.page.click(".qe-editor button.qe-publish")
+    # publishing asks first, showing the steps students will see
+    confirm = e.page.locator(".qe-editor .qe-publish-confirm-box")
+    confirm.locator("button.qe-publish-confirm").wait_for()
+    assert new_title in confirm.inner_text()
+    confirm.locator("button.qe-publish-confirm").click()
     e.page.wait_for_function(
         "() => /Published/.test((document.querySelector('.qe-editor .qe-flash') || {}).textContent)")
     c = Classroom(editor_env.base / "classroom.db",
