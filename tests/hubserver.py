@@ -143,3 +143,142 @@ class HubServer:
                 os.killpg(group, signal.SIGTERM)
             except (ProcessLookupError, PermissionError, ValueError):
                 pass
+
+
+# --- a test LTI 1.3 platform (an LMS as far as the hub can tell) ---------------------------------
+
+
+class LTIPlatform:
+    """A tiny LTI 1.3 platform on 127.0.0.1: its JWKS, its OIDC authorization endpoint, launches.
+
+    ``launch_url(user, role, course)`` starts a launch the way an LMS does when a student
+    clicks an assignment link: the browser goes to the tool's OIDC login initiation URL (the
+    hub's ``/hub/lti13/oauth_login``) with ``iss``, ``login_hint`` and ``target_link_uri``;
+    the hub sends it back to :attr:`authorize_url` with a state and a nonce; the platform
+    answers with a form that posts an ``id_token`` signed by its private key (RS256, the key
+    published at :attr:`jwks_url`) to the hub's callback. ``forged=True`` signs with another
+    key (the hub must refuse it).
+    """
+
+    CLIENT_ID = "questengine-test-tool"
+    DEPLOYMENT_ID = "deployment-1"
+
+    def __init__(self):
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.launches: dict[str, dict] = {}
+        platform = self
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(platform))
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.hub_url = ""
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/jwks"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.issuer}/authorize"
+
+    def settings(self) -> dict:
+        """The hub's LTI 1.3 settings for this platform (``questengine hub --lti-*``)."""
+        return {"issuer": self.issuer, "client_id": self.CLIENT_ID,
+                "authorize_url": self.authorize_url, "jwks_endpoint": self.jwks_url,
+                "username_key": "custom_username"}
+
+    def launch_url(self, username: str, role: str, course: str, *, forged: bool = False) -> str:
+        """Where the browser goes when this user clicks the assignment link in the course."""
+        from urllib.parse import urlencode
+
+        hint = f"hint-{len(self.launches) + 1}"
+        self.launches[hint] = {"username": username, "role": role, "course": course,
+                               "forged": forged}
+        target = f"{self.hub_url}/hub/"
+        return (f"{self.hub_url}/hub/lti13/oauth_login?" +
+                urlencode({"iss": self.issuer, "login_hint": hint, "target_link_uri": target,
+                           "lti_message_hint": hint, "client_id": self.CLIENT_ID}))
+
+    def id_token(self, launch: dict, nonce: str) -> str:
+        import jwt
+
+        now = int(time.time())
+        role = {"Learner": "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner",
+                "Instructor": "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"}
+        claims = {
+            "iss": self.issuer, "aud": self.CLIENT_ID, "azp": self.CLIENT_ID,
+            "sub": f"lms-user-{launch['username']}", "iat": now, "exp": now + 300,
+            "nonce": nonce, "name": launch["username"],
+            "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiResourceLinkRequest",
+            "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
+            "https://purl.imsglobal.org/spec/lti/claim/deployment_id": self.DEPLOYMENT_ID,
+            "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": f"{self.hub_url}/hub/",
+            "https://purl.imsglobal.org/spec/lti/claim/resource_link": {
+                "id": "assignment-fraction-forest", "title": "The Fraction Forest"},
+            "https://purl.imsglobal.org/spec/lti/claim/roles": [role[launch["role"]]],
+            "https://purl.imsglobal.org/spec/lti/claim/context": {
+                "id": f"course-{launch['course']}", "label": launch["course"],
+                "title": "Grade 4B", "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"]},
+            "https://purl.imsglobal.org/spec/lti/claim/custom": {"username": launch["username"]},
+        }
+        key = self.other_key if launch["forged"] else self.key
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "platform-key-1"})
+
+    def jwks(self) -> dict:
+        import jwt
+
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.update({"kid": "platform-key-1", "alg": "RS256", "use": "sig"})
+        return {"keys": [jwk]}
+
+    @staticmethod
+    def _handler(platform: "LTIPlatform"):
+        import html
+        from http.server import BaseHTTPRequestHandler
+        from urllib.parse import parse_qs, urlsplit
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, status: int, body: str, kind: str = "text/html") -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                url = urlsplit(self.path)
+                args = {k: v[0] for k, v in parse_qs(url.query).items()}
+                if url.path == "/jwks":
+                    return self._send(200, json.dumps(platform.jwks()), "application/json")
+                if url.path == "/authorize":
+                    launch = platform.launches.get(args.get("login_hint", ""))
+                    if launch is None or args.get("client_id") != platform.CLIENT_ID:
+                        return self._send(400, "unknown launch")
+                    token = platform.id_token(launch, args["nonce"])
+                    form = (f"<form method='post' action='{html.escape(args['redirect_uri'])}'>"
+                            f"<input type='hidden' name='id_token' value='{token}'>"
+                            f"<input type='hidden' name='state' "
+                            f"value='{html.escape(args['state'])}'></form>"
+                            "<script>document.forms[0].submit()</script>")
+                    return self._send(200, f"<!doctype html><title>LMS</title>{form}")
+                return self._send(404, "not found")
+
+        return Handler
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -34,9 +34,10 @@ __all__ = ["hub_cmd"]
 @click.option("--lti-client-id", default=None, help="LTI 1.3: this tool's client id there.")
 @click.option("--lti-authorize-url", default=None, help="LTI 1.3: the platform's OIDC auth URL.")
 @click.option("--lti-jwks", default=None, help="LTI 1.3: the platform's JWKS URL.")
-@click.option("--lti-username-key", default="email", show_default=True,
-              help="LTI 1.3: the launch claim that is the hub username (match the roster's "
-                   "hub usernames).")
+@click.option("--lti-username-key", default="custom_username", show_default=True,
+              help="LTI 1.3: the launch claim that is the hub username; custom_username is "
+                   "the tool's custom field username=$User.username (Canvas), which matches "
+                   "the usernames a OneRoster export carries.")
 @click.option("--force", is_flag=True, help="Replace the file if it exists.")
 @_friendly
 def hub_cmd(output: str, db_path: str, quests: str, run_dir: str, ip: str, port: int,

@@ -144,3 +144,66 @@ def test_a_hub_user_without_a_roster_entry_is_refused_in_a_sentence(hub_tab):
     expect(page.locator(".qe-login")).to_have_count(0)
     text = page.evaluate("document.body.innerText")
     assert "Ada Lovelace" not in text and "Bo Diddley" not in text
+
+
+# --- launch from the school's LMS: LTI 1.3 --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lti_hub(hub_class, tmp_path_factory):
+    from hubserver import LTIPlatform
+
+    platform = LTIPlatform()
+    server = HubServer(tmp_path_factory.mktemp("lti-hub"), hub_class.db, authenticator="lti13",
+                       lti=platform.settings())
+    platform.hub_url = server.url
+    server.start()
+    yield server, platform
+    server.stop()
+    platform.stop()
+
+
+@pytest.fixture
+def lms_tab(browser, request):
+    contexts = []
+
+    def new():
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(WAIT_MS)
+        context.add_init_script(WATCH_SCRIPT)
+        contexts.append(context)
+        return context.new_page()
+
+    yield new
+    for context in contexts:
+        context.close()
+
+
+def test_an_lti_launch_as_a_learner_lands_on_the_students_play_page(lti_hub, lms_tab, hub_class):
+    hub, platform = lti_hub
+    page = lms_tab()
+    page.goto(platform.launch_url("bo", "Learner", CODE))
+    _wait_map(page)
+    assert "/user/bo/voila/render/play.ipynb" in page.url
+    expect(page.locator(".qe-header .qe-hello")).to_contain_text("Bo Diddley")
+
+
+def test_an_lti_launch_as_an_instructor_lands_on_the_progress_center(lti_hub, lms_tab):
+    hub, platform = lti_hub
+    page = lms_tab()
+    page.goto(platform.launch_url("rivera", "Instructor", CODE))
+    page.wait_for_selector(".qe-hello", timeout=HUB_WAIT_MS)
+    assert "/user/rivera/voila/render/progress.ipynb" in page.url
+    expect(page.locator(".qe-hello")).to_contain_text("Ms. Rivera")
+
+
+def test_a_launch_signed_by_another_key_is_refused(lti_hub, lms_tab):
+    hub, platform = lti_hub
+    page = lms_tab()
+    page.goto(platform.launch_url("ada", "Learner", CODE, forged=True))
+    page.wait_for_load_state()
+    page.wait_for_function("() => !location.href.includes('/authorize')", timeout=WAIT_MS)
+    text = page.evaluate("document.body ? document.body.innerText : ''")
+    assert "Ada Lovelace" not in text
+    assert "/user/ada/" not in page.url
+    assert page.locator(".qe-node").count() == 0
