@@ -75,6 +75,24 @@ def hub_user() -> dict | None:
             "class_code": os.environ.get("QUESTENGINE_HUB_CLASS") or None}
 
 
+class _HubSignedOut:
+    """What stands where the login form was, behind JupyterHub: one sentence, no fields."""
+
+    def __init__(self) -> None:
+        self.widget = w.HTML("<div class='qe-flash qe-flash-info qe-hub-signed-out' "
+                             "role='status'>You are logged out of this page. Reload it to come "
+                             "back, or log out of the hub to leave.</div>")
+
+    def clear(self) -> None:
+        pass
+
+    def show_info(self, text: str) -> None:
+        pass
+
+    def show_error(self, text: str) -> None:
+        pass
+
+
 class Page:
     """Base of the pages: ``widget`` is the page, ``banner`` its message line."""
 
@@ -120,6 +138,14 @@ class Page:
         if user is None:
             return False
         from ..classroom import StudentSession, TeacherSession
+
+        # the page's own form is no way in behind the hub: closed, and a login sent to it
+        # anyway (a forged widget message) is ended at once; a logout shows a sentence
+        form = getattr(self, "login", None)
+        if form is not None:
+            form.on_login = lambda session: session.logout()
+            form.widget.close()
+            self.login = _HubSignedOut()
 
         def refuse(text: str) -> None:
             self.widget.children = [self.widget.children[0], w.HTML(
