@@ -26,8 +26,8 @@ from typing import Any
 
 from ..errors import QuestEngineError
 
-__all__ = ["configure", "proxy_command", "lti_role", "lti_class", "ROLE_CLAIM",
-           "CONTEXT_CLAIM", "LIS_CLAIM", "AUTHENTICATORS"]
+__all__ = ["configure", "make_pre_spawn_hook", "proxy_command", "lti_role", "lti_class",
+           "ROLE_CLAIM", "CONTEXT_CLAIM", "LIS_CLAIM", "AUTHENTICATORS"]
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
@@ -87,7 +87,7 @@ def lti_class(claims: dict, store) -> str | None:
     return None
 
 
-def _hooks(db: str):
+def make_pre_spawn_hook(db: str):
     """The spawner's pre-spawn hook: the user's landing page and LMS role/course."""
 
     async def pre_spawn_hook(spawner) -> None:
@@ -131,7 +131,7 @@ def configure(c: Any, *, db: str, quests: str | Path, run: str | Path = "run",
     hub_dir.mkdir(parents=True, exist_ok=True)
     c.JupyterHub.bind_url = f"http://{ip}:{port}"
     c.JupyterHub.hub_ip = "127.0.0.1"
-    c.JupyterHub.hub_port = port + 1
+    c.JupyterHub.hub_port = port + 1  # the hub itself, behind the proxy
     c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
@@ -167,7 +167,7 @@ def configure(c: Any, *, db: str, quests: str | Path, run: str | Path = "run",
                              "QUESTENGINE_QUESTS": str(Path(quests).resolve()),
                              "QUESTENGINE_RUN": str(run)}
     c.Spawner.default_url = PAGES["student"]
-    c.Spawner.pre_spawn_hook = _hooks(str(db))
+    c.Spawner.pre_spawn_hook = make_pre_spawn_hook(str(db))
     c.Spawner.start_timeout = 180  # a loaded machine: Voilà takes a while to start
     c.Spawner.http_timeout = 180
     c.JupyterHub.redirect_to_server = True
