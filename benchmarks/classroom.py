@@ -12,7 +12,8 @@ the message until the kernel reports ``idle`` for it: by then every widget updat
 (the new panel, the map's states) has been sent on the same socket, which is what the
 browser draws.
 
-Steps of 10, 30, 60, 100, 150 students (``--steps``): each step starts that many students
+Steps of 10, 30, 60, 100, 150 students (``--steps``): each step starts a fresh server, then
+that many students
 (page loads bounded by ``--loaders`` at a time, so the class arrives over a minute or so as
 a real one does), waits until every one is logged in, then every student performs
 ``--actions`` actions with a random think time (``--think`` seconds, mean) between them.
@@ -144,7 +145,11 @@ class KernelClient:
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
-        request = HTTPRequest(f"{self.ws_url}?session_id={self.session}", headers=self.headers,
+        # as a browser's: the page's origin (the hub checks it for cookie-authenticated sockets)
+        origin = "http://" + self.ws_url.split("://", 1)[1].split("/", 1)[0]
+        headers = {**self.headers, "Origin": origin, "Sec-Fetch-Mode": "websocket",
+                   "Sec-Fetch-Site": "same-origin"}
+        request = HTTPRequest(f"{self.ws_url}?session_id={self.session}", headers=headers,
                               request_timeout=300, connect_timeout=300)
         self.ws = await websocket_connect(request, max_message_size=256 * 1024 * 1024)
         self.reader = asyncio.ensure_future(self._read())
@@ -250,8 +255,11 @@ class Student:
     async def arrive(self, http) -> None:
         """Load the page (Voilà runs the notebook in a new kernel), connect, log in."""
         t0 = time.perf_counter()
-        response = await http.fetch(self.page_url, headers=self.headers, request_timeout=600,
-                                    follow_redirects=True)
+        try:
+            response = await http.fetch(self.page_url, headers=self.headers,
+                                        request_timeout=600, follow_redirects=True)
+        except Exception as err:
+            raise RuntimeError(f"loading {self.page_url}: {err}") from err
         html = response.body.decode()
         self.kernel_id = re.search(r'kernelId": "([0-9a-f-]+)"', html).group(1)
         self.load_s = time.perf_counter() - t0
@@ -321,8 +329,9 @@ def memory(root_pids: list[int]) -> tuple[float, float, int]:
 
     kernels = others = 0.0
     n = 0
-    for root in root_pids:
-        for pid in [root, *descendants(root)]:
+    pids = sorted({pid for root in root_pids for pid in [root, *descendants(root)]})
+    for pid in pids:
+        if True:
             try:
                 cmd = " ".join(psutil.Process(pid).cmdline())
             except psutil.Error:
@@ -357,14 +366,8 @@ class ServeTarget:
         return [self.server.process.pid]
 
     async def leave(self, students: list[Student], http) -> None:
-        for s in students:  # close the page: Voilà's shutdown call, as the page does on unload
+        for s in students:
             await s.client.close()
-            try:
-                await http.fetch(f"http://127.0.0.1:{self.server.port}/voila/api/shutdown/"
-                                 f"{s.kernel_id}", method="POST", body="", request_timeout=60,
-                                 raise_error=False)
-            except Exception:
-                pass
 
     def stop(self) -> None:
         self.server.stop()
@@ -397,7 +400,9 @@ class HubTarget:
         jar: dict[str, str] = {}
 
         async def go(url, method="GET", body=None):
-            for _ in range(30):
+            for _ in range(600):
+                if "/voila/render/" in url and any(k.startswith("jupyterhub-user-") for k in jar):
+                    return None, url  # logged in to the user's server: arrive() loads the page
                 headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
                 if body is not None:
                     headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -412,6 +417,8 @@ class HubTarget:
                 if r.code in (301, 302, 303, 307) and "Location" in r.headers:
                     url, method, body = urljoin(url, r.headers["Location"]), "GET", None
                     continue
+                if os.environ.get("QE_BENCH_DEBUG"):
+                    print(f"   [{student.name}] {method} {url} -> {r.code}")
                 if r.code == 200 and "spawn-pending" in url:
                     await asyncio.sleep(1)
                     continue
@@ -424,8 +431,7 @@ class HubTarget:
         form = {"username": student.hub_user, "password": "hub-test-password"}
         if xsrf:
             form["_xsrf"] = xsrf.group(1)
-        await go(f"{login}?next=/hub/", "POST", urlencode(form))
-        await go(student.page_url.rsplit("/voila/", 1)[0] + "/")  # spawn + OAuth cookie
+        await go(f"{login}?next=/hub/", "POST", urlencode(form))  # spawn, OAuth, the cookies
         student.headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
 
     def roots(self) -> list[int]:
@@ -584,10 +590,16 @@ def main() -> None:
           f"{os.cpu_count()} cores; {args.actions} actions per student, think {args.think} s ==")
     print(f"service alone (StudentSession.open/complete in-process): median {service_ms:.1f} ms, "
           f"p95 {pct(service, 95) * 1000:.1f} ms")
-    target = ServeTarget(folder, db) if args.target == "serve" else HubTarget(folder, db)
     held = 0
+    target = None
     try:
         for step in steps:
+            # a fresh server per step: the last step's kernels (and users' servers) are gone
+            if target is not None:
+                target.stop()
+            run = folder / f"step-{step}"
+            run.mkdir()
+            target = ServeTarget(run, db) if args.target == "serve" else HubTarget(run, db)
             reset_progress(db)
             chrome = None
             if args.chromium and isinstance(target, ServeTarget):
@@ -618,7 +630,8 @@ def main() -> None:
         print(f"\nstudents this machine holds at once with p95 < 1 s ({args.target}): "
               f"{held if held else 'fewer than ' + str(steps[0])} (goal: at least 150)")
     finally:
-        target.stop()
+        if target is not None:
+            target.stop()
         if pg is not None:
             pg.stop()
         shutil.rmtree(folder, ignore_errors=True)
