@@ -331,16 +331,15 @@ def memory(root_pids: list[int]) -> tuple[float, float, int]:
     n = 0
     pids = sorted({pid for root in root_pids for pid in [root, *descendants(root)]})
     for pid in pids:
-        if True:
-            try:
-                cmd = " ".join(psutil.Process(pid).cmdline())
-            except psutil.Error:
-                continue
-            if "ipykernel_launcher" in cmd:
-                kernels += pss_mb(pid)
-                n += 1
-            else:
-                others += pss_mb(pid)
+        try:
+            cmd = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            continue
+        if "ipykernel_launcher" in cmd:
+            kernels += pss_mb(pid)
+            n += 1
+        else:
+            others += pss_mb(pid)
     return kernels, others, n
 
 
