@@ -7,6 +7,7 @@ on its command line. What it sets:
 
 - the user's server is standalone Voilà on the pages (:mod:`questengine.hub.singleuser`),
   one server per hub user, one kernel per open page, idle kernels culled by Voilà;
+- a user's server idle for ``cull_after`` seconds is stopped (jupyterhub-idle-culler);
 - the hub's OAuth guards that server (:mod:`questengine.hub.identity`): the hub's login is
   the only login, and only the owner reaches a server;
 - the hub user lands on the progress center when the roster has them as a teacher (or an
@@ -115,13 +116,17 @@ def make_pre_spawn_hook(db: str):
 def configure(c: Any, *, db: str, quests: str | Path, run: str | Path = "run",
               ip: str = "127.0.0.1", port: int = 8000, authenticator: str = "dummy",
               spawner: str = "simple", lti: dict | None = None,
-              dummy_password: str | None = None, python: str | None = None) -> Any:
+              dummy_password: str | None = None, python: str | None = None,
+              cull_after: int = 3600) -> Any:
     """Fill JupyterHub's config ``c`` for questengine (see the module's docstring).
 
     ``db`` is the classroom database address (``postgresql://...`` for a school or a
     district; one SQLite file is enough on one machine). ``authenticator`` is ``dummy``,
     ``lti13``, ``pam`` or a class path; ``lti`` holds the LTI 1.3 platform's values
     (``issuer``, ``client_id``, ``authorize_url``, ``jwks_endpoint``, ``username_key``).
+    ``cull_after`` (seconds; 0: never) stops a user's server after that long without
+    activity (``jupyterhub-idle-culler`` as a hub service); Voilà already stops an idle
+    page's kernel after ``cull_idle_timeout`` (600 s).
     ``spawner`` is ``simple`` (every user's server runs as the hub's own system user:
     one server, trials and tests), ``local`` (one system user per hub user) or a class
     path (``kubespawner.KubeSpawner`` on Zero to JupyterHub).
@@ -171,4 +176,11 @@ def configure(c: Any, *, db: str, quests: str | Path, run: str | Path = "run",
     c.Spawner.start_timeout = 180  # a loaded machine: Voilà takes a while to start
     c.Spawner.http_timeout = 180
     c.JupyterHub.redirect_to_server = True
+    if cull_after:
+        c.JupyterHub.services = [{"name": "idle-culler", "command": [
+            python or sys.executable, "-m", "jupyterhub_idle_culler",
+            f"--timeout={int(cull_after)}"]}]
+        c.JupyterHub.load_roles = [{"name": "idle-culler", "services": ["idle-culler"],
+                                    "scopes": ["list:users", "read:users:activity",
+                                               "read:servers", "delete:servers"]}]
     return c

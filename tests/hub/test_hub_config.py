@@ -42,6 +42,9 @@ def test_the_written_configuration_serves_the_pages_per_hub_user(tmp_path):
     assert c.JupyterHub.authenticator_class == "jupyterhub.auth.DummyAuthenticator"
     assert Path(c.ConfigurableHTTPProxy.command[0]).name == "configurable-http-proxy"
     assert Path(c.JupyterHub.db_url.removeprefix("sqlite:///")).parent == tmp_path / "run" / "hub"
+    culler = c.JupyterHub.services[0]  # idle users' servers are stopped
+    assert culler["command"][1:] == ["-m", "jupyterhub_idle_culler", "--timeout=3600"]
+    assert "delete:servers" in c.JupyterHub.load_roles[0]["scopes"]
 
 
 def test_the_lti_configuration_keeps_the_launch_and_encrypts_it(tmp_path):
