@@ -6,13 +6,18 @@ PYTHON ?= python3
 
 .PHONY: demo test setup bench clean lab
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml tests/plugin_example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,authoring]"
+	$(PY) -m pip install --quiet -e ".[test,authoring,hub]"
 	$(PY) -m pip install --quiet -e tests/plugin_example
+	touch $@
+
+# JupyterHub's proxy (configurable-http-proxy), project-local: never a global npm install
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: setup
@@ -31,4 +36,4 @@ bench: setup
 	$(PY) benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules

@@ -639,6 +639,69 @@ class Classroom:
         self.store.clear_login_failures(key)
         return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
 
+    # behind JupyterHub: the hub user is the identity ------------------------------------------
+
+    def login_hub(self, hub_username: str, role: str | None = None,
+                  class_code: str | None = None) -> "StudentSession | TeacherSession":
+        """The session of the person a JupyterHub user is on the roster as.
+
+        ``hub_username`` must come from the server side (the hub's authentication, as
+        ``JUPYTERHUB_USER`` in the user's server), never from the page. ``role`` narrows
+        the match to ``"teacher"`` or ``"student"`` (an LMS launch's role); ``class_code``
+        picks one class when the student is on several rosters (an LMS course). A hub user
+        with no roster entry gets a :class:`LoginError` sentence, never anyone else's page.
+        """
+        name = str(hub_username or "").strip()
+        if role not in (None, "teacher", "student"):
+            raise ClassroomError(f"a hub login's role is 'teacher' or 'student', got {role!r}")
+        if not name:
+            raise LoginError("This page did not get your hub account. Log in to the hub again.")
+        if role in (None, "teacher"):
+            teacher = self.store.teacher_by_hub(name)
+            if teacher is not None:
+                return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
+        rows = self.store.students_by_hub(name) if role in (None, "student") else []
+        if class_code:
+            code = str(class_code).strip().upper()
+            rows = [r for r in rows if r["class_code"] == code]
+        if len(rows) == 1:
+            student = rows[0]
+            return StudentSession(self, student, self._start_session("student", student["id"]))
+        if len(rows) > 1:
+            codes = ", ".join(r["class_code"] for r in rows)
+            raise LoginError(f"Your hub account “{name}” is on the roster of several classes "
+                             f"({codes}). Open the quest from your class's course page.")
+        who = {"teacher": "teacher", "student": "student"}.get(role or "", "teacher or student")
+        raise LoginError(f"Your hub account “{name}” is not on any class roster as a {who}. "
+                         "Ask your teacher (or the school's administrator) to add your hub "
+                         "username to the roster.")
+
+    def set_hub_username(self, kind: str, user_id: int, hub_username: str | None) -> None:
+        """Map a teacher or student to a JupyterHub username (``None`` removes the mapping)."""
+        name = (hub_username or "").strip() or None
+        if kind == "teacher":
+            row = self.store.teacher(user_id)
+            if row is None:
+                raise ClassroomError(f"there is no teacher {user_id!r}")
+            other = self.store.teacher_by_hub(name) if name else None
+            if other is not None and other["id"] != user_id:
+                raise ClassroomError(f"the hub username {name!r} already belongs to teacher "
+                                     f"{other['email']}")
+            self.store.set_teacher_identity(user_id, email=row["email"], name=row["name"],
+                                            hub_username=name, source_id=row.get("source_id"))
+        elif kind == "student":
+            row = self.store.student(user_id)
+            if row is None:
+                raise ClassroomError(f"there is no student {user_id!r}")
+            if name and any(r["class_code"] == row["class_code"] and r["id"] != user_id
+                            for r in self.store.students_by_hub(name)):
+                raise ClassroomError(f"class {row['class_code']} already has a student with "
+                                     f"the hub username {name!r}")
+            self.store.set_student_identity(user_id, name=row["name"], name_key=row["name_key"],
+                                            hub_username=name, source_id=row.get("source_id"))
+        else:
+            raise ClassroomError(f"kind must be 'teacher' or 'student', got {kind!r}")
+
     def _start_session(self, kind: str, user_id: int) -> str:
         token = secrets.token_urlsafe(32)
         now = self.clock()

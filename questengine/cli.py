@@ -371,3 +371,9 @@ for _command in (_interop.import_twee_cmd, _interop.import_quiz_cmd, _interop.ex
                  _interop.bundle_cmd, _interop.import_bundle_cmd, _interop.export_grid_cmd):
     main.add_command(_command)
 roster_group.add_command(_interop.roster_export_cmd)
+
+# issue 17, district deployment: `questengine hub` and `roster import-oneroster`
+from .hub.cli import hub_cmd as _hub_cmd  # noqa: E402
+
+main.add_command(_hub_cmd)
+roster_group.add_command(_interop.roster_import_oneroster_cmd)

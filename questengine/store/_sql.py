@@ -109,6 +109,45 @@ class SQLStore:
         with self.write():
             self._run("update students set pin_hash = ? where id = ?", (pin_hash, student_id))
 
+    # hub identity and roster sources (migration 9) --------------------------------------
+
+    def students_by_hub(self, hub_username: str) -> list[dict]:
+        """Every student row (one per class) mapped to a hub username, by class code."""
+        return self._rows("select * from students where hub_username = ? order by class_code, id",
+                          (hub_username,))
+
+    def teacher_by_hub(self, hub_username: str) -> dict | None:
+        return self._row("select * from teachers where hub_username = ?", (hub_username,))
+
+    def teacher_by_source(self, source_id: str) -> dict | None:
+        return self._row("select * from teachers where source_id = ?", (source_id,))
+
+    def class_by_source(self, source_id: str) -> dict | None:
+        return self._row("select * from classes where source_id = ?", (source_id,))
+
+    def student_by_source(self, source_id: str, class_code: str) -> dict | None:
+        return self._row("select * from students where source_id = ? and class_code = ?",
+                         (source_id, class_code))
+
+    def set_teacher_identity(self, teacher_id: int, *, email: str, name: str,
+                             hub_username: str | None, source_id: str | None) -> None:
+        with self.write():
+            self._run("update teachers set email = ?, name = ?, hub_username = ?, source_id = ? "
+                      "where id = ?", (email, name, hub_username, source_id, teacher_id))
+
+    def set_class_identity(self, code: str, *, name: str, teacher_id: int,
+                           source_id: str | None) -> None:
+        with self.write():
+            self._run("update classes set name = ?, teacher_id = ?, source_id = ? where code = ?",
+                      (name, teacher_id, source_id, code))
+
+    def set_student_identity(self, student_id: int, *, name: str, name_key: str,
+                             hub_username: str | None, source_id: str | None) -> None:
+        with self.write():
+            self._run("update students set name = ?, name_key = ?, hub_username = ?, "
+                      "source_id = ? where id = ?",
+                      (name, name_key, hub_username, source_id, student_id))
+
     # quests ---------------------------------------------------------------------------
 
     def put_quest(self, quest_id: str, title: str, source: str, digest: str, at: str,

@@ -129,6 +129,17 @@ MIGRATIONS: dict[int, list[str]] = {
         "size bigint, sha256 text, primary key (quest_id, version, path))",
         "create index idx_quest_assets_sha256 on quest_assets (sha256)",
         "create table class_settings (class_code text primary key, upload_limit bigint)"],
+    9: ["alter table students add column hub_username text",
+        "alter table students add column source_id text",
+        "alter table teachers add column hub_username text",
+        "alter table teachers add column source_id text",
+        "alter table classes add column source_id text",
+        "create index idx_students_hub_username on students (hub_username)",
+        "create unique index idx_students_source_id_class_code on students "
+        "(source_id, class_code)",
+        "create unique index idx_teachers_hub_username on teachers (hub_username)",
+        "create unique index idx_teachers_source_id on teachers (source_id)",
+        "create unique index idx_classes_source_id on classes (source_id)"],
     11: ["create table accommodations (student_id bigint primary key references students(id), "
          "settings text not null, set_by bigint, updated text)"],
 }

@@ -170,6 +170,22 @@ def _migration_8(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
 
 
+def _migration_9(db: sqlite_utils.Database) -> None:
+    # behind JupyterHub the hub user is the identity: the roster's "hub username" column maps
+    # it to a teacher or a student (one row per class the student is on); OneRoster imports
+    # keep each record's sourcedId so a re-import updates instead of duplicating
+    db["students"].add_column("hub_username", str)
+    db["students"].add_column("source_id", str)
+    db["teachers"].add_column("hub_username", str)
+    db["teachers"].add_column("source_id", str)
+    db["classes"].add_column("source_id", str)
+    db["students"].create_index(["hub_username"])
+    db["students"].create_index(["source_id", "class_code"], unique=True)
+    db["teachers"].create_index(["hub_username"], unique=True)
+    db["teachers"].create_index(["source_id"], unique=True)
+    db["classes"].create_index(["source_id"], unique=True)
+
+
 def _migration_11(db: sqlite_utils.Database) -> None:
     # a student's accommodations (issue 15), set by a teacher: one JSON object per student
     db["accommodations"].create({"student_id": int, "settings": str, "set_by": int, "updated": str},
@@ -179,7 +195,7 @@ def _migration_11(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6, 7: _migration_7, 8: _migration_8, 11: _migration_11}
+    6: _migration_6, 7: _migration_7, 8: _migration_8, 9: _migration_9, 11: _migration_11}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -150,7 +150,9 @@ class CenterPage(Page):
 
     @classmethod
     def from_env(cls) -> "CenterPage":
-        return cls(classroom_from_env())
+        page = cls(classroom_from_env())
+        page.sign_in_hub_user(page.classroom, "teacher", page.open)  # behind JupyterHub
+        return page
 
     # opening ---------------------------------------------------------------------------------------
 
