@@ -631,6 +631,18 @@ class Classroom:
         self.store.clear_login_failures(key)
         return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
 
+    def sign_up_family(self, code: str, email: str, name: str, password: str,
+                       language: str | None = None):
+        """A family's sign-up with a code from the teacher's handout (see questengine.family)."""
+        from .family import sign_up
+
+        return sign_up(self, code, email, name, password, language)
+
+    def login_family(self, email: str, password: str):
+        from .family import login
+
+        return login(self, email, password)
+
     def _start_session(self, kind: str, user_id: int) -> str:
         token = secrets.token_urlsafe(32)
         now = self.clock()
@@ -643,6 +655,10 @@ class Classroom:
         row = self._session_row(token)
         if row["kind"] == "student":
             return StudentSession(self, self.store.student(row["user_id"]), token)
+        if row["kind"] == "family":
+            from .family import FamilySession
+
+            return FamilySession(self, self.store.family(row["user_id"]), token)
         return TeacherSession(self, self.store.teacher(row["user_id"]), token)
 
     def _session_row(self, token: str) -> dict:
@@ -841,6 +857,31 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile
+
+    @property
+    def language(self) -> str | None:
+        """The interface language the student chose (None: the browser's preference)."""
+        row = self._classroom.store.student(self._sid)
+        return row.get("language") if row else None
+
+    def set_language(self, language: str) -> str:
+        from .i18n import check_language
+
+        self._check()
+        code = check_language(language)
+        self._classroom.store.set_student_language(self._sid, code)
+        return code
+
+    def reflections(self) -> list[dict]:
+        """The student's reflections, newest first: id, quest_id, node, text, at, shared."""
+        self._check()
+        return self._classroom.store.student_reflections(self._sid)
+
+    def share_reflection(self, reflection_id: int, shared: bool = True) -> None:
+        """Show one reflection to the family (or hide it again). Reflections start unshared."""
+        self._check()
+        if not self._classroom.store.share_reflection(self._sid, reflection_id, bool(shared)):
+            raise ClassroomError(f"you have no reflection {reflection_id!r}")
 
     def asset(self, quest_id: str, path: str) -> tuple[bytes, str, str | None]:
         """A file the quest ships (its ``assets:``), for this student: (bytes, type, captions path).
@@ -1289,3 +1330,101 @@ class TeacherSession(_Session):
         """Delete every row about a student; returns rows deleted per table."""
         self._own_student(student_id)
         return self._classroom.delete_student(student_id)
+
+    # families (questengine.family) -----------------------------------------------------------
+
+    def family_codes(self, class_code: str, student_id: int | None = None) -> list[dict]:
+        """New family codes for the class's students (or one student): ``{student_id, name,
+        code}``. A student's older code stops working; links already made stay."""
+        from .family import family_code_hash, new_family_code
+
+        code = self._own_class(class_code)
+        students = self._classroom.store.students_in(code)
+        if student_id is not None:
+            self._own_student(student_id)
+            students = [s for s in students if s["id"] == student_id]
+        out = [{"student_id": s["id"], "name": s["name"], "code": new_family_code()}
+               for s in students]
+        self._classroom.store.replace_family_codes(
+            [(o["student_id"], family_code_hash(o["code"])) for o in out], self._classroom.stamp())
+        return out
+
+    def family_links(self, class_code: str) -> list[dict]:
+        """The families linked (or asking to be) to the class's students, pending first."""
+        return self._classroom.store.class_family_links(self._own_class(class_code))
+
+    def _own_link(self, family_id: int, student_id: int) -> dict:
+        self._own_student(student_id)
+        link = self._classroom.store.family_link(family_id, student_id)
+        if link is None:
+            raise ClassroomError(f"family {family_id!r} has not asked to follow student "
+                                 f"{student_id!r}")
+        return link
+
+    def approve_family(self, family_id: int, student_id: int) -> None:
+        """Let this family see the student's page."""
+        self._own_link(family_id, student_id)
+        self._classroom.store.set_family_link(family_id, student_id, "approved",
+                                              self._classroom.stamp())
+
+    def unlink_family(self, family_id: int, student_id: int) -> None:
+        """Remove a family's link (approved or pending): they see nothing of the student now."""
+        self._own_link(family_id, student_id)
+        self._classroom.store.set_family_link(family_id, student_id, None,
+                                              self._classroom.stamp())
+
+    def message_family(self, student_id: int, text: str, family_id: int | None = None) -> int:
+        """A note to the student's approved families (or one of them); returns how many got it."""
+        from .family import _clean_text
+
+        self._own_student(student_id)
+        text = _clean_text(text, "note")
+        links = [l for l in self._classroom.store.class_family_links(
+            self._classroom.store.student(student_id)["class_code"])
+            if l["student_id"] == student_id and l["status"] == "approved"
+            and (family_id is None or l["family_id"] == family_id)]
+        if family_id is not None and not links:
+            raise ClassroomError(f"family {family_id!r} is not an approved family of student "
+                                 f"{student_id!r}")
+        at = self._classroom.stamp()
+        self._classroom.store.add_family_messages(
+            [(student_id, l["family_id"], "teacher", self.name, text, at) for l in links])
+        return len(links)
+
+    def message_class_families(self, class_code: str, text: str) -> int:
+        """The same note to every approved family of the class; returns how many got it."""
+        from .family import _clean_text
+
+        code = self._own_class(class_code)
+        text = _clean_text(text, "note")
+        links = [l for l in self._classroom.store.class_family_links(code)
+                 if l["status"] == "approved"]
+        at = self._classroom.stamp()
+        self._classroom.store.add_family_messages(
+            [(l["student_id"], l["family_id"], "teacher", self.name, text, at) for l in links])
+        return len(links)
+
+    def family_messages(self, student_id: int) -> list[dict]:
+        """Every note between the teacher and the student's families, oldest first."""
+        self._own_student(student_id)
+        return self._classroom.store.family_messages(student_id)
+
+    def untranslated(self, quest_id: str, language: str) -> list[dict]:
+        """A quest's texts with no translation into ``language`` (for a translator)."""
+        from .i18n import untranslated
+
+        self._check()
+        code = str(language or "").strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ClassroomError(f"a language is a two- or three-letter code (es, fr, haw), "
+                                 f"got {language!r}")
+        row = self._classroom.store.quest_row(quest_id)
+        if row is None:
+            raise ClassroomError(f"no quest {quest_id!r} is published")
+        mine = row["published_by"] == self.teacher_id or any(
+            a["quest_id"] == quest_id for c in self.classes()
+            for a in self._classroom.store.assignments(c["code"]))
+        if not mine:
+            raise AccessDenied(f"the quest {quest_id!r} is neither yours nor assigned to your "
+                               "classes")
+        return untranslated(self._classroom.graph(quest_id).graph["quest"], code)

@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..rewards import level_for
 from . import StoreBusy, StoreError
 from ._sql import SQLStore
-from .sqlite import OWNERLESS_QUESTS
+from .sqlite import FAMILY_TABLES, OWNERLESS_QUESTS
 
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -129,6 +129,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "size bigint, sha256 text, primary key (quest_id, version, path))",
         "create index idx_quest_assets_sha256 on quest_assets (sha256)",
         "create table class_settings (class_code text primary key, upload_limit bigint)"],
+    10: [t.replace("integer primary key autoincrement", _ID).replace(" integer", " bigint")
+         for t in FAMILY_TABLES],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -300,7 +302,7 @@ class PostgresStore(SQLStore):
             self._local.conn.execute("select pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             self._run("create table if not exists questengine_schema (version integer not null)")
             current = self.schema_version  # another process may have migrated meanwhile
-            for version in range(current + 1, SCHEMA_VERSION + 1):
+            for version in sorted(v for v in MIGRATIONS if v > current):  # numbers may skip
                 for statement in MIGRATIONS[version]:
                     self._local.conn.execute(statement.replace("{uuid}", str(uuid.uuid4())))
             self._run("delete from questengine_schema")

@@ -170,9 +170,37 @@ def _migration_8(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
 
 
+def _migration_10(db: sqlite_utils.Database) -> None:
+    # families (issue 18): accounts, the codes on the teacher's handout, the links the
+    # teacher approves, notes both ways; reflections a student shares; a language per user
+    for statement in FAMILY_TABLES:
+        db.execute(statement)
+
+
+#: Migration 10's statements (PostgreSQL runs the same ones with its own id column).
+FAMILY_TABLES = (
+    "create table families (id integer primary key autoincrement, email text not null, "
+    "name text, password_hash text not null, language text, created text)",
+    "create unique index idx_families_email on families (email)",
+    "create table family_codes (code_hash text primary key, student_id integer "
+    "references students(id), created text)",
+    "create index idx_family_codes_student_id on family_codes (student_id)",
+    "create table family_links (family_id integer references families(id), student_id "
+    "integer references students(id), status text not null, requested text, decided text, "
+    "primary key (family_id, student_id))",
+    "create index idx_family_links_student_id on family_links (student_id)",
+    "create table family_messages (id integer primary key autoincrement, student_id integer "
+    "references students(id), family_id integer, sender text not null, author text, "
+    "text text not null, at text)",
+    "create index idx_family_messages_student_id on family_messages (student_id, id)",
+    "alter table reflections add column shared integer not null default 0",
+    "alter table students add column language text",
+)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6, 7: _migration_7, 8: _migration_8}
+    6: _migration_6, 7: _migration_7, 8: _migration_8, 10: _migration_10}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
@@ -327,7 +355,7 @@ class SQLiteStore(SQLStore):
             return before
         with self.write():
             current = self.schema_version  # another process may have migrated meanwhile
-            for version in range(current + 1, SCHEMA_VERSION + 1):
+            for version in sorted(v for v in MIGRATIONS if v > current):  # numbers may skip
                 MIGRATIONS[version](self.db)
                 self.conn.execute(f"PRAGMA user_version = {version}")
         return before
