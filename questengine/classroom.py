@@ -278,6 +278,7 @@ class Classroom:
         self.max_wait = max_wait_seconds
         self.reflections_a_minute = reflections_a_minute  # None: no limit (load tests)
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
+        self._local_graphs: dict[tuple[str, int, str], nx.DiGraph] = {}  # per language
         self._cache: dict[tuple[int, str], _Cached] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
 
@@ -573,6 +574,26 @@ class Classroom:
                                      "opened right now; your teacher has been told.") from err
         return self._graphs[key]
 
+    def localized_graph(self, quest_id: str, language: str | None) -> nx.DiGraph:
+        """The quest's graph with its texts in ``language`` where its author translated them
+        (the same nodes, edges and answers: only what is shown differs)."""
+        from .i18n import localize
+
+        G = self.graph(quest_id)
+        quest = G.graph["quest"]
+        if not language or language not in quest.translations:
+            return G
+        key = (quest_id, quest.version, language)
+        cached = self._local_graphs.get(key)
+        if cached is None or cached.graph.get("source_graph") is not G:
+            cached = G.copy()
+            local = localize(quest, language)
+            for node in local.nodes:
+                cached.nodes[node.id]["node"] = node
+            cached.graph.update(quest=local, source_graph=G, language=language)
+            self._local_graphs[key] = cached
+        return cached
+
     # logins ------------------------------------------------------------------------------------
 
     def _wait_after(self, failures: int) -> float:
@@ -818,8 +839,9 @@ class StudentSession(_Session):
         return cards
 
     def graph(self, quest_id: str) -> nx.DiGraph:
+        """The quest's graph, its texts in the student's language where the quest has them."""
         self._assigned(quest_id)
-        return self._classroom.graph(quest_id)
+        return self._classroom.localized_graph(quest_id, self.language)
 
     def progress(self, quest_id: str) -> Progress:
         self._assigned(quest_id)
@@ -839,6 +861,15 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("choose", node, option=option))
 
     def answer(self, quest_id: str, node: str, answers: dict) -> Progress:
+        from .i18n import original_answers
+
+        language = self.language
+        if language and isinstance(answers, dict):  # options picked in the student's language
+            self._assigned(quest_id)
+            quest = self._classroom.graph(quest_id).graph["quest"]
+            answers = original_answers(
+                quest, self._classroom.localized_graph(quest_id, language).graph["quest"],
+                node, answers)
         return self._do(quest_id, Action("answer", node, answers=answers))
 
     def submit(self, quest_id: str, node: str, content: str) -> Progress:

@@ -315,3 +315,48 @@ class FamilySession:
         return ngettext("{n} request is waiting for the teacher's approval.",
                         "{n} requests are waiting for the teacher's approval.",
                         pending).format(n=pending)
+
+
+def handout_html(codes: list[dict], class_name: str, teacher_name: str, page_url: str = "",
+                 language: str | None = None) -> str:
+    """A printable page per student: the family code and how to sign up (in ``language``)."""
+    import html as _html
+
+    from . import i18n
+
+    before = i18n.active()
+    i18n.activate(language or before)
+    try:
+        e = lambda text: _html.escape(str(text), quote=True)  # noqa: E731
+        title = _("Your family code")
+        where = (_("Open the family page: {url}").format(url=page_url) if page_url
+                 else _("Open the family page your school gave you."))
+        steps = [where,
+                 _("Choose “Sign up”, type the code below, your name, your email and a "
+                   "password of your own."),
+                 _("The teacher approves your request; then you see your child's quests, "
+                   "goals and the reflections they share with you, and you can write to the "
+                   "teacher."),
+                 _("Keep this code private: it is only for your family. You can follow "
+                   "several children with one account (one code each).")]
+        for_family = _("For the family of {name}")
+        pages = []
+        for row in codes:
+            pages.append(
+                "<section class='handout'>"
+                f"<h1>{e(title)}</h1>"
+                f"<p class='who'>{e(for_family.format(name=row['name']))}"
+                f" · {e(class_name)} · {e(teacher_name)}</p>"
+                f"<p class='code'>{e(row['code'])}</p>"
+                "<ol>" + "".join(f"<li>{e(s)}</li>" for s in steps) + "</ol></section>")
+        lang = e(i18n.active())
+        return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+                f"<title>{e(title)} · {e(class_name)}</title><style>"
+                "body{font-family:system-ui,sans-serif;margin:0;color:#1f1f1f}"
+                ".handout{padding:48px;page-break-after:always;break-after:page}"
+                ".code{font:700 40px/1.2 ui-monospace,monospace;letter-spacing:4px;"
+                "border:2px dashed #444;padding:16px;display:inline-block}"
+                "li{margin:8px 0;font-size:18px}"
+                "</style></head><body>" + "".join(pages) + "</body></html>")
+    finally:
+        i18n.activate(before)

@@ -18,9 +18,9 @@ the quest, see :func:`localize`); a page shows the user's language where the
 author gave one and the original text otherwise. :func:`untranslated` lists
 what a translator still has to do.
 
->>> activate("es"); _("Log in")
+>>> _ignored = activate("es"); _("Log in")
 'Entrar'
->>> activate("en"); _("Log in")
+>>> _ignored = activate("en"); _("Log in")
 'Log in'
 >>> negotiate("es-MX,es;q=0.9,en;q=0.8")
 'es'

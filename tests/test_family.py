@@ -229,3 +229,50 @@ def _texts(widget) -> str:
                 out.append(str(f.get("label", "")))
         stack.extend(getattr(x, "children", ()) or ())
     return "\n".join(out)
+
+
+def test_the_handout_command_prints_a_page_per_student_with_codes_that_work(tmp_path):
+    from click.testing import CliRunner
+
+    from questengine.cli import main
+
+    db = tmp_path / "c.db"
+    c = Classroom(db, hasher=cheap_hasher())
+    c.add_teacher("ann@school.org", "Ms. Ann", "password-ann")
+    c.create_class("ann@school.org", "Class A", "CLASS-A")
+    c.add_students("CLASS-A", [("Ada", "1234"), ("Alan <b>", "1234")])
+    out = tmp_path / "codes.html"
+    result = CliRunner().invoke(main, ["family", "codes", "--class", "class-a", "--db", str(db),
+                                       "--lang", "es", "--url", "http://school/family",
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 family codes for class CLASS-A" in result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<section class='handout'>") == 2 and "<html lang='es'>" in page
+    assert "Para la familia de Ada" in page and "Alan &lt;b&gt;" in page
+    assert "http://school/family" in page and "page-break-after" in page
+    codes = re.findall(r"<p class='code'>([A-Z0-9-]+)</p>", page)
+    assert len(codes) == 2
+    fam = Classroom(db, hasher=cheap_hasher()).sign_up_family(codes[0], "m@h.org", "Mum",
+                                                               "home-pass-1")
+    assert fam.children()[0]["status"] == "pending"
+    bad = CliRunner().invoke(main, ["family", "codes", "--class", "NOPE", "--db", str(db)])
+    assert bad.exit_code == 1 and "no class has the code 'NOPE'" in bad.output
+
+
+def test_the_untranslated_command_lists_a_quest_files_missing_texts(tmp_path):
+    import csv
+    import io
+
+    from click.testing import CliRunner
+
+    from questengine.cli import main
+    from test_i18n import T1_ES
+
+    path = tmp_path / "t1.yaml"
+    path.write_text(T1_ES, encoding="utf-8")
+    result = CliRunner().invoke(main, ["untranslated", str(path), "--lang", "es"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert {"key": "nodes.end.title", "original": "Out", "translation": ""} in rows
+    assert all(r["key"] != "nodes.intro.title" for r in rows)

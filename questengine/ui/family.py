@@ -47,22 +47,27 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _t(message: str, **values: Any) -> str:
+    """``message`` (already translated by the caller) with its values, escaped for HTML."""
+    return _e(message.format(**values) if values else message)
+
+
 def child_html(view) -> str:
     """One child's page as HTML: every text escaped or sanitized."""
     words = state_words()
-    parts = [f"<h2 class='qe-child-name'>{_e(view.name)}</h2>",
-             f"<p>{_e(_('Class'))}: {_e(view.class_name)} · "
-             f"{_e(_('Level {level}').format(level=view.level))} · "
-             f"{_e(_('{xp} XP').format(xp=view.xp))}</p>"]
-    badges = ", ".join(_e(b) for b in view.badges) or _e(_("none yet"))
-    parts.append(f"<p>🏅 {_e(_('Badges'))}: {badges}</p>")
+    parts = ["<h2 class='qe-child-name'>" + _e(view.name) + "</h2>",
+             "<p>" + _t(_("Class")) + ": " + _e(view.class_name) + " · "
+             + _t(_("Level {level}"), level=view.level) + " · "
+             + _t(_("{xp} XP"), xp=view.xp) + "</p>"]
+    badges = ", ".join(_e(b) for b in view.badges) or _t(_("none yet"))
+    parts.append("<p>🏅 " + _t(_("Badges")) + ": " + badges + "</p>")
     for q in view.quests:
-        parts.append(f"<section class='qe-family-quest'><h3>{_e(q.title)}</h3>")
-        parts.append(f"<p>{_e(_('{done} of {total} steps done').format(done=q.done, total=q.total))}"
-                     + (f" · 🏁 {_e(_('Quest complete!'))}" if q.complete else "") + "</p>")
+        parts.append("<section class='qe-family-quest'><h3>" + _e(q.title) + "</h3>")
+        parts.append("<p>" + _t(_("{done} of {total} steps done"), done=q.done, total=q.total)
+                     + (" · 🏁 " + _t(_("Quest complete!")) if q.complete else "") + "</p>")
         if q.next_steps:
-            parts.append(f"<p><strong>{_e(_('Next'))}:</strong> "
-                         f"{_e(', '.join(q.next_steps))}</p>")
+            parts.append("<p><strong>" + _t(_("Next")) + ":</strong> "
+                         + _e(", ".join(q.next_steps)) + "</p>")
         parts.append("<ul class='qe-steps'>")
         for s in q.steps:
             why = f"<span class='qe-step-why'>{_e(s.why)}</span>" if s.why else ""
@@ -71,32 +76,33 @@ def child_html(view) -> str:
                          f"{_e(s.title)}: {_e(words.get(s.state, s.state))}{why}</li>")
         parts.append("</ul>")
         if q.competencies:
-            parts.append(f"<h4>{_e(_('What your child is learning'))}</h4><ul>")
+            parts.append("<h4>" + _t(_("What your child is learning")) + "</h4><ul>")
             for comp in q.competencies:
                 desc = f": {_e(comp['description'])}" if comp["description"] else ""
                 parts.append(f"<li><strong>{_e(comp['name'])}</strong>{desc}</li>")
             parts.append("</ul>")
         parts.append("</section>")
-    parts.append(f"<h3>{_e(_('Goals your child set'))}</h3>")
+    parts.append("<h3>" + _t(_("Goals your child set")) + "</h3>")
     if view.goals:
         parts.append("<ul>" + "".join(
             f"<li>{'✅ ' if g.get('done') else ''}{_e(g['text'])}</li>" for g in view.goals)
             + "</ul>")
     else:
-        parts.append(f"<p>{_e(_('No goals yet.'))}</p>")
-    parts.append(f"<h3>{_e(_('Reflections your child shared with you'))}</h3>")
+        parts.append("<p>" + _t(_("No goals yet.")) + "</p>")
+    parts.append("<h3>" + _t(_("Reflections your child shared with you")) + "</h3>")
     if view.reflections:
         parts.append("<ul class='qe-shared-reflections'>" + "".join(
             f"<li class='qe-reflection'>{markdown_html(r['text'])}</li>"
             for r in view.reflections) + "</ul>")
     else:
-        parts.append(f"<p>{_e(_('Nothing shared yet.'))}</p>")
+        parts.append("<p>" + _t(_("Nothing shared yet.")) + "</p>")
     return "".join(parts)
 
 
-def messages_html(messages: list[dict]) -> str:
+def notes_html(messages: list[dict]) -> str:
+    head = "<h3>" + _t(_("Notes with the teacher")) + "</h3>"
     if not messages:
-        return f"<p>{_e(_('No notes yet.'))}</p>"
+        return head + "<p>" + _t(_("No notes yet.")) + "</p>"
     items = []
     for m in messages:
         who = _("You") if m["sender"] == "family" else _("Teacher") + f" ({m['author']})"
@@ -104,7 +110,7 @@ def messages_html(messages: list[dict]) -> str:
         items.append(f"<li class='qe-message {cls}'><strong>{_e(who)}</strong> "
                      f"<small>{_e(m['at'][:16].replace('T', ' '))}</small>"
                      f"{markdown_html(m['text'])}</li>")
-    return "<ul class='qe-messages'>" + "".join(items) + "</ul>"
+    return head + "<ul class='qe-messages'>" + "".join(items) + "</ul>"
 
 
 class FamilyPage(Page):
@@ -149,7 +155,7 @@ class FamilyPage(Page):
 
     def _top(self) -> w.Widget:
         picker = language_picker(i18n.active(), self.set_language)
-        items: list[w.Widget] = [w.HTML(f"<h1 class='qe-family-title'>{_e(_('Family page'))}</h1>"),
+        items: list[w.Widget] = [w.HTML("<h1 class='qe-family-title'>" + _t(_("Family page")) + "</h1>"),
                                  picker]
         if self.session is not None:
             out = w.Button(description=_("Log out"), layout=w.Layout(width="auto"))
@@ -237,9 +243,9 @@ class FamilyPage(Page):
         s = self.session
         children = self._call(s.children) or []
         approved = [c for c in children if c["status"] == "approved"]
-        hello = w.HTML(f"<p class='qe-family-hello'>"
-                       f"{_e(_('Hello, {name}!').format(name=s.name))} "
-                       f"{_e(self._call(s.summary) or '')}</p>")
+        hello = w.HTML("<p class='qe-family-hello'>"
+                       + _t(_("Hello, {name}!"), name=s.name) + " "
+                       + _e(self._call(s.summary) or "") + "</p>")
         items: list[w.Widget] = [hello]
         if not approved:
             waiting = _("The teacher has not approved your request yet. Come back later: "
@@ -280,8 +286,7 @@ class FamilyPage(Page):
         child = w.HTML(child_html(view))
         child.add_class("qe-card")
         child.add_class("qe-family-child")
-        self.notes = w.HTML(f"<h3>{_e(_('Notes with the teacher'))}</h3>"
-                            + messages_html(view.messages))
+        self.notes = w.HTML(notes_html(view.messages))
         self.notes.add_class("qe-family-notes")
         self.reply_form = FormWidget(title=_("Write to the teacher"), button=_("Send"),
                                      fields=[{"name": "message", "label": _("Your message")}],
@@ -299,8 +304,7 @@ class FamilyPage(Page):
         if sent is not None:
             self.reply_form.say(_("Sent."), "info")
             messages = self._call(self.session.messages, self.child_id) or []
-            self.notes.value = (f"<h3>{_e(_('Notes with the teacher'))}</h3>"
-                                + messages_html(messages))
+            self.notes.value = notes_html(messages)
 
     def _add_code(self, values: dict) -> None:
         status = self._form_call(self.code_form, self.session.add_code, values.get("code", ""))
