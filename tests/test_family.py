@@ -276,3 +276,38 @@ def test_the_untranslated_command_lists_a_quest_files_missing_texts(tmp_path):
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert {"key": "nodes.end.title", "original": "Out", "translation": ""} in rows
     assert all(r["key"] != "nodes.intro.title" for r in rows)
+
+
+def test_the_centers_families_panel_approves_unlinks_and_writes(school):
+    from questengine.ui.family_panel import FamilyPanel
+
+    c, ann, _bob, ids, codes = school
+    fam = signed_up(c, codes["Ada"])
+    flashes = []
+    panel = FamilyPanel(ann, lambda text, kind: flashes.append((kind, text)))
+    panel.show("CLASS-A")
+    assert "waiting for you" in _texts(panel.widget)
+    approve = [b for b in _buttons(panel.widget) if b.description == "Approve"]
+    approve[0].click()
+    assert flashes[-1] == ("info", "Ada's mum now sees Ada's page.")
+    assert fam.child(ids["Ada"]).name == "Ada"
+    panel.to.value = ids["Ada"]
+    panel.note.value = "See you on Friday"
+    [b for b in _buttons(panel.widget) if b.description == "Send the note"][0].click()
+    assert [m["text"] for m in fam.messages(ids["Ada"])] == ["See you on Friday"]
+    assert "See you on Friday" in panel.thread.value
+    [b for b in _buttons(panel.widget) if b.description == "Print family codes"][0].click()
+    assert "download='family-codes-CLASS-A.html'" in panel.handout.value
+    [b for b in _buttons(panel.widget) if b.description == "Unlink"][0].click()
+    with pytest.raises(AccessDenied):
+        fam.child(ids["Ada"])
+
+
+def _buttons(widget):
+    stack, out = [widget], []
+    while stack:
+        x = stack.pop()
+        if hasattr(x, "click") and hasattr(x, "description"):
+            out.append(x)
+        stack.extend(getattr(x, "children", ()) or ())
+    return out

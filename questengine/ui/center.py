@@ -147,8 +147,13 @@ class CenterPage(Page):
         self.tabs = w.Tab([w.VBox([self.map, self.node_detail, self.states_chart]), self.grid_box,
                            self.queue_box, self.struggle_box, self.mastery_box, self.modality_box,
                            self.override_box, self.export_box])
+        from .family_panel import FamilyPanel  # issue 18: codes, approvals, notes
+
+        self.family_panel = FamilyPanel(session, self.flash)
+        self.tabs.children = (*self.tabs.children, self.family_panel.widget)
         for i, name in enumerate(["Class map", "Students", "Review queue", "Struggling",
-                                  "Mastery & groups", "Modalities", "Overrides", "Exports"]):
+                                  "Mastery & groups", "Modalities", "Overrides", "Exports",
+                                  "Families"]):
             self.tabs.set_title(i, name)
         self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
         self._class_changed()
@@ -191,6 +196,7 @@ class CenterPage(Page):
         self._show_mastery()
         self._show_overrides()
         self._show_exports()
+        self.family_panel.show(self.code)
 
     # class map ---------------------------------------------------------------------------------------
 
