@@ -587,6 +587,7 @@ class Classroom:
         cached = self._local_graphs.get(key)
         if cached is None or cached.graph.get("source_graph") is not G:
             cached = G.copy()
+            cached.graph.pop("_map_layouts", None)  # titles differ: the map wraps its own
             local = localize(quest, language)
             for node in local.nodes:
                 cached.nodes[node.id]["node"] = node
@@ -820,9 +821,11 @@ class StudentSession(_Session):
         """The quests assigned to the student's class, with progress."""
         self._check()
         cards = []
+        language = self.language
         for a in self._classroom.store.assignments(self.class_code):
             try:
-                self._classroom.graph(a["quest_id"])
+                G = self._classroom.localized_graph(a["quest_id"], language)
+                title = G.graph["quest"].title if language else a["title"]
             except ClassroomError:  # e.g. its plugin is missing: listed, but it cannot open
                 cards.append(QuestCard(a["quest_id"], a["title"], a["version"], 0, 0, 0, False))
                 continue
@@ -833,7 +836,7 @@ class StudentSession(_Session):
             status = self._classroom.store.quest_status(self._sid, a["quest_id"])
             if progress.complete:
                 total = done
-            cards.append(QuestCard(a["quest_id"], a["title"], a["version"], done, total,
+            cards.append(QuestCard(a["quest_id"], title, a["version"], done, total,
                                    status["xp"] if status else progress.xp,
                                    bool(status and status["complete"]) or progress.complete))
         return cards

@@ -38,7 +38,7 @@ from typing import Any
 
 from .errors import QuestEngineError
 
-__all__ = ["LANGUAGES", "DEFAULT", "_", "ngettext", "activate", "active", "gettext_in",
+__all__ = ["LANGUAGES", "DEFAULT", "_", "N_", "ngettext", "activate", "active", "gettext_in",
            "translations", "negotiate", "check_language", "localize", "untranslated",
            "LanguageError"]
 
@@ -97,6 +97,12 @@ def active() -> str:
 def _(message: str) -> str:
     """``message`` in the active language (the English text when it has no translation)."""
     return translations(_active["language"]).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark a text for the catalog where it is defined (a table of labels); translate it
+    with :func:`_` where it is shown."""
+    return message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
