@@ -160,3 +160,30 @@ def test_the_student_plays_in_their_language(db_address):
     assert ada.answer("t1", "check", {"q1": "2/4 (dos cuartos)", "q2": 0.5}).state("check") \
         == "success"
     assert {"key": "nodes.end.title", "text": "Out"} in ann.untranslated("t1", "es")
+
+
+def test_why_a_step_is_locked_says_what_the_engine_says_and_in_spanish_with_spanish_titles():
+    from questengine import Action, act, quest_graph, replay
+    from questengine.engine import explain
+
+    G = quest_graph(loads_quest(T1_ES))
+    shown = G.copy()
+    for node in i18n.localize(G.graph["quest"], "es").nodes:
+        shown.nodes[node.id]["node"] = node
+    events, seen = [], []
+    steps = [Action("complete", "intro"), Action("choose", "learn", option="video"),
+             Action("complete", "learn"), Action("answer", "check", answers={"q1": "2/3", "q2": 3})]
+    for action in [None, *steps]:
+        if action is not None:
+            events += act(G, replay(G, events), action, role="student", actor="s", at="t")
+        progress = replay(G, events)
+        for n in G:
+            assert i18n.explain(progress, n) == explain(progress, n)
+            seen.append(progress.nodes[n].state)
+    assert {"locked", "available", "success", "fail"} <= set(seen)
+    try:
+        i18n.activate("es")
+        assert i18n.explain(replay(G, []), "learn", shown) == \
+            "«Aprende» está bloqueado: se abre después de terminar «Hacia el bosque»."
+    finally:
+        i18n.activate("en")
