@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: demo test setup bench clean lab
+.PHONY: demo test setup bench clean lab catalogs
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -31,6 +31,14 @@ lab: setup
 
 test: setup
 	$(PY) -m pytest
+
+# interface text -> questengine/locale/questengine.pot -> each language's .po (then translate
+# the new entries; tests/test_i18n.py fails while a Spanish one is missing)
+catalogs: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
+		-o questengine/locale/questengine.pot questengine
+	$(VENV)/bin/pybabel update -i questengine/locale/questengine.pot -d questengine/locale \
+		-D questengine --no-fuzzy-matching --ignore-obsolete
 
 bench: setup
 	$(PY) benchmarks/engine.py

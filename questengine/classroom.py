@@ -281,6 +281,7 @@ class Classroom:
         self.max_wait = max_wait_seconds
         self.reflections_a_minute = reflections_a_minute  # None: no limit (load tests)
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
+        self._local_graphs: dict[tuple[str, int, str], nx.DiGraph] = {}  # per language
         self._cache: dict[tuple[int, str], _Cached] = {}
         self._adapted: dict[tuple[int, Accommodations], nx.DiGraph] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
@@ -581,6 +582,27 @@ class Classroom:
                                      "opened right now; your teacher has been told.") from err
         return self._graphs[key]
 
+    def localized_graph(self, quest_id: str, language: str | None) -> nx.DiGraph:
+        """The quest's graph with its texts in ``language`` where its author translated them
+        (the same nodes, edges and answers: only what is shown differs)."""
+        from .i18n import localize
+
+        G = self.graph(quest_id)
+        quest = G.graph["quest"]
+        if not language or language not in quest.translations:
+            return G
+        key = (quest_id, quest.version, language)
+        cached = self._local_graphs.get(key)
+        if cached is None or cached.graph.get("source_graph") is not G:
+            cached = G.copy()
+            cached.graph.pop("_map_layouts", None)  # titles differ: the map wraps its own
+            local = localize(quest, language)
+            for node in local.nodes:
+                cached.nodes[node.id]["node"] = node
+            cached.graph.update(quest=local, source_graph=G, language=language)
+            self._local_graphs[key] = cached
+        return cached
+
     # logins ------------------------------------------------------------------------------------
 
     def _wait_after(self, failures: int) -> float:
@@ -702,6 +724,18 @@ class Classroom:
         else:
             raise ClassroomError(f"kind must be 'teacher' or 'student', got {kind!r}")
 
+    def sign_up_family(self, code: str, email: str, name: str, password: str,
+                       language: str | None = None):
+        """A family's sign-up with a code from the teacher's handout (see questengine.family)."""
+        from .family import sign_up
+
+        return sign_up(self, code, email, name, password, language)
+
+    def login_family(self, email: str, password: str):
+        from .family import login
+
+        return login(self, email, password)
+
     def _start_session(self, kind: str, user_id: int) -> str:
         token = secrets.token_urlsafe(32)
         now = self.clock()
@@ -714,6 +748,10 @@ class Classroom:
         row = self._session_row(token)
         if row["kind"] == "student":
             return StudentSession(self, self.store.student(row["user_id"]), token)
+        if row["kind"] == "family":
+            from .family import FamilySession
+
+            return FamilySession(self, self.store.family(row["user_id"]), token)
         return TeacherSession(self, self.store.teacher(row["user_id"]), token)
 
     def _session_row(self, token: str, quest: tuple[str, str] | None = None) -> dict:
@@ -803,12 +841,15 @@ class Classroom:
         """The supports a teacher set for this student (none by default)."""
         return parse_accommodations(self.store.accommodations([student_id]).get(student_id))
 
-    def student_graph(self, student_id: int, quest_id: str,
-                      version: int | None = None) -> nx.DiGraph:
+    def student_graph(self, student_id: int, quest_id: str, version: int | None = None,
+                      language: str | None = None) -> nx.DiGraph:
         """The quest graph this student plays: the published one, adapted to their
         accommodations (more tries at gates, fewer options, simpler text, more time).
-        Every action of the student and every view of their progress uses it."""
-        G = self.graph(quest_id, version)
+        Every action of the student and every view of their progress uses it; with a
+        ``language``, its texts in that language where the author translated them (for
+        showing: the same nodes, edges and answers)."""
+        G = (self.localized_graph(quest_id, language) if language
+             else self.graph(quest_id, version))
         acc = self.accommodations(student_id)
         if not acc.any():
             return G
@@ -882,9 +923,11 @@ class StudentSession(_Session):
         """The quests assigned to the student's class, with progress."""
         self._check()
         cards = []
+        language = self.language
         for a in self._classroom.store.assignments(self.class_code):
             try:
-                self._classroom.graph(a["quest_id"])
+                G = self._classroom.localized_graph(a["quest_id"], language)
+                title = G.graph["quest"].title if language else a["title"]
             except ClassroomError:  # e.g. its plugin is missing: listed, but it cannot open
                 cards.append(QuestCard(a["quest_id"], a["title"], a["version"], 0, 0, 0, False))
                 continue
@@ -895,15 +938,16 @@ class StudentSession(_Session):
             status = self._classroom.store.quest_status(self._sid, a["quest_id"])
             if progress.complete:
                 total = done
-            cards.append(QuestCard(a["quest_id"], a["title"], a["version"], done, total,
+            cards.append(QuestCard(a["quest_id"], title, a["version"], done, total,
                                    status["xp"] if status else progress.xp,
                                    bool(status and status["complete"]) or progress.complete))
         return cards
 
     def graph(self, quest_id: str) -> nx.DiGraph:
-        """The quest as this student plays it (adapted to their accommodations)."""
+        """The quest as this student plays it: adapted to their accommodations, its texts in
+        the student's language where the quest has them."""
         self._assigned(quest_id)
-        return self._classroom.student_graph(self._sid, quest_id)
+        return self._classroom.student_graph(self._sid, quest_id, language=self.language)
 
     def accommodations(self) -> Accommodations:
         """The supports your teacher set for you (read aloud, larger text...)."""
@@ -929,6 +973,15 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("choose", node, option=option))
 
     def answer(self, quest_id: str, node: str, answers: dict) -> Progress:
+        from .i18n import original_answers
+
+        language = self.language
+        if language and isinstance(answers, dict):  # options picked in the student's language
+            self._assigned(quest_id)
+            quest = self._classroom.graph(quest_id).graph["quest"]
+            answers = original_answers(
+                quest, self._classroom.localized_graph(quest_id, language).graph["quest"],
+                node, answers)
         return self._do(quest_id, Action("answer", node, answers=answers))
 
     def submit(self, quest_id: str, node: str, content: str) -> Progress:
@@ -947,6 +1000,31 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile
+
+    @property
+    def language(self) -> str | None:
+        """The interface language the student chose (None: the browser's preference)."""
+        row = self._classroom.store.student(self._sid)
+        return row.get("language") if row else None
+
+    def set_language(self, language: str) -> str:
+        from .i18n import check_language
+
+        self._check()
+        code = check_language(language)
+        self._classroom.store.set_student_language(self._sid, code)
+        return code
+
+    def reflections(self) -> list[dict]:
+        """The student's reflections, newest first: id, quest_id, node, text, at, shared."""
+        self._check()
+        return self._classroom.store.student_reflections(self._sid)
+
+    def share_reflection(self, reflection_id: int, shared: bool = True) -> None:
+        """Show one reflection to the family (or hide it again). Reflections start unshared."""
+        self._check()
+        if not self._classroom.store.share_reflection(self._sid, reflection_id, bool(shared)):
+            raise ClassroomError(f"you have no reflection {reflection_id!r}")
 
     def asset(self, quest_id: str, path: str) -> tuple[bytes, str, str | None]:
         """A file the quest ships (its ``assets:``), for this student: (bytes, type, captions path).
@@ -1469,3 +1547,101 @@ class TeacherSession(_Session):
         """Delete every row about a student; returns rows deleted per table."""
         self._own_student(student_id)
         return self._classroom.delete_student(student_id)
+
+    # families (questengine.family) -----------------------------------------------------------
+
+    def family_codes(self, class_code: str, student_id: int | None = None) -> list[dict]:
+        """New family codes for the class's students (or one student): ``{student_id, name,
+        code}``. A student's older code stops working; links already made stay."""
+        from .family import family_code_hash, new_family_code
+
+        code = self._own_class(class_code)
+        students = self._classroom.store.students_in(code)
+        if student_id is not None:
+            self._own_student(student_id)
+            students = [s for s in students if s["id"] == student_id]
+        out = [{"student_id": s["id"], "name": s["name"], "code": new_family_code()}
+               for s in students]
+        self._classroom.store.replace_family_codes(
+            [(o["student_id"], family_code_hash(o["code"])) for o in out], self._classroom.stamp())
+        return out
+
+    def family_links(self, class_code: str) -> list[dict]:
+        """The families linked (or asking to be) to the class's students, pending first."""
+        return self._classroom.store.class_family_links(self._own_class(class_code))
+
+    def _own_link(self, family_id: int, student_id: int) -> dict:
+        self._own_student(student_id)
+        link = self._classroom.store.family_link(family_id, student_id)
+        if link is None:
+            raise ClassroomError(f"family {family_id!r} has not asked to follow student "
+                                 f"{student_id!r}")
+        return link
+
+    def approve_family(self, family_id: int, student_id: int) -> None:
+        """Let this family see the student's page."""
+        self._own_link(family_id, student_id)
+        self._classroom.store.set_family_link(family_id, student_id, "approved",
+                                              self._classroom.stamp())
+
+    def unlink_family(self, family_id: int, student_id: int) -> None:
+        """Remove a family's link (approved or pending): they see nothing of the student now."""
+        self._own_link(family_id, student_id)
+        self._classroom.store.set_family_link(family_id, student_id, None,
+                                              self._classroom.stamp())
+
+    def message_family(self, student_id: int, text: str, family_id: int | None = None) -> int:
+        """A note to the student's approved families (or one of them); returns how many got it."""
+        from .family import _clean_text
+
+        self._own_student(student_id)
+        text = _clean_text(text, "note")
+        links = [l for l in self._classroom.store.class_family_links(
+            self._classroom.store.student(student_id)["class_code"])
+            if l["student_id"] == student_id and l["status"] == "approved"
+            and (family_id is None or l["family_id"] == family_id)]
+        if family_id is not None and not links:
+            raise ClassroomError(f"family {family_id!r} is not an approved family of student "
+                                 f"{student_id!r}")
+        at = self._classroom.stamp()
+        self._classroom.store.add_family_messages(
+            [(student_id, l["family_id"], "teacher", self.name, text, at) for l in links])
+        return len(links)
+
+    def message_class_families(self, class_code: str, text: str) -> int:
+        """The same note to every approved family of the class; returns how many got it."""
+        from .family import _clean_text
+
+        code = self._own_class(class_code)
+        text = _clean_text(text, "note")
+        links = [l for l in self._classroom.store.class_family_links(code)
+                 if l["status"] == "approved"]
+        at = self._classroom.stamp()
+        self._classroom.store.add_family_messages(
+            [(l["student_id"], l["family_id"], "teacher", self.name, text, at) for l in links])
+        return len(links)
+
+    def family_messages(self, student_id: int) -> list[dict]:
+        """Every note between the teacher and the student's families, oldest first."""
+        self._own_student(student_id)
+        return self._classroom.store.family_messages(student_id)
+
+    def untranslated(self, quest_id: str, language: str) -> list[dict]:
+        """A quest's texts with no translation into ``language`` (for a translator)."""
+        from .i18n import untranslated
+
+        self._check()
+        code = str(language or "").strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ClassroomError(f"a language is a two- or three-letter code (es, fr, haw), "
+                                 f"got {language!r}")
+        row = self._classroom.store.quest_row(quest_id)
+        if row is None:
+            raise ClassroomError(f"no quest {quest_id!r} is published")
+        mine = row["published_by"] == self.teacher_id or any(
+            a["quest_id"] == quest_id for c in self.classes()
+            for a in self._classroom.store.assignments(c["code"]))
+        if not mine:
+            raise AccessDenied(f"the quest {quest_id!r} is neither yours nor assigned to your "
+                               "classes")
+        return untranslated(self._classroom.graph(quest_id).graph["quest"], code)

@@ -355,6 +355,60 @@ def student_delete_cmd(class_code: str, name: str, yes: bool, db_path: str) -> N
                ", ".join(f"{t} {n}" for t, n in counts.items() if n))
 
 
+@main.group("family")
+def family_group() -> None:
+    """Families: the printable handout of family codes."""
+
+
+@family_group.command("codes")
+@click.option("--class", "class_code", required=True, help="Class code.")
+@click.option("--name", default=None, help="Only this student (default: the whole class).")
+@click.option("--lang", "language", default="en", show_default=True,
+              help="Language of the handout (en, es).")
+@click.option("--url", "page_url", default="", help="The family page's address, printed on it.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
+              help="HTML file to print (default: standard output).")
+@_db_option
+@_friendly
+def family_codes_cmd(class_code: str, name: str | None, language: str, page_url: str,
+                     output: str, db_path: str) -> None:
+    """New family codes, one printable page per student (older codes stop working)."""
+    from .family import handout_html
+    from .i18n import check_language
+
+    classroom = _classroom(db_path)
+    language = check_language(language)
+    teacher = classroom.teacher_session(class_code)
+    student = classroom.find_student(class_code, name)["id"] if name else None
+    codes = teacher.family_codes(class_code, student)
+    klass = next(c for c in teacher.classes() if c["code"] == class_code.strip().upper())
+    with click.open_file(output, "w", encoding="utf-8") as fh:
+        fh.write(handout_html(codes, klass["name"], teacher.name, page_url, language))
+    if output != "-":
+        click.echo(f"{output}: {len(codes)} family code{'s' if len(codes) != 1 else ''} "
+                   f"for class {klass['code']}")
+
+
+@main.command("untranslated")
+@click.argument("quest", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lang", "language", required=True, help="The translation's language (es, fr...).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
+              help="CSV file (default: standard output).")
+@_friendly
+def untranslated_cmd(quest: str, language: str, output: str) -> None:
+    """The texts of a quest file with no translation into --lang, as CSV for a translator
+    (key, original, translation: the key says where it goes under translations.LANG)."""
+    from .csvsafe import csv_text
+    from .i18n import untranslated
+    from .loader import load_quest
+
+    todo = untranslated(load_quest(quest), language.strip().lower())
+    rows = [(t["key"], t["text"] if isinstance(t["text"], str) else " | ".join(t["text"]), "")
+            for t in todo]
+    with click.open_file(output, "w", encoding="utf-8") as fh:
+        fh.write(csv_text(["key", "original", "translation"], rows))
+
+
 def run() -> None:  # pragma: no cover - entry for `python -m questengine`
     try:
         main()

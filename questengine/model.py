@@ -341,6 +341,11 @@ class Quest(Strict):
     assets: list[Asset] = Field(default_factory=list)
     nodes: list[Node] = Field(min_length=1)
     edges: list[Edge] = Field(default_factory=list)
+    # texts in other languages, by language code (questengine.i18n.localize shows them):
+    # {es: {title, story, competencies: {id: {name}}, nodes: {id: {title, text, hints,
+    #  options: {id: {label, text}}, questions: {id: {prompt, options}}}}}}
+    translations: dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")], dict[str, Any]] = Field(
+        default_factory=dict)
 
     _source: Any = PrivateAttr(default=None)
 

@@ -19,7 +19,8 @@ from .store import is_postgres
 __all__ = ["VoilaServer", "notebooks_dir", "free_port", "PAGES"]
 
 HERE = Path(__file__).resolve().parent
-PAGES = {"play": "play.ipynb", "progress": "progress.ipynb", "author": "author.ipynb"}
+PAGES = {"play": "play.ipynb", "progress": "progress.ipynb", "author": "author.ipynb",
+         "family": "family.ipynb"}
 
 
 def notebooks_dir() -> Path:

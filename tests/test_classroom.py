@@ -309,6 +309,45 @@ STUDENT_RIGHT = {
 }
 
 
+# families and languages (issue 18; the flows themselves are in test_family.py)
+TEACHER_WRONG.update({
+    "family_codes": lambda me, them: me.teacher.family_codes(them.code),
+    "family_links": lambda me, them: me.teacher.family_links(them.code),
+    "approve_family": lambda me, them: me.teacher.approve_family(1, them.students[0]),
+    "unlink_family": lambda me, them: me.teacher.unlink_family(1, them.students[0]),
+    "message_family": lambda me, them: me.teacher.message_family(them.students[0], "hi"),
+    "message_class_families": lambda me, them: me.teacher.message_class_families(them.code, "hi"),
+    "family_messages": lambda me, them: me.teacher.family_messages(them.students[0]),
+    "untranslated": lambda me, them: me.teacher.untranslated(them.quest, "es"),
+})
+TEACHER_RIGHT.update({
+    "family_codes": lambda me, them: len({c["code"] for c in me.teacher.family_codes(me.code)})
+    == 2,
+    "family_links": lambda me, them: me.teacher.family_links(me.code) == [],
+    "approve_family": lambda me, them: refused_as(
+        ClassroomError, lambda: me.teacher.approve_family(999, me.students[0])),
+    "unlink_family": lambda me, them: refused_as(
+        ClassroomError, lambda: me.teacher.unlink_family(999, me.students[0])),
+    "message_family": lambda me, them: me.teacher.message_family(me.students[0], "hi") == 0,
+    "message_class_families": lambda me, them: me.teacher.message_class_families(me.code, "hi")
+    == 0,
+    "family_messages": lambda me, them: me.teacher.family_messages(me.students[0]) == [],
+    "untranslated": lambda me, them: {"key": "title", "text": me.teacher.published(
+        me.quest)["title"]} in me.teacher.untranslated(me.quest, "es"),
+})
+STUDENT_WRONG.update({
+    # no target but the student's own (a reflection id of another: test_family.py)
+    "set_language": None, "reflections": None, "share_reflection": None,
+})
+STUDENT_RIGHT.update({
+    "set_language": lambda me, them: me.sessions[0].set_language("es-MX") == "es"
+    and me.sessions[0].language == "es",
+    "reflections": lambda me, them: me.sessions[0].reflections() == [],
+    "share_reflection": lambda me, them: refused_as(
+        ClassroomError, lambda: me.sessions[0].share_reflection(10**6)),
+})
+
+
 def public_methods(cls) -> set[str]:
     return {n for n, v in inspect.getmembers(cls) if not n.startswith("_")
             and (inspect.isfunction(v))}

@@ -755,6 +755,111 @@ class SQLStore:
         return [t for (t,) in self._all("select text from reflections where student_id = ? "
                                         "order by at desc, id desc limit ?", (student_id, limit))]
 
+    # families (issue 18) ----------------------------------------------------------------------
+
+    def add_family(self, email: str, name: str, password_hash: str, language: str | None,
+                   at: str) -> int:
+        with self.write():
+            return self._insert("insert into families (email, name, password_hash, language, "
+                                "created) values (?, ?, ?, ?, ?)",
+                                (email, name, password_hash, language, at))
+
+    def family(self, family_id: int) -> dict | None:
+        return self._row("select * from families where id = ?", (family_id,))
+
+    def family_by_email(self, email: str) -> dict | None:
+        return self._row("select * from families where email = ?", (email,))
+
+    def set_family_language(self, family_id: int, language: str | None) -> None:
+        with self.write():
+            self._run("update families set language = ? where id = ?", (language, family_id))
+
+    def set_student_language(self, student_id: int, language: str | None) -> None:
+        with self.write():
+            self._run("update students set language = ? where id = ?", (language, student_id))
+
+    def replace_family_codes(self, codes: list[tuple[int, str]], at: str) -> None:
+        """Give each student a new code (by its hash); the student's older codes stop working."""
+        with self.write():
+            for student_id, code_hash in codes:
+                self._run("delete from family_codes where student_id = ?", (student_id,))
+                self._run("insert into family_codes (code_hash, student_id, created) "
+                          "values (?, ?, ?)", (code_hash, student_id, at))
+
+    def student_by_family_code(self, code_hash: str) -> dict | None:
+        return self._row("select s.* from family_codes c join students s on s.id = c.student_id "
+                         "where c.code_hash = ?", (code_hash,))
+
+    def request_family_link(self, family_id: int, student_id: int, at: str) -> str:
+        """Ask for a link (pending); returns the link's status (an existing one is kept)."""
+        with self.write():
+            row = self._row("select status from family_links where family_id = ? and "
+                            "student_id = ?", (family_id, student_id))
+            if row is not None:
+                return row["status"]
+            self._run("insert into family_links (family_id, student_id, status, requested) "
+                      "values (?, ?, 'pending', ?)", (family_id, student_id, at))
+            return "pending"
+
+    def family_link(self, family_id: int, student_id: int) -> dict | None:
+        return self._row("select * from family_links where family_id = ? and student_id = ?",
+                         (family_id, student_id))
+
+    def family_children(self, family_id: int) -> list[dict]:
+        """The family's links with the child's name and class: approved and pending."""
+        return self._rows(
+            "select l.student_id, l.status, l.requested, l.decided, s.name, s.class_code, "
+            "c.name as class_name from family_links l join students s on s.id = l.student_id "
+            "join classes c on c.code = s.class_code where l.family_id = ? "
+            "order by l.status, s.name", (family_id,))
+
+    def class_family_links(self, class_code: str) -> list[dict]:
+        """Every family link of a class's students, with the family's name and email."""
+        return self._rows(
+            "select l.family_id, l.student_id, l.status, l.requested, l.decided, "
+            "s.name as student_name, f.name as family_name, f.email as family_email "
+            "from family_links l join students s on s.id = l.student_id join families f on "
+            "f.id = l.family_id where s.class_code = ? order by l.status desc, s.name, f.name",
+            (class_code,))
+
+    def set_family_link(self, family_id: int, student_id: int, status: str | None,
+                        at: str) -> int:
+        """Approve a link (``status='approved'``) or remove it (``None``); rows changed."""
+        with self.write():
+            if status is None:
+                return self._run("delete from family_links where family_id = ? and "
+                                 "student_id = ?", (family_id, student_id))
+            return self._run("update family_links set status = ?, decided = ? where "
+                             "family_id = ? and student_id = ?",
+                             (status, at, family_id, student_id))
+
+    def add_family_messages(self, rows: list[tuple[int, int | None, str, str, str, str]]) -> None:
+        """Messages as (student_id, family_id, sender, author, text, at)."""
+        with self.write():
+            self._many("insert into family_messages (student_id, family_id, sender, author, "
+                       "text, at) values (?, ?, ?, ?, ?, ?)", rows)
+
+    def family_messages(self, student_id: int, family_id: int | None = None) -> list[dict]:
+        """A student's family messages, oldest first (one family's only, when given)."""
+        if family_id is None:
+            return self._rows("select m.*, f.name as family_name from family_messages m "
+                              "left join families f on f.id = m.family_id where "
+                              "m.student_id = ? order by m.id", (student_id,))
+        return self._rows("select m.*, f.name as family_name from family_messages m left "
+                          "join families f on f.id = m.family_id where m.student_id = ? and "
+                          "m.family_id = ? order by m.id", (student_id, family_id))
+
+    def student_reflections(self, student_id: int, shared_only: bool = False) -> list[dict]:
+        """A student's reflections, newest first (only the ones shared with the family)."""
+        return self._rows("select id, quest_id, node, text, at, shared from reflections where "
+                          "student_id = ?" + (" and shared = 1" if shared_only else "") +
+                          " order by at desc, id desc", (student_id,))
+
+    def share_reflection(self, student_id: int, reflection_id: int, shared: bool) -> int:
+        with self.write():
+            return self._run("update reflections set shared = ? where id = ? and "
+                             "student_id = ?", (1 if shared else 0, reflection_id, student_id))
+
     # the exports' reads ---------------------------------------------------------------------
 
     def database_identity(self) -> str:

@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..rewards import level_for
 from . import StoreBusy, StoreError
 from ._sql import SQLStore
-from .sqlite import OWNERLESS_QUESTS
+from .sqlite import FAMILY_TABLES, OWNERLESS_QUESTS
 
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -140,6 +140,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "create unique index idx_teachers_hub_username on teachers (hub_username)",
         "create unique index idx_teachers_source_id on teachers (source_id)",
         "create unique index idx_classes_source_id on classes (source_id)"],
+    10: [t.replace("integer primary key autoincrement", _ID).replace(" integer", " bigint")
+         for t in FAMILY_TABLES],
     11: ["create table accommodations (student_id bigint primary key references students(id), "
          "settings text not null, set_by bigint, updated text)"],
 }

@@ -186,6 +186,34 @@ def _migration_9(db: sqlite_utils.Database) -> None:
     db["classes"].create_index(["source_id"], unique=True)
 
 
+def _migration_10(db: sqlite_utils.Database) -> None:
+    # families (issue 18): accounts, the codes on the teacher's handout, the links the
+    # teacher approves, notes both ways; reflections a student shares; a language per user
+    for statement in FAMILY_TABLES:
+        db.execute(statement)
+
+
+#: Migration 10's statements (PostgreSQL runs the same ones with its own id column).
+FAMILY_TABLES = (
+    "create table families (id integer primary key autoincrement, email text not null, "
+    "name text, password_hash text not null, language text, created text)",
+    "create unique index idx_families_email on families (email)",
+    "create table family_codes (code_hash text primary key, student_id integer "
+    "references students(id), created text)",
+    "create index idx_family_codes_student_id on family_codes (student_id)",
+    "create table family_links (family_id integer references families(id), student_id "
+    "integer references students(id), status text not null, requested text, decided text, "
+    "primary key (family_id, student_id))",
+    "create index idx_family_links_student_id on family_links (student_id)",
+    "create table family_messages (id integer primary key autoincrement, student_id integer "
+    "references students(id), family_id integer, sender text not null, author text, "
+    "text text not null, at text)",
+    "create index idx_family_messages_student_id on family_messages (student_id, id)",
+    "alter table reflections add column shared integer not null default 0",
+    "alter table students add column language text",
+)
+
+
 def _migration_11(db: sqlite_utils.Database) -> None:
     # a student's accommodations (issue 15), set by a teacher: one JSON object per student
     db["accommodations"].create({"student_id": int, "settings": str, "set_by": int, "updated": str},
@@ -195,7 +223,8 @@ def _migration_11(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6, 7: _migration_7, 8: _migration_8, 9: _migration_9, 11: _migration_11}
+    6: _migration_6, 7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10,
+    11: _migration_11}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

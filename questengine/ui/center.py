@@ -189,14 +189,18 @@ class CenterPage(Page):
         self.grid_box, self.queue_box, self.struggle_box = w.VBox(), w.VBox(), w.VBox()
         self.mastery_box, self.modality_box, self.override_box = w.VBox(), w.VBox(), w.VBox()
         self.export_box, self.student_box = w.VBox(), w.VBox()
+        from .family_panel import FamilyPanel  # issue 18: codes, approvals, notes
+
+        self.family_panel = FamilyPanel(session, self.flash)
         boxes = [w.VBox([self.map, self.node_detail, self.states_chart]), self.grid_box,
                  self.queue_box, self.struggle_box, self.mastery_box, self.modality_box,
-                 self.override_box, self.export_box]
+                 self.override_box, self.export_box, self.family_panel.widget]
         # each tab's messages show in that tab, beside the work; a new tab starts clean
         self.notes = {i: _html("", "qe-tab-note") for i in range(len(boxes))}
         self.tabs = w.Tab([w.VBox([self.notes[i], box]) for i, box in enumerate(boxes)])
         for i, name in enumerate(["Class map", "Students", "Review queue", "Struggling",
-                                  "Mastery & groups", "Modalities", "Overrides", "Exports"]):
+                                  "Mastery & groups", "Modalities", "Overrides", "Exports",
+                                  "Families"]):
             self.tabs.set_title(i, name)
         self.tabs.observe(lambda _c: self._clear_notes(), names="selected_index")
         self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
@@ -260,6 +264,7 @@ class CenterPage(Page):
         self._show_mastery()
         self._show_overrides()
         self._show_exports()
+        self.family_panel.show(self.code)
 
     # class map ---------------------------------------------------------------------------------------
 
