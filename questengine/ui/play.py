@@ -15,12 +15,15 @@ from typing import Any
 
 import ipywidgets as w
 
+from .. import i18n
 from ..accommodations import Accommodations
-from ..engine import PLAYABLE, Progress, explain
+from ..engine import PLAYABLE, Progress
+from ..i18n import N_, _, ngettext
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
 from .page import LiveRegion, Page, classroom_from_env
 from .media import MediaView, ReadAloud, UploadBox
+from .language import LanguageProbe, language_picker
 from .questmap import QuestMap
 from .text import markdown_html, markdown_inline, plain_html, speakable
 
@@ -47,21 +50,23 @@ def _running_loop():
 MODALITY_ICONS = {"video": "▶", "reading": "☰", "worksheet": "✎", "audio": "♫", "story": "❦",
                   "song": "♪", "movie": "◉", "project": "⚒", "game": "♞", "discussion": "☺",
                   "other": "✦"}
-KIND_LABELS = {"story": "Story", "task": "Task", "choice": "Choose your way", "quiz": "Quiz",
-               "gate": "Checkpoint", "end": "Quest end"}
-STATE_WORDS = {"locked": "Locked", "available": "Open", "in_progress": "In progress",
-               "pending_review": "Waiting for review", "returned": "Returned to you",
-               "success": "Done", "fail": "Not passed", "closed": "Closed"}
-MODALITY_WORDS = {"video": "Videos", "reading": "Reading", "worksheet": "Worksheets",
-                  "audio": "Listening", "story": "Stories", "song": "Songs and chants",
-                  "movie": "Mini-movies", "project": "Projects", "game": "Games",
-                  "discussion": "Talking it over", "other": "Other ways"}
+# English here (marked for the catalog with N_); shown through _() in the user's language
+KIND_LABELS = {"story": N_("Story"), "task": N_("Task"), "choice": N_("Choose your way"),
+               "quiz": N_("Quiz"), "gate": N_("Checkpoint"), "end": N_("Quest end")}
+STATE_WORDS = {"locked": N_("Locked"), "available": N_("Open"), "in_progress": N_("In progress"),
+               "pending_review": N_("Waiting for review"), "returned": N_("Returned to you"),
+               "success": N_("Done"), "fail": N_("Not passed"), "closed": N_("Closed")}
+MODALITY_WORDS = {"video": N_("Videos"), "reading": N_("Reading"),
+                  "worksheet": N_("Worksheets"), "audio": N_("Listening"),
+                  "story": N_("Stories"), "song": N_("Songs and chants"),
+                  "movie": N_("Mini-movies"), "project": N_("Projects"), "game": N_("Games"),
+                  "discussion": N_("Talking it over"), "other": N_("Other ways")}
 NEWS_SECONDS = 5.0  # how often an open page asks the service for news (a teacher's review)
 NEWS_IDLE_MINUTES = 30  # after this long without the student doing anything, stop asking
 
 
 def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+    return {1: _("once"), 2: _("twice")}.get(n) or _("{n} times").format(n=n)
 
 
 def _html(text: str, cls: str = "") -> w.HTML:
@@ -109,12 +114,15 @@ def _missing_answer(questions, answers: dict, label: str) -> str:
 
     blank = [i for i, q in enumerate(questions, start=1) if _blank(answers.get(q.id))]
     if blank:
-        which = (f"Question {blank[0]} has" if len(blank) == 1 else
-                 "Questions " + ", ".join(map(str, blank[:-1])) + f" and {blank[-1]} have")
-        return f"{which} no answer yet. Please answer every question, then press “{label}”."
+        if len(blank) == 1:
+            return _("Question {n} has no answer yet. Please answer every question, then "
+                     "press “{label}”.").format(n=blank[0], label=label)
+        return _("Questions {list} and {last} have no answer yet. Please answer every "
+                 "question, then press “{label}”.").format(
+            list=", ".join(map(str, blank[:-1])), last=blank[-1], label=label)
     for i, q in enumerate(questions, start=1):
         if q.type == "number" and parse_number(answers.get(q.id)) is None:
-            return f"Question {i} needs a number, like 3 or 0.5 or 1/2."
+            return _("Question {n} needs a number, like 3 or 0.5 or 1/2.").format(n=i)
     return ""
 
 
@@ -135,12 +143,14 @@ class PlayPage(Page):
         self._active_at = 0.0
         self.supports = Accommodations()  # the student's, as the service says (set at login)
         super().__init__()
+        self.probe = LanguageProbe(self._browser_language)
+        self.browser_language = i18n.DEFAULT
         # read out by screen readers only: what an action did ("Checkpoint: done, score 100%")
         self.announcer = LiveRegion()
         self.announcer.add_class("qe-sr-only")
         self.announcer.add_class("qe-announcer")
         self.login = StudentLogin(classroom, self._logged_in)
-        self.widget = w.VBox([page_style(), self.login.widget])
+        self.widget = w.VBox([page_style(), self.login.widget, self.probe])
         self.widget.add_class("qe-page")
 
     @classmethod
@@ -230,11 +240,36 @@ class PlayPage(Page):
         title = self.G.nodes[n]["node"].title
         decision = np.reviews[-1].decision
         if decision == "approve":
-            return f"📬 Your teacher approved “{title}”. Well done!"
+            return _("📬 Your teacher approved “{title}”. Well done!").format(title=title)
         if decision == "return":
-            return (f"📬 Your teacher sent “{title}” back with a note. Open it to read the note, "
-                    "then send a new version.")
-        return f"📬 Your teacher looked at “{title}”: open it to read what they wrote."
+            return _("📬 Your teacher sent “{title}” back with a note. Open it to read the note, "
+                     "then send a new version.").format(title=title)
+        return _("📬 Your teacher looked at “{title}”: open it to read what they "
+                 "wrote.").format(title=title)
+
+    # languages ------------------------------------------------------------------------------------
+
+    def _browser_language(self, code: str) -> None:
+        """The browser's preference: the login form's language, and a student's default."""
+        self.browser_language = code
+        if self.session is None:
+            i18n.activate(code)
+            self.probe.language = code
+            self.login.relabel()
+        elif not self.session.language and code != i18n.active():
+            self._use_language(code)
+
+    def _use_language(self, code: str) -> None:
+        i18n.activate(code)
+        self.probe.language = code
+        if self.session is not None:
+            self._logged_in(self.session, again=True)
+
+    def _choose_language(self, code: str) -> None:
+        """The student picked a language: saved for them, and the page redrawn in it."""
+        if self.session is not None and self._call(self.session.set_language, code) is None:
+            return
+        self._use_language(code)
 
     def _on_map_focus(self) -> None:
         """The student came back to the tab: look for news now."""
@@ -246,11 +281,16 @@ class PlayPage(Page):
         """Show the page for a session that is already logged in (e.g. the editor's preview)."""
         self._logged_in(session)
 
-    def _logged_in(self, session) -> None:
+    def _logged_in(self, session, again: bool = False) -> None:
         self.session = session
-        self._session_began()
+        if not again:
+            self._session_began()
+            language = session.language or self.browser_language
+            i18n.activate(language)
+            self.probe.language = language
         self.header = _html("", "qe-header")
-        self.logout = w.Button(description="Log out", layout=w.Layout(width="auto", height="38px"))
+        self.logout = w.Button(description=_("Log out"),
+                               layout=w.Layout(width="auto", height="38px"))
         self.logout.on_click(lambda _b: self._logout())
         self.logout.add_class("qe-logout")
         self.quest_list = w.VBox()
@@ -271,21 +311,23 @@ class PlayPage(Page):
         self.profile_box = w.VBox()
         self.profile_box.add_class("qe-profile")
         self.tabs = w.Tab([play, self.profile_box])
-        self.tabs.set_title(0, "My quests")
-        self.tabs.set_title(1, "My profile")
+        self.tabs.set_title(0, _("My quests"))
+        self.tabs.set_title(1, _("My profile"))
         self.tabs.observe(lambda change: change["new"] == 1 and self._show_profile(),
                           names="selected_index")
-        top = w.Box([self.header, self.logout])
+        self.language = language_picker(i18n.active(), self._choose_language)
+        top = w.Box([self.header, self.language, self.logout])
         top.add_class("qe-top")
         self.widget.children = [self.widget.children[0], top, self.banner, self.tabs,
-                                self.announcer]
+                                self.announcer, self.probe]
         self._refresh_supports()
         cards = self._call(self.session.quests) or []
         if not cards:
-            self.flash("No quest is assigned to your class yet. Ask your teacher!", "info")
+            self.flash(_("No quest is assigned to your class yet. Ask your teacher!"), "info")
         self._show_quests(cards)
         if cards:
-            self._open_quest(cards[0].quest_id)
+            self._open_quest(self.quest_id if again and self.quest_id in
+                             {c.quest_id for c in cards} else cards[0].quest_id)
         self._update_header(celebrate=False)
         self._start_news()
 
@@ -297,26 +339,33 @@ class PlayPage(Page):
         self.supports = Accommodations()
         self.widget.remove_class("qe-larger")
         self.announcer.value = ""
-        self.widget.children = [self.widget.children[0], self.login.widget]
-        self._close_session_widgets()
+        self.widget.children = [self.widget.children[0], self.login.widget, self.probe]
+        self._close_session_widgets(keep=(self.probe,))
+        i18n.activate(self.browser_language)  # the next person starts in the browser's language
+        self.probe.language = self.browser_language
+        self.login.relabel()
         self.login.clear()
-        self.login.show_info("You are logged out. See you soon!")
+        self.login.show_info(_("You are logged out. See you soon!"))
 
     def _show_quests(self, cards) -> None:
         rows = []
         for card in cards:
             pct = round(100 * card.fraction)
             button = w.Button(description=card.title, layout=w.Layout(width="auto"),
-                              tooltip=("You are playing this quest" if card.quest_id == self.quest_id
-                                       else f"Play “{card.title}”"),
+                              tooltip=(_("You are playing this quest")
+                                       if card.quest_id == self.quest_id
+                                       else _("Play “{title}”").format(title=card.title)),
                               button_style="info" if card.quest_id == self.quest_id else "")
             button.add_class("qe-quest-button")
             button.on_click(lambda _b, q=card.quest_id: self._open_quest(q))
-            done = " ✓ complete" if card.complete else ""
-            bar = _html(f"<div class='qe-progress' title='{card.done} of {card.total} steps done'>"
+            done = " ✓ " + _("complete") if card.complete else ""
+            steps_done = plain_html(_("{done} of {total} steps done").format(
+                done=card.done, total=card.total))
+            label = plain_html(_("{done}/{total} steps").format(done=card.done, total=card.total))
+            bar = _html(f"<div class='qe-progress' title='{steps_done}'>"
                         f"<div style='width:{pct}%'></div></div>"
-                        f"<span class='qe-progress-label'>{card.done}/{card.total} steps · "
-                        f"{card.xp} XP{done}</span>")
+                        f"<span class='qe-progress-label'>{label} · "
+                        f"{card.xp} XP{plain_html(done)}</span>")
             row = w.VBox([button, bar])
             row.add_class("qe-quest-row")
             if card.quest_id == self.quest_id:
@@ -338,7 +387,8 @@ class PlayPage(Page):
         words = speakable(text)
         if not (self.supports.read_aloud and words):
             return []
-        button = ReadAloud(text=words, label=f"Read {what} aloud")
+        button = ReadAloud(text=words, label=_("Read {what} aloud").format(what=_(what)),
+                           lang=i18n.active())
         button.add_class("qe-speak")
         return [button]
 
@@ -371,18 +421,23 @@ class PlayPage(Page):
         names = self._badge_names()
         badges = "".join(f"<span class='qe-badge' title='{plain_html(_badge_word(names, b))}'>★ "
                          f"{plain_html(_badge_word(names, b))}</span>" for b in profile.badges)
+        hello = plain_html(_("Hi, {name}!").format(name=profile.name))
+        level_word = plain_html(_("Level {level}").format(level=level))
+        to_next = plain_html(_("{into} of {span} XP to the next level").format(into=into,
+                                                                               span=span))
         self.header.value = (
-            f"<div class='qe-hello'>Hi, {plain_html(profile.name)}!</div>"
-            f"<div class='qe-level'>Level {level}</div>"
-            f"<div class='qe-xp' title='{into} of {span} XP to the next level'>"
+            f"<div class='qe-hello'>{hello}</div>"
+            f"<div class='qe-level'>{level_word}</div>"
+            f"<div class='qe-xp' title='{to_next}'>"
             f"<div class='qe-xp-bar'><div style='width:{pct}%'></div></div>"
             f"<span class='qe-xp-label'>{profile.xp} XP</span></div>"
             f"<div class='qe-badges'>{badges}</div>")
         new_badges = set(profile.badges) - (self._badges_seen or set())
         if celebrate and self._badges_seen is not None and new_badges:
-            self._celebrate("New badge: " + ", ".join(_badge_word(names, b) for b in sorted(new_badges)))
+            self._celebrate(_("New badge: {badges}").format(
+                badges=", ".join(_badge_word(names, b) for b in sorted(new_badges))))
         elif celebrate and self._level_seen is not None and level > self._level_seen:
-            self._celebrate(f"Level up! You reached level {level}.")
+            self._celebrate(_("Level up! You reached level {level}.").format(level=level))
         self._badges_seen = set(profile.badges)
         self._level_seen = level
 
@@ -432,7 +487,8 @@ class PlayPage(Page):
         if reopened and self.map.selected != reopened[0]:
             gate = self.G.nodes[reopened[0]]["node"].title
             if not self.banner.value:
-                self.flash(f"Well practised! “{gate}” is open again: try it now.", "info")
+                self.flash(_("Well practised! “{gate}” is open again: try it now.").format(
+                    gate=gate), "info")
             self.map.selected = reopened[0]  # shows the gate's panel
             return
         self._render_panel()
@@ -443,48 +499,59 @@ class PlayPage(Page):
             return
         np = progress.nodes[n]
         title = self.G.nodes[n]["node"].title
-        score = f" Score: {round(100 * np.score)}%." if np.score is not None else ""
-        self.announcer.value = plain_html(f"“{title}”: {STATE_WORDS.get(np.state, np.state)}.{score}")
+        said = _("“{step}”: {state}.").format(step=title, state=self._state_word(np.state))
+        if np.score is not None:
+            said += " " + _("Score: {score}%.").format(score=round(100 * np.score))
+        self.announcer.value = plain_html(said)
 
     def _time_note(self, node, np) -> list[w.Widget]:
         """A timed challenge says how long the student has (more with the "more time" support)."""
         minutes = getattr(node, "time_limit", None)
         if not minutes or np.state not in PLAYABLE:
             return []
-        extra = (" Your teacher gave you extra time." if self.supports.extra_time > 1 else "")
-        return [_html(f"<p class='qe-time-limit'>⏱ Timed challenge: you have {minutes:g} "
-                      f"minute{'s' if minutes != 1 else ''}.{extra}</p>")]
+        said = ngettext("⏱ Timed challenge: you have {n} minute.",
+                        "⏱ Timed challenge: you have {n} minutes.",
+                        1 if minutes == 1 else 2).format(n=f"{minutes:g}")
+        if self.supports.extra_time > 1:
+            said += " " + _("Your teacher gave you extra time.")
+        return [_html(f"<p class='qe-time-limit'>{plain_html(said)}</p>")]
 
     def _render_panel(self) -> None:
         n = self.selected
         if not n or self.progress is None:
-            self.panel.children = [_html("<p class='qe-hint'>Click a step on the map to see it.</p>")]
+            self.panel.children = [_html("<p class='qe-hint'>"
+                                         + plain_html(_("Click a step on the map to see it."))
+                                         + "</p>")]
             return
         node = self.G.nodes[n]["node"]
         np = self.progress.nodes[n]
         parts: list[w.Widget] = [_html(
             f"<div class='qe-kind'>{plain_html(self._kind_label(node.kind))}</div>"
             f"<h2 class='qe-node-title'>{plain_html(node.title)}</h2>"
-            f"<span class='qe-pill qe-pill-{np.state}'>{STATE_WORDS.get(np.state, np.state)}</span>"
-            + (f"<p class='qe-explain'>{plain_html(explain(self.progress, n))}</p>"
+            f"<span class='qe-pill qe-pill-{np.state}'>{plain_html(self._state_word(np.state))}"
+            "</span>"
+            + (f"<p class='qe-explain'>{plain_html(i18n.explain(self.progress, n, self.G))}</p>"
                if _worth_explaining(np) else ""))]
         if np.state in ("locked", "closed"):
             if np.history:
                 last = np.history[-1]
-                done = "passed" if last.get("outcome") == "success" else (
-                    "not passed" if last.get("outcome") == "fail" else "started")
-                parts.append(_html(f"<p class='qe-history'>You did this step in round "
-                                   f"{last['round']} ({done}"
-                                   + (f", score {round(100 * last['score'])}%"
-                                      if last.get("score") is not None else "") + ").</p>"))
+                done = _("passed") if last.get("outcome") == "success" else (
+                    _("not passed") if last.get("outcome") == "fail" else _("started"))
+                if last.get("score") is not None:
+                    said = _("You did this step in round {round} ({how}, score {score}%).").format(
+                        round=last["round"], how=done, score=round(100 * last["score"]))
+                else:
+                    said = _("You did this step in round {round} ({how}).").format(
+                        round=last["round"], how=done)
+                parts.append(_html(f"<p class='qe-history'>{plain_html(said)}</p>"))
             self.panel.children = parts
             return
         parts += self._feedback(np)  # the teacher's note first: above the box to revise in
         if node.story:
-            parts += self._speak(node.story, "the story")
+            parts += self._speak(node.story, N_("the story"))
             parts.append(_html(f"<div class='qe-story'>{markdown_html(node.story)}</div>"))
         if node.text:
-            parts += self._speak(node.text, "this text")
+            parts += self._speak(node.text, N_("this text"))
             parts.append(_html(f"<div class='qe-text'>{markdown_html(node.text)}</div>"))
         parts += self._time_note(node, np)
         builder = getattr(self, f"_body_{node.kind}", None) or self._plugin_body(node.kind)
@@ -492,7 +559,8 @@ class PlayPage(Page):
             parts += builder(n, node, np)
         if node.hints and np.state in PLAYABLE:
             # a native disclosure: Tab reaches it, Enter or Space opens and closes it
-            parts.append(_html("<details class='qe-hints'><summary>Need a hint?</summary>"
+            parts.append(_html("<details class='qe-hints'><summary>"
+                               + plain_html(_("Need a hint?")) + "</summary>"
                                + "".join(f"<p>{markdown_html(h)}</p>" for h in node.hints)
                                + "</details>"))
         if np.state in ("success", "fail") and node.reflection:
@@ -501,60 +569,65 @@ class PlayPage(Page):
 
     def _body_story(self, n, node, np):
         if np.state in PLAYABLE:
-            return [_button("Done ➜", lambda: self._act("complete", n), cls="qe-do")]
+            return [_button(_("Done ➜"), lambda: self._act("complete", n), cls="qe-do")]
         return []
 
     def _body_end(self, n, node, np):
         if np.state in PLAYABLE:
-            reward = f" (+{node.rewards.xp} XP)" if node.rewards.xp else ""
-            return [_button(f"Finish the quest{reward}", lambda: self._act("complete", n),
-                            style="success", cls="qe-do")]
-        return [_html("<p class='qe-done'>🏁 You finished this quest. Well done!</p>")]
+            label = (_("Finish the quest (+{xp} XP)").format(xp=node.rewards.xp)
+                     if node.rewards.xp else _("Finish the quest"))
+            return [_button(label, lambda: self._act("complete", n), style="success", cls="qe-do")]
+        return [_html("<p class='qe-done'>"
+                      + plain_html(_("🏁 You finished this quest. Well done!")) + "</p>")]
 
     def _body_task(self, n, node, np):
         if node.instructions:
-            head = self._speak(node.instructions, "the instructions") + [
+            head = self._speak(node.instructions, N_("the instructions")) + [
                 _html(f"<div class='qe-text'>{markdown_html(node.instructions)}</div>")]
         else:
             head = []
         if node.complete == "self":
             if np.state in PLAYABLE:
-                return head + [_button("Done ✓", lambda: self._act("complete", n), cls="qe-do")]
+                return head + [_button(_("Done ✓"), lambda: self._act("complete", n),
+                                       cls="qe-do")]
             return head
-        return head + self._submission(n, np, "Send to my teacher")
+        return head + self._submission(n, np, _("Send to my teacher"))
 
     def _submission(self, n, np, label: str) -> list[w.Widget]:
         if np.state == "pending_review":
             last = np.submissions[-1].content if np.submissions else ""
-            return [_html(f"<div class='qe-waiting'>⏳ Sent! Your teacher will look at it soon. "
-                          f"This page will tell you when they have."
+            sent = plain_html(_("⏳ Sent! Your teacher will look at it soon. This page will "
+                                "tell you when they have."))
+            return [_html(f"<div class='qe-waiting'>{sent}"
                           f"<blockquote class='qe-submitted'>{plain_html(last)}</blockquote></div>")
                     ] + self._handed_in(n, np)
         if np.state not in PLAYABLE:
             return []
         box = w.Textarea(value=np.submissions[-1].content if np.state == "returned" and np.submissions
-                         else "", placeholder="Write your answer, or paste a link to your work",
+                         else "", placeholder=_("Write your answer, or paste a link to your work"),
                          layout=w.Layout(width="100%", height="120px"))
         box.add_class("qe-submission")
-        label = label if np.state != "returned" else "Send my new version"
+        label = label if np.state != "returned" else _("Send my new version")
         limit_mb = self._upload_limit_mb()
         upload = UploadBox(limit=limit_mb * 1024 * 1024)
 
         def send_it():
             files = list(upload.files)
             if not box.value.strip() and not files:
-                self.flash(f"The box is empty. Write your answer (or add a photo, a recording or "
-                           f"a file), then press “{label}”.")
+                self.flash(_("The box is empty. Write your answer (or add a photo, a recording "
+                             "or a file), then press “{label}”.").format(label=label))
                 return
             if files:
                 self._act("submit_files", n, box.value, files)
             else:
                 self._act("submit", n, box.value)
 
-        intro = ([_html("<p class='qe-prompt'>Change your work using your teacher's note, then "
-                        "send it again.</p>")] if np.state == "returned" else [])
-        hint = _html(f"<p class='qe-hint'>You can add photos, recordings, videos or PDFs "
-                     f"(up to {limit_mb} MB each).</p>")
+        change = _("Change your work using your teacher's note, then send it again.")
+        intro = ([_html(f"<p class='qe-prompt'>{plain_html(change)}</p>")]
+                 if np.state == "returned" else [])
+        can_add = _("You can add photos, recordings, videos or PDFs (up to {mb} MB "
+                    "each).").format(mb=limit_mb)
+        hint = _html(f"<p class='qe-hint'>{plain_html(can_add)}</p>")
         return intro + [box, upload, hint, _button(label, send_it, cls="qe-do")]
 
     def _upload_limit_mb(self) -> int:
@@ -574,10 +647,12 @@ class PlayPage(Page):
     def _body_choice(self, n, node, np):
         option = next((o for o in node.options if o.id == np.option), None)
         if np.state in ("success", "fail", "pending_review") and option is not None:
-            out = [_html(f"<p>You chose <strong>{MODALITY_ICONS.get(option.modality, '')} "
-                         f"{plain_html(option.label)}</strong>.</p>")]
+            chose = plain_html(_("You chose {option}.")).replace(
+                "{option}", f"<strong>{MODALITY_ICONS.get(option.modality, '')} "
+                            f"{plain_html(option.label)}</strong>")
+            out = [_html(f"<p>{chose}</p>")]
             if option.complete == "review":
-                out += self._submission(n, np, "Send to my teacher")
+                out += self._submission(n, np, _("Send to my teacher"))
             if option.complete == "quiz" and np.results:
                 out += self._results(option.questions, np)
             return out
@@ -585,29 +660,30 @@ class PlayPage(Page):
             cards = []
             for o in node.options:
                 b = w.Button(description=f"{MODALITY_ICONS.get(o.modality, '✦')}  {o.label}",
-                             tooltip=f"{o.modality}: {o.label}",
+                             tooltip=f"{_(MODALITY_WORDS.get(o.modality, o.modality))}: {o.label}",
                              layout=w.Layout(width="100%", height="46px"))
                 b.add_class("qe-option")
                 b.add_class(f"qe-option-{o.id}")
                 b.on_click(lambda _b, o=o: self._act("choose", n, o.id))
                 cards.append(b)
-            return [_html("<p class='qe-prompt'>How do you want to do this? Pick one:</p>"),
+            return [_html("<p class='qe-prompt'>"
+                          + plain_html(_("How do you want to do this? Pick one:")) + "</p>"),
                     w.VBox(cards, layout=w.Layout(grid_gap="6px"))]
         out = [_html(f"<div class='qe-chosen'>{MODALITY_ICONS.get(option.modality, '')} "
                      f"<strong>{plain_html(option.label)}</strong></div>")]
         if option.text:
-            out += self._speak(option.text, "this text")
+            out += self._speak(option.text, N_("this text"))
             out.append(_html(f"<div class='qe-text'>{markdown_html(option.text)}</div>"))
         if option.url:
             out += self._material(option)
         if option.complete == "self" and np.state in PLAYABLE:
-            out.append(_button("Done ✓", lambda: self._act("complete", n), cls="qe-do"))
+            out.append(_button(_("Done ✓"), lambda: self._act("complete", n), cls="qe-do"))
         elif option.complete == "review":
-            out += self._submission(n, np, "Send to my teacher")
+            out += self._submission(n, np, _("Send to my teacher"))
         elif option.complete == "quiz" and np.state in PLAYABLE:
-            out += self._quiz_form(n, option.questions, "Check my answers")
+            out += self._quiz_form(n, option.questions, _("Check my answers"))
         if np.state == "in_progress" and not np.submissions:
-            out.append(_button("Pick another way", lambda: self._rechoose(n), style="",
+            out.append(_button(_("Pick another way"), lambda: self._rechoose(n), style="",
                                cls="qe-rechoose"))
         return out
 
@@ -616,21 +692,24 @@ class PlayPage(Page):
         opened in a new tab, never replacing this one."""
         url = option.url or ""
         if url.startswith(("http://", "https://")):
+            opens = plain_html(_("Open the material in a new tab ↗"))
             return [_html(f"<p><a class='qe-material-link' href='{html.escape(url, quote=True)}' "
-                          f"target='_blank' rel='noopener noreferrer'>Open the material in a new "
-                          f"tab ↗</a></p>")]
+                          f"target='_blank' rel='noopener noreferrer'>{opens}</a></p>")]
         listed = {a.path: a for a in self.G.graph["quest"].assets}
         if url not in listed:
-            return [_html("<p class='qe-hint'>📎 Your teacher has the material for this step "
-                          "(ask for it if you do not have it yet).</p>")]
+            return [_html("<p class='qe-hint'>" + plain_html(_(
+                "📎 Your teacher has the material for this step (ask for it if you do not have "
+                "it yet).")) + "</p>")]
         asset = listed[url]
         box = w.VBox()
         box.add_class("qe-material")
-        label = {"mp4": "▶ Watch", "webm": "▶ Watch", "mov": "▶ Watch", "mp3": "♫ Listen",
-                 "wav": "♫ Listen", "ogg": "♫ Listen", "m4a": "♫ Listen", "pdf": "☰ Open",
-                 }.get(url.rsplit(".", 1)[-1].lower(), "📎 Open")
-        what = asset.title or "the material"
-        button = _button(f"{label} {what} here", lambda: self._open_material(box, url, what),
+        watch, listen, read = _("▶ Watch {what} here"), _("♫ Listen to {what} here"), \
+            _("☰ Open {what} here")
+        label = {"mp4": watch, "webm": watch, "mov": watch, "mp3": listen, "wav": listen,
+                 "ogg": listen, "m4a": listen, "pdf": read,
+                 }.get(url.rsplit(".", 1)[-1].lower(), _("📎 Open {what} here"))
+        what = asset.title or _("the material")
+        button = _button(label.format(what=what), lambda: self._open_material(box, url, what),
                          style="info", cls="qe-open-material")
         box.children = [button]
         return [box]
@@ -661,7 +740,7 @@ class PlayPage(Page):
 
     def _body_quiz(self, n, node, np):
         if np.state in PLAYABLE:
-            return self._quiz_form(n, node.questions, "Check my answers")
+            return self._quiz_form(n, node.questions, _("Check my answers"))
         return self._verdict(n, node, np, node.questions, node.pass_score) + \
             self._results(node.questions, np)
 
@@ -669,12 +748,13 @@ class PlayPage(Page):
         out = []
         if np.state in PLAYABLE:
             if np.attempts:
-                out.append(_html(f"<p class='qe-attempt'>Attempt {np.attempts + 1} of "
-                                 f"{node.max_attempts + np.extra_attempts}</p>"))
+                attempt = _("Attempt {n} of {most}").format(
+                    n=np.attempts + 1, most=node.max_attempts + np.extra_attempts)
+                out.append(_html(f"<p class='qe-attempt'>{plain_html(attempt)}</p>"))
             if node.questions:
-                out += self._quiz_form(n, node.questions, "Check my mastery")
+                out += self._quiz_form(n, node.questions, _("Check my mastery"))
             else:
-                out.append(_button("Check my mastery", lambda: self._act("answer", n, {}),
+                out.append(_button(_("Check my mastery"), lambda: self._act("answer", n, {}),
                                    cls="qe-do"))
             return out
         if np.state in ("success", "fail"):
@@ -691,28 +771,33 @@ class PlayPage(Page):
         need = -(-round(needed * total * 1000) // 1000) if total else 0  # ceil, without float dust
         xp = f" +{np.xp} XP" if np.xp else ""
         if np.state == "success":
-            sub = (f"You showed mastery: {right} of {total} right." if node.kind == "gate"
-                   else f"You got {right} of {total} right.") if total else ""
+            sub = (_("You showed mastery: {right} of {total} right.") if node.kind == "gate"
+                   else _("You got {right} of {total} right.")).format(
+                right=right, total=total) if total else ""
+            passed = plain_html(_("🎉 You passed!"))
             return [_html(f"<div class='qe-verdict qe-verdict-success' role='status'>"
-                          f"<strong>🎉 You passed!{xp}</strong> {sub}</div>")]
+                          f"<strong>{passed}{xp}</strong> {plain_html(sub)}</div>")]
         parts = []
-        head = (f"Not yet! You got {right} of {total} right, and you need {need} to pass."
-                if total else "Not yet! You need a bit more practice first.")
+        head = (_("Not yet! You got {right} of {total} right, and you need {need} to "
+                  "pass.").format(right=right, total=total, need=need)
+                if total else _("Not yet! You need a bit more practice first."))
         next_steps = [v for v, d in self.G.succ[n].items() if d.get("when") == "fail"
                       and self.progress.nodes[v].state in PLAYABLE]
         if next_steps:
             go = self.G.nodes[next_steps[0]]["node"].title
-            tip = f" Go to “{go}” to practise, then come back and try again."
+            tip = " " + _("Go to “{step}” to practise, then come back and try again.").format(
+                step=go)
         elif np.state == "fail" and node.kind == "gate":
-            tip = " Your teacher will help you with the next step."
+            tip = " " + _("Your teacher will help you with the next step.")
         else:
-            tip = " Look at the answers below to see what to practise." + (
-                f" You still earned{xp}." if xp else "")
+            tip = " " + _("Look at the answers below to see what to practise.") + (
+                " " + _("You still earned {xp} XP.").format(xp=np.xp) if xp else "")
         parts.append(_html(f"<div class='qe-verdict qe-verdict-fail' role='status'><strong>"
                            f"{plain_html(head)}</strong>{plain_html(tip)}</div>"))
         if next_steps:
             target = next_steps[0]
-            go_button = _button(f"Go to “{self.G.nodes[target]['node'].title}” ➜",
+            go_button = _button(_("Go to “{step}” ➜").format(
+                step=self.G.nodes[target]["node"].title),
                                 lambda: self._go(target), cls="qe-go")
             parts.append(go_button)
         return parts
@@ -728,7 +813,12 @@ class PlayPage(Page):
 
     def _kind_label(self, kind: str) -> str:
         plugin = self._plugin_kind(kind)
-        return KIND_LABELS.get(kind) or (plugin.label if plugin else "") or kind.title()
+        return (_(KIND_LABELS[kind]) if kind in KIND_LABELS else "") or (
+            plugin.label if plugin else "") or kind.title()
+
+    @staticmethod
+    def _state_word(state: str) -> str:
+        return _(STATE_WORDS[state]) if state in STATE_WORDS else state
 
     def _plugin_body(self, kind: str):
         """The panel builder for a plugin kind: its own, or a generic one."""
@@ -748,7 +838,8 @@ class PlayPage(Page):
             raise TypeError("a panel must return a list of widgets")
         except Exception:
             log.exception("the panel of plugin kind %r failed", node.kind)
-            self.flash("This step's own page could not be shown; here is a simple one instead.")
+            self.flash(_("This step's own page could not be shown; here is a simple one "
+                         "instead."))
             return self._body_plugin(n, node, np)
 
     def _body_plugin(self, n, node, np):
@@ -763,13 +854,14 @@ class PlayPage(Page):
         out += self._check_feedback(np)
         if plugin.completes == "self":
             if np.state in PLAYABLE:
-                out.append(_button("Mark as done ✓", lambda: self._act("complete", n), cls="qe-do"))
+                out.append(_button(_("Mark as done ✓"), lambda: self._act("complete", n),
+                                   cls="qe-do"))
         elif plugin.completes == "review":
-            out += self._submission(n, np, "Send to my teacher")
+            out += self._submission(n, np, _("Send to my teacher"))
         elif np.state in PLAYABLE:
-            box = w.Text(placeholder="your answer", layout=w.Layout(width="100%"))
+            box = w.Text(placeholder=_("your answer"), layout=w.Layout(width="100%"))
             box.add_class("qe-plugin-answer")
-            out += [box, _button("Check my answer", lambda: self._act("answer", n,
+            out += [box, _button(_("Check my answer"), lambda: self._act("answer", n,
                                                                       {"answer": box.value}),
                                  cls="qe-do")]
         return out
@@ -784,7 +876,7 @@ class PlayPage(Page):
 
     def _body_code(self, n, node, np):
         """A coding challenge: the code box, Run, and which tests passed and failed."""
-        out = self._speak(node.prompt, "the challenge") + [
+        out = self._speak(node.prompt, N_("the challenge")) + [
             _html(f"<div class='qe-prompt'>{markdown_html(node.prompt)}</div>")]
         last = (np.answers or {}).get("answer")
         report = np.report or {}
@@ -793,9 +885,9 @@ class PlayPage(Page):
             box = w.Textarea(value=last if isinstance(last, str) else node.starter_code,
                              layout=w.Layout(width="100%", height="220px"))
             box.add_class("qe-code")
-            status = _html("<span class='qe-running'>⏳ Running your code…</span>" if running
-                           else "", "qe-run-status")
-            run = _button("▶ Run my code", lambda: self._run_code(n, box, run, status),
+            status = _html("<span class='qe-running'>" + plain_html(_("⏳ Running your code…"))
+                           + "</span>" if running else "", "qe-run-status")
+            run = _button(_("▶ Run my code"), lambda: self._run_code(n, box, run, status),
                           cls="qe-run")
             run.disabled = running
             out += [box, w.HBox([run, status], layout=w.Layout(align_items="center"))]
@@ -809,14 +901,18 @@ class PlayPage(Page):
     def _code_tests_preview(self, node) -> w.Widget:
         shown = [t for t in node.tests if not t.hidden]
         hidden = len(node.tests) - len(shown)
+        raises = plain_html(_("raises {error}"))
         items = "".join(
             f"<li><code>{plain_html(t.call)}</code> → "
-            f"{'raises ' + plain_html(t.raises) if t.raises else '<code>' + plain_html(t.expect) + '</code>'}"
-            f"</li>" for t in shown)
-        more = f"<li>and {hidden} hidden test(s)</li>" if hidden else ""
-        return _html(f"<div class='qe-hint'>Your function will be tried like this:"
-                     f"<ul>{items}{more}</ul>Tip: indent with spaces (four per level); "
-                     f"the Tab key moves to the next button.</div>")
+            + (raises.format(error=plain_html(t.raises)) if t.raises
+               else '<code>' + plain_html(t.expect) + '</code>')
+            + "</li>" for t in shown)
+        more = ("<li>" + plain_html(ngettext("and {n} hidden test", "and {n} hidden tests",
+                                             hidden).format(n=hidden)) + "</li>") if hidden else ""
+        tried = plain_html(_("Your function will be tried like this:"))
+        tip = plain_html(_("Tip: indent with spaces (four per level); the Tab key moves to the "
+                           "next button."))
+        return _html(f"<div class='qe-hint'>{tried}<ul>{items}{more}</ul>{tip}</div>")
 
     def _code_results(self, report: dict) -> list[w.Widget]:
         details = report.get("details") or {}
@@ -826,25 +922,29 @@ class PlayPage(Page):
         for t in details.get("tests", []):
             ok = bool(t.get("passed"))
             if t.get("hidden"):
-                what = "a hidden test"
+                what = plain_html(_("a hidden test"))
             else:
-                what = (f"<code>{plain_html(t.get('call', ''))}</code> should give "
-                        f"<code>{plain_html(t.get('expected', ''))}</code>")
+                what = plain_html(_("{call} should give {expected}")).format(
+                    call=f"<code>{plain_html(t.get('call', ''))}</code>",
+                    expected=f"<code>{plain_html(t.get('expected', ''))}</code>")
                 if not ok and t.get("got"):
-                    what += (f"<div class='qe-given'>Your code gave: "
-                             f"<code>{plain_html(t['got'])}</code></div>")
+                    what += ("<div class='qe-given'>" + plain_html(_("Your code gave:"))
+                             + f" <code>{plain_html(t['got'])}</code></div>")
                 elif not ok:
-                    why = str(t.get("message") or "not run")
+                    why = str(t.get("message") or _("not run"))
                     what += f"<div class='qe-given'>{plain_html(why[:1].upper() + why[1:])}</div>"
             rows.append(f"<li class='qe-result qe-result-{'ok' if ok else 'wrong'}'>"
                         f"<span class='qe-mark'>{'✓' if ok else '✗'}</span> "
                         f"{plain_html(t.get('name', ''))}: {what}</li>")
         passed, failed = details.get("passed", 0), details.get("failed", 0)
         out = [_html(f"<p class='qe-score qe-code-summary'>{plain_html(report.get('feedback', ''))}"
-                     f"</p><p class='qe-hint'>{passed} passed, {failed} failed</p>"
+                     "</p><p class='qe-hint'>" + plain_html(_("{passed} passed, {failed} "
+                                                              "failed").format(
+                         passed=passed, failed=failed)) + "</p>"
                      f"<ul class='qe-results qe-code-results'>{''.join(rows)}</ul>")]
         if details.get("output"):
-            out.append(_html(f"<div class='qe-hint'>What your code printed:</div>"
+            out.append(_html("<div class='qe-hint'>" + plain_html(_("What your code printed:"))
+                             + "</div>"
                              f"<pre class='qe-output'>{html.escape(details['output'])}</pre>"))
         return out
 
@@ -880,15 +980,17 @@ class PlayPage(Page):
         progress = self._call(self.session.answer, quest_id, n, {"answer": code})
         if quest_id != self.quest_id:
             if progress is not None:
-                self.flash("Your code ran; open that quest again to see the results.", "info")
+                self.flash(_("Your code ran; open that quest again to see the results."),
+                           "info")
             return
         if progress is not None:
             self._set_progress(progress)
             self._show_quests(self._call(self.session.quests) or [])
             if self.selected != n:
                 report = progress.nodes[n].report
-                self.flash(f"Your code for {self.G.nodes[n]['node'].title} ran: "
-                           f"{report.get('feedback', '')}", "info")
+                self.flash(_("Your code for {step} ran: {feedback}").format(
+                    step=self.G.nodes[n]["node"].title, feedback=report.get("feedback", "")),
+                    "info")
         if self.selected == n:
             self._render_panel()
 
@@ -907,13 +1009,13 @@ class PlayPage(Page):
                 field = w.VBox(boxes)
                 fields[q.id] = lambda bs=boxes: [b.description for b in bs if b.value]
             else:
-                field = w.Text(placeholder="a number, like 0.5 or 1/2" if q.type == "number"
-                               else "your answer", layout=w.Layout(width="240px"))
+                field = w.Text(placeholder=_("a number, like 0.5 or 1/2") if q.type == "number"
+                               else _("your answer"), layout=w.Layout(width="240px"))
                 fields[q.id] = lambda f=field: f.value
             field.add_class(f"qe-answer-{q.id}")
-            speak = self._speak(f"Question {i}. {q.prompt}" + (
-                ". The choices: " + "; ".join(q.options) if q.type in ("choice", "multi") else ""),
-                f"question {i}")
+            speak = self._speak(_("Question {n}.").format(n=i) + f" {q.prompt}" + (
+                ". " + _("The choices:") + " " + "; ".join(q.options)
+                if q.type in ("choice", "multi") else ""), _("question {n}").format(n=i))
             rows.append(w.VBox([prompt, *speak, field], layout=w.Layout(margin="0 0 8px 0")))
 
         def submit():
@@ -930,39 +1032,46 @@ class PlayPage(Page):
         if not np.results:
             return []
         rows = []
+        your_answer, none = plain_html(_("Your answer:")), _("(none)")
         for q in questions:
             ok = np.results.get(q.id)
             given = (np.answers or {}).get(q.id)
             given = ", ".join(given) if isinstance(given, list) else given
-            mark = "✓ Right" if ok else "✗ Not quite"
+            mark = _("✓ Right") if ok else _("✗ Not quite")
             extra = ""
             if q.explanation:  # the question's own explanation, right or wrong
                 extra += f"<div class='qe-why'>💡 {markdown_inline(q.explanation)}</div>"
             elif not ok and q.hint:
-                extra += f"<div class='qe-hint'>Hint: {markdown_inline(q.hint)}</div>"
+                extra += ("<div class='qe-hint'>" + plain_html(_("Hint:")) + " "
+                          + f"{markdown_inline(q.hint)}</div>")
             rows.append(f"<li class='qe-result qe-result-{'ok' if ok else 'wrong'}'>"
                         f"<span class='qe-mark'>{mark}</span> {markdown_inline(q.prompt)}"
-                        f"<div class='qe-given'>Your answer: {plain_html(given or '(none)')}</div>"
+                        f"<div class='qe-given'>{your_answer} "
+                        f"{plain_html(given or none)}</div>"
                         f"{extra}</li>")
         score = round(100 * (np.score or 0))
         right = sum(1 for q in questions if np.results.get(q.id))
-        return [_html(f"<p class='qe-score'>Score: {score}% ({right} of {len(questions)} right)"
+        said = _("Score: {score}% ({right} of {total} right)").format(
+            score=score, right=right, total=len(questions))
+        return [_html(f"<p class='qe-score'>{plain_html(said)}"
                       f"</p><ul class='qe-results'>{''.join(rows)}</ul>")]
 
     def _feedback(self, np) -> list[w.Widget]:
         if not np.reviews:
             return []
-        words = {"approve": "✅ Approved", "fail": "Not passed this time",
-                 "return": "✏️ Please change it and send it again"}
+        words = {"approve": _("✅ Approved"), "fail": _("Not passed this time"),
+                 "return": _("✏️ Please change it and send it again")}
         latest, earlier = np.reviews[-1], np.reviews[:-1]
         note = markdown_html(latest.feedback) if latest.feedback else ""
         older = "".join(f"<li>{words.get(r.decision, r.decision)}"
                         f"{': ' + markdown_html(r.feedback) if r.feedback else ''}</li>"
                         for r in reversed(earlier))
-        older = (f"<details class='qe-earlier'><summary>Earlier notes ({len(earlier)})</summary>"
+        earlier_notes = plain_html(_("Earlier notes ({n})").format(n=len(earlier)))
+        older = (f"<details class='qe-earlier'><summary>{earlier_notes}</summary>"
                  f"<ul>{older}</ul></details>") if earlier else ""
+        your_teacher = plain_html(_("📬 Your teacher:"))
         return [_html(f"<div class='qe-feedback qe-feedback-{latest.decision}' role='status'>"
-                      f"<strong>📬 Your teacher: "
+                      f"<strong>{your_teacher} "
                       f"<span class='qe-review-{latest.decision}'>{words.get(latest.decision, '')}"
                       f"</span></strong>{note}{older}</div>")]
 
@@ -972,10 +1081,10 @@ class PlayPage(Page):
             saved = _html(f"<blockquote class='qe-reflection'>{plain_html(np.reflection)}</blockquote>")
         else:
             saved = _html("")
-        box = w.Textarea(placeholder="Write a few sentences...", value="",
+        box = w.Textarea(placeholder=_("Write a few sentences..."), value="",
                          layout=w.Layout(width="100%", height="80px"))
         box.add_class("qe-reflect")
-        save = _button("Save my reflection", lambda: self._act("reflect", n, box.value), style="",
+        save = _button(_("Save my reflection"), lambda: self._act("reflect", n, box.value), style="",
                        cls="qe-save-reflection")
         return [prompt, saved, box, save]
 
@@ -991,59 +1100,86 @@ class PlayPage(Page):
             if G is not None:
                 comp_names.update({c.id: c.name for c in G.graph["quest"].competencies})
                 step_names.update({(card.quest_id, n): G.nodes[n]["node"].title for n in G})
+        a_skill, a_step = _("A skill"), _("A step")
         bars = "".join(
-            f"<tr><td>{plain_html(comp_names.get(c, 'A skill'))}</td><td><div class='qe-mastery'>"
+            f"<tr><td>{plain_html(comp_names.get(c) or a_skill)}</td><td><div class='qe-mastery'>"
             f"<div style='width:{round(100 * v)}%'></div></div></td><td>{round(100 * v)}%</td></tr>"
             for c, v in sorted(profile.mastery.items())) or \
-            "<tr><td colspan=3>Answer a quiz or a checkpoint to see your mastery here.</td></tr>"
+            ("<tr><td colspan=3>" + plain_html(_("Answer a quiz or a checkpoint to see your "
+                                                 "mastery here.")) + "</td></tr>")
         names = self._badge_names()
         badges = "".join(f"<span class='qe-badge'>★ {plain_html(_badge_word(names, b))}</span>"
-                         for b in profile.badges) or "None yet — keep going!"
+                         for b in profile.badges) or plain_html(_("None yet — keep going!"))
         picks: dict[str, list] = {}
         for p in profile.picks:
             picks.setdefault(p["modality"], []).append(p["outcome"])
         pick_rows = "".join(
-            f"<li>{MODALITY_ICONS.get(m, '')} {MODALITY_WORDS.get(m, m.title())}: you chose this "
-            f"{_times(len(o))}" + (f" and finished it {_times(done)}" if (done := sum(
-                1 for x in o if x == 'success')) else "") + ".</li>"
-            for m, o in sorted(picks.items())) or "<li>No choices yet.</li>"
+            f"<li>{MODALITY_ICONS.get(m, '')} {plain_html(_(MODALITY_WORDS.get(m, m.title())))}: "
+            + plain_html((_("you chose this {times} and finished it {done}.").format(
+                times=_times(len(o)), done=_times(done)) if (done := sum(
+                    1 for x in o if x == "success")) else _("you chose this {times}.").format(
+                    times=_times(len(o))))) + "</li>"
+            for m, o in sorted(picks.items())) or (
+            "<li>" + plain_html(_("No choices yet.")) + "</li>")
         reflections = "".join(
-            f"<li><em>{plain_html(step_names.get((r.get('quest'), r['node']), 'A step'))}</em>: "
+            f"<li><em>{plain_html(step_names.get((r.get('quest'), r['node'])) or a_step)}</em>: "
             f"{plain_html(r['text'])}</li>" for r in profile.reflections) \
-            or "<li>No reflections yet.</li>"
+            or ("<li>" + plain_html(_("No reflections yet.")) + "</li>")
         goal_rows = []
         for goal in profile.goals:
             box = w.Checkbox(value=goal["done"], description=goal["text"], indent=False)
             box.observe(lambda ch, g=goal["id"]: self._call(self.session.set_goal_done, g,
                                                              ch["new"]), names="value")
             goal_rows.append(box)
-        new_goal = w.Text(placeholder="A goal for this week...",
+        new_goal = w.Text(placeholder=_("A goal for this week..."),
                           layout=w.Layout(width="320px", max_width="100%"))
         new_goal.add_class("qe-new-goal")
-        add = _button("Add goal", lambda: self._add_goal(new_goal.value), style="", cls="qe-add-goal")
+        add = _button(_("Add goal"), lambda: self._add_goal(new_goal.value), style="", cls="qe-add-goal")
         new_goal.on_submit(lambda box: self._add_goal(box.value))  # Enter adds it too
         interests = w.Text(value=", ".join(profile.interests),
-                           placeholder="dinosaurs, football, drawing...",
+                           placeholder=_("dinosaurs, football, drawing..."),
                            layout=w.Layout(width="320px", max_width="100%"))
-        save_interests = _button("Save", lambda: self._save_interests(interests.value), style="")
+        save_interests = _button(_("Save"), lambda: self._save_interests(interests.value), style="")
         interests.on_submit(lambda box: self._save_interests(box.value))
+        def h2(text: str) -> str:
+            return f"<h2>{plain_html(text)}</h2>"
+
         self.profile_box.children = [
-            _html(f"<h2>My mastery</h2><table class='qe-mastery-table'>{bars}</table>"),
-            _html(f"<h2>My badges</h2><div class='qe-badges'>{badges}</div>"),
-            _html("<h2>My goals</h2>"), w.VBox(goal_rows), _row([new_goal, add]),
-            _html("<h2>What I like</h2>"), _row([interests, save_interests]),
-            _html(f"<h2>How I like to learn</h2><ul>{pick_rows}</ul>"),
-            _html(f"<h2>My reflections</h2><ul>{reflections}</ul>"),
+            _html(h2(_("My mastery")) + f"<table class='qe-mastery-table'>{bars}</table>"),
+            _html(h2(_("My badges")) + f"<div class='qe-badges'>{badges}</div>"),
+            _html(h2(_("My goals"))), w.VBox(goal_rows), _row([new_goal, add]),
+            _html(h2(_("What I like"))), _row([interests, save_interests]),
+            _html(h2(_("How I like to learn")) + f"<ul>{pick_rows}</ul>"),
+            _html(h2(_("My reflections")) + f"<ul>{reflections}</ul>"),
+            *self._sharing(),
         ]
         if self.supports.any():
             words = "".join(f"<li>{plain_html(x)}</li>" for x in self.supports.words())
+            turned_on = plain_html(_("Your teacher turned these on for you."))
             self.profile_box.children += (_html(
-                f"<h2>My supports</h2><p class='qe-hint'>Your teacher turned these on for you."
+                h2(_("My supports")) + f"<p class='qe-hint'>{turned_on}"
                 f"</p><ul class='qe-supports'>{words}</ul>"),)
+
+    def _sharing(self) -> list[w.Widget]:
+        """A "share with my family" switch per reflection (off until the student turns it on)."""
+        rows = self._call(self.session.reflections) or []
+        if not rows:
+            return []
+        switches = []
+        for r in rows:
+            box = w.Checkbox(value=bool(r["shared"]), indent=False,
+                             description=_("Share with my family: “{text}”").format(
+                                 text=r["text"][:60] + ("…" if len(r["text"]) > 60 else "")))
+            box.add_class("qe-share-reflection")
+            box.observe(lambda ch, rid=r["id"]: self._call(self.session.share_reflection, rid,
+                                                            ch["new"]), names="value")
+            switches.append(box)
+        return [_html("<h2>" + plain_html(_("What my family sees")) + "</h2>"), w.VBox(switches)]
 
     def _add_goal(self, text: str) -> None:
         if not text.strip():
-            self.flash("Type your goal in the box first, then press “Add goal”.")
+            self.flash(_("Type your goal in the box first, then press “{label}”.").format(
+                label=_("Add goal")))
             return
         if self._call(self.session.add_goal, text) is not None:
             self._show_profile()
@@ -1051,4 +1187,4 @@ class PlayPage(Page):
     def _save_interests(self, text: str) -> None:
         items = [t.strip() for t in text.split(",") if t.strip()]
         if self._call(self.session.set_interests, items) is not None:
-            self.flash("Saved.", "info")
+            self.flash(_("Saved."), "info")
