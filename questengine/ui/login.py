@@ -14,12 +14,13 @@ import ipywidgets as w
 import traitlets
 
 from ..errors import QuestEngineError
+from ..i18n import N_, _
 from .text import plain_html
 
 __all__ = ["StudentLogin", "TeacherLogin", "FormWidget", "page_style", "friendly_call"]
 
 log = logging.getLogger("questengine.ui")
-GENERIC_ERROR = "Something went wrong. Everything you did so far is saved; please try again."
+GENERIC_ERROR = N_("Something went wrong. Everything you did so far is saved; please try again.")
 
 
 def page_style() -> w.HTML:
@@ -37,7 +38,7 @@ def friendly_call(fn: Callable[..., Any], show: Callable[[str], None], *args, **
         show(str(err))
     except Exception:  # never a traceback in a student's page
         log.exception("unexpected error in a page action")
-        show(GENERIC_ERROR)
+        show(_(GENERIC_ERROR))
     return None
 
 
@@ -142,21 +143,27 @@ class StudentLogin:
     and ``pin.value`` and call ``button.click()``, or call :meth:`submit`.
     """
 
-    FIELDS = [
-        {"name": "code", "label": "Class code", "placeholder": "e.g. OWL-1234",
+    FIELDS = [  # English here; the form shows them in the active language (fields())
+        {"name": "code", "label": N_("Class code"), "placeholder": N_("e.g. OWL-1234"),
          "autocomplete": "off"},
-        {"name": "name", "label": "Your name", "placeholder": "First and last name",
+        {"name": "name", "label": N_("Your name"), "placeholder": N_("First and last name"),
          "autocomplete": "off"},
-        {"name": "pin", "label": "PIN", "placeholder": "4 digits", "type": "password",
+        {"name": "pin", "label": N_("PIN"), "placeholder": N_("4 digits"), "type": "password",
          "inputmode": "numeric", "autocomplete": "off"},
     ]
-    MISSING = {"code": "your class code", "name": "your name", "pin": "your PIN"}
+    MISSING = {"code": N_("your class code"), "name": N_("your name"), "pin": N_("your PIN")}
+
+    @classmethod
+    def fields(cls) -> list[dict]:
+        """The fields with their labels in the active language."""
+        return [{**f, "label": _(f["label"]), "placeholder": _(f["placeholder"])}
+                for f in cls.FIELDS]
 
     def __init__(self, classroom, on_login: Callable[[Any], None]):
         self.classroom = classroom
         self.on_login = on_login
-        self.form = FormWidget(title="Start your quest", button="Let's go!",
-                               fields=self.FIELDS, clear=["pin"])
+        self.form = FormWidget(title=_("Start your quest"), button=_("Let's go!"),
+                               fields=self.fields(), clear=["pin"])
         self.form.add_class("qe-card")
         self.form.add_class("qe-login")
         self.form.on_submit(self._submit)
@@ -169,6 +176,11 @@ class StudentLogin:
     def message(self):
         """The message shown under the form (``message.value``, as text)."""
         return _Message(self.form)
+
+    def relabel(self) -> None:
+        """Show the form in the active language (what was typed stays)."""
+        self.form.title, self.form.button = _("Start your quest"), _("Let's go!")
+        self.form.fields = self.fields()
 
     def clear(self) -> None:
         """Empty every field and the message (after a logout: the next user starts blank)."""
@@ -188,10 +200,14 @@ class StudentLogin:
         self._submit({"code": code, "name": name, "pin": pin})
 
     def _submit(self, values: dict) -> None:
-        missing = [self.MISSING[k] for k in ("code", "name", "pin") if not values.get(k, "").strip()]
+        missing = [_(self.MISSING[k]) for k in ("code", "name", "pin")
+                   if not values.get(k, "").strip()]
         if missing:
-            what = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
-            self.show_error(f"Please type {what}.")
+            if len(missing) == 1:
+                self.show_error(_("Please type {what}.").format(what=missing[0]))
+            else:
+                self.show_error(_("Please type {list} and {last}.").format(
+                    list=", ".join(missing[:-1]), last=missing[-1]))
             return
         self.form.message = ""
         session = friendly_call(self.classroom.login_student, self.show_error,
@@ -207,14 +223,14 @@ class TeacherLogin(_Form):
     def __init__(self, classroom, on_login: Callable[[Any], None]):
         self.classroom = classroom
         self.on_login = on_login
-        self.email = w.Text(placeholder="you@school.org", description="Email")
-        self.password = w.Password(description="Password")
+        self.email = w.Text(placeholder="you@school.org", description=_("Email"))
+        self.password = w.Password(description=_("Password"))
         for field in (self.email, self.password):
             field.layout = w.Layout(width="100%")
             field.style = {"description_width": "90px"}
         self.email.add_class("qe-email")
         self.password.add_class("qe-password")
-        super().__init__("Teacher login", [self.email, self.password], "Log in")
+        super().__init__(_("Teacher login"), [self.email, self.password], _("Log in"))
         self.button.on_click(self._submit)
 
     def _submit(self, _=None) -> None:
