@@ -9,6 +9,8 @@ from __future__ import annotations
 import anywidget
 import traitlets
 
+from ..i18n import _
+
 from .login import _front_end
 
 __all__ = ["MediaView", "Chart", "ReadAloud"]
@@ -69,7 +71,7 @@ def submission_files_view(session, item, call) -> list:
                 box.children = [MediaView(data=data, mime=mime, name=row["name"],
                                           title=row["name"])]
 
-        button = w.Button(description=f"{icon} {row['name']}", tooltip="Show it here",
+        button = w.Button(description=f"{icon} {row['name']}", tooltip=_("Show it here"),
                           layout=w.Layout(width="auto", height="auto"))
         button.add_class("qe-show-file")
         button.on_click(show)
@@ -93,6 +95,7 @@ class UploadBox(anywidget.AnyWidget):
     limit = traitlets.Int(0).tag(sync=True)  # bytes; 0 = no limit said in the browser
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("📎 Add photos, recordings or files"))
         super().__init__(**kwargs)
         self.files: list[tuple[str, bytes]] = []
         self.on_msg(self._on_msg)
@@ -123,7 +126,8 @@ class UploadBox(anywidget.AnyWidget):
 
     def _too_big(self, name: str) -> None:
         mb = round(self.limit / (1024 * 1024))
-        self.message = f"“{name[:80]}” is bigger than {mb} MB, the most your teacher allows."
+        self.message = _("“{name}” is bigger than {mb} MB, the most your teacher "
+                         "allows.").format(name=name[:80], mb=mb)
 
     def _show(self) -> None:
         self.chosen = [{"name": n, "size": len(d)} for n, d in self.files]
