@@ -15,6 +15,8 @@ from typing import Any
 import ipywidgets as w
 from pydantic import BaseModel
 
+from ..i18n import _
+
 __all__ = ["model_form", "LONG_TEXT_FIELDS"]
 
 LONG_TEXT_FIELDS = {"text", "story", "instructions", "reflection", "prompt", "description",
@@ -42,7 +44,7 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 
 
 def _union_members(annotation: Any) -> list[type[BaseModel]]:
-    annotation, _ = _unwrap(annotation)
+    annotation, _optional = _unwrap(annotation)
     args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union,
                                                                              types.UnionType) else []
     return [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
@@ -132,7 +134,7 @@ def _field_widget(key: str, field, value: Any, on_change, choices) -> w.Widget |
         return None
     if origin in (list, tuple):
         (item,) = typing.get_args(annotation)[:1] or (Any,)
-        item_type, _ = _unwrap(item)
+        item_type, _optional = _unwrap(item)
         members = _union_members(item)
         if members or (isinstance(item_type, type) and issubclass(item_type, BaseModel)):
             return _model_list(key, members or [item_type], list(current or []), changed)
@@ -187,7 +189,7 @@ def _model_list(key: str, models: list[type[BaseModel]], items: list, changed) -
                     items[i][k] = v
                 changed([dict(x) for x in items])
 
-            remove = w.Button(description="Remove", layout=w.Layout(width="auto"))
+            remove = w.Button(description=_("Remove"), layout=w.Layout(width="auto"))
             remove.add_class("qe-remove")
             remove.on_click(lambda _b, i=i: (items.pop(i), changed([dict(x) for x in items]),
                                              draw()))
@@ -199,7 +201,8 @@ def _model_list(key: str, models: list[type[BaseModel]], items: list, changed) -
             card.add_class("qe-list-item")
             rows.append(card)
         kinds = w.Dropdown(options=list(by_tag), layout=w.Layout(width="140px"))
-        add = w.Button(description=f"Add {key[:-1] if key.endswith('s') else key}",
+        add = w.Button(description=_("Add {what}").format(
+                           what=key[:-1] if key.endswith("s") else key),
                        layout=w.Layout(width="auto"))
         add.add_class(f"qe-add-{key}")
 
@@ -229,7 +232,7 @@ def _blank(model: type[BaseModel], n: int) -> dict:
         key = field.alias or name
         if key in data or not field.is_required():
             continue
-        annotation, _ = _unwrap(field.annotation)
+        annotation, _optional = _unwrap(field.annotation)
         if key == "id":
             data[key] = f"{(tag[1] if tag else 'item')[:1]}{n}"
         elif typing.get_origin(annotation) is typing.Literal:
