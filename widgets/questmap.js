@@ -35,12 +35,15 @@ const STATE_MARK = {
   locked: "🔒", available: "○", in_progress: "◐", pending_review: "⏳", returned: "↩",
   success: "✓", fail: "✗", closed: "–", draft: "", problem: "⚠",
 };
+// the page's language: English here, the words the kernel sent (model "words") on screen
+let WORDS = {};
+const t = (s) => (s && WORDS[s]) || s;
 const reduceMotion = () => typeof matchMedia === "function" && matchMedia("(prefers-reduced-motion: reduce)").matches;
 
 function nodeLabel(n) {
   // what a screen reader says for a node: its title, its state and why it is locked
   const state = n.state || "draft";
-  const words = STATE_WORDS[state] ?? STATE_LABEL[state] ?? state;
+  const words = t(STATE_WORDS[state] ?? STATE_LABEL[state] ?? state);
   const locked = state === "locked" || state === "closed";
   return [String(n.title || n.id), words, locked && n.info ? n.info : ""].filter(Boolean).join(". ");
 }
@@ -124,7 +127,7 @@ function edgesMarkup(edges, byId, editable, selectedEdge, far = false) {
     if (WHEN_MARK[when] && !far) {
       out.push(`<circle cx="${mx}" cy="${my}" r="9" class="qe-edge-badge"/><text x="${mx}" y="${my + 4}" text-anchor="middle" class="qe-edge-mark">${WHEN_MARK[when]}</text>`);
     }
-    if (WHEN_TITLE[when]) out.push(`<title>${WHEN_TITLE[when]}</title>`);
+    if (WHEN_TITLE[when]) out.push(`<title>${esc(t(WHEN_TITLE[when]))}</title>`);
     out.push("</g>");
   });
   return out.join("");
@@ -157,7 +160,7 @@ function nodeMarkup(n, { selected, current, editable, counts, far, focusable }) 
   });
   out.push("</text>");
   const mark = n.sub == null && STATE_MARK[state] ? `${STATE_MARK[state]} ` : "";
-  out.push(`<text x="48" y="${h - 9}" class="qe-sub">${esc(mark + (n.sub ?? STATE_LABEL[state] ?? state))}</text>`);
+  out.push(`<text x="48" y="${h - 9}" class="qe-sub">${esc(mark + (n.sub ?? t(STATE_LABEL[state] ?? state)))}</text>`);
   if (editable) out.push(`<circle cx="${w}" cy="${h / 2}" r="7" class="qe-port" data-port="${esc(n.id)}"/>`);
   const c = counts[n.id];
   if (c) {
@@ -176,7 +179,7 @@ function nodeMarkup(n, { selected, current, editable, counts, far, focusable }) 
 function listMarkup(nodes, selected, current) {
   // every step in order, with its state and why it is locked: a map for a small screen
   // or a screen reader
-  const out = ['<ol class="qe-steps" aria-label="Steps of the quest">'];
+  const out = [`<ol class="qe-steps" aria-label="${esc(t("Steps of the quest"))}">`];
   for (const n of nodes) {
     const state = n.state || "draft";
     const locked = state === "locked" || state === "closed";
@@ -184,7 +187,7 @@ function listMarkup(nodes, selected, current) {
       + `<button type="button" class="qe-step-button" data-id="${esc(n.id)}" data-state="${esc(state)}" aria-current="${n.id === selected ? "true" : "false"}">`
       + `<span class="qe-step-dot" aria-hidden="true"></span>`
       + `<span class="qe-step-main"><span class="qe-step-title">${esc(n.title || n.id)}</span>`
-      + `<span class="qe-step-state">${esc(STATE_WORDS[state] ?? STATE_LABEL[state] ?? "")}</span>`
+      + `<span class="qe-step-state">${esc(t(STATE_WORDS[state] ?? STATE_LABEL[state] ?? ""))}</span>`
       + (locked && n.info ? `<span class="qe-step-why">${esc(n.info)}</span>` : "")
       + "</span></button></li>");
   }
@@ -195,14 +198,15 @@ function listMarkup(nodes, selected, current) {
 // --- the widget ------------------------------------------------------------------------
 
 function render({ model, el: host }) {
+  WORDS = model.get("words") || {};
   host.classList.add("qe-map");
 
   const switcher = document.createElement("div");
   switcher.className = "qe-view-switch";
   switcher.setAttribute("role", "group");
-  switcher.setAttribute("aria-label", "Show the steps as");
+  switcher.setAttribute("aria-label", t("Show the steps as"));
   const viewButtons = {};
-  for (const [view, label] of [["map", "🗺 Map"], ["list", "☰ List of steps"]]) {
+  for (const [view, label] of [["map", t("🗺 Map")], ["list", t("☰ List of steps")]]) {
     const b = document.createElement("button");
     b.type = "button"; b.textContent = label; b.className = `qe-view-${view}`;
     b.addEventListener("click", () => { model.set("view", view); model.save_changes(); });
@@ -221,7 +225,7 @@ function render({ model, el: host }) {
   // a labelled group of node buttons (not an image: its steps are reached with Tab and the
   // arrow keys; the list view says the same in a plain list)
   const svg = el("svg", { class: "qe-map-svg", role: "group", "aria-roledescription": "quest map",
-    "aria-label": "Quest map. Arrow keys move between steps, Enter opens one, plus and minus zoom." });
+    "aria-label": t("Quest map. Arrow keys move between steps, Enter opens one, plus and minus zoom.") });
   frame.appendChild(svg);
   const defs = el("defs", {}, svg);
   for (const when of ["done", "success", "fail", "retry"]) {
@@ -242,7 +246,7 @@ function render({ model, el: host }) {
 
   const tools = document.createElement("div");
   tools.className = "qe-tools";
-  for (const [label, title, fn] of [["+", "Zoom in", () => zoomBy(1.25)], ["−", "Zoom out", () => zoomBy(0.8)], ["⤢", "Fit the map", () => fit()]]) {
+  for (const [label, title, fn] of [["+", t("Zoom in"), () => zoomBy(1.25)], ["−", t("Zoom out"), () => zoomBy(0.8)], ["⤢", t("Fit the map"), () => fit()]]) {
     const b = document.createElement("button");
     b.type = "button"; b.textContent = label; b.title = title; b.setAttribute("aria-label", title);
     b.addEventListener("click", fn);
@@ -372,7 +376,7 @@ function render({ model, el: host }) {
     for (const st of states) {
       const item = document.createElement("span");
       item.className = `qe-legend-item qe-state-${st}`;
-      item.textContent = STATE_LABEL[st] ?? st;
+      item.textContent = t(STATE_LABEL[st] ?? st);
       legend.appendChild(item);
     }
     if (willFit) {

@@ -20,8 +20,10 @@ import anywidget
 import networkx as nx
 import traitlets
 
-from ..engine import Progress, explain
+from ..engine import Progress
 from ..graph import map_layout
+from ..i18n import N_, _
+from ..i18n import explain as i18n_explain
 
 __all__ = ["QuestMap", "map_nodes", "map_edges", "FRONT_END", "ASPECTS"]
 
@@ -56,7 +58,7 @@ def map_nodes(G: nx.DiGraph, progress: Progress | None = None, aspect: float = 1
             item["icon"] = icon
         if progress is not None:
             item["state"] = progress.nodes[n].state
-            item["info"] = explain(progress, n)
+            item["info"] = i18n_explain(progress, n, G)  # in the page's language
         out.append(item)
     return out
 
@@ -73,6 +75,23 @@ def map_edges(G: nx.DiGraph, aspect: float = 1.6) -> list[dict]:
             e = {**e, "path": route[0], "mark": list(route[1])}
         out.append({**e, "index": i})
     return out
+
+
+#: The words the map's front end shows (widgets/questmap.js looks each one up in ``words``).
+MAP_WORDS = (
+    N_("locked"), N_("open"), N_("in progress"), N_("waiting for review"), N_("returned"),
+    N_("done"), N_("not passed"), N_("closed"), N_("has a problem"), N_("Locked"), N_("Open"),
+    N_("Started"), N_("Waiting for your teacher"), N_("Back from your teacher"), N_("Done"),
+    N_("Not passed yet"), N_("Not on your path"), N_("if passed"), N_("if not passed yet"),
+    N_("back to try again"), N_("Show the steps as"), N_("🗺 Map"), N_("☰ List of steps"),
+    N_("Quest map. Arrow keys move between steps, Enter opens one, plus and minus zoom."),
+    N_("Zoom in"), N_("Zoom out"), N_("Fit the map"), N_("Steps of the quest"),
+)
+
+
+def map_words() -> dict[str, str]:
+    """The map's words in the active language (only those that differ from English)."""
+    return {w: _(w) for w in MAP_WORDS if _(w) != w}
 
 
 class QuestMap(anywidget.AnyWidget):
@@ -93,8 +112,10 @@ class QuestMap(anywidget.AnyWidget):
     view = traitlets.Unicode("map").tag(sync=True)  # "map" or "list" (the student's pick)
     aspect = traitlets.Float(1.6).tag(sync=True)  # width / height of the frame, from the browser
     follow = traitlets.Unicode("").tag(sync=True)  # a selector to scroll to after a tap (phones)
+    words = traitlets.Dict().tag(sync=True)  # the front end's English words -> the page's language
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("words", map_words())
         super().__init__(**kwargs)
         self._edit_handlers: list = []
         self._focus_handlers: list = []
