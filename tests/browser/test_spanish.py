@@ -13,7 +13,8 @@ from questengine import loads_quest
 from test_i18n import T1_ES
 
 ENGLISH_WORDS = ("Log out", "My quests", "My profile", "Check my mastery", "Done ✓", "Done ➜",
-                 "How do you want to do this", "Into the forest", "Tiny fractions")
+                 "How do you want to do this", "Into the forest", "Tiny fractions", "List of steps",
+                 "in progress", "locked", "is locked", "opens after")
 
 
 def test_the_play_page_in_spanish_with_a_translated_quest(classroom_info, player):
@@ -33,6 +34,10 @@ def test_the_play_page_in_spanish_with_a_translated_quest(classroom_info, player
     expect(page.locator(".qe-logout")).to_have_text("Salir")
     expect(page.locator(".qe-quest-list")).to_contain_text("Fracciones pequeñas")
     assert page.evaluate("document.documentElement.lang") == "es"
+    expect(page.locator(".qe-view-list")).to_have_text("☰ Lista de pasos")
+    # why a step is locked, in Spanish with the Spanish titles (the map's label for it)
+    assert "se abre después de terminar «Hacia el bosque»" in p.node("learn").get_attribute(
+        "aria-label")
     p.select("intro", "Hacia el bosque")
     expect(p.panel).to_contain_text("Hola")
     p.do()
