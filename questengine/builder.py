@@ -144,7 +144,7 @@ class QuestBuilder:
     """A quest built in code. Nodes are added in order; paths join them.
 
     ``registry`` is the plugin registry whose kinds :meth:`node` may add (None:
-    questengine's own kinds only).
+    questengine's own kinds, the ``code`` kind of :meth:`code` included).
     """
 
     def __init__(self, id: str, title: str, *, story: str | None = None,
@@ -152,8 +152,8 @@ class QuestBuilder:
                  theme: str | None = None, registry=None):
         from .plugins import Registry
 
-        # no registry: a new empty one (questengine's own kinds), never a process-wide one
-        self.registry = registry if registry is not None else Registry(code=False)
+        # no registry: a new one with questengine's own kinds (code too), never a process-wide one
+        self.registry = registry if registry is not None else Registry()
         self.data: dict[str, Any] = {"id": id, "title": title}
         for key, value in (("version", version), ("story", story),
                            ("description", description), ("theme", theme)):

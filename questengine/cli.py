@@ -402,7 +402,7 @@ def untranslated_cmd(quest: str, language: str, output: str) -> None:
     from .i18n import untranslated
     from .loader import load_quest
 
-    todo = untranslated(load_quest(quest), language.strip().lower())
+    todo = untranslated(load_quest(quest, installed_registry()), language.strip().lower())
     rows = [(t["key"], t["text"] if isinstance(t["text"], str) else " | ".join(t["text"]), "")
             for t in todo]
     with click.open_file(output, "w", encoding="utf-8") as fh:

@@ -674,3 +674,19 @@ def test_a_graph_without_a_registry_is_an_error_naming_the_fix(installed):
     with pytest.raises(PluginError, match=r"carries no plugin registry; build it with "
                                           r"questengine\.graph\.quest_graph\(quest, registry\)"):
         graph_registry(hand_made)
+
+
+def test_a_builder_without_a_registry_has_questengines_kinds_the_code_kind_too():
+    from questengine.builder import QuestBuilder
+    from questengine.builder import test as code_test
+
+    first, second = QuestBuilder("c", "C"), QuestBuilder("d", "D")
+    assert first.registry is not second.registry  # each its own, none process-wide
+    first.code("add", "Add", prompt="Write add(a, b).", function="add",
+               tests=[code_test("add(1, 2)", 3)])
+    first.end("end", "Done")
+    first.path("add", "end")
+    G = quest_graph(first.build())
+    assert graph_registry(G) is first.registry and set(G.graph["kinds"]) == {"code"}
+    with pytest.raises(QuestFileError, match="unknown kind .scramble."):
+        second.node("scramble", "w", "Word", word="forest")  # not installed in this one

@@ -511,7 +511,8 @@ class EditorPage(Page):
             from .play import PlayPage
 
             sandbox = Classroom(":memory:", hasher=PasswordHasher(time_cost=1, memory_cost=8,
-                                                                  parallelism=1))
+                                                                  parallelism=1),
+                                registry=self.registry)  # the editor's kinds
             owner = sandbox.add_teacher("preview@questengine.invalid", "Preview", "preview-only")
             code = sandbox.create_class("preview@questengine.invalid", "Preview", "PREVIEW")
             sandbox.publish(quest, by=owner)
