@@ -357,7 +357,7 @@ class EditorTab:
 
     def set_title(self, node_id: str, old: str, title: str) -> None:
         """Click the node, then type its new title in the inspector."""
-        self.node(node_id).locator(".qe-title").click()
+        self.node(node_id).locator(".qe-box").click()  # its words may be hidden when far
         self.page.wait_for_selector(f".qe-editor .qe-node.qe-selected[data-id='{node_id}']")
         self.page.wait_for_function(
             "t => { const i = document.querySelector('.qe-inspector .qe-form .qe-field-title input');"
