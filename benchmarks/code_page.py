@@ -44,7 +44,7 @@ def set_up(tmp: Path, runs: int) -> tuple[VoilaServer, list[str]]:
     names = [f"Coder {i}" for i in range(2 * runs + 1)]
     for name in names:
         c.add_student(code, name, "2468")
-    c.publish(loads_quest(QUEST), by=owner)
+    c.publish(loads_quest(QUEST, registry=c.registry), by=owner)
     c.assign("coding", code)
     c.store.close()
     return VoilaServer(db=tmp / "classroom.db", port=free_port(), run_dir=tmp / "run"), names
@@ -81,7 +81,9 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    limit = loads_quest(QUEST).node("add").time_limit
+    from questengine.plugins import Registry
+
+    limit = loads_quest(QUEST, registry=Registry()).node("add").time_limit  # the code kind
     idle, busy, stopped = [], [], []
     with tempfile.TemporaryDirectory(prefix="qe-code-bench-") as tmp:
         server, names = set_up(Path(tmp), args.runs)

@@ -36,6 +36,7 @@ from .errors import Problem, QuestEngineError, QuestFileError
 from .graph import layout, validate
 from .loader import SourceInfo, dumps_quest, keep_spelling, load_quest, parse_quest, save_quest
 from .model import NODE_KINDS, Quest
+from .plugins import registry_of
 
 __all__ = ["QuestDraft", "DEFAULT_NODES", "EDGE_CONDITIONS", "EditError", "MissingNode",
            "MissingEdge"]
@@ -79,8 +80,10 @@ DEFAULT_NODES: dict[str, dict] = {
 class QuestDraft:
     """A quest being edited: plain data, every change undoable."""
 
-    def __init__(self, data: dict, source: SourceInfo | None = None, path: Path | None = None):
+    def __init__(self, data: dict, source: SourceInfo | None = None, path: Path | None = None,
+                 registry=None):
         self.data = data
+        self.registry = registry  # the plugin kinds the draft may use (None: questengine's own)
         self.source = source
         self.path = path
         self._undo: list[dict] = []
@@ -91,25 +94,28 @@ class QuestDraft:
     # opening and saving ------------------------------------------------------------------------------
 
     @classmethod
-    def new(cls, quest_id: str, title: str) -> "QuestDraft":
-        return cls({"id": quest_id, "title": title, "version": 1, "nodes": [], "edges": []})
+    def new(cls, quest_id: str, title: str, registry=None) -> "QuestDraft":
+        return cls({"id": quest_id, "title": title, "version": 1, "nodes": [], "edges": []},
+                   registry=registry)
 
     @classmethod
-    def open(cls, path: str | Path) -> "QuestDraft":
+    def open(cls, path: str | Path, registry=None) -> "QuestDraft":
         """Open a quest file (it must load; it may still have map problems)."""
-        quest = load_quest(path)
-        return cls.from_quest(quest, Path(path))
+        quest = load_quest(path, registry)
+        return cls.from_quest(quest, Path(path), registry)
 
     @classmethod
-    def from_quest(cls, quest: Quest, path: Path | None = None) -> "QuestDraft":
+    def from_quest(cls, quest: Quest, path: Path | None = None, registry=None) -> "QuestDraft":
         data = quest.to_data()
         if quest._source is not None:  # keep the file's spelling of aliased keys
             keep_spelling(quest._source.doc, data)
-        return cls(data, quest._source, path)
+        return cls(data, quest._source, path,
+                   registry if registry is not None else registry_of(quest))
 
     def quest(self) -> Quest:
         """The draft as a Quest; QuestFileError listing problems if it does not fit the format."""
-        quest = parse_quest(copy.deepcopy(self._file_data()), str(self.path or "<draft>"))
+        quest = parse_quest(copy.deepcopy(self._file_data()), str(self.path or "<draft>"),
+                            self.registry)
         quest._source = self.source
         return quest
 
@@ -185,9 +191,7 @@ class QuestDraft:
 
     def add_node(self, kind: str, x: float, y: float, **fields: Any) -> str:
         """Add a node of ``kind`` at (x, y); returns its id."""
-        from .plugins import default_registry
-
-        plugins = default_registry().kinds
+        plugins = self.registry.kinds if self.registry is not None else {}
         if kind not in NODE_KINDS and kind not in DEFAULT_NODES and kind not in plugins:
             raise EditError(f"unknown kind {kind!r}; valid kinds: "
                              f"{', '.join([*NODE_KINDS, *plugins])}")
@@ -312,7 +316,7 @@ class QuestDraft:
     def problems(self) -> list[Problem]:
         """Everything wrong with the draft, in sentences (format problems, then map problems)."""
         try:
-            quest = parse_quest(copy.deepcopy(self._file_data()), "<draft>")
+            quest = parse_quest(copy.deepcopy(self._file_data()), "<draft>", self.registry)
         except QuestFileError as err:
             return [Problem(p.message, path=p.path, code=p.code, nodes=self._nodes_of(p.path))
                     for p in err.problems]

@@ -143,16 +143,17 @@ test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 class QuestBuilder:
     """A quest built in code. Nodes are added in order; paths join them.
 
-    ``registry`` is the plugin registry whose kinds :meth:`node` may add (the
-    default one if None).
+    ``registry`` is the plugin registry whose kinds :meth:`node` may add (None:
+    questengine's own kinds only).
     """
 
     def __init__(self, id: str, title: str, *, story: str | None = None,
                  description: str | None = None, version: int | None = None,
                  theme: str | None = None, registry=None):
-        from .plugins import default_registry
+        from .plugins import Registry
 
-        self.registry = registry if registry is not None else default_registry()
+        # no registry: a new empty one (questengine's own kinds), never a process-wide one
+        self.registry = registry if registry is not None else Registry(code=False)
         self.data: dict[str, Any] = {"id": id, "title": title}
         for key, value in (("version", version), ("story", story),
                            ("description", description), ("theme", theme)):

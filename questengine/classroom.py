@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import center
+from .accommodations import Accommodations, adapt_graph, parse_accommodations
 from .engine import Action, Progress, act, explain, extend, replay
 from .errors import (
     AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, QuestFileError,
@@ -41,6 +42,7 @@ from .files import DEFAULT_LIMIT, FileStore, FileStoreError
 from .graph import quest_graph
 from .loader import dumps_quest, load_quest, loads_quest
 from .model import Quest
+from .plugins import installed_registry, registry_of
 from .rewards import level_for
 from .store import StoreBusy, StoreInterface, open_store
 
@@ -257,8 +259,9 @@ class Classroom:
 
     ``clock`` returns the current time (tests pass a fake one); ``hasher`` is
     argon2's PasswordHasher (tests may pass cheaper parameters); ``registry``
-    is the plugin registry whose node kinds quests may use (by default
-    :func:`questengine.plugins.default_registry`).
+    is the plugin registry whose node kinds quests may use (by default one built
+    here, once, by :func:`questengine.plugins.installed_registry`); every quest
+    and graph this classroom reads is read with it.
     """
 
     def __init__(self, store: StoreInterface | str | Path = ":memory:", *,
@@ -267,7 +270,7 @@ class Classroom:
                  session_hours: float = 8.0, max_failures: int = 5,
                  window_minutes: float = 15.0, max_wait_seconds: float = 60.0,
                  reflections_a_minute: int | None = MAX_REFLECTIONS_A_MINUTE, registry=None):
-        self.registry = registry
+        self.registry = registry if registry is not None else installed_registry()
         # a database address: a SQLite file path or postgresql://user@host/dbname
         self.store = store if not isinstance(store, (str, Path)) else open_store(store)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -278,7 +281,9 @@ class Classroom:
         self.max_wait = max_wait_seconds
         self.reflections_a_minute = reflections_a_minute  # None: no limit (load tests)
         self._graphs: dict[tuple[str, int], nx.DiGraph] = {}
+        self._local_graphs: dict[tuple[str, int, str], nx.DiGraph] = {}  # per language
         self._cache: dict[tuple[int, str], _Cached] = {}
+        self._adapted: dict[tuple[int, Accommodations], nx.DiGraph] = {}
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
 
     def stamp(self) -> str:
@@ -414,6 +419,10 @@ class Classroom:
                                  f"existing teacher, got {by!r}")
         if not isinstance(quest, Quest):
             quest = load_quest(quest, self.registry)
+        elif registry_of(quest) not in (None, self.registry):  # read with another registry:
+            # its plugin kinds must be this classroom's (QuestFileError names what is not)
+            quest = loads_quest(dumps_quest(quest), quest._source.filename if quest._source
+                                else quest.id, self.registry)
         quest_graph(quest, self.registry)  # raises QuestValidationError listing every problem
         latest = self.store.quest_row(quest.id)
         if latest is not None and latest["published_by"] != by:
@@ -553,8 +562,8 @@ class Classroom:
         """The validated graph of a published quest (latest version by default)."""
         if version is None:  # one small read per action: the quest's source only when new
             version = self.store.latest_version(quest_id)
-            if (quest_id, version) in self._graphs:
-                return self._graphs[(quest_id, version)]
+        if (quest_id, version) in self._graphs:
+            return self._graphs[(quest_id, version)]
         row = self.store.quest_row(quest_id, version) if version is not None else None
         if row is None:
             raise ClassroomError(f"no quest {quest_id!r} is published")
@@ -572,6 +581,27 @@ class Classroom:
                 raise ClassroomError(f"The quest “{row.get('title') or quest_id}” cannot be "
                                      "opened right now; your teacher has been told.") from err
         return self._graphs[key]
+
+    def localized_graph(self, quest_id: str, language: str | None) -> nx.DiGraph:
+        """The quest's graph with its texts in ``language`` where its author translated them
+        (the same nodes, edges and answers: only what is shown differs)."""
+        from .i18n import localize
+
+        G = self.graph(quest_id)
+        quest = G.graph["quest"]
+        if not language or language not in quest.translations:
+            return G
+        key = (quest_id, quest.version, language)
+        cached = self._local_graphs.get(key)
+        if cached is None or cached.graph.get("source_graph") is not G:
+            cached = G.copy()
+            cached.graph.pop("_map_layouts", None)  # titles differ: the map wraps its own
+            local = localize(quest, language)
+            for node in local.nodes:
+                cached.nodes[node.id]["node"] = node
+            cached.graph.update(quest=local, source_graph=G, language=language)
+            self._local_graphs[key] = cached
+        return cached
 
     # logins ------------------------------------------------------------------------------------
 
@@ -631,6 +661,81 @@ class Classroom:
         self.store.clear_login_failures(key)
         return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
 
+    # behind JupyterHub: the hub user is the identity ------------------------------------------
+
+    def login_hub(self, hub_username: str, role: str | None = None,
+                  class_code: str | None = None) -> "StudentSession | TeacherSession":
+        """The session of the person a JupyterHub user is on the roster as.
+
+        ``hub_username`` must come from the server side (the hub's authentication, as
+        ``JUPYTERHUB_USER`` in the user's server), never from the page. ``role`` narrows
+        the match to ``"teacher"`` or ``"student"`` (an LMS launch's role); ``class_code``
+        picks one class when the student is on several rosters (an LMS course). A hub user
+        with no roster entry gets a :class:`LoginError` sentence, never anyone else's page.
+        """
+        name = str(hub_username or "").strip()
+        if role not in (None, "teacher", "student"):
+            raise ClassroomError(f"a hub login's role is 'teacher' or 'student', got {role!r}")
+        if not name:
+            raise LoginError("This page did not get your hub account. Log in to the hub again.")
+        if role in (None, "teacher"):
+            teacher = self.store.teacher_by_hub(name)
+            if teacher is not None:
+                return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
+        rows = self.store.students_by_hub(name) if role in (None, "student") else []
+        if class_code:
+            code = str(class_code).strip().upper()
+            rows = [r for r in rows if r["class_code"] == code]
+        if len(rows) == 1:
+            student = rows[0]
+            return StudentSession(self, student, self._start_session("student", student["id"]))
+        if len(rows) > 1:
+            codes = ", ".join(r["class_code"] for r in rows)
+            raise LoginError(f"Your hub account “{name}” is on the roster of several classes "
+                             f"({codes}). Open the quest from your class's course page.")
+        who = {"teacher": "teacher", "student": "student"}.get(role or "", "teacher or student")
+        raise LoginError(f"Your hub account “{name}” is not on any class roster as a {who}. "
+                         "Ask your teacher (or the school's administrator) to add your hub "
+                         "username to the roster.")
+
+    def set_hub_username(self, kind: str, user_id: int, hub_username: str | None) -> None:
+        """Map a teacher or student to a JupyterHub username (``None`` removes the mapping)."""
+        name = (hub_username or "").strip() or None
+        if kind == "teacher":
+            row = self.store.teacher(user_id)
+            if row is None:
+                raise ClassroomError(f"there is no teacher {user_id!r}")
+            other = self.store.teacher_by_hub(name) if name else None
+            if other is not None and other["id"] != user_id:
+                raise ClassroomError(f"the hub username {name!r} already belongs to teacher "
+                                     f"{other['email']}")
+            self.store.set_teacher_identity(user_id, email=row["email"], name=row["name"],
+                                            hub_username=name, source_id=row.get("source_id"))
+        elif kind == "student":
+            row = self.store.student(user_id)
+            if row is None:
+                raise ClassroomError(f"there is no student {user_id!r}")
+            if name and any(r["class_code"] == row["class_code"] and r["id"] != user_id
+                            for r in self.store.students_by_hub(name)):
+                raise ClassroomError(f"class {row['class_code']} already has a student with "
+                                     f"the hub username {name!r}")
+            self.store.set_student_identity(user_id, name=row["name"], name_key=row["name_key"],
+                                            hub_username=name, source_id=row.get("source_id"))
+        else:
+            raise ClassroomError(f"kind must be 'teacher' or 'student', got {kind!r}")
+
+    def sign_up_family(self, code: str, email: str, name: str, password: str,
+                       language: str | None = None):
+        """A family's sign-up with a code from the teacher's handout (see questengine.family)."""
+        from .family import sign_up
+
+        return sign_up(self, code, email, name, password, language)
+
+    def login_family(self, email: str, password: str):
+        from .family import login
+
+        return login(self, email, password)
+
     def _start_session(self, kind: str, user_id: int) -> str:
         token = secrets.token_urlsafe(32)
         now = self.clock()
@@ -643,23 +748,33 @@ class Classroom:
         row = self._session_row(token)
         if row["kind"] == "student":
             return StudentSession(self, self.store.student(row["user_id"]), token)
+        if row["kind"] == "family":
+            from .family import FamilySession
+
+            return FamilySession(self, self.store.family(row["user_id"]), token)
         return TeacherSession(self, self.store.teacher(row["user_id"]), token)
 
-    def _session_row(self, token: str) -> dict:
-        row = self.store.session(_token_hash(str(token or "")))
+    def _session_row(self, token: str, quest: tuple[str, str] | None = None) -> dict:
+        """The session's row; with ``quest`` = (class code, quest id) also whether that quest
+        is assigned and its latest version (one read per student action)."""
+        token_hash = _token_hash(str(token or ""))
+        row = (self.store.session(token_hash) if quest is None
+               else self.store.session_for_quest(token_hash, *quest))
         if row is None or datetime.fromisoformat(row["expires"]) <= self.clock():
             raise SessionExpired("Your session has ended. Please log in again.")
         return row
 
     # playing (for sessions) -------------------------------------------------------------------
 
-    def _current(self, student_id: int, quest_id: str, catch_up: bool = True) -> "_Cached":
+    def _current(self, student_id: int, quest_id: str, catch_up: bool = True,
+                 version: int | None = None) -> "_Cached":
         """The student's progress in a quest, caught up with events other processes wrote.
 
         ``catch_up=False`` skips the read of newer events when this process has the
-        student's progress cached (an action confirms it under the write lock anyway).
+        student's progress cached (an action confirms it under the write lock anyway);
+        ``version`` is the quest's latest version when the caller has just read it.
         """
-        G = self.graph(quest_id)
+        G = self.student_graph(student_id, quest_id, version)
         key = (student_id, quest_id)
         cached = self._cache.get(key)
         if cached is None or cached.progress.graph is not G:
@@ -677,7 +792,7 @@ class Classroom:
         return cached
 
     def _play(self, student_id: int, quest_id: str, action: Action, role: str,
-              actor: str) -> Progress:
+              actor: str, version: int | None = None) -> Progress:
         """Check an action with the engine and record it, or raise and write nothing.
 
         The check runs on the cached progress outside the write lock; inside
@@ -690,7 +805,8 @@ class Classroom:
             # the first try checks the action on the cached progress without reading the log
             # again: the write lock below confirms nobody wrote meanwhile (one read fewer per
             # action); a refusal is only final once checked on the caught-up progress
-            cached = self._current(student_id, quest_id, catch_up=attempt > 0)
+            cached = self._current(student_id, quest_id, catch_up=attempt > 0,
+                                   version=version if attempt == 0 else None)
             G = cached.progress.graph
             try:
                 new = act(G, cached.progress, action, role=role, actor=actor, at=self.stamp())
@@ -700,28 +816,49 @@ class Classroom:
                 raise
             if not new:
                 return cached.progress
-            after = cached.progress.copy()
-            extend(after, new)  # worked out before taking the write lock
+            after = extend(cached.progress.copy(), new)  # worked out before the write lock
             previous = None if cached.fresh else cached.progress
-            try:
-                with self.store.write():
-                    if self.store.last_event_id(student_id, quest_id) != cached.last_id:
-                        continue  # another tab or the teacher acted first: check again
-                    ids = self.store.append(student_id, new)
-                    now = self.clock()
-                    recent = (cached.active_at is not None
-                              and now - cached.active_at < timedelta(minutes=1))
-                    self.store.save_progress(student_id, after, now.isoformat(timespec="microseconds"),
-                                             previous, by_student=role == "student",
-                                             activity_recent=recent)
+            now = self.clock()
+            recent = cached.active_at is not None and now - cached.active_at < timedelta(minutes=1)
+            try:  # one transaction: appended only if the log still ends where we read it
+                ids = self.store.record(student_id, quest_id, cached.last_id, new, after,
+                                        now.isoformat(timespec="microseconds"), previous,
+                                        by_student=role == "student", activity_recent=recent)
             except BaseException:
                 self._cache.pop(key, None)  # not sure what the database holds now: reload
                 raise
+            if ids is None:
+                continue  # another tab or the teacher acted first: check again
             cached.progress, cached.last_id, cached.fresh = after, ids[-1], False
             if role == "student" and not recent:
                 cached.active_at = now  # the student's activity was just written
             return after
         raise StoreBusy("this student's progress kept changing while saving; try again")
+
+    # accommodations -------------------------------------------------------------------------
+
+    def accommodations(self, student_id: int) -> Accommodations:
+        """The supports a teacher set for this student (none by default)."""
+        return parse_accommodations(self.store.accommodations([student_id]).get(student_id))
+
+    def student_graph(self, student_id: int, quest_id: str, version: int | None = None,
+                      language: str | None = None) -> nx.DiGraph:
+        """The quest graph this student plays: the published one, adapted to their
+        accommodations (more tries at gates, fewer options, simpler text, more time).
+        Every action of the student and every view of their progress uses it; with a
+        ``language``, its texts in that language where the author translated them (for
+        showing: the same nodes, edges and answers)."""
+        G = (self.localized_graph(quest_id, language) if language
+             else self.graph(quest_id, version))
+        acc = self.accommodations(student_id)
+        if not acc.any():
+            return G
+        key = (id(G), acc)
+        adapted = self._adapted.get(key)
+        if adapted is None or adapted.graph.get("adapted_from") is not G:
+            adapted = self._adapted[key] = adapt_graph(G, acc)
+            adapted.graph["adapted_from"] = G
+        return adapted
 
     def _progress(self, student_id: int, quest_id: str) -> Progress:
         """The student's current progress (shared with the cache: treat it as read-only)."""
@@ -748,10 +885,11 @@ class _Session:
         self._row = row
         self.token = token
 
-    def _check(self) -> None:
-        row = self._classroom._session_row(self.token)
+    def _check(self, quest: tuple[str, str] | None = None) -> dict:
+        row = self._classroom._session_row(self.token, quest)
         if row["kind"] != self.kind or row["user_id"] != self._row["id"]:
             raise AccessDenied("this session belongs to someone else")
+        return row
 
     def logout(self) -> None:
         self._classroom.store.end_session(_token_hash(self.token))
@@ -774,18 +912,22 @@ class StudentSession(_Session):
     def _sid(self) -> int:
         return self._row["id"]
 
-    def _assigned(self, quest_id: str) -> None:
-        self._check()
-        if not self._classroom.store.is_assigned(self.class_code, quest_id):
+    def _assigned(self, quest_id: str) -> int | None:
+        """Check the session and the assignment; the quest's latest version (one read)."""
+        row = self._check((self.class_code, quest_id))
+        if not row["assigned"]:
             raise AccessDenied(f"the quest {quest_id!r} is not assigned to your class")
+        return row["latest_version"]
 
     def quests(self) -> list[QuestCard]:
         """The quests assigned to the student's class, with progress."""
         self._check()
         cards = []
+        language = self.language
         for a in self._classroom.store.assignments(self.class_code):
             try:
-                self._classroom.graph(a["quest_id"])
+                G = self._classroom.localized_graph(a["quest_id"], language)
+                title = G.graph["quest"].title if language else a["title"]
             except ClassroomError:  # e.g. its plugin is missing: listed, but it cannot open
                 cards.append(QuestCard(a["quest_id"], a["title"], a["version"], 0, 0, 0, False))
                 continue
@@ -796,14 +938,21 @@ class StudentSession(_Session):
             status = self._classroom.store.quest_status(self._sid, a["quest_id"])
             if progress.complete:
                 total = done
-            cards.append(QuestCard(a["quest_id"], a["title"], a["version"], done, total,
+            cards.append(QuestCard(a["quest_id"], title, a["version"], done, total,
                                    status["xp"] if status else progress.xp,
                                    bool(status and status["complete"]) or progress.complete))
         return cards
 
     def graph(self, quest_id: str) -> nx.DiGraph:
+        """The quest as this student plays it: adapted to their accommodations, its texts in
+        the student's language where the quest has them."""
         self._assigned(quest_id)
-        return self._classroom.graph(quest_id)
+        return self._classroom.student_graph(self._sid, quest_id, language=self.language)
+
+    def accommodations(self) -> Accommodations:
+        """The supports your teacher set for you (read aloud, larger text...)."""
+        self._check()
+        return self._classroom.accommodations(self._sid)
 
     def progress(self, quest_id: str) -> Progress:
         self._assigned(quest_id)
@@ -813,8 +962,9 @@ class StudentSession(_Session):
         return explain(self.progress(quest_id), node)
 
     def _do(self, quest_id: str, action: Action) -> Progress:
-        self._assigned(quest_id)
-        return self._classroom._play(self._sid, quest_id, action, "student", f"student:{self._sid}")
+        version = self._assigned(quest_id)
+        return self._classroom._play(self._sid, quest_id, action, "student",
+                                     f"student:{self._sid}", version)
 
     def open(self, quest_id: str, node: str) -> Progress:
         return self._do(quest_id, Action("open", node))
@@ -823,6 +973,15 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("choose", node, option=option))
 
     def answer(self, quest_id: str, node: str, answers: dict) -> Progress:
+        from .i18n import original_answers
+
+        language = self.language
+        if language and isinstance(answers, dict):  # options picked in the student's language
+            self._assigned(quest_id)
+            quest = self._classroom.graph(quest_id).graph["quest"]
+            answers = original_answers(
+                quest, self._classroom.localized_graph(quest_id, language).graph["quest"],
+                node, answers)
         return self._do(quest_id, Action("answer", node, answers=answers))
 
     def submit(self, quest_id: str, node: str, content: str) -> Progress:
@@ -841,6 +1000,31 @@ class StudentSession(_Session):
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile
+
+    @property
+    def language(self) -> str | None:
+        """The interface language the student chose (None: the browser's preference)."""
+        row = self._classroom.store.student(self._sid)
+        return row.get("language") if row else None
+
+    def set_language(self, language: str) -> str:
+        from .i18n import check_language
+
+        self._check()
+        code = check_language(language)
+        self._classroom.store.set_student_language(self._sid, code)
+        return code
+
+    def reflections(self) -> list[dict]:
+        """The student's reflections, newest first: id, quest_id, node, text, at, shared."""
+        self._check()
+        return self._classroom.store.student_reflections(self._sid)
+
+    def share_reflection(self, reflection_id: int, shared: bool = True) -> None:
+        """Show one reflection to the family (or hide it again). Reflections start unshared."""
+        self._check()
+        if not self._classroom.store.share_reflection(self._sid, reflection_id, bool(shared)):
+            raise ClassroomError(f"you have no reflection {reflection_id!r}")
 
     def asset(self, quest_id: str, path: str) -> tuple[bytes, str, str | None]:
         """A file the quest ships (its ``assets:``), for this student: (bytes, type, captions path).
@@ -1008,6 +1192,11 @@ class TeacherSession(_Session):
         return self._row["name"]
 
     @property
+    def registry(self):
+        """The classroom's plugin registry (the kinds its quests may use)."""
+        return self._classroom.registry
+
+    @property
     def teacher_id(self) -> int:
         return self._row["id"]
 
@@ -1027,6 +1216,36 @@ class TeacherSession(_Session):
         if row is None or row["class_code"] not in {c["code"] for c in self.classes()}:
             raise AccessDenied(f"student {student_id!r} is not in your classes")
         return row
+
+    def accommodations(self, student_id: int) -> Accommodations:
+        """One of your students' supports."""
+        self._own_student(student_id)
+        return self._classroom.accommodations(student_id)
+
+    def set_accommodations(self, student_id: int, **settings) -> Accommodations:
+        """Turn supports on or off for one of your students; the others stay as they were.
+
+        ``settings`` are fields of :class:`~questengine.accommodations.Accommodations`
+        (``read_aloud=True``, ``extra_attempts=2``...); an unknown one is an error naming
+        the choices. The student's pages use them from their next action on.
+        """
+        self._own_student(student_id)
+        classroom = self._classroom
+        current = classroom.accommodations(student_id).model_dump()
+        new = parse_accommodations({**current, **settings})
+        classroom.store.save_accommodations(student_id, new.model_dump(), self.teacher_id,
+                                            classroom.stamp())
+        for key in [k for k in classroom._cache if k[0] == student_id]:
+            classroom._cache.pop(key, None)  # replayed on the adapted graph next time
+        return new
+
+    def class_accommodations(self, class_code: str) -> dict[int, Accommodations]:
+        """The students of a class who have supports, by student id."""
+        code = self._own_class(class_code)
+        ids = [s["id"] for s in self._classroom.store.students_in(code)]
+        rows = self._classroom.store.accommodations(ids)
+        return {sid: parse_accommodations(rows[sid]) for sid in ids if sid in rows
+                and parse_accommodations(rows[sid]).any()}
 
     def students(self, class_code: str) -> list[dict]:
         code = self._own_class(class_code)
@@ -1150,6 +1369,7 @@ class TeacherSession(_Session):
             }
         return {"student": {"id": row["id"], "name": row["name"], "class_code": row["class_code"]},
                 "quests": quests, "profile": store.profile(student_id),
+                "accommodations": self._classroom.accommodations(student_id).model_dump(),
                 "badges": [b["badge"] for b in store.badges_of(student_id)]}
 
     # the progress center ---------------------------------------------------------------------
@@ -1327,3 +1547,101 @@ class TeacherSession(_Session):
         """Delete every row about a student; returns rows deleted per table."""
         self._own_student(student_id)
         return self._classroom.delete_student(student_id)
+
+    # families (questengine.family) -----------------------------------------------------------
+
+    def family_codes(self, class_code: str, student_id: int | None = None) -> list[dict]:
+        """New family codes for the class's students (or one student): ``{student_id, name,
+        code}``. A student's older code stops working; links already made stay."""
+        from .family import family_code_hash, new_family_code
+
+        code = self._own_class(class_code)
+        students = self._classroom.store.students_in(code)
+        if student_id is not None:
+            self._own_student(student_id)
+            students = [s for s in students if s["id"] == student_id]
+        out = [{"student_id": s["id"], "name": s["name"], "code": new_family_code()}
+               for s in students]
+        self._classroom.store.replace_family_codes(
+            [(o["student_id"], family_code_hash(o["code"])) for o in out], self._classroom.stamp())
+        return out
+
+    def family_links(self, class_code: str) -> list[dict]:
+        """The families linked (or asking to be) to the class's students, pending first."""
+        return self._classroom.store.class_family_links(self._own_class(class_code))
+
+    def _own_link(self, family_id: int, student_id: int) -> dict:
+        self._own_student(student_id)
+        link = self._classroom.store.family_link(family_id, student_id)
+        if link is None:
+            raise ClassroomError(f"family {family_id!r} has not asked to follow student "
+                                 f"{student_id!r}")
+        return link
+
+    def approve_family(self, family_id: int, student_id: int) -> None:
+        """Let this family see the student's page."""
+        self._own_link(family_id, student_id)
+        self._classroom.store.set_family_link(family_id, student_id, "approved",
+                                              self._classroom.stamp())
+
+    def unlink_family(self, family_id: int, student_id: int) -> None:
+        """Remove a family's link (approved or pending): they see nothing of the student now."""
+        self._own_link(family_id, student_id)
+        self._classroom.store.set_family_link(family_id, student_id, None,
+                                              self._classroom.stamp())
+
+    def message_family(self, student_id: int, text: str, family_id: int | None = None) -> int:
+        """A note to the student's approved families (or one of them); returns how many got it."""
+        from .family import _clean_text
+
+        self._own_student(student_id)
+        text = _clean_text(text, "note")
+        links = [l for l in self._classroom.store.class_family_links(
+            self._classroom.store.student(student_id)["class_code"])
+            if l["student_id"] == student_id and l["status"] == "approved"
+            and (family_id is None or l["family_id"] == family_id)]
+        if family_id is not None and not links:
+            raise ClassroomError(f"family {family_id!r} is not an approved family of student "
+                                 f"{student_id!r}")
+        at = self._classroom.stamp()
+        self._classroom.store.add_family_messages(
+            [(student_id, l["family_id"], "teacher", self.name, text, at) for l in links])
+        return len(links)
+
+    def message_class_families(self, class_code: str, text: str) -> int:
+        """The same note to every approved family of the class; returns how many got it."""
+        from .family import _clean_text
+
+        code = self._own_class(class_code)
+        text = _clean_text(text, "note")
+        links = [l for l in self._classroom.store.class_family_links(code)
+                 if l["status"] == "approved"]
+        at = self._classroom.stamp()
+        self._classroom.store.add_family_messages(
+            [(l["student_id"], l["family_id"], "teacher", self.name, text, at) for l in links])
+        return len(links)
+
+    def family_messages(self, student_id: int) -> list[dict]:
+        """Every note between the teacher and the student's families, oldest first."""
+        self._own_student(student_id)
+        return self._classroom.store.family_messages(student_id)
+
+    def untranslated(self, quest_id: str, language: str) -> list[dict]:
+        """A quest's texts with no translation into ``language`` (for a translator)."""
+        from .i18n import untranslated
+
+        self._check()
+        code = str(language or "").strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ClassroomError(f"a language is a two- or three-letter code (es, fr, haw), "
+                                 f"got {language!r}")
+        row = self._classroom.store.quest_row(quest_id)
+        if row is None:
+            raise ClassroomError(f"no quest {quest_id!r} is published")
+        mine = row["published_by"] == self.teacher_id or any(
+            a["quest_id"] == quest_id for c in self.classes()
+            for a in self._classroom.store.assignments(c["code"]))
+        if not mine:
+            raise AccessDenied(f"the quest {quest_id!r} is neither yours nor assigned to your "
+                               "classes")
+        return untranslated(self._classroom.graph(quest_id).graph["quest"], code)

@@ -18,6 +18,7 @@ from .cliopts import open_classroom
 from .errors import QuestEngineError, QuestFileError, QuestValidationError
 from .graph import quest_graph, validate
 from .loader import load_quest
+from .plugins import installed_registry
 from .rewards import level_progress
 from .simulate import play
 from .store import is_postgres
@@ -50,10 +51,11 @@ def _quest_files(paths: tuple[str, ...]) -> list[Path]:
 def validate_cmd(paths: tuple[str, ...]) -> None:
     """Check quest files (or folders of them); print FILE:LINE: problem lines."""
     bad = 0
+    registry = installed_registry()  # questengine's kinds and the installed plugins' kinds
     files = _quest_files(paths)
     for path in files:
         try:
-            problems = validate(load_quest(path))
+            problems = validate(load_quest(path, registry), registry)
         except QuestFileError as err:
             problems = err.problems
         for problem in problems:
@@ -78,9 +80,10 @@ def simulate_cmd(quest: str, seed: int, skill: float) -> None:
     _print_playthrough(G, seed, skill)
 
 
-def _load_graph(path: str):
+def _load_graph(path: str, registry=None):
+    registry = registry if registry is not None else installed_registry()
     try:
-        return quest_graph(load_quest(path))
+        return quest_graph(load_quest(path, registry), registry)
     except (QuestFileError, QuestValidationError) as err:
         for problem in err.problems:
             click.echo(str(problem), err=True)
@@ -108,8 +111,9 @@ def _print_playthrough(G, seed: int, skill: float) -> None:
 
 @main.command("demo")
 @click.option("--no-serve", is_flag=True, help="Only build the demo database and print the logins.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="run/demo.db",
-              show_default=True, help="Demo database file (replaced).")
+@click.option("--db", "db_path", default="run/demo.db", show_default=True, metavar="ADDRESS",
+              help="Demo database: a SQLite file (replaced), or postgresql://user@host/dbname "
+                   "(an empty database).")
 @click.option("--quests", "folder", type=click.Path(file_okay=False), default=None,
               help="Folder of quests (default: the sample quests).")
 @click.option("--seed", type=int, default=7, show_default=True)
@@ -121,8 +125,9 @@ def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int, port: 
     from .simulate import SimulationError
 
     root = Path(folder) if folder else _sample_quests()
+    registry = installed_registry()
     for path in _quest_files((str(root),)):
-        G = _load_graph(str(path))
+        G = _load_graph(str(path), registry)
         try:
             run = play(G, random.Random(seed))
         except SimulationError as err:
@@ -139,7 +144,7 @@ def demo_cmd(no_serve: bool, db_path: str, folder: str | None, seed: int, port: 
     for login in info.students:
         click.echo(f"  {login.class_code}  {login.name:<16} {login.pin}")
     if not no_serve:
-        _serve(Path(db_path), port, f"student: class {info.class_code}, name "
+        _serve(db_path if is_postgres(db_path) else Path(db_path), port, f"student: class {info.class_code}, name "
                f"{info.students[0].name}, PIN {info.students[0].pin}",
                f"{info.teacher_email} / {info.teacher_password}")
 
@@ -300,7 +305,7 @@ def assign_cmd(quest: str, class_code: str, db_path: str) -> None:
     classroom = _classroom(db_path)
     owner = classroom.class_teacher(class_code)  # the class's teacher owns what is assigned to it
     if Path(quest).is_file():
-        loaded = load_quest(quest)
+        loaded = load_quest(quest, classroom.registry)
         version = classroom.publish(loaded, by=owner)
         quest_id = loaded.id
     else:
@@ -350,6 +355,60 @@ def student_delete_cmd(class_code: str, name: str, yes: bool, db_path: str) -> N
                ", ".join(f"{t} {n}" for t, n in counts.items() if n))
 
 
+@main.group("family")
+def family_group() -> None:
+    """Families: the printable handout of family codes."""
+
+
+@family_group.command("codes")
+@click.option("--class", "class_code", required=True, help="Class code.")
+@click.option("--name", default=None, help="Only this student (default: the whole class).")
+@click.option("--lang", "language", default="en", show_default=True,
+              help="Language of the handout (en, es).")
+@click.option("--url", "page_url", default="", help="The family page's address, printed on it.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
+              help="HTML file to print (default: standard output).")
+@_db_option
+@_friendly
+def family_codes_cmd(class_code: str, name: str | None, language: str, page_url: str,
+                     output: str, db_path: str) -> None:
+    """New family codes, one printable page per student (older codes stop working)."""
+    from .family import handout_html
+    from .i18n import check_language
+
+    classroom = _classroom(db_path)
+    language = check_language(language)
+    teacher = classroom.teacher_session(class_code)
+    student = classroom.find_student(class_code, name)["id"] if name else None
+    codes = teacher.family_codes(class_code, student)
+    klass = next(c for c in teacher.classes() if c["code"] == class_code.strip().upper())
+    with click.open_file(output, "w", encoding="utf-8") as fh:
+        fh.write(handout_html(codes, klass["name"], teacher.name, page_url, language))
+    if output != "-":
+        click.echo(f"{output}: {len(codes)} family code{'s' if len(codes) != 1 else ''} "
+                   f"for class {klass['code']}")
+
+
+@main.command("untranslated")
+@click.argument("quest", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lang", "language", required=True, help="The translation's language (es, fr...).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
+              help="CSV file (default: standard output).")
+@_friendly
+def untranslated_cmd(quest: str, language: str, output: str) -> None:
+    """The texts of a quest file with no translation into --lang, as CSV for a translator
+    (key, original, translation: the key says where it goes under translations.LANG)."""
+    from .csvsafe import csv_text
+    from .i18n import untranslated
+    from .loader import load_quest
+
+    todo = untranslated(load_quest(quest), language.strip().lower())
+    rows = [(t["key"], t["text"] if isinstance(t["text"], str) else " | ".join(t["text"]), "")
+            for t in todo]
+    with click.open_file(output, "w", encoding="utf-8") as fh:
+        fh.write(csv_text(["key", "original", "translation"], rows))
+
+
 def run() -> None:  # pragma: no cover - entry for `python -m questengine`
     try:
         main()
@@ -366,3 +425,9 @@ for _command in (_interop.import_twee_cmd, _interop.import_quiz_cmd, _interop.ex
                  _interop.bundle_cmd, _interop.import_bundle_cmd, _interop.export_grid_cmd):
     main.add_command(_command)
 roster_group.add_command(_interop.roster_export_cmd)
+
+# issue 17, district deployment: `questengine hub` and `roster import-oneroster`
+from .hub.cli import hub_cmd as _hub_cmd  # noqa: E402
+
+main.add_command(_hub_cmd)
+roster_group.add_command(_interop.roster_import_oneroster_cmd)

@@ -14,8 +14,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from .classroom import Classroom, StudentLogin
+from .errors import ClassroomError
 from .loader import load_quest
 from .simulate import next_move
+from .store import is_postgres, open_store
 
 __all__ = ["DemoInfo", "build_demo", "DEMO_TEACHER", "DEMO_PASSWORD", "DEMO_CLASS"]
 
@@ -32,7 +34,7 @@ STUDENT_NAMES = (
 
 @dataclass
 class DemoInfo:
-    db: Path
+    db: Path | str  # a SQLite file, or the postgresql:// address as given
     class_code: str
     teacher_email: str
     teacher_password: str
@@ -42,23 +44,34 @@ class DemoInfo:
 
 def build_demo(db: str | Path, quests_dir: str | Path, *, seed: int = 7,
                hasher: PasswordHasher | None = None) -> DemoInfo:
-    """Create a fresh demo database at ``db`` (an existing file is replaced)."""
-    db = Path(db)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    """Create a fresh demo database at ``db``: a SQLite file (an existing one is replaced), or
+    ``postgresql://user@host/dbname``, which must hold no classroom yet (nothing is dropped)."""
+    if is_postgres(str(db)):
+        db = str(db)
+        store = open_store(db)  # creates the tables in an empty database
+        if any(store.count_rows(table) for table in ("teachers", "classes", "students")):
+            shown = getattr(store, "shown", "the database")
+            store.close()
+            raise ClassroomError(f"{shown} already holds a classroom; the demo writes only into "
+                                 "an empty database (make one, e.g. `createdb questengine_demo`, "
+                                 "and pass its address)")
+    else:
+        db = store = Path(db)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
     rng = random.Random(seed)
     # a history that ends about now, so "no activity for N days" means something
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=9)
     clock = _Clock(start)
-    classroom = Classroom(db, clock=clock, hasher=hasher)
+    classroom = Classroom(store, clock=clock, hasher=hasher)
     teacher_id = classroom.add_teacher(DEMO_TEACHER, "Ms. Rivera", DEMO_PASSWORD)
     code = classroom.create_class(DEMO_TEACHER, "Grade 4B", DEMO_CLASS)
     logins = classroom.add_students(code, [(name, f"{1000 + i * 37:04d}")
                                            for i, name in enumerate(STUDENT_NAMES)])
     quest_ids = []
     for path in sorted(Path(quests_dir).glob("*.yaml")):
-        quest = load_quest(path)
+        quest = load_quest(path, classroom.registry)
         classroom.publish(quest, by=teacher_id)
         classroom.assign(quest.id, code, by=teacher_id)
         quest_ids.append(quest.id)
@@ -71,6 +84,7 @@ def build_demo(db: str | Path, quests_dir: str | Path, *, seed: int = 7,
             steps = rng.choice([0, 3, 6, 10, 15, 25, 60]) if i else 0
             skill = rng.choice([0.15, 0.4, 0.6, 0.8, 0.95])
             _play(classroom, student, teacher, quest_id, rng, steps, skill, clock)
+    classroom.store.close()
     return DemoInfo(db, code, DEMO_TEACHER, DEMO_PASSWORD, logins, quest_ids)
 
 

@@ -186,6 +186,9 @@ class Progress:
     current: str | None = None
     events: int = 0
     ignored: int = 0
+    # nodes whose NodeProgress this progress shares with a copy (copy-on-write: the engine
+    # copies one with :meth:`own` before changing it, so copies stay independent)
+    _shared: set = field(default_factory=set, repr=False, compare=False)
 
     @property
     def complete(self) -> bool:
@@ -196,12 +199,29 @@ class Progress:
         return self.nodes[node].state
 
     def copy(self) -> "Progress":
-        """An independent copy (sharing the graph and the immutable records inside)."""
-        return replace(self, nodes={n: np.copy() for n, np in self.nodes.items()},
-                       badges=list(self.badges), awarded=list(self.awarded), ends=list(self.ends),
-                       picks=[replace(p) for p in self.picks],
-                       evidence={c: list(obs) for c, obs in self.evidence.items()},
-                       mastery=dict(self.mastery), struggling=dict(self.struggling))
+        """An independent copy (sharing the graph and the immutable records inside).
+
+        Copy-on-write: the two share every node's record until the engine changes one
+        (through :meth:`own`), so a copy costs one dict, not one record per node.
+        """
+        shared = set(self.nodes)
+        self._shared = set(shared)
+        return replace(self, nodes=dict(self.nodes), badges=list(self.badges),
+                       awarded=list(self.awarded), ends=list(self.ends), picks=list(self.picks),
+                       evidence=dict(self.evidence), mastery=dict(self.mastery),
+                       struggling=dict(self.struggling), _shared=shared)
+
+    def own(self, node: str) -> NodeProgress:
+        """The record of ``node``, this progress's own (copied first if a copy shares it).
+
+        Everything that changes a node's record goes through here; records are never
+        changed in place while shared, nor are the picks and evidence lists (replaced).
+        """
+        np = self.nodes[node]
+        if node in self._shared:
+            self._shared.discard(node)
+            np = self.nodes[node] = np.copy()
+        return np
 
     def states(self) -> dict[str, str]:
         return {n: np.state for n, np in self.nodes.items()}
@@ -234,14 +254,13 @@ def extend(progress: Progress, events: Iterable[Event],
     to keep a student's progress up to date without replaying the whole log.
     """
     G = progress.graph
-    nodes = progress.nodes
+    nodes = progress.nodes  # own() replaces records in this same dict
     for event in events:
-        np = nodes.get(event.node)
         apply = _APPLY.get(event.type)
-        if np is None or apply is None:
+        if event.node not in nodes or apply is None:
             progress.ignored += 1
             continue
-        apply(G, progress, np, event)
+        apply(G, progress, progress.own(event.node), event)
         progress.events += 1
     _derive_states(G, progress)
     progress.mastery = {c: estimate(obs) for c, obs in progress.evidence.items()}
@@ -296,8 +315,8 @@ def _on_grade(G, p, np, ev) -> None:
     np.report = dict(ev.data.get("report") or {})
     attempt = np.graded
     for comp in G.nodes[np.id]["node"].competencies:
-        p.evidence.setdefault(comp, []).extend(
-            Observation(ok, np.score or 0.0, np.id, attempt) for ok in np.results.values())
+        p.evidence[comp] = p.evidence.get(comp, []) + [  # a new list: copies share the old
+            Observation(ok, np.score or 0.0, np.id, attempt) for ok in np.results.values()]
 
 
 def _on_review(G, p, np, ev) -> None:
@@ -309,8 +328,8 @@ def _on_review(G, p, np, ev) -> None:
         ok = decision == "approve"
         np.graded += 1
         for comp in G.nodes[np.id]["node"].competencies:
-            p.evidence.setdefault(comp, []).append(
-                Observation(ok, 1.0 if ok else 0.0, np.id, np.graded))
+            p.evidence[comp] = p.evidence.get(comp, []) + [
+                Observation(ok, 1.0 if ok else 0.0, np.id, np.graded)]
 
 
 def _on_complete(G, p, np, ev) -> None:
@@ -342,9 +361,8 @@ def _finish(G, p: Progress, np: NodeProgress, outcome: str, by_teacher: bool = F
         np.xp += node.rewards.xp
         if node.rewards.badge:
             p.awarded.append(node.rewards.badge)
-    for pick in p.picks:
-        if pick.node == np.id and pick.round == np.round:
-            pick.outcome = outcome
+    p.picks = [replace(k, outcome=outcome) if k.node == np.id and k.round == np.round else k
+               for k in p.picks]  # picks are shared with copies: replaced, never changed
     if node.kind == "gate":
         if outcome == "fail" and np.attempts >= node.max_attempts + np.extra_attempts:
             p.struggling[np.id] = (
@@ -359,7 +377,7 @@ def _retry(G, p: Progress, gate: str) -> None:
     node = G.nodes[gate]["node"]
     if gp.status == "done" and gp.outcome == "fail" and gp.attempts < node.max_attempts + gp.extra_attempts:
         _new_round(G, p, gate, since=gp.done_at)
-        gp.retry_ready = True
+        p.own(gate).retry_ready = True
 
 
 def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = False) -> None:
@@ -374,6 +392,7 @@ def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = Fa
         n = stack.pop()
         np = p.nodes[n]
         if np.status is not None or n == start:
+            np = p.own(n)
             np.history.append({"round": np.round, "outcome": np.outcome, "score": np.score,
                                "option": np.option, "answers": np.answers})
             np.round += 1
@@ -391,8 +410,8 @@ def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = Fa
                     seen.add(nxt)
                     stack.append(nxt)
     if reset_attempts:
-        p.nodes[start].attempts = 0
-        p.nodes[start].extra_attempts = 0
+        p.own(start).attempts = 0
+        p.own(start).extra_attempts = 0
         p.struggling.pop(start, None)
 
 
@@ -465,16 +484,18 @@ def _derive_states(G, p: Progress) -> None:
     for n in G.graph["order"]:
         np = p.nodes[n]
         if np.status == "done":
-            np.state = np.outcome
+            state = np.outcome
         elif np.status == "pending":
-            np.state = "pending_review"
+            state = "pending_review"
         elif np.status == "returned":
-            np.state = "returned"
+            state = "returned"
         elif np.status == "open":
-            np.state = "in_progress"
+            state = "in_progress"
         else:
             met, possible = _condition(G, p, n, replayable)
-            np.state = "available" if met or np.unlocked else ("locked" if possible else "closed")
+            state = "available" if met or np.unlocked else ("locked" if possible else "closed")
+        if np.state != state:
+            p.own(n).state = state
 
 
 def _condition(G, p: Progress, n: str, replayable: set[str]) -> tuple[bool, bool]:

@@ -81,9 +81,13 @@ def check(quest: Quest, registry=None) -> None:
 
 
 def _registry(quest: Quest, registry=None):
-    from .plugins import registry_of
+    """The registry given, else the one the quest was read with, else a new empty one (a
+    quest read without a registry has only questengine's own kinds): never a process-wide one."""
+    from .plugins import Registry, registry_of
 
-    return registry if registry is not None else registry_of(quest)
+    if registry is None:
+        registry = registry_of(quest)
+    return registry if registry is not None else Registry(code=False)
 
 
 def validate(quest: Quest, registry=None) -> list[Problem]:

@@ -69,8 +69,8 @@ def _yaml() -> YAML:
 def load_quest(path: str | Path, registry=None) -> Quest:
     """Load and check a quest file; raise QuestFileError naming file:line on any problem.
 
-    Node kinds are questengine's and those of the plugin ``registry`` (by
-    default :func:`questengine.plugins.default_registry`).
+    Node kinds are questengine's and those of the plugin ``registry`` (without one,
+    questengine's own kinds only: see :func:`questengine.plugins.installed_registry`).
     """
     path = Path(path)
     name = str(path)
@@ -198,9 +198,8 @@ def _tagged(node: Any, path: tuple = (), parent: Any = None, key: Any = None):
 
 
 def _quest_model(registry=None) -> type[Quest]:
-    from .plugins import default_registry
-
-    return (registry if registry is not None else default_registry()).quest_model()
+    """The model quests are read with: the registry's (its plugin kinds too), else Quest."""
+    return registry.quest_model() if registry is not None else Quest
 
 
 def parse_quest(doc: Any, filename: str = "<quest>", registry=None) -> Quest:
@@ -383,6 +382,9 @@ def _problem_from_error(err: dict, doc: Any, filename: str,
         registry = getattr(model, "plugin_registry", None)
         if field == "kind" and getattr(registry, "problems", None):
             message += f" (plugins that failed to load: {registry.problems_text()})"
+        elif field == "kind" and registry is None and kind == "union_tag_invalid":
+            message += (" (a plugin's kind? read the quest with the plugin registry that "
+                        "has it: registry=questengine.plugins.installed_registry())")
     elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
         low_high = {
             "less_than_equal": f"at most {ctx.get('le')}",

@@ -80,10 +80,34 @@ class _QuestionBase(Strict):
                                     validation_alias=AliasChoices("explanation", "explain"))
 
 
+def _check_distractors(distractors: list[str], info: ValidationInfo, answers: list[str]) -> list[str]:
+    options = info.data.get("options")
+    if options is None:
+        return distractors
+    unknown = [d for d in distractors if d not in options]
+    if unknown:
+        raise ValueError(f"distractors {unknown} are not among the options {options}")
+    right = [d for d in distractors if d in answers]
+    if right:
+        raise ValueError(f"distractors {right} are right answers; a distractor is a wrong option "
+                         "that a student with 'fewer options' does not see")
+    if len(set(options) - set(distractors)) < 2:
+        raise ValueError(f"with the distractors {distractors} removed, fewer than 2 of the options "
+                         f"{options} are left; mark fewer distractors")
+    return distractors
+
+
 class ChoiceQuestion(_QuestionBase):
     type: Literal["choice"]
     options: list[str] = Field(min_length=2)
     answer: str
+    #: wrong options a student with the "fewer options" accommodation does not see
+    distractors: list[str] = Field(default_factory=list)
+
+    @field_validator("distractors")
+    @classmethod
+    def _distractors_are_wrong_options(cls, distractors: list[str], info: ValidationInfo):
+        return _check_distractors(distractors, info, [info.data.get("answer")])
 
     @field_validator("answer")
     @classmethod
@@ -98,6 +122,13 @@ class MultiQuestion(_QuestionBase):
     type: Literal["multi"]
     options: list[str] = Field(min_length=2)
     answer: list[str] = Field(min_length=1)
+    #: wrong options a student with the "fewer options" accommodation does not see
+    distractors: list[str] = Field(default_factory=list)
+
+    @field_validator("distractors")
+    @classmethod
+    def _distractors_are_wrong_options(cls, distractors: list[str], info: ValidationInfo):
+        return _check_distractors(distractors, info, info.data.get("answer") or [])
 
     @field_validator("answer")
     @classmethod
@@ -163,6 +194,9 @@ class _NodeBase(Strict):
     title: str
     story: str | None = None
     text: str | None = None
+    #: the author's simpler-language version of ``text`` (for a task without ``text``: of its
+    #: ``instructions``), shown instead to students with the "simpler text" accommodation
+    text_simple: str | None = None
     xp: int = Field(default=0, ge=0, le=100_000)
     fail_xp: int = Field(default=0, ge=0, le=100_000)
     competencies: list[Id] = Field(default_factory=list)
@@ -192,6 +226,8 @@ class QuizNode(_NodeBase):
     kind: Literal["quiz"]
     questions: list[Question] = Field(min_length=1)
     pass_score: Fraction = 0.7
+    #: a timed challenge: minutes the student is given (students with "more time" get more)
+    time_limit: float | None = Field(default=None, gt=0, le=600)
 
 
 class BKTParams(Strict):
@@ -210,6 +246,8 @@ class GateNode(_NodeBase):
     threshold: Fraction = 0.8
     max_attempts: int = Field(default=3, ge=1, le=100)
     questions: list[Question] = Field(default_factory=list)
+    #: a timed challenge: minutes the student is given (students with "more time" get more)
+    time_limit: float | None = Field(default=None, gt=0, le=600)
     estimator: Literal["score", "bkt"] = "score"
     bkt: BKTParams | None = None
 
@@ -303,6 +341,11 @@ class Quest(Strict):
     assets: list[Asset] = Field(default_factory=list)
     nodes: list[Node] = Field(min_length=1)
     edges: list[Edge] = Field(default_factory=list)
+    # texts in other languages, by language code (questengine.i18n.localize shows them):
+    # {es: {title, story, competencies: {id: {name}}, nodes: {id: {title, text, hints,
+    #  options: {id: {label, text}}, questions: {id: {prompt, options}}}}}}
+    translations: dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")], dict[str, Any]] = Field(
+        default_factory=dict)
 
     _source: Any = PrivateAttr(default=None)
 

@@ -63,6 +63,7 @@ plugin 'broken': kind 'story' is already a kind of questengine; choose another n
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import inspect
 import json
@@ -82,7 +83,8 @@ from .model import NODE_KINDS, Node, Quest, _NodeBase
 from .rewards import BUILTIN_BADGES, BadgeRule
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginNode", "Verdict", "Plugin", "NodeKind", "PluginProblem",
-           "PluginError", "Registry", "default_registry", "registry_of", "BUILTIN_LABELS"]
+           "PluginError", "Registry", "installed_registry", "registry_of", "graph_registry",
+           "BUILTIN_LABELS"]
 
 log = logging.getLogger("questengine.plugins")
 
@@ -695,23 +697,38 @@ def _first_line(err: BaseException) -> str:
     return text[0][:300] if text else ""
 
 
-_DEFAULT: Registry | None = None
-_DEFAULT_LOCK = threading.Lock()
+def installed_registry(*, code: bool = True) -> Registry:
+    """A new registry with questengine's ``code`` kind and every installed package's plugins
+    (the ``questengine.plugins`` entry points).
+
+    Nothing in questengine keeps a registry for the whole process: build one where a
+    program starts (a :class:`~questengine.classroom.Classroom` builds one when given none),
+    pass it to the loader and the graph, and every graph carries it (``G.graph["registry"]``).
+    """
+    registry = Registry(code=code)
+    registry.load_entry_points(_installed_entry_points())
+    return registry
 
 
-def default_registry() -> Registry:
-    """The registry the loader, the graph and the classroom use unless given another:
-    questengine's ``code`` kind plus every installed package's plugins (loaded once)."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            registry = Registry()
-            registry.load_entry_points()
-            _DEFAULT = registry
-        return _DEFAULT
+@functools.lru_cache(maxsize=1)
+def _installed_entry_points() -> tuple:
+    """The group's entry points, read from the installed packages' metadata once a process
+    (a scan of every package: the slow part of a new registry). Registries stay separate."""
+    return tuple(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
-def registry_of(quest: Quest) -> Registry:
-    """The registry a quest was read with (the default one for a plain Quest)."""
+def registry_of(quest: Quest) -> Registry | None:
+    """The registry a quest was read with; None for one read without a registry (whose nodes
+    are all of questengine's own kinds)."""
     found = getattr(type(quest), "plugin_registry", None)
-    return found if isinstance(found, Registry) else default_registry()
+    return found if isinstance(found, Registry) else None
+
+
+def graph_registry(G) -> Registry:
+    """The registry a quest graph was built with; an error naming the fix if it has none."""
+    found = G.graph.get("registry") if hasattr(G, "graph") else None
+    if not isinstance(found, Registry):
+        raise PluginError("this quest graph carries no plugin registry; build it with "
+                          "questengine.graph.quest_graph(quest, registry) (or build_graph), "
+                          "not by hand")
+    return found

@@ -19,7 +19,8 @@ from .store import is_postgres
 __all__ = ["VoilaServer", "notebooks_dir", "free_port", "PAGES"]
 
 HERE = Path(__file__).resolve().parent
-PAGES = {"play": "play.ipynb", "progress": "progress.ipynb", "author": "author.ipynb"}
+PAGES = {"play": "play.ipynb", "progress": "progress.ipynb", "author": "author.ipynb",
+         "family": "family.ipynb"}
 
 
 def notebooks_dir() -> Path:
@@ -73,14 +74,18 @@ class VoilaServer:
 
     def start(self, log=None) -> subprocess.Popen:
         """Start Voilà in its own process group (stop it with :meth:`stop`)."""
-        for sub in ("voila", "jupyter/data", "jupyter/runtime"):
-            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
-        if self.notebooks is None:
-            self._copy_pages()
+        self._prepare()
         argv, env = self.command()
         self.process = subprocess.Popen(argv, env=env, stdout=log or subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         return self.process
+
+    def _prepare(self) -> None:
+        """Make the run folders and copy the pages there (before :meth:`command` runs)."""
+        for sub in ("voila", "jupyter/data", "jupyter/runtime"):
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        if self.notebooks is None:
+            self._copy_pages()
 
     def _copy_pages(self) -> None:
         """Serve the pages only: the tutorials (extend.ipynb runs pytest and writes files)

@@ -115,6 +115,11 @@ def refused_as(error, call) -> bool:
 NO_FILE = "0" * 64
 
 TEACHER_WRONG = {
+    # accommodations (issue 15)
+    "accommodations": lambda me, them: me.teacher.accommodations(them.students[0]),
+    "set_accommodations": lambda me, them: me.teacher.set_accommodations(them.students[0],
+                                                                         read_aloud=True),
+    "class_accommodations": lambda me, them: me.teacher.class_accommodations(them.code),
     # files handed in (the upload parts of the service)
     "set_upload_limit": lambda me, them: me.teacher.set_upload_limit(them.code, 10),
     "class_upload_limit": lambda me, them: me.teacher.class_upload_limit(them.code),
@@ -172,6 +177,12 @@ def refused(error: type[Exception], call) -> bool:
 
 #: The same methods used rightly, on the teacher's own things.
 TEACHER_RIGHT = {
+    "accommodations": lambda me, them: not me.teacher.accommodations(me.students[0]).any(),
+    "set_accommodations": lambda me, them: me.teacher.set_accommodations(
+        me.students[0], read_aloud=True).read_aloud,
+    "class_accommodations": lambda me, them: (me.teacher.set_accommodations(
+        me.students[1], larger_text=True) and list(me.teacher.class_accommodations(me.code))
+        == [me.students[1]]),
     "classes": lambda me, them: [c["code"] for c in me.teacher.classes()] == [me.code],
     "create_class": lambda me, them: me.teacher.create_class("Second class") in
     [c["code"] for c in me.teacher.classes()],
@@ -250,6 +261,7 @@ STUDENT_WRONG = {
     "remove_goal": lambda me, them: me.sessions[1].remove_goal(them.goal),
     "asset": lambda me, them: me.sessions[0].asset(them.quest, "assets/t/x.png"),
     "upload_limit": None,
+    "accommodations": None,  # has no target: the student's own
     "submit_files": lambda me, them: me.sessions[0].submit_files(them.quest, "learn", "w", []),
     "my_files": lambda me, them: me.sessions[0].my_files(them.quest, "learn"),
 }
@@ -288,12 +300,52 @@ STUDENT_RIGHT = {
     "asset": lambda me, them: refused_as(ClassroomError,
                                          lambda: me.sessions[0].asset(me.quest, "assets/t/x.png")),
     "upload_limit": lambda me, them: me.sessions[0].upload_limit() == 50 * 1024 * 1024,
+    "accommodations": lambda me, them: not me.sessions[0].accommodations().any(),
     "submit_files": lambda me, them: (me.sessions[1].complete(me.quest, "intro") and
                                       me.sessions[1].choose(me.quest, "learn", "sheet") and
                                       me.sessions[1].submit_files(me.quest, "learn", "w", [])
                                       .state("learn") == "pending_review"),
     "my_files": lambda me, them: me.sessions[0].my_files(me.quest, "learn") == [],
 }
+
+
+# families and languages (issue 18; the flows themselves are in test_family.py)
+TEACHER_WRONG.update({
+    "family_codes": lambda me, them: me.teacher.family_codes(them.code),
+    "family_links": lambda me, them: me.teacher.family_links(them.code),
+    "approve_family": lambda me, them: me.teacher.approve_family(1, them.students[0]),
+    "unlink_family": lambda me, them: me.teacher.unlink_family(1, them.students[0]),
+    "message_family": lambda me, them: me.teacher.message_family(them.students[0], "hi"),
+    "message_class_families": lambda me, them: me.teacher.message_class_families(them.code, "hi"),
+    "family_messages": lambda me, them: me.teacher.family_messages(them.students[0]),
+    "untranslated": lambda me, them: me.teacher.untranslated(them.quest, "es"),
+})
+TEACHER_RIGHT.update({
+    "family_codes": lambda me, them: len({c["code"] for c in me.teacher.family_codes(me.code)})
+    == 2,
+    "family_links": lambda me, them: me.teacher.family_links(me.code) == [],
+    "approve_family": lambda me, them: refused_as(
+        ClassroomError, lambda: me.teacher.approve_family(999, me.students[0])),
+    "unlink_family": lambda me, them: refused_as(
+        ClassroomError, lambda: me.teacher.unlink_family(999, me.students[0])),
+    "message_family": lambda me, them: me.teacher.message_family(me.students[0], "hi") == 0,
+    "message_class_families": lambda me, them: me.teacher.message_class_families(me.code, "hi")
+    == 0,
+    "family_messages": lambda me, them: me.teacher.family_messages(me.students[0]) == [],
+    "untranslated": lambda me, them: {"key": "title", "text": me.teacher.published(
+        me.quest)["title"]} in me.teacher.untranslated(me.quest, "es"),
+})
+STUDENT_WRONG.update({
+    # no target but the student's own (a reflection id of another: test_family.py)
+    "set_language": None, "reflections": None, "share_reflection": None,
+})
+STUDENT_RIGHT.update({
+    "set_language": lambda me, them: me.sessions[0].set_language("es-MX") == "es"
+    and me.sessions[0].language == "es",
+    "reflections": lambda me, them: me.sessions[0].reflections() == [],
+    "share_reflection": lambda me, them: refused_as(
+        ClassroomError, lambda: me.sessions[0].share_reflection(10**6)),
+})
 
 
 def public_methods(cls) -> set[str]:

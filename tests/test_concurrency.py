@@ -258,7 +258,7 @@ def test_writer_killed_mid_transaction(tmp_path):
                         args=(path, sid, committed, uncommitted, ready))
     child.start()
     try:
-        assert ready.wait(timeout=60), "the writer never opened its transaction"
+        assert ready.wait(timeout=300), "the writer never opened its transaction"
         # the uncommitted pages really reached the WAL file (not only the page cache)
         assert os.path.getsize(path + "-wal") > 1_000_000
         # the transaction really is open: nobody else can write now
@@ -351,7 +351,7 @@ def test_postgres_writer_killed_mid_transaction(pg_address):
     child.start()
     probe = open_store(path)
     try:
-        assert ready.wait(timeout=60), "the writer never opened its transaction"
+        assert ready.wait(timeout=300), "the writer never opened its transaction"
         # readers see only what was committed
         assert query(probe, "select count(*) from events").fetchone()[0] == committed
         # the transaction really is open: the student's log is held by the writer

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from questengine.classroom import Classroom
+from questengine.errors import ClassroomError
 from questengine.demo import DEMO_CLASS, DEMO_PASSWORD, DEMO_TEACHER, STUDENT_NAMES, build_demo
 
 from helpers import cheap_hasher
@@ -85,3 +86,44 @@ def test_the_same_seed_builds_the_same_class_and_an_old_file_is_replaced(demo, t
 def test_a_quests_folder_without_quests_builds_a_class_with_none(tmp_path):
     info = build_demo(tmp_path / "empty.db", tmp_path, hasher=cheap_hasher())
     assert info.quests == [] and len(info.students) == len(STUDENT_NAMES)
+
+
+def test_the_demo_command_builds_the_same_class_in_postgresql(demo, pg_address):
+    from click.testing import CliRunner
+
+    from questengine.cli import main
+
+    info, _, teacher = demo
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--db", pg_address, "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert f"building the demo classroom in {pg_address}" in result.output
+    for login in info.students:
+        assert f"{login.name:<16} {login.pin}" in result.output
+    classroom = Classroom(pg_address, hasher=cheap_hasher())
+    try:
+        other = classroom.login_teacher(DEMO_TEACHER, DEMO_PASSWORD)
+        there = {s["name"]: s["id"] for s in other.students(DEMO_CLASS)}
+        assert sorted(there) == sorted(STUDENT_NAMES)
+        for login in info.students:
+            student = classroom.login_student(DEMO_CLASS, login.name, login.pin)
+            for q in info.quests:
+                assert student.progress(q).states() == \
+                    teacher.progress(login.student_id, q).states(), (login.name, q)
+        assert len(other.review_queue(DEMO_CLASS)) == len(teacher.review_queue(DEMO_CLASS))
+    finally:
+        classroom.store.close()
+
+
+def test_the_demo_leaves_a_postgresql_classroom_alone(pg_address):
+    classroom = Classroom(pg_address, hasher=cheap_hasher())
+    classroom.add_teacher("real@school.org", "Real Teacher", "correct horse")
+    classroom.store.close()
+    with pytest.raises(ClassroomError, match="already holds a classroom; the demo writes only "
+                                             "into an empty database"):
+        build_demo(pg_address, QUESTS, hasher=cheap_hasher())
+    classroom = Classroom(pg_address, hasher=cheap_hasher())
+    try:
+        assert classroom.login_teacher("real@school.org", "correct horse").name == "Real Teacher"
+        assert classroom.store.count_rows("students") == 0
+    finally:
+        classroom.store.close()

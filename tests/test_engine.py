@@ -4,7 +4,7 @@ import re
 import pytest
 
 from questengine import Action, Event, ProgressError, loads_quest, quest_graph
-from questengine.engine import act, available, explain, replay
+from questengine.engine import act, available, explain, extend, replay
 from questengine.rewards import level_for
 
 FOREST = """
@@ -930,3 +930,28 @@ def test_gate_without_questions_does_not_report_a_zero_score():
     progress = play(G, answer("quiz", {"q": "1"}), answer("gate", {}))
     assert progress.state("gate") == "success"
     assert progress.nodes["gate"].score in (None, 1.0)
+
+
+# --- copies and extend -------------------------------------------------------------
+
+
+LONG_PLAY = TO_GATE + (answer("check", WRONG), complete("practice"), answer("check", RIGHT),
+                       submit("essay", "draft"), review("essay", "return", "more please"),
+                       submit("essay", "better"), review("essay", "approve"), complete("end"),
+                       override("check", "reset"), answer("check", WRONG),
+                       override("check", "unlock"), answer("check", RIGHT))
+
+
+def test_extending_a_copy_leaves_the_original_and_equals_a_replay(G):
+    events = run(G, *LONG_PLAY)
+    for cut in range(len(events) + 1):
+        before = replay(G, events[:cut])
+        copy = before.copy()
+        after = replay(G, events[:cut]).copy()
+        for event in events[cut:]:  # one event at a time, copying each step as the service does
+            after = replay_step = after.copy()
+            after = extend(replay_step, [event])
+        extended = extend(copy, events[cut:])
+        assert extended == replay(G, events) == after
+        assert before == replay(G, events[:cut])  # the original did not change
+        assert extended.ends == ["end"] and "forest-ranger" in extended.badges

@@ -290,3 +290,40 @@ def test_quest_node_lookup_names_the_quest():
     q = Quest.model_validate(quest(STORY, END))
     with pytest.raises(KeyError, match="no node 'nope' in quest 'q'"):
         q.node("nope")
+
+
+# --- accommodation fields (issue 15): distractors, text_simple, time_limit -------------------
+
+FOUR = {"id": "q1", "type": "choice", "prompt": "1/2?", "options": ["2/4", "2/3", "1/3", "3/5"],
+        "answer": "2/4"}
+
+
+def quiz_with(question, **node):
+    return quest({"id": "z", "kind": "quiz", "title": "Z", "questions": [question], **node}, END)
+
+
+def test_distractors_text_simple_and_time_limit_load():
+    data = quiz_with({**FOUR, "distractors": ["1/3", "3/5"]}, time_limit=5,
+                     text_simple="Pick one.")
+    node = Quest.model_validate(data).nodes[0]
+    assert node.questions[0].distractors == ["1/3", "3/5"]
+    assert (node.time_limit, node.text_simple) == (5, "Pick one.")
+
+
+@pytest.mark.parametrize("question, match", [
+    ({**FOUR, "distractors": ["9/9"]}, r"distractors \['9/9'\] are not among the options"),
+    ({**FOUR, "distractors": ["2/4"]}, r"distractors \['2/4'\] are right answers"),
+    ({**FOUR, "distractors": ["2/3", "1/3", "3/5"]}, r"fewer than 2 of the options"),
+    ({"id": "q2", "type": "multi", "prompt": "=1?", "options": ["2/2", "3/3", "1/3"],
+      "answer": ["2/2", "3/3"], "distractors": ["3/3"]}, r"distractors \['3/3'\] are right"),
+])
+def test_bad_distractors_say_which_and_why(question, match):
+    (err,) = errors_of(quiz_with(question))
+    assert err["loc"][-1] == "distractors"
+    import re
+    assert re.search(match, err["msg"]), err["msg"]
+
+
+def test_time_limit_must_be_positive():
+    (err,) = errors_of(quiz_with(CHOICE_Q, time_limit=0))
+    assert err["loc"][-1] == "time_limit"

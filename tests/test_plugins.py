@@ -15,7 +15,8 @@ from questengine.engine import act
 from questengine.errors import QuestFileError, QuestValidationError
 from questengine.graph import validate
 from questengine.plugins import (
-    ENTRY_POINT_GROUP, Plugin, PluginError, PluginNode, Registry, Verdict, default_registry,
+    ENTRY_POINT_GROUP, Plugin, PluginError, PluginNode, Registry, Verdict, graph_registry,
+    installed_registry, registry_of,
 )
 from questengine.simulate import play
 from questengine.ui.questmap import map_nodes
@@ -29,6 +30,12 @@ nodes:
   - {id: end, kind: end, title: Done}
 edges: [[intro, w1], [w1, end]]
 """
+
+
+@pytest.fixture(scope="module")
+def installed():
+    """The installed plugins (the example's entry point too), in a registry of this module's."""
+    return installed_registry()
 
 
 def cheap() -> PasswordHasher:
@@ -46,15 +53,16 @@ def test_the_example_plugin_is_installed_and_loaded_through_its_entry_point():
     names = [ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)]
     assert "scramble" in names, ("install the example plugin: "
                                  "pip install -e tests/plugin_example (make setup does)")
-    registry = default_registry()
+    registry = installed_registry()
     assert "scramble" in registry.kinds and "code" in registry.kinds
     assert registry.kinds["scramble"].plugin == "scramble"
     assert not [p for p in registry.problems if p.plugin == "scramble"]
     assert "word-wizard" in {r.id for r in registry.badge_rules()}
 
 
-def test_an_entry_point_kind_validates_plays_and_earns_its_badge():
-    G = quest_graph(loads_quest(SCRAMBLE_QUEST))
+def test_an_entry_point_kind_validates_plays_and_earns_its_badge(installed):
+    G = quest_graph(loads_quest(SCRAMBLE_QUEST, registry=installed))
+    assert G.graph["registry"] is installed
     events = act(G, replay(G, []), Action("complete", "intro"))
     events = answer(G, events, "w1", "Forest ")
     p = replay(G, events)
@@ -63,8 +71,8 @@ def test_an_entry_point_kind_validates_plays_and_earns_its_badge():
     assert "word-wizard" in p.badges
 
 
-def test_an_entry_point_kind_gives_hints_after_wrong_tries():
-    G = quest_graph(loads_quest(SCRAMBLE_QUEST))
+def test_an_entry_point_kind_gives_hints_after_wrong_tries(installed):
+    G = quest_graph(loads_quest(SCRAMBLE_QUEST, registry=installed))
     events = act(G, replay(G, []), Action("complete", "intro"))
     events = answer(G, events, "w1", "fortes")
     assert replay(G, events).nodes["w1"].report["feedback"] == "Not yet. Try again!"
@@ -77,25 +85,26 @@ def test_an_entry_point_kind_gives_hints_after_wrong_tries():
     assert p.state("w1") == "success" and "word-wizard" not in p.badges
 
 
-def test_an_entry_point_kind_shows_in_the_map_with_its_own_icon():
-    G = quest_graph(loads_quest(SCRAMBLE_QUEST))
+def test_an_entry_point_kind_shows_in_the_map_with_its_own_icon(installed):
+    G = quest_graph(loads_quest(SCRAMBLE_QUEST, registry=installed))
     nodes = {n["id"]: n for n in map_nodes(G, replay(G, []))}
-    assert nodes["w1"]["icon"] == default_registry().kinds["scramble"].icon
+    assert nodes["w1"]["icon"] == installed.kinds["scramble"].icon
     assert "icon" not in nodes["intro"]  # built-in kinds use the map's own icons
 
 
-def test_an_entry_point_kind_appears_in_the_editor_like_a_built_in_one():
+def test_an_entry_point_kind_appears_in_the_editor_like_a_built_in_one(installed):
     from questengine.authoring import QuestDraft
     from questengine.ui.editor import kind_models
     from questengine.ui.forms import model_form
 
-    info = default_registry().kind_info("scramble")
+    info = installed.kind_info("scramble")
     assert info["label"] == "Word scramble" and info["icon"]
     assert [f["name"] for f in info["fields"]] == ["word", "clue"]
-    assert default_registry().kind_info("gate")["label"] == "Checkpoint"
-    models = kind_models()
+    assert installed.kind_info("gate")["label"] == "Checkpoint"
+    models = kind_models(installed)
     assert "scramble" in models and "code" in models
-    draft = QuestDraft.new("d", "Draft")
+    assert "scramble" not in kind_models() and "gate" in kind_models()  # no registry: built-ins
+    draft = QuestDraft.new("d", "Draft", installed)
     a = draft.add_node("scramble", 0, 0)
     b = draft.add_node("end", 200, 0)
     draft.connect(a, b)
@@ -106,13 +115,13 @@ def test_an_entry_point_kind_appears_in_the_editor_like_a_built_in_one():
     assert form.children
 
 
-def test_the_loader_lists_plugin_kinds_and_points_at_bad_plugin_fields(tmp_path):
+def test_the_loader_lists_plugin_kinds_and_points_at_bad_plugin_fields(tmp_path, installed):
     path = tmp_path / "words.yaml"
     path.write_text(SCRAMBLE_QUEST.replace("kind: story", "kind: stroy"))
     with pytest.raises(QuestFileError) as info:
         from questengine.loader import load_quest
 
-        load_quest(path)
+        load_quest(path, installed)
     (problem,) = info.value.problems
     assert problem.path == "nodes[0].kind" and problem.line == 5
     assert "unknown kind 'stroy'" in problem.message
@@ -123,7 +132,7 @@ def test_the_loader_lists_plugin_kinds_and_points_at_bad_plugin_fields(tmp_path)
         "  - id: w1\n    kind: scramble\n    title: Unscramble!\n    word: 'two words'\n"
         "    colour: red")
     with pytest.raises(QuestFileError) as info:
-        loads_quest(bad, "words.yaml")
+        loads_quest(bad, "words.yaml", installed)
     problems = {p.path: p for p in info.value.problems}
     assert problems["nodes[1].word"].line == 9
     assert "word" in str(problems["nodes[1].word"])
@@ -133,7 +142,7 @@ def test_the_loader_lists_plugin_kinds_and_points_at_bad_plugin_fields(tmp_path)
 
     missing = SCRAMBLE_QUEST.replace(", word: forest", "")
     with pytest.raises(QuestFileError) as info:
-        loads_quest(missing, "words.yaml")
+        loads_quest(missing, "words.yaml", installed)
     assert [(p.path, p.line, p.message) for p in info.value.problems] == [
         ("nodes[1].word", 6, "required key is missing")]
 
@@ -141,11 +150,11 @@ def test_the_loader_lists_plugin_kinds_and_points_at_bad_plugin_fields(tmp_path)
 def test_the_play_page_plays_a_plugin_kind_with_the_generic_panel(tmp_path):
     from questengine.ui.play import PlayPage
 
-    c = Classroom(str(tmp_path / "c.db"), hasher=cheap())
+    c = Classroom(str(tmp_path / "c.db"), hasher=cheap())  # builds its registry: the installed
     owner = c.add_teacher("t@school.org", "Ms T", "password1")
     c.create_class("t@school.org", "Words", "OWL-1")
     c.add_student("OWL-1", "Ada", "1234")
-    c.publish(loads_quest(SCRAMBLE_QUEST), by=owner)
+    c.publish(loads_quest(SCRAMBLE_QUEST, registry=c.registry), by=owner)
     c.assign("words", "OWL-1")
     page = PlayPage(c)
     page.login.code.value, page.login.name.value, page.login.pin.value = "OWL-1", "Ada", "1234"
@@ -167,8 +176,8 @@ def test_the_play_page_plays_a_plugin_kind_with_the_generic_panel(tmp_path):
     assert {n["id"]: n.get("icon") for n in page.map.nodes}["w1"]
 
 
-def test_the_simulator_plays_plugin_kinds():
-    G = quest_graph(loads_quest(SCRAMBLE_QUEST))
+def test_the_simulator_plays_plugin_kinds(installed):
+    G = quest_graph(loads_quest(SCRAMBLE_QUEST, registry=installed))
     assert play(G, random.Random(1), skill=0.5).progress.complete
 
 
@@ -236,7 +245,7 @@ def test_the_engine_reads_behaviour_from_the_graph_only(riddles):
 
 def test_a_quest_of_an_uninstalled_kind_is_refused_clearly(riddles):
     with pytest.raises(QuestFileError, match="unknown kind 'riddle'"):
-        loads_quest(RIDDLE_QUEST)  # the default registry has no riddles
+        loads_quest(RIDDLE_QUEST)  # read without a registry: questengine's own kinds only
     quest = loads_quest(RIDDLE_QUEST, registry=riddles)
     problems = validate(quest, Registry(code=False))
     assert [p.code for p in problems][:2] == ["unknown_kind", "unknown_kind"]
@@ -563,3 +572,105 @@ edges:
     G = quest_graph(loads_quest(text, registry=registry))
     p = replay(G, answer(G, [], "q", "41"))
     assert p.state("q") == "fail" and p.state("lose") == "available" and p.state("win") == "closed"
+
+
+# --- registries side by side: nothing is process-wide ------------------------------------------
+
+
+def _word_plugin(name: str, answer_field: str, feedback: str) -> Plugin:
+    """A plugin with a kind called ``word`` whose field and checker depend on the plugin."""
+    plugin = Plugin(name)
+    plugin.kind("word", label=f"Word ({name})")(type(
+        f"Word_{name}", (PluginNode,), {"__annotations__": {answer_field: str}}))
+
+    @plugin.grader("word")
+    def check(node, answer, tries):
+        return answer == getattr(node, answer_field) or Verdict(correct=False, feedback=feedback)
+
+    @plugin.badge(f"{name}-badge", name.title(), "Answered a word")
+    def earned(progress):
+        return any(n.kind == "word" and n.state == "success" for n in progress.nodes.values())
+
+    return plugin
+
+
+WORD_QUEST = """
+id: words
+title: Words
+nodes:
+  - {{id: w, kind: word, title: A word, {field}: {value}}}
+  - {{id: end, kind: end, title: Done}}
+edges: [[w, end]]
+"""
+
+
+def test_two_registries_in_one_process_do_not_leak_into_each_other(tmp_path):
+    red, blue = Registry(code=False), Registry(code=False)
+    red.install(_word_plugin("red", "red_word", "Not red."))
+    blue.install(_word_plugin("blue", "blue_word", "Not blue."))
+    red_quest = loads_quest(WORD_QUEST.format(field="red_word", value="rose"), registry=red)
+    blue_quest = loads_quest(WORD_QUEST.format(field="blue_word", value="sky"), registry=blue)
+    assert registry_of(red_quest) is red and registry_of(blue_quest) is blue
+    with pytest.raises(QuestFileError, match="unknown key 'red_word'; valid keys: .*blue_word"):
+        loads_quest(WORD_QUEST.format(field="red_word", value="rose"), registry=blue)
+    R, B = quest_graph(red_quest), quest_graph(blue_quest)
+    assert graph_registry(R) is red and graph_registry(B) is blue
+    # the same kind name behaves as each graph's own registry says
+    wrong = replay(R, answer(R, [], "w", "sky"))
+    assert wrong.nodes["w"].report["feedback"] == "Not red." and wrong.state("w") != "success"
+    right = replay(B, answer(B, [], "w", "sky"))
+    assert right.state("w") == "success"
+    assert "blue-badge" in right.badges and "red-badge" not in right.badges
+    # a classroom holds its own registry and reads every published quest with it
+    reds = Classroom(str(tmp_path / "red.db"), hasher=cheap(), registry=red)
+    blues = Classroom(str(tmp_path / "blue.db"), hasher=cheap(), registry=blue)
+    for c, quest in ((reds, red_quest), (blues, blue_quest)):
+        owner = c.add_teacher("t@school.org", "Ms T", "password1")
+        c.create_class("t@school.org", "W", "OWL-1")
+        c.add_student("OWL-1", "Ada", "1234")
+        c.publish(quest, by=owner)
+        c.assign("words", "OWL-1")
+    with pytest.raises(QuestFileError, match="unknown key 'red_word'"):
+        blues.publish(red_quest, by=1)  # read again with blue, which has no red_word field
+    assert graph_registry(reds.graph("words")) is red
+    assert graph_registry(blues.graph("words")) is blue
+    ada = blues.login_student("OWL-1", "Ada", "1234")
+    assert ada.answer("words", "w", {"answer": "sky"}).state("w") == "success"
+    ada = reds.login_student("OWL-1", "Ada", "1234")
+    assert ada.answer("words", "w", {"answer": "sky"}).nodes["w"].report["feedback"] == "Not red."
+    # installing into one registry changes neither the other nor a new installed one
+    green = Plugin("green")
+    green.badge("green-badge", "Green", "Always")(lambda progress: True)
+    red.install(green)
+    assert "green" in red.plugins and "green" not in blue.plugins
+    assert "green-badge" in replay(quest_graph(loads_quest(
+        WORD_QUEST.format(field="red_word", value="rose"), registry=red)), []).badges
+    assert "green-badge" not in replay(B, []).badges
+    assert "green" not in installed_registry().plugins
+
+
+def test_a_quest_read_without_a_registry_has_only_questengines_kinds():
+    with pytest.raises(QuestFileError) as info:
+        loads_quest(SCRAMBLE_QUEST)  # the example plugin is installed, but not asked for
+    (problem,) = info.value.problems
+    assert "unknown kind 'scramble'" in problem.message
+    assert "registry=questengine.plugins.installed_registry()" in problem.message
+    plain = loads_quest(SCRAMBLE_QUEST.replace("kind: scramble, title: Unscramble!, word: forest",
+                                               "kind: story, title: A story"))
+    assert registry_of(plain) is None
+    G = quest_graph(plain)  # a graph always carries a registry: here a new, empty one
+    assert graph_registry(G).kinds == {} and G.graph["registry"] is not quest_graph(plain).graph[
+        "registry"]
+    assert replay(G, []).badges == []
+
+
+def test_a_graph_without_a_registry_is_an_error_naming_the_fix(installed):
+    import networkx as nx
+
+    G = quest_graph(loads_quest(SCRAMBLE_QUEST, registry=installed))
+    assert graph_registry(G) is installed
+    hand_made = nx.DiGraph(G)
+    del hand_made.graph["registry"]
+    with pytest.raises(PluginError, match=r"carries no plugin registry; build it with "
+                                          r"questengine\.graph\.quest_graph\(quest, registry\)"):
+        graph_registry(hand_made)

@@ -184,7 +184,7 @@ def test_teacher_login_fills_every_tab(setup):
     assert "qe-mastery-grid" in html_of(page.mastery_box)
     assert "<td>video</td>" in html_of(page.modality_box)
     assert find(page.override_box, "qe-override")
-    assert html_of(page.export_box).count("qe-download") == 2
+    assert html_of(page.export_box).count("qe-download") == 3  # grid, mastery, supports
     assert "Traceback" not in html_of(page)
 
 
@@ -442,7 +442,8 @@ def test_grid_sort_and_filter(page):
 def test_the_grid_export_link_is_the_grid_csv(page):
     html = html_of(page.export_box)
     links = re.findall(r"download='([^']*)' href='data:text/csv;charset=utf-8;base64,([^']*)'", html)
-    assert [name for name, _ in links] == [f"{CODE}-{Q}-grid.csv", f"{CODE}-mastery.csv"]
+    assert [name for name, _ in links] == [f"{CODE}-{Q}-grid.csv", f"{CODE}-mastery.csv",
+                                           f"{CODE}-supports.csv"]
     text = base64.b64decode(links[0][1]).decode("utf-8")
     assert text == grid_csv(page.session.grid(CODE, Q))
     rows = list(csv.reader(io.StringIO(text)))
@@ -465,6 +466,30 @@ def test_switching_quest_redraws_the_map(page):
     page.quest_pick.value = "water-cycle"
     assert page.map.nodes[0]["id"] == "ocean"
     assert all(c["not_reached"] == 4 for c in page.map.counts.values())
+
+
+def test_the_teacher_sets_a_students_supports_in_the_record(page):
+    """Issue 15: the student record holds the supports form; the grid and the export show them."""
+    student = next(x for x in page.grid_box.children if isinstance(x, w.Dropdown))
+    ada = next(v for label, v in student.options if label == "Ada")
+    student.value = ada
+    form = page.grid_box.children[4]
+    find(form, "qe-support-read-aloud", w.Checkbox)[0].value = True
+    find(form, "qe-support-extra-attempts", w.BoundedIntText)[0].value = 2
+    find(form, "qe-save-supports", w.Button)[0].click()
+    assert "Ada's supports: read aloud, 2 more tries at checkpoints." in html_of(form)
+    acc = page.session.accommodations(ada)
+    assert acc.read_aloud and acc.extra_attempts == 2
+    table = page.grid_box.children[1].html
+    assert "<td class='qe-supports-cell'>read aloud, 2 more tries at checkpoints</td>" in table
+    page._show_exports()
+    html = html_of(page.export_box)
+    (data,) = re.findall(r"download='[^']*-supports.csv' href='data:text/csv;charset=utf-8;"
+                         r"base64,([^']*)'", html)
+    rows = list(csv.reader(io.StringIO(base64.b64decode(data).decode("utf-8"))))
+    assert rows[0] == ["student", "read_aloud", "larger_text", "extra_attempts", "extra_time",
+                       "fewer_options", "simple_text"]
+    assert ["Ada", "True", "False", "2", "1.0", "False", "False"] in rows
 
 
 # --- struggling: actions beside each item, the record from the grid ------------------------------

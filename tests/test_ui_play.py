@@ -241,3 +241,63 @@ def test_the_browser_cannot_slip_in_a_file_over_the_limit(classroom):
     box = UploadBox(limit=10)
     box._on_msg(box, {"type": "add", "name": "big.png", "size": 1}, [b"\x89PNG\r\n\x1a\n" * 3])
     assert box.files == [] and "bigger than" in box.message
+
+
+# --- accommodations (issue 15): set by the teacher, applied by the service, shown here ---------
+
+
+def set_supports(classroom, **settings):
+    teacher = classroom.login_teacher("t@school.org", "password1")
+    ada = classroom.find_student("OWL-1", "Ada")
+    return teacher.set_accommodations(ada["id"], **settings)
+
+
+def texts(widget):
+    return " ".join(w.value for w in walk(widget) if isinstance(getattr(w, "value", None), str))
+
+
+def test_a_student_without_supports_gets_no_extra_controls(classroom):
+    from questengine.ui.media import ReadAloud
+
+    page = PlayPage(classroom)
+    login(page)
+    assert not [w for w in walk(page.widget) if isinstance(w, ReadAloud)]
+    assert "qe-larger" not in page.widget._dom_classes
+    assert "Fractions name parts of a whole" in texts(page.panel)
+
+
+def test_read_aloud_larger_text_and_simpler_text_reach_the_page(classroom):
+    from questengine.ui.media import ReadAloud
+
+    set_supports(classroom, read_aloud=True, larger_text=True, simple_text=True)
+    page = PlayPage(classroom)
+    login(page)
+    assert "qe-larger" in page.widget._dom_classes
+    spoken = [w.text for w in walk(page.panel) if isinstance(w, ReadAloud)]
+    assert any(t.startswith("You meet Ranger Rosa") for t in spoken)  # the story
+    assert any("Some fractions look different" in t for t in spoken)  # the simpler text
+    assert "Fractions name parts of a whole" not in texts(page.panel)
+    assert "Some fractions look different" in texts(page.panel)
+    # the Done button is announced for screen readers
+    find(page, "qe-do")[0].click()
+    assert "“The storm-blown trail”: Done." in html.unescape(page.announcer.value)
+    # logging out takes the supports away from the next person at this screen
+    page._logout()
+    assert "qe-larger" not in page.widget._dom_classes
+
+
+def test_fewer_options_and_more_tries_at_the_gate(classroom):
+    set_supports(classroom, fewer_options=True, extra_attempts=2)
+    student = classroom.login_student("OWL-1", "Ada", "1234")
+    for n in ("trailhead", "fold-map"):
+        student.complete("fraction-forest", n)
+    student.choose("fraction-forest", "learn", "video")
+    student.complete("fraction-forest", "learn")
+    page = PlayPage(classroom)
+    login(page)
+    page.map.selected = "checkpoint"
+    (g1,) = find(page, "qe-answer-g1")
+    assert list(g1.options) == ["3/4", "4/6"]
+    assert page.G.nodes["checkpoint"]["node"].max_attempts == 3 + 2  # the service's graph
+    page._show_profile()
+    assert "2 more tries at checkpoints" in texts(page.profile_box)

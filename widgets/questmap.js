@@ -30,6 +30,21 @@ const ICONS = {
   code: "M5.5 4.5L2 8l3.5 3.5M10.5 4.5L14 8l-3.5 3.5",
 };
 
+// a symbol beside each state's word, so colour is never the only sign of a state
+const STATE_MARK = {
+  locked: "🔒", available: "○", in_progress: "◐", pending_review: "⏳", returned: "↩",
+  success: "✓", fail: "✗", closed: "–", draft: "", problem: "⚠",
+};
+const reduceMotion = () => typeof matchMedia === "function" && matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+function nodeLabel(n) {
+  // what a screen reader says for a node: its title, its state and why it is locked
+  const state = n.state || "draft";
+  const words = STATE_WORDS[state] ?? STATE_LABEL[state] ?? state;
+  const locked = state === "locked" || state === "closed";
+  return [String(n.title || n.id), words, locked && n.info ? n.info : ""].filter(Boolean).join(". ");
+}
+
 const WHEN_MARK = { success: "✓", fail: "✗", retry: "↺", done: "" };
 const WHEN_TITLE = { success: "if passed", fail: "if not passed yet", retry: "back to try again", done: "" };
 const ASPECTS = [0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 2.6];
@@ -115,18 +130,19 @@ function edgesMarkup(edges, byId, editable, selectedEdge, far = false) {
   return out.join("");
 }
 
-function nodeMarkup(n, { selected, current, editable, counts, far }) {
+function nodeMarkup(n, { selected, current, editable, counts, far, focusable }) {
   const state = n.state || "draft";
   const w = W(n), h = H(n);
   const cls = `qe-node qe-state-${esc(state)} qe-kind-${esc(n.kind)}${n.id === selected ? " qe-selected" : ""}${n.id === current ? " qe-current" : ""}`;
   const title = String(n.title || n.id);
   const lines = n.lines || wrapTitle(title);
-  const out = [`<g class="${cls}" transform="translate(${n.x},${n.y})" tabindex="0" role="button" data-id="${esc(n.id)}" data-state="${esc(state)}" aria-label="${esc(title)}: ${esc(STATE_LABEL[state] ?? state)}">`];
+  const out = [`<g class="${cls}" transform="translate(${n.x},${n.y})" tabindex="${n.id === focusable ? 0 : -1}" role="button" data-id="${esc(n.id)}" data-state="${esc(state)}" aria-label="${esc(nodeLabel(n))}"${n.id === selected ? ' aria-current="true"' : ""}>`];
   if (n.id === current) out.push(`<rect x="-6" y="-6" width="${w + 12}" height="${h + 12}" rx="14" class="qe-current-ring"/>`);
   if (far) { // too small to read: the box in its state colour is all that shows
     out.push(`<rect width="${w}" height="${h}" rx="10" class="qe-box qe-box-far"/></g>`);
     return out.join("");
   }
+  out.push(`<rect x="-5" y="-5" width="${w + 10}" height="${h + 10}" rx="14" class="qe-focus-ring"/>`);
   out.push(`<rect width="${w}" height="${h}" rx="10" class="qe-box"/><rect width="40" height="${h}" rx="10" class="qe-band"/>`);
   out.push(`<path d="${esc(n.icon || ICONS[n.kind] || "M8 3a5 5 0 1 0 0.01 0z")}" class="qe-icon" transform="translate(10,${h / 2 - 10}) scale(1.25)"/>`);
   // the title, one tspan per line; a line that ended at a space keeps it, so the
@@ -140,7 +156,8 @@ function nodeMarkup(n, { selected, current, editable, counts, far }) {
     out.push(`<tspan x="48" dy="${k ? 15 : 0}">${esc(line + space)}</tspan>`);
   });
   out.push("</text>");
-  out.push(`<text x="48" y="${h - 9}" class="qe-sub">${esc(n.sub ?? STATE_LABEL[state] ?? state)}</text>`);
+  const mark = n.sub == null && STATE_MARK[state] ? `${STATE_MARK[state]} ` : "";
+  out.push(`<text x="48" y="${h - 9}" class="qe-sub">${esc(mark + (n.sub ?? STATE_LABEL[state] ?? state))}</text>`);
   if (editable) out.push(`<circle cx="${w}" cy="${h / 2}" r="7" class="qe-port" data-port="${esc(n.id)}"/>`);
   const c = counts[n.id];
   if (c) {
@@ -159,7 +176,7 @@ function nodeMarkup(n, { selected, current, editable, counts, far }) {
 function listMarkup(nodes, selected, current) {
   // every step in order, with its state and why it is locked: a map for a small screen
   // or a screen reader
-  const out = ['<ol class="qe-steps">'];
+  const out = ['<ol class="qe-steps" aria-label="Steps of the quest">'];
   for (const n of nodes) {
     const state = n.state || "draft";
     const locked = state === "locked" || state === "closed";
@@ -201,7 +218,10 @@ function render({ model, el: host }) {
   list.className = "qe-step-list";
   host.appendChild(list);
 
-  const svg = el("svg", { class: "qe-map-svg", role: "img", "aria-label": "Quest map" });
+  // a labelled group of node buttons (not an image: its steps are reached with Tab and the
+  // arrow keys; the list view says the same in a plain list)
+  const svg = el("svg", { class: "qe-map-svg", role: "group", "aria-roledescription": "quest map",
+    "aria-label": "Quest map. Arrow keys move between steps, Enter opens one, plus and minus zoom." });
   frame.appendChild(svg);
   const defs = el("defs", {}, svg);
   for (const when of ["done", "success", "fail", "retry"]) {
@@ -215,6 +235,8 @@ function render({ model, el: host }) {
 
   const tip = document.createElement("div");
   tip.className = "qe-tip";
+  tip.id = `qe-tip-${Math.random().toString(36).slice(2)}`;
+  tip.setAttribute("role", "tooltip");
   tip.hidden = true;
   frame.appendChild(tip);
 
@@ -299,7 +321,7 @@ function render({ model, el: host }) {
     // on a narrow screen the panel sits below: bring it into view
     if (follow && host.clientWidth < 700) {
       const target = host.closest(".qe-page")?.querySelector(follow) || document.querySelector(follow);
-      target?.scrollIntoView({ block: "start", behavior: "smooth" });
+      target?.scrollIntoView({ block: "start", behavior: reduceMotion() ? "auto" : "smooth" });
     }
   }
 
@@ -315,7 +337,7 @@ function render({ model, el: host }) {
     }
     const r = frame.getBoundingClientRect();
     tip.style.left = `${Math.max(4, Math.min(event.clientX - r.left + 14, r.width - 254))}px`;
-    tip.style.top = `${event.clientY - r.top + 14}px`;
+    tip.style.top = `${Math.min(event.clientY - r.top + 14, r.height - 40)}px`;
     tip.hidden = false;
   }
 
@@ -335,9 +357,16 @@ function render({ model, el: host }) {
     if (willFit) view = fittedView();
     const far = view.k < FAR && !editable;
     drawnFar = far;
-    const ctx = { selected: model.get("selected"), current: model.get("current"), editable, counts, far };
+    // one node is in the Tab order (the selected one, else the current, else the first);
+    // the arrow keys move between them; a redraw keeps the keyboard where it was
+    const focused = nodeLayer.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+    const sel = model.get("selected"), cur = model.get("current");
+    const focusable = focused && byId.has(focused) ? focused
+      : byId.has(sel) ? sel : byId.has(cur) ? cur : nodes[0]?.id;
+    const ctx = { selected: sel, current: cur, editable, counts, far, focusable };
     edgeLayer.innerHTML = edgesMarkup(edges, byId, editable, model.get("selected_edge"), far);
     nodeLayer.innerHTML = nodes.map((n) => nodeMarkup(n, ctx)).join("");
+    if (focused) nodeLayer.querySelector(`.qe-node[data-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
     legend.replaceChildren();
     const states = [...new Set(nodes.map((n) => n.state).filter((st) => st && STATE_LABEL[st] !== ""))];
     for (const st of states) {
@@ -483,11 +512,40 @@ function render({ model, el: host }) {
     const r = svg.getBoundingClientRect();
     zoomBy(ev.deltaY < 0 ? 1.15 : 1 / 1.15, ev.clientX - r.left, ev.clientY - r.top);
   };
+  const moveFocus = (nodeEl, key) => {
+    const all = [...nodeLayer.querySelectorAll(".qe-node")];
+    const i = all.indexOf(nodeEl);
+    const j = key === "Home" ? 0 : key === "End" ? all.length - 1
+      : (key === "ArrowDown" || key === "ArrowRight") ? Math.min(all.length - 1, i + 1) : Math.max(0, i - 1);
+    const next = all[j];
+    if (!next || next === nodeEl) return;
+    nodeEl.setAttribute("tabindex", "-1");
+    next.setAttribute("tabindex", "0");
+    next.focus();
+    tipFor(next);
+  };
+  const tipFor = (nodeEl) => {
+    // the explanation a mouse gets on hover, for the keyboard on focus (Escape hides it)
+    const n = byId.get(nodeEl.dataset.id);
+    if (!n) return;
+    const r = nodeEl.getBoundingClientRect();
+    showTip(n, { clientX: r.left + r.width / 2, clientY: r.bottom });
+  };
   const onKey = (ev) => {
     const nodeEl = ev.target.closest?.(".qe-node");
-    if (nodeEl && (ev.key === "Enter" || ev.key === " ")) {
+    if (ev.key === "Escape") {
+      tip.hidden = true;
+    } else if (nodeEl && (ev.key === "Enter" || ev.key === " ")) {
       ev.preventDefault();
+      tip.hidden = true;
       select(nodeEl.dataset.id);
+    } else if (nodeEl && ["ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft", "Home", "End"].includes(ev.key)) {
+      ev.preventDefault();
+      moveFocus(nodeEl, ev.key);
+    } else if (!model.get("editable") && (ev.key === "+" || ev.key === "=")) {
+      zoomBy(1.25);
+    } else if (!model.get("editable") && ev.key === "-") {
+      zoomBy(0.8);
     } else if (model.get("editable") && (ev.key === "Delete" || ev.key === "Backspace")) {
       ev.preventDefault();
       send({ type: "delete" });
@@ -506,6 +564,9 @@ function render({ model, el: host }) {
   svg.addEventListener("wheel", onWheel, { passive: false });
   svg.addEventListener("keydown", onKey);
   svg.addEventListener("pointerleave", onLeave);
+  svg.addEventListener("focusin", (ev) => { const n = ev.target.closest?.(".qe-node"); if (n && ev.target.matches(":focus-visible")) tipFor(n); });
+  svg.addEventListener("focusout", () => { tip.hidden = true; });
+  host.addEventListener("keydown", (ev) => { if (ev.key === "Escape") tip.hidden = true; });
   list.addEventListener("click", onList);
 
   // size: the frame is as tall as asked but never taller than most of the screen; when

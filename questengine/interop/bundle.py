@@ -125,7 +125,7 @@ def _safe_member(name: str) -> str | None:
 
 
 def build_bundle(quest_path: str | Path, output: str | Path, *,
-                 allow_missing: bool = False) -> dict:
+                 allow_missing: bool = False, registry=None) -> dict:
     """Write ``output`` (a zip) with the quest at ``quest_path`` and its assets; returns the manifest.
 
     Assets are looked up relative to the quest file's folder. A missing asset
@@ -133,8 +133,8 @@ def build_bundle(quest_path: str | Path, output: str | Path, *,
     ``missing`` in the manifest).
     """
     quest_path = Path(quest_path)
-    quest = load_quest(quest_path)
-    quest_graph(quest)  # a bundle only carries valid quests
+    quest = load_quest(quest_path, registry)  # registry: the plugin kinds it may use
+    quest_graph(quest, registry)  # a bundle only carries valid quests
     if quest_path.suffix.lower() == ".json":
         quest_text = dumps_quest(quest)
     else:
@@ -202,8 +202,10 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read_bundle(path: str | Path) -> Bundle:
-    """Open and check a bundle; raise BundleError saying what is wrong with it."""
+def read_bundle(path: str | Path, registry=None) -> Bundle:
+    """Open and check a bundle; raise BundleError saying what is wrong with it.
+
+    ``registry``: the plugin registry whose kinds the quest may use (None: questengine's own)."""
     path = Path(path)
     name = str(path)
     if not path.is_file():
@@ -217,10 +219,10 @@ def read_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{name}: not a quest bundle: the file is not a zip archive ({err}); "
                           "make bundles with `questengine bundle`") from err
     with zf:
-        return _read(zf, name)
+        return _read(zf, name, registry)
 
 
-def _read(zf: zipfile.ZipFile, name: str) -> Bundle:
+def _read(zf: zipfile.ZipFile, name: str, registry=None) -> Bundle:
     infos = zf.infolist()
     if len(infos) > MAX_FILES:
         raise BundleError(f"{name}: {len(infos)} files is more than a bundle may hold ({MAX_FILES})")
@@ -296,8 +298,8 @@ def _read(zf: zipfile.ZipFile, name: str) -> Bundle:
         quest_text = data.pop("quest.yaml").decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise BundleError(f"{name}: quest.yaml is not UTF-8 text") from err
-    quest = loads_quest(quest_text, f"{name}!quest.yaml")  # QuestFileError names the line
-    quest_graph(quest)  # QuestValidationError names the nodes
+    quest = loads_quest(quest_text, f"{name}!quest.yaml", registry)  # names the line
+    quest_graph(quest, registry)  # QuestValidationError names the nodes
     declared = manifest.get("quest") or {}
     if declared.get("id") != quest.id:
         raise BundleError(f"{name}: manifest.json says the quest is {declared.get('id')!r} but "
@@ -342,7 +344,7 @@ def import_bundle(classroom: Any, path: str | Path, quests_dir: str | Path, *,
     """
     from ..classroom import quest_digest
 
-    bundle = read_bundle(path)
+    bundle = read_bundle(path, classroom.registry)  # the plugin kinds this classroom has
     quest = bundle.quest
     quests_dir = Path(quests_dir)
     latest = classroom.published(quest.id)

@@ -18,9 +18,11 @@ from ..cliopts import db_option as _db_option
 from ..cliopts import friendly as _friendly
 from ..cliopts import open_classroom
 from ..errors import Problem, QuestEngineError
+from ..plugins import installed_registry
 
 __all__ = ["import_twee_cmd", "import_quiz_cmd", "export_xapi_cmd", "bundle_cmd",
-           "import_bundle_cmd", "roster_export_cmd", "export_grid_cmd"]
+           "import_bundle_cmd", "roster_export_cmd", "export_grid_cmd",
+           "roster_import_oneroster_cmd"]
 
 
 def _warn(problems: list[Problem]) -> None:
@@ -193,7 +195,8 @@ def bundle_cmd(quest_file: str, output: str | None, allow_missing: bool, force: 
 
     output = output or f"{Path(quest_file).name.split('.')[0]}.quest.zip"
     _refuse_overwrite(output, force)
-    manifest = build_bundle(quest_file, output, allow_missing=allow_missing)
+    manifest = build_bundle(quest_file, output, allow_missing=allow_missing,
+                            registry=installed_registry())
     for ref in manifest.get("missing", []):
         click.echo(f"{quest_file}: warning: asset {ref} is missing; not in the bundle",
                    err=True)
@@ -223,7 +226,7 @@ def import_bundle_cmd(bundle_file: str, quests_dir: str, class_code: str | None,
     owner = classroom.teacher_id(teacher_email) if teacher_email else (
         classroom.class_teacher(class_code) if class_code else None)
     if owner is None:  # a new version of a published quest stays with its owner
-        published = classroom.published(read_bundle(bundle_file).quest.id)
+        published = classroom.published(read_bundle(bundle_file, classroom.registry).quest.id)
         owner = published["published_by"] if published else None
     if owner is None:
         raise InteropError(f"{bundle_file}: say which teacher owns this new quest: "
@@ -270,3 +273,27 @@ def export_grid_cmd(class_code: str, quest_id: str, output: str, anonymous: bool
 
     _csv_out(grid_csv(open_classroom(db_path, must_exist=True), class_code, quest_id,
                       anonymous=anonymous), output, not no_bom)
+
+
+@click.command("import-oneroster")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--logins", "logins_file", type=click.Path(dir_okay=False), default=None,
+              help="Write the new students' class codes and PINs to this CSV file (default: "
+                   "print them). Behind JupyterHub nobody needs them: the hub user is the login.")
+@_db_option
+@_friendly
+def roster_import_oneroster_cmd(folder: str, logins_file: str | None, db_path: str) -> None:
+    """Create or update classes, teachers and students from a OneRoster 1.1 CSV FOLDER.
+
+    Records are matched by sourcedId, so importing again updates instead of duplicating;
+    each user's username becomes their hub username.
+    """
+    from .oneroster import import_oneroster
+
+    result = import_oneroster(open_classroom(db_path), Path(folder))
+    lines = ["class_code,name,pin"] + [f"{x.class_code},{x.name},{x.pin}" for x in result.logins]
+    if logins_file:
+        Path(logins_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif result.logins:
+        click.echo("\n".join(lines))
+    click.echo(result.summary(), err=True)

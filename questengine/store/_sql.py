@@ -41,10 +41,15 @@ class SQLStore:
     def _many(self, sql: str, rows: list[tuple]) -> None:
         raise NotImplementedError
 
+    def _insert_if(self, sql: str, params: tuple = ()) -> int | None:
+        """Run an ``insert ... select ... where`` and return the new id, None if it inserted none."""
+        raise NotImplementedError
+
     def _lock(self, *key: Any) -> None:
         """Hold ``key`` until the current write transaction ends (a no-op where writes are serial)."""
 
-    def write(self):
+    def write(self, lock: tuple | None = None):
+        """A transaction (nested use joins the outer one); ``lock``: a key held from its start."""
         raise NotImplementedError
 
     def _row(self, sql: str, params: tuple = ()) -> dict | None:
@@ -103,6 +108,45 @@ class SQLStore:
     def set_pin(self, student_id: int, pin_hash: str) -> None:
         with self.write():
             self._run("update students set pin_hash = ? where id = ?", (pin_hash, student_id))
+
+    # hub identity and roster sources (migration 9) --------------------------------------
+
+    def students_by_hub(self, hub_username: str) -> list[dict]:
+        """Every student row (one per class) mapped to a hub username, by class code."""
+        return self._rows("select * from students where hub_username = ? order by class_code, id",
+                          (hub_username,))
+
+    def teacher_by_hub(self, hub_username: str) -> dict | None:
+        return self._row("select * from teachers where hub_username = ?", (hub_username,))
+
+    def teacher_by_source(self, source_id: str) -> dict | None:
+        return self._row("select * from teachers where source_id = ?", (source_id,))
+
+    def class_by_source(self, source_id: str) -> dict | None:
+        return self._row("select * from classes where source_id = ?", (source_id,))
+
+    def student_by_source(self, source_id: str, class_code: str) -> dict | None:
+        return self._row("select * from students where source_id = ? and class_code = ?",
+                         (source_id, class_code))
+
+    def set_teacher_identity(self, teacher_id: int, *, email: str, name: str,
+                             hub_username: str | None, source_id: str | None) -> None:
+        with self.write():
+            self._run("update teachers set email = ?, name = ?, hub_username = ?, source_id = ? "
+                      "where id = ?", (email, name, hub_username, source_id, teacher_id))
+
+    def set_class_identity(self, code: str, *, name: str, teacher_id: int,
+                           source_id: str | None) -> None:
+        with self.write():
+            self._run("update classes set name = ?, teacher_id = ?, source_id = ? where code = ?",
+                      (name, teacher_id, source_id, code))
+
+    def set_student_identity(self, student_id: int, *, name: str, name_key: str,
+                             hub_username: str | None, source_id: str | None) -> None:
+        with self.write():
+            self._run("update students set name = ?, name_key = ?, hub_username = ?, "
+                      "source_id = ? where id = ?",
+                      (name, name_key, hub_username, source_id, student_id))
 
     # quests ---------------------------------------------------------------------------
 
@@ -168,18 +212,62 @@ class SQLStore:
 
     def append(self, student_id: int, events: list[Event]) -> list[int]:
         """Append events and the submission, review and reflection rows they make."""
-        ids = []
         with self.write():
             for quest in {ev.quest for ev in events}:
                 self._lock("log", student_id, quest)
-            for ev in events:
-                event_id = self._insert(
-                    "insert into events (student_id, quest_id, version, node, type, role, actor, "
-                    "at, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (student_id, ev.quest, ev.version, ev.node, ev.type, ev.role, ev.actor, ev.at,
-                     json.dumps(ev.data, ensure_ascii=False)))
-                ids.append(event_id)
-                self._materialize(student_id, ev, event_id)
+            return self._append_rows(student_id, events, self._event_rows(student_id, events))
+
+    @staticmethod
+    def _event_rows(student_id: int, events: list[Event]) -> list[tuple]:
+        return [(student_id, ev.quest, ev.version, ev.node, ev.type, ev.role, ev.actor, ev.at,
+                 json.dumps(ev.data, ensure_ascii=False)) for ev in events]
+
+    _EVENT_INSERT = ("insert into events (student_id, quest_id, version, node, type, role, "
+                     "actor, at, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    # the same, only if the student's quest log still ends at the given id
+    _EVENT_INSERT_AFTER = (
+        "insert into events (student_id, quest_id, version, node, type, role, actor, at, data) "
+        "select ?, ?, ?, ?, ?, ?, ?, ?, ? where coalesce((select max(id) from events where "
+        "student_id = ? and quest_id = ?), 0) = ?")
+
+    def _append_rows(self, student_id: int, events: list[Event], rows: list[tuple],
+                     after: tuple | None = None) -> list[int] | None:
+        """Insert the event rows (and what they make); with ``after`` = (quest, last id),
+        only if the log still ends there (else nothing is inserted: None)."""
+        ids = []
+        for ev, row in zip(events, rows):
+            if after is not None and not ids:
+                event_id = self._insert_if(self._EVENT_INSERT_AFTER, (*row, student_id, *after))
+                if event_id is None:
+                    return None
+            else:
+                event_id = self._insert(self._EVENT_INSERT, row)
+            ids.append(event_id)
+            self._materialize(student_id, ev, event_id)
+        return ids
+
+    def record(self, student_id: int, quest_id: str, last_id: int, events: list[Event],
+               progress: Progress, at: str, previous: Progress | None = None,
+               by_student: bool = True, activity_recent: bool = False) -> list[int] | None:
+        """Append one action's events and save the progress they lead to, in one transaction,
+        if the student's quest log still ends at ``last_id``; else write nothing, return None.
+
+        Returns the new events' ids. Everything that does not need the database (the rows,
+        the diff against ``previous``) is worked out before the write lock is taken, so the
+        lock is held for the statements alone. See :meth:`save_progress` for the arguments.
+        """
+        rows = self._event_rows(student_id, events)
+        plan = None if previous is None else self._progress_plan(
+            student_id, progress, at, previous, by_student, activity_recent)
+        with self.write(lock=("log", student_id, quest_id)):  # the log stays ours till commit
+            # the check that nobody wrote meanwhile is part of the first insert
+            ids = self._append_rows(student_id, events, rows, after=(quest_id, last_id))
+            if ids is None:
+                return None  # another tab or the teacher acted first
+            if plan is None:  # compared with the stored rows, read under the lock
+                plan = self._progress_plan(student_id, progress, at, None, by_student,
+                                           activity_recent)
+            self._write_plan(student_id, progress, at, by_student, plan)
         return ids
 
     def _materialize(self, student_id: int, ev: Event, event_id: int) -> None:
@@ -220,51 +308,83 @@ class SQLStore:
         ``activity_recent`` that their activity was recorded under a minute ago,
         so an unchanged quest summary need not be written again.
         """
-        quest_id = progress.quest
         with self.write():
-            if previous is None:
-                self._lock("log", student_id, quest_id)
-                stored = {row[0]: tuple(row[1:]) for row in self._all(
-                    "select node, state, attempts, score, round, fails from progress where "
-                    "student_id = ? and quest_id = ?", (student_id, quest_id))}
-            else:
-                stored = {n: progress_row(np) for n, np in previous.nodes.items()}
+            plan = self._progress_plan(student_id, progress, at, previous, by_student,
+                                       activity_recent)
+            self._write_plan(student_id, progress, at, by_student, plan)
+
+    _PROGRESS_UPSERT = (
+        "insert into progress (student_id, quest_id, node, state, attempts, score, round, "
+        "fails, updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, "
+        "node) do update set state = excluded.state, attempts = excluded.attempts, score = "
+        "excluded.score, round = excluded.round, fails = excluded.fails, updated = "
+        "excluded.updated")
+    _MASTERY_UPSERT = (
+        "insert into mastery (student_id, quest_id, competency, value, evidence, updated) "
+        "values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, competency) do update "
+        "set value = excluded.value, evidence = excluded.evidence, updated = excluded.updated")
+    _BADGES_INSERT = ("insert into badges (student_id, badge, quest_id, at) values (?, ?, ?, ?) "
+                      "on conflict do nothing")
+
+    def _progress_plan(self, student_id: int, progress: Progress, at: str,
+                       previous: Progress | None, by_student: bool,
+                       activity_recent: bool) -> list[tuple[str, Any]]:
+        """The statements that materialize ``progress``: (sql, rows) pairs, ("status", None)
+        for the quest summary. Without ``previous`` it reads the stored rows (call it in a
+        ``write()`` then)."""
+        quest_id = progress.quest
+        plan: list[tuple[str, Any]] = []
+        if previous is None:
+            self._lock("log", student_id, quest_id)
+            stored = {row[0]: tuple(row[1:]) for row in self._all(
+                "select node, state, attempts, score, round, fails from progress where "
+                "student_id = ? and quest_id = ?", (student_id, quest_id))}
             rows = [(student_id, quest_id, n, *progress_row(np), at)
                     for n, np in progress.nodes.items() if stored.get(n) != progress_row(np)]
-            if rows:
-                self._many(
-                    "insert into progress (student_id, quest_id, node, state, attempts, score, "
-                    "round, fails, updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict "
-                    "(student_id, quest_id, node) do update set state = excluded.state, attempts = "
-                    "excluded.attempts, score = excluded.score, round = excluded.round, "
-                    "fails = excluded.fails, updated = excluded.updated", rows)
-            if previous is None:
-                nodes = list(progress.nodes)
-                self._run(f"delete from progress where student_id = ? and quest_id = ? and node "
-                          f"not in ({', '.join('?' for _ in nodes)})",
-                          (student_id, quest_id, *nodes))
-            summary = (progress.version, progress.xp, progress.complete, progress.current,
-                       progress.struggling)
-            same = previous is not None and summary == (
-                previous.version, previous.xp, previous.complete, previous.current,
-                previous.struggling)
-            if not (same and (activity_recent or not by_student)):
+        else:
+            rows = []
+            for n, np in progress.nodes.items():
+                old = previous.nodes.get(n)
+                if old is np:  # shared by the two progresses (copy-on-write): unchanged
+                    continue
+                row = progress_row(np)
+                if old is None or progress_row(old) != row:
+                    rows.append((student_id, quest_id, n, *row, at))
+        if rows:
+            plan.append((self._PROGRESS_UPSERT, rows))
+        if previous is None:
+            nodes = list(progress.nodes)
+            plan.append((f"delete from progress where student_id = ? and quest_id = ? and node "
+                         f"not in ({', '.join('?' for _ in nodes)})",
+                         (student_id, quest_id, *nodes)))
+        summary = (progress.version, progress.xp, progress.complete, progress.current,
+                   progress.struggling)
+        same = previous is not None and summary == (
+            previous.version, previous.xp, previous.complete, previous.current,
+            previous.struggling)
+        if not (same and (activity_recent or not by_student)):
+            plan.append(("status", None))
+        mastery = [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
+                   for c, v in progress.mastery.items()
+                   if previous is None or previous.mastery.get(c) != v
+                   or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))]
+        if mastery:
+            plan.append((self._MASTERY_UPSERT, mastery))
+        badges = [(student_id, b, quest_id, at) for b in progress.badges
+                  if previous is None or b not in previous.badges]
+        if badges:
+            plan.append((self._BADGES_INSERT, badges))
+        return plan
+
+    def _write_plan(self, student_id: int, progress: Progress, at: str, by_student: bool,
+                    plan: list[tuple[str, Any]]) -> None:
+        for sql, rows in plan:
+            if sql == "status":
                 self._save_status(student_id, progress, at, by_student)
-            mastery = [(student_id, quest_id, c, v, len(progress.evidence.get(c, [])), at)
-                       for c, v in progress.mastery.items()
-                       if previous is None or previous.mastery.get(c) != v
-                       or len(previous.evidence.get(c, [])) != len(progress.evidence.get(c, []))]
-            if mastery:
-                self._many(
-                    "insert into mastery (student_id, quest_id, competency, value, evidence, "
-                    "updated) values (?, ?, ?, ?, ?, ?) on conflict (student_id, quest_id, "
-                    "competency) do update set value = excluded.value, evidence = "
-                    "excluded.evidence, updated = excluded.updated", mastery)
-            badges = [(student_id, b, quest_id, at) for b in progress.badges
-                      if previous is None or b not in previous.badges]
-            if badges:
-                self._many("insert into badges (student_id, badge, quest_id, at) values "
-                           "(?, ?, ?, ?) on conflict do nothing", badges)
+            elif isinstance(rows, list):
+                self._many(sql, rows)
+            else:
+                self._run(sql, rows)
 
     def _status_params(self, student_id: int, progress: Progress, at: str,
                        by_student: bool) -> tuple:
@@ -326,6 +446,22 @@ class SQLStore:
                       "excluded.interests, goals = excluded.goals, updated = excluded.updated",
                       (student_id, json.dumps(interests, ensure_ascii=False),
                        json.dumps(goals, ensure_ascii=False), at))
+
+    def accommodations(self, student_ids: list[int]) -> dict[int, dict]:
+        """The accommodations (settings dicts) of these students; students without any are left out."""
+        if not student_ids:
+            return {}
+        marks = ", ".join("?" for _ in student_ids)
+        rows = self._rows(f"select student_id, settings from accommodations where student_id in "
+                          f"({marks})", tuple(student_ids))
+        return {r["student_id"]: json.loads(r["settings"]) for r in rows}
+
+    def save_accommodations(self, student_id: int, settings: dict, by: int, at: str) -> None:
+        with self.write():
+            self._run("insert into accommodations (student_id, settings, set_by, updated) values "
+                      "(?, ?, ?, ?) on conflict (student_id) do update set settings = "
+                      "excluded.settings, set_by = excluded.set_by, updated = excluded.updated",
+                      (student_id, json.dumps(settings, sort_keys=True), by, at))
 
     def badges_of(self, student_id: int) -> list[dict]:
         return self._rows("select * from badges where student_id = ? order by at, badge",
@@ -393,6 +529,15 @@ class SQLStore:
 
     def session(self, token_hash: str) -> dict | None:
         return self._row("select * from sessions where token_hash = ?", (token_hash,))
+
+    def session_for_quest(self, token_hash: str, class_code: str, quest_id: str) -> dict | None:
+        """A session row with ``assigned`` (is the quest assigned to the class?) and
+        ``latest_version`` (of the quest): a student's every action reads them in one go."""
+        return self._row(
+            "select s.*, exists (select 1 from assignments where class_code = ? and "
+            "quest_id = ?) as assigned, (select max(version) from quests where id = ?) as "
+            "latest_version from sessions s where s.token_hash = ?",
+            (class_code, quest_id, quest_id, token_hash))
 
     def end_session(self, token_hash: str) -> None:
         with self.write():
@@ -609,6 +754,111 @@ class SQLStore:
     def recent_reflections(self, student_id: int, limit: int) -> list[str]:
         return [t for (t,) in self._all("select text from reflections where student_id = ? "
                                         "order by at desc, id desc limit ?", (student_id, limit))]
+
+    # families (issue 18) ----------------------------------------------------------------------
+
+    def add_family(self, email: str, name: str, password_hash: str, language: str | None,
+                   at: str) -> int:
+        with self.write():
+            return self._insert("insert into families (email, name, password_hash, language, "
+                                "created) values (?, ?, ?, ?, ?)",
+                                (email, name, password_hash, language, at))
+
+    def family(self, family_id: int) -> dict | None:
+        return self._row("select * from families where id = ?", (family_id,))
+
+    def family_by_email(self, email: str) -> dict | None:
+        return self._row("select * from families where email = ?", (email,))
+
+    def set_family_language(self, family_id: int, language: str | None) -> None:
+        with self.write():
+            self._run("update families set language = ? where id = ?", (language, family_id))
+
+    def set_student_language(self, student_id: int, language: str | None) -> None:
+        with self.write():
+            self._run("update students set language = ? where id = ?", (language, student_id))
+
+    def replace_family_codes(self, codes: list[tuple[int, str]], at: str) -> None:
+        """Give each student a new code (by its hash); the student's older codes stop working."""
+        with self.write():
+            for student_id, code_hash in codes:
+                self._run("delete from family_codes where student_id = ?", (student_id,))
+                self._run("insert into family_codes (code_hash, student_id, created) "
+                          "values (?, ?, ?)", (code_hash, student_id, at))
+
+    def student_by_family_code(self, code_hash: str) -> dict | None:
+        return self._row("select s.* from family_codes c join students s on s.id = c.student_id "
+                         "where c.code_hash = ?", (code_hash,))
+
+    def request_family_link(self, family_id: int, student_id: int, at: str) -> str:
+        """Ask for a link (pending); returns the link's status (an existing one is kept)."""
+        with self.write():
+            row = self._row("select status from family_links where family_id = ? and "
+                            "student_id = ?", (family_id, student_id))
+            if row is not None:
+                return row["status"]
+            self._run("insert into family_links (family_id, student_id, status, requested) "
+                      "values (?, ?, 'pending', ?)", (family_id, student_id, at))
+            return "pending"
+
+    def family_link(self, family_id: int, student_id: int) -> dict | None:
+        return self._row("select * from family_links where family_id = ? and student_id = ?",
+                         (family_id, student_id))
+
+    def family_children(self, family_id: int) -> list[dict]:
+        """The family's links with the child's name and class: approved and pending."""
+        return self._rows(
+            "select l.student_id, l.status, l.requested, l.decided, s.name, s.class_code, "
+            "c.name as class_name from family_links l join students s on s.id = l.student_id "
+            "join classes c on c.code = s.class_code where l.family_id = ? "
+            "order by l.status, s.name", (family_id,))
+
+    def class_family_links(self, class_code: str) -> list[dict]:
+        """Every family link of a class's students, with the family's name and email."""
+        return self._rows(
+            "select l.family_id, l.student_id, l.status, l.requested, l.decided, "
+            "s.name as student_name, f.name as family_name, f.email as family_email "
+            "from family_links l join students s on s.id = l.student_id join families f on "
+            "f.id = l.family_id where s.class_code = ? order by l.status desc, s.name, f.name",
+            (class_code,))
+
+    def set_family_link(self, family_id: int, student_id: int, status: str | None,
+                        at: str) -> int:
+        """Approve a link (``status='approved'``) or remove it (``None``); rows changed."""
+        with self.write():
+            if status is None:
+                return self._run("delete from family_links where family_id = ? and "
+                                 "student_id = ?", (family_id, student_id))
+            return self._run("update family_links set status = ?, decided = ? where "
+                             "family_id = ? and student_id = ?",
+                             (status, at, family_id, student_id))
+
+    def add_family_messages(self, rows: list[tuple[int, int | None, str, str, str, str]]) -> None:
+        """Messages as (student_id, family_id, sender, author, text, at)."""
+        with self.write():
+            self._many("insert into family_messages (student_id, family_id, sender, author, "
+                       "text, at) values (?, ?, ?, ?, ?, ?)", rows)
+
+    def family_messages(self, student_id: int, family_id: int | None = None) -> list[dict]:
+        """A student's family messages, oldest first (one family's only, when given)."""
+        if family_id is None:
+            return self._rows("select m.*, f.name as family_name from family_messages m "
+                              "left join families f on f.id = m.family_id where "
+                              "m.student_id = ? order by m.id", (student_id,))
+        return self._rows("select m.*, f.name as family_name from family_messages m left "
+                          "join families f on f.id = m.family_id where m.student_id = ? and "
+                          "m.family_id = ? order by m.id", (student_id, family_id))
+
+    def student_reflections(self, student_id: int, shared_only: bool = False) -> list[dict]:
+        """A student's reflections, newest first (only the ones shared with the family)."""
+        return self._rows("select id, quest_id, node, text, at, shared from reflections where "
+                          "student_id = ?" + (" and shared = 1" if shared_only else "") +
+                          " order by at desc, id desc", (student_id,))
+
+    def share_reflection(self, student_id: int, reflection_id: int, shared: bool) -> int:
+        with self.write():
+            return self._run("update reflections set shared = ? where id = ? and "
+                             "student_id = ?", (1 if shared else 0, reflection_id, student_id))
 
     # the exports' reads ---------------------------------------------------------------------
 

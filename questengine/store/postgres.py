@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..rewards import level_for
 from . import StoreBusy, StoreError
 from ._sql import SQLStore
-from .sqlite import OWNERLESS_QUESTS
+from .sqlite import FAMILY_TABLES, OWNERLESS_QUESTS
 
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -129,6 +129,21 @@ MIGRATIONS: dict[int, list[str]] = {
         "size bigint, sha256 text, primary key (quest_id, version, path))",
         "create index idx_quest_assets_sha256 on quest_assets (sha256)",
         "create table class_settings (class_code text primary key, upload_limit bigint)"],
+    9: ["alter table students add column hub_username text",
+        "alter table students add column source_id text",
+        "alter table teachers add column hub_username text",
+        "alter table teachers add column source_id text",
+        "alter table classes add column source_id text",
+        "create index idx_students_hub_username on students (hub_username)",
+        "create unique index idx_students_source_id_class_code on students "
+        "(source_id, class_code)",
+        "create unique index idx_teachers_hub_username on teachers (hub_username)",
+        "create unique index idx_teachers_source_id on teachers (source_id)",
+        "create unique index idx_classes_source_id on classes (source_id)"],
+    10: [t.replace("integer primary key autoincrement", _ID).replace(" integer", " bigint")
+         for t in FAMILY_TABLES],
+    11: ["create table accommodations (student_id bigint primary key references students(id), "
+         "settings text not null, set_by bigint, updated text)"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -226,6 +241,10 @@ class PostgresStore(SQLStore):
     def _insert(self, sql: str, params: tuple = ()) -> int:
         return self._execute(sql + " returning id", params, "one")
 
+    def _insert_if(self, sql: str, params: tuple = ()) -> int | None:
+        rows = self._execute(sql + " returning id", params, "all")
+        return rows[0][0] if rows else None
+
     def _many(self, sql: str, rows: list[tuple]) -> None:
         with self._conn() as conn, conn.cursor() as cur:
             cur.executemany(_pg(sql), rows)
@@ -253,16 +272,25 @@ class PostgresStore(SQLStore):
                 time.sleep(self.backoff * (2 ** attempt))
 
     @contextmanager
-    def write(self) -> Iterator["PostgresStore"]:
-        """One transaction on one pooled connection; nested use joins the outer one."""
+    def write(self, lock: tuple | None = None) -> Iterator["PostgresStore"]:
+        """One transaction on one pooled connection; nested use joins the outer one.
+
+        ``lock``: a key (as for :meth:`_lock`) held from the start, taken in the same round
+        trip as the ``begin``."""
         if getattr(self._local, "conn", None) is not None:
+            if lock is not None:
+                self._lock(*lock)
             yield self
             return
         try:
             with self.pool.connection() as conn:
                 self._local.conn, self._local.locks = conn, set()
                 try:
-                    conn.execute("begin")
+                    if lock is None:
+                        conn.execute("begin")
+                    else:  # no parameters: one simple query, both statements, one round trip
+                        conn.execute(f"begin; select pg_advisory_xact_lock({_lock_id(lock):d})")
+                        self._local.locks.add(lock)
                     try:
                         yield self
                     except BaseException:
@@ -300,7 +328,7 @@ class PostgresStore(SQLStore):
             self._local.conn.execute("select pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             self._run("create table if not exists questengine_schema (version integer not null)")
             current = self.schema_version  # another process may have migrated meanwhile
-            for version in range(current + 1, SCHEMA_VERSION + 1):
+            for version in sorted(v for v in MIGRATIONS if v > current):  # numbers may skip
                 for statement in MIGRATIONS[version]:
                     self._local.conn.execute(statement.replace("{uuid}", str(uuid.uuid4())))
             self._run("delete from questengine_schema")

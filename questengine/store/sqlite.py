@@ -170,9 +170,61 @@ def _migration_8(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
 
 
+def _migration_9(db: sqlite_utils.Database) -> None:
+    # behind JupyterHub the hub user is the identity: the roster's "hub username" column maps
+    # it to a teacher or a student (one row per class the student is on); OneRoster imports
+    # keep each record's sourcedId so a re-import updates instead of duplicating
+    db["students"].add_column("hub_username", str)
+    db["students"].add_column("source_id", str)
+    db["teachers"].add_column("hub_username", str)
+    db["teachers"].add_column("source_id", str)
+    db["classes"].add_column("source_id", str)
+    db["students"].create_index(["hub_username"])
+    db["students"].create_index(["source_id", "class_code"], unique=True)
+    db["teachers"].create_index(["hub_username"], unique=True)
+    db["teachers"].create_index(["source_id"], unique=True)
+    db["classes"].create_index(["source_id"], unique=True)
+
+
+def _migration_10(db: sqlite_utils.Database) -> None:
+    # families (issue 18): accounts, the codes on the teacher's handout, the links the
+    # teacher approves, notes both ways; reflections a student shares; a language per user
+    for statement in FAMILY_TABLES:
+        db.execute(statement)
+
+
+#: Migration 10's statements (PostgreSQL runs the same ones with its own id column).
+FAMILY_TABLES = (
+    "create table families (id integer primary key autoincrement, email text not null, "
+    "name text, password_hash text not null, language text, created text)",
+    "create unique index idx_families_email on families (email)",
+    "create table family_codes (code_hash text primary key, student_id integer "
+    "references students(id), created text)",
+    "create index idx_family_codes_student_id on family_codes (student_id)",
+    "create table family_links (family_id integer references families(id), student_id "
+    "integer references students(id), status text not null, requested text, decided text, "
+    "primary key (family_id, student_id))",
+    "create index idx_family_links_student_id on family_links (student_id)",
+    "create table family_messages (id integer primary key autoincrement, student_id integer "
+    "references students(id), family_id integer, sender text not null, author text, "
+    "text text not null, at text)",
+    "create index idx_family_messages_student_id on family_messages (student_id, id)",
+    "alter table reflections add column shared integer not null default 0",
+    "alter table students add column language text",
+)
+
+
+def _migration_11(db: sqlite_utils.Database) -> None:
+    # a student's accommodations (issue 15), set by a teacher: one JSON object per student
+    db["accommodations"].create({"student_id": int, "settings": str, "set_by": int, "updated": str},
+                                pk="student_id", foreign_keys=[("student_id", "students", "id")],
+                                if_not_exists=True)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
-    6: _migration_6, 7: _migration_7, 8: _migration_8}
+    6: _migration_6, 7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10,
+    11: _migration_11}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
@@ -265,6 +317,10 @@ class SQLiteStore(SQLStore):
     def _many(self, sql: str, rows: list[tuple]) -> None:
         self.conn.executemany(sql, rows)
 
+    def _insert_if(self, sql: str, params: tuple = ()) -> int | None:
+        cursor = self.conn.execute(sql, params)
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
     # transactions ----------------------------------------------------------------
 
     def _retrying(self, fn: Callable[[], Any]) -> Any:
@@ -281,11 +337,11 @@ class SQLiteStore(SQLStore):
                 time.sleep(self.backoff * (2 ** attempt))
 
     @contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
+    def write(self, lock: tuple | None = None) -> Iterator[sqlite_utils.Database]:
         """A ``BEGIN IMMEDIATE`` transaction: commits at the end, rolls back on any error.
 
         Nested use joins the outer transaction. Writers are serial, so every
-        read inside it sees what it will write over.
+        read inside it sees what it will write over (and ``lock`` needs no more).
         """
         if self.conn.in_transaction:
             yield self.db
@@ -327,7 +383,7 @@ class SQLiteStore(SQLStore):
             return before
         with self.write():
             current = self.schema_version  # another process may have migrated meanwhile
-            for version in range(current + 1, SCHEMA_VERSION + 1):
+            for version in sorted(v for v in MIGRATIONS if v > current):  # numbers may skip
                 MIGRATIONS[version](self.db)
                 self.conn.execute(f"PRAGMA user_version = {version}")
         return before

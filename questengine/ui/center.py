@@ -14,19 +14,26 @@ import anywidget
 import ipywidgets as w
 import traitlets
 
+from ..accommodations import Accommodations
 from ..center import StruggleRules
 from .login import TeacherLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
 from .play import STATE_WORDS
-from .media import submission_files_view
+from .media import Chart, submission_files_view
 from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
 
 __all__ = ["CenterPage", "ClickTable", "chart_png", "local_time"]
 
 STATE_COLOURS = {"locked": "#9aa0a6", "available": "#1a73e8", "in_progress": "#7b3fe4",
-                 "pending_review": "#f29900", "returned": "#c5540c", "success": "#1e8e3e",
+                 "pending_review": "#f29900", "returned": "#c5540c", "success": "#137333",
                  "fail": "#d93025", "closed": "#dde1e5", "": "#ffffff"}
+#: a symbol in each grid cell, so the colour is never the only sign (WCAG 1.4.1), and a text
+#: colour with at least 4.5:1 contrast on that cell's background
+STATE_MARKS = {"locked": ("🔒", "#202124"), "available": ("○", "#fff"), "in_progress": ("◐", "#fff"),
+               "pending_review": ("⏳", "#202124"), "returned": ("↩", "#fff"),
+               "success": ("✓", "#fff"), "fail": ("✗", "#fff"), "closed": ("–", "#202124"),
+               "": ("", "#202124")}
 DECISION_WORDS = {"approve": "approved", "fail": "marked not yet", "return": "returned"}
 TEACHER_STATE_WORDS = {"locked": "locked", "available": "open", "in_progress": "in progress",
                        "pending_review": "waiting for your review",
@@ -143,7 +150,9 @@ class CenterPage(Page):
 
     @classmethod
     def from_env(cls) -> "CenterPage":
-        return cls(classroom_from_env())
+        page = cls(classroom_from_env())
+        page.sign_in_hub_user(page.classroom, "teacher", page.open)  # behind JupyterHub
+        return page
 
     # opening ---------------------------------------------------------------------------------------
 
@@ -176,18 +185,22 @@ class CenterPage(Page):
         self.map = QuestMap(height=420, layout=w.Layout(width="100%"))
         self.map.observe(lambda _c: self._show_node_detail(), names="selected")
         self.node_detail = _html("", "qe-node-detail")
-        self.states_chart = w.Image(format="png", layout=w.Layout(max_width="800px"))
+        self.states_chart = Chart(layout=w.Layout(max_width="800px"))
         self.grid_box, self.queue_box, self.struggle_box = w.VBox(), w.VBox(), w.VBox()
         self.mastery_box, self.modality_box, self.override_box = w.VBox(), w.VBox(), w.VBox()
         self.export_box, self.student_box = w.VBox(), w.VBox()
+        from .family_panel import FamilyPanel  # issue 18: codes, approvals, notes
+
+        self.family_panel = FamilyPanel(session, self.flash)
         boxes = [w.VBox([self.map, self.node_detail, self.states_chart]), self.grid_box,
                  self.queue_box, self.struggle_box, self.mastery_box, self.modality_box,
-                 self.override_box, self.export_box]
+                 self.override_box, self.export_box, self.family_panel.widget]
         # each tab's messages show in that tab, beside the work; a new tab starts clean
         self.notes = {i: _html("", "qe-tab-note") for i in range(len(boxes))}
         self.tabs = w.Tab([w.VBox([self.notes[i], box]) for i, box in enumerate(boxes)])
         for i, name in enumerate(["Class map", "Students", "Review queue", "Struggling",
-                                  "Mastery & groups", "Modalities", "Overrides", "Exports"]):
+                                  "Mastery & groups", "Modalities", "Overrides", "Exports",
+                                  "Families"]):
             self.tabs.set_title(i, name)
         self.tabs.observe(lambda _c: self._clear_notes(), names="selected_index")
         self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
@@ -251,6 +264,7 @@ class CenterPage(Page):
         self._show_mastery()
         self._show_overrides()
         self._show_exports()
+        self.family_panel.show(self.code)
 
     # class map ---------------------------------------------------------------------------------------
 
@@ -265,6 +279,9 @@ class CenterPage(Page):
                            f"{self.counts[n['id']].here} here"} for n in self.map.nodes]
         self.states_chart.value = chart_png(
             "states", [(G.nodes[c.node]["node"].title, c) for c in counts])
+        self.states_chart.alt = "Bar chart of where the students are, step by step: " + "; ".join(
+            f"{G.nodes[c.node]['node'].title}: {c.success} done, {c.fail} not passed, "
+            f"{c.here} there now, {c.not_reached} not reached" for c in counts) + "."
         self._show_node_detail()
 
     def _show_node_detail(self) -> None:
@@ -281,7 +298,7 @@ class CenterPage(Page):
             by_state.setdefault(grid.state(s["id"], n) or "not started", []).append(s["name"])
         rows = "".join(f"<li><strong>{plain_html(STATE_WORDS.get(st, st))}</strong>: "
                        f"{plain_html(', '.join(names))}</li>" for st, names in sorted(by_state.items()))
-        self.node_detail.value = (f"<h4>{plain_html(self.G.nodes[n]['node'].title)}</h4>"
+        self.node_detail.value = (f"<h3>{plain_html(self.G.nodes[n]['node'].title)}</h3>"
                                   f"<ul>{rows}</ul>")
 
     # students grid -------------------------------------------------------------------------------
@@ -300,6 +317,9 @@ class CenterPage(Page):
                              [(s["name"], s["id"]) for s in grid.students],
                              description="Student", layout=w.Layout(width="320px"))
         record = _html("", "qe-record")
+        supports = self._call(self.session.class_accommodations, self.code) or {}
+        support_box = w.VBox()
+        support_box.add_class("qe-support-form")
 
         def draw(_=None):
             students = [s for s in grid.students if filt.value.casefold() in s["name"].casefold()]
@@ -310,30 +330,34 @@ class CenterPage(Page):
                            for t in titles)
             body = []
             for s in students:
-                cells = "".join(
-                    f"<td style='background:{STATE_COLOURS.get(grid.state(s['id'], n), '#eee')}' "
-                    f"title='{plain_html(TEACHER_STATE_WORDS.get(grid.state(s['id'], n), 'not started'))}'>"
-                    f"</td>" for n in grid.nodes)
+                cells = "".join(_grid_cell(grid.state(s["id"], n)) for n in grid.nodes)
+                acc = supports.get(s["id"])
                 body.append(f"<tr><th class='qe-student'><button type='button' class="
                             f"'qe-record-link' data-pick='{int(s['id'])}' title='Open the record'>"
                             f"{plain_html(s['name'])}</button></th>"
                             f"<td class='qe-num'>{s['done']}</td><td class='qe-num'>{s['xp']}</td>"
+                            f"<td class='qe-supports-cell'>"
+                            f"{plain_html(', '.join(acc.words())) if acc else ''}</td>"
                             f"{cells}</tr>")
-            legend = "".join(f"<span class='qe-legend-chip' style='background:{c}'></span>"
+            legend = "".join(f"<span class='qe-legend-chip' style='background:{c};color:"
+                             f"{STATE_MARKS[st][1]}' aria-hidden='true'>{STATE_MARKS[st][0]}</span>"
                              f"{plain_html(TEACHER_STATE_WORDS.get(st, st))} "
                              for st, c in STATE_COLOURS.items())
             table.html = (f"<div class='qe-grid-legend'>{legend}</div><div class='qe-grid-scroll'>"
                            f"<table class='qe-grid-table'><tr><th>Student</th><th>Steps</th>"
-                           f"<th>XP</th>{head}</tr>{''.join(body)}</table></div>")
+                           f"<th>XP</th><th>Supports</th>{head}</tr>{''.join(body)}</table></div>")
 
         def show_record(_=None):
             if student.value is None:
                 record.value = ""
+                support_box.children = []
                 return
             data = self._call(self.session.student_record, student.value)
             if data is None:
                 return
             record.value = _record_html(data)
+            support_box.children = self._support_form(student.value, data["student"]["name"],
+                                                      supports, draw)
 
         def picked(_=None):  # a name clicked in the grid
             if table.picked in [v for _l, v in student.options]:
@@ -350,7 +374,52 @@ class CenterPage(Page):
         self.record_pick = student
         if kept is not None and kept.value in [v for _l, v in student.options]:
             student.value = kept.value  # the record stays open across a refresh
-        self.grid_box.children = [w.HBox([sort, filt]), table, student, record]
+        self.grid_box.children = [w.HBox([sort, filt]), table, student, record, support_box]
+
+    def _support_form(self, student_id: int, name: str, supports: dict, redraw) -> list[w.Widget]:
+        """The accommodations of one student, which the teacher turns on or off (issue 15)."""
+        acc = self._call(self.session.accommodations, student_id)
+        if acc is None:
+            return []
+        style = {"description_width": "initial"}
+        boxes = {key: w.Checkbox(value=getattr(acc, key), description=label, indent=False,
+                                 layout=w.Layout(width="auto"))
+                 for key, label in (("read_aloud", "Read aloud"),
+                                    ("larger_text", "Larger text and spacing"),
+                                    ("fewer_options", "Fewer options (where the quest marks "
+                                                      "distractors)"),
+                                    ("simple_text", "Simpler text (where the quest has it)"))}
+        for key, box in boxes.items():
+            box.add_class(f"qe-support-{key.replace('_', '-')}")
+        tries = w.BoundedIntText(value=acc.extra_attempts, min=0, max=10, style=style,
+                                 description="More tries at checkpoints",
+                                 layout=w.Layout(width="260px"))
+        tries.add_class("qe-support-extra-attempts")
+        time = w.Dropdown(options=[("as set in the quest", 1.0), ("1.5 times", 1.5),
+                                   ("twice", 2.0), ("3 times", 3.0)],
+                          value=acc.extra_time if acc.extra_time in (1.0, 1.5, 2.0, 3.0) else 1.0,
+                          description="Time on timed challenges", style=style,
+                          layout=w.Layout(width="340px"))
+        time.add_class("qe-support-extra-time")
+        note = _html("", "qe-support-note")
+
+        def save():
+            saved = self._call(self.session.set_accommodations, student_id,
+                               extra_attempts=tries.value, extra_time=time.value,
+                               **{k: b.value for k, b in boxes.items()})
+            if saved is None:
+                return
+            if saved.any():
+                supports[student_id] = saved
+            else:
+                supports.pop(student_id, None)
+            words = ", ".join(saved.words()) or "none"
+            note.value = (f"<span role='status'>Saved. {plain_html(name)}'s supports: "
+                          f"{plain_html(words)}.</span>")
+            redraw()
+
+        return [_html(f"<h3>Supports for {plain_html(name)}</h3>"), *boxes.values(), tries,
+                time, _button("Save supports", save, cls="qe-save-supports"), note]
 
     # review queue -------------------------------------------------------------------------------------
 
@@ -435,7 +504,7 @@ class CenterPage(Page):
             for check, _sid in checks:
                 check.value = every
 
-        header = w.HBox([_html(f"<h3>{len(items)} waiting, oldest first</h3>"),
+        header = w.HBox([_html(f"<h2>{len(items)} waiting, oldest first</h2>"),
                          _button("Select all", select_all, cls="qe-select-all",
                                  tooltip="Tick (or untick) every submission"),
                          _button("Approve selected", bulk, "success", "qe-bulk-approve")],
@@ -490,7 +559,7 @@ class CenterPage(Page):
         self.struggle_box.children = [
             w.HBox([fails, stuck, returned, below, idle, _button("Apply", apply, cls="qe-apply")],
                    layout=w.Layout(flex_flow="row wrap")),
-            _html(f"<h3>{len(people)} student(s) may need help, most urgent first</h3>"),
+            _html(f"<h2>{len(people)} student(s) may need help, most urgent first</h2>"),
             listing]
 
     STRUGGLE_ACTIONS = {"unlock": ("One more attempt", "unlock"),
@@ -570,8 +639,8 @@ class CenterPage(Page):
             cells = []
             for c in m.competencies:
                 v = m.value(s["id"], c)
-                colour = "#f1f3f4" if v is None else ("#1e8e3e" if v >= 0.8 else
-                                                      "#f29900" if v >= 0.5 else "#d93025")
+                colour = "#f1f3f4" if v is None else ("#137333" if v >= 0.8 else
+                                                      "#b06000" if v >= 0.5 else "#b3261e")
                 cells.append(f"<td style='background:{colour}' class='qe-num'>"
                              f"{'' if v is None else round(100 * v)}</td>")
             body.append(f"<tr><th class='qe-student'>{plain_html(s['name'])}</th>{''.join(cells)}</tr>")
@@ -581,14 +650,19 @@ class CenterPage(Page):
             f"{plain_html(', '.join(grp.names))}</li>" for grp in groups) or \
             "<li>No shared gaps right now.</li>"
         values = [v for row in m.values.values() for v in row.values()]
-        chart = w.Image(value=chart_png("mastery", values), format="png",
-                        layout=w.Layout(max_width="640px")) if values else _html("")
+        chart = Chart(value=chart_png("mastery", values),
+                      alt="Histogram of mastery over every student and skill (the table above "
+                          "gives each value): " + ", ".join(
+                              f"{sum(1 for v in values if lo <= round(100 * v) < hi)} from {lo} "
+                              f"to {min(hi, 100) - (hi <= 100)}%" for lo, hi in
+                              ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))) + ".",
+                      layout=w.Layout(max_width="640px")) if values else _html("")
         self.mastery_box.children = [
-            _html(f"<h3>Mastery by skill (%)</h3><div class='qe-grid-scroll'><table "
+            _html(f"<h2>Mastery by skill (%)</h2><div class='qe-grid-scroll'><table "
                   f"class='qe-grid-table qe-mastery-grid'><tr><th>Student</th>{head}</tr>"
                   f"{''.join(body)}</table></div>"),
             chart,
-            _html(f"<h3>Suggested small groups (shared gaps below 80%)</h3><ul class='qe-groups'>"
+            _html(f"<h2>Suggested small groups (shared gaps below 80%)</h2><ul class='qe-groups'>"
                   f"{group_items}</ul>")]
 
     # modalities --------------------------------------------------------------------------------------
@@ -602,7 +676,7 @@ class CenterPage(Page):
             f"<td class='qe-num'>{'' if m.mean_attempts is None else f'{m.mean_attempts:.1f}'}</td></tr>"
             for m in found) or "<tr><td colspan=7>No choices made yet.</td></tr>"
         self.modality_box.children = [_html(
-            "<h3>Ways of learning, and how students then did at the next checkpoint</h3>"
+            "<h2>Ways of learning, and how students then did at the next checkpoint</h2>"
             "<table class='qe-grid-table'><tr><th>Modality</th><th>Students</th><th>Passed first "
             "try</th><th>Passed later</th><th>Not yet</th><th>Not reached</th><th>Mean attempts"
             f"</th></tr>{rows}</table>")]
@@ -672,9 +746,9 @@ class CenterPage(Page):
         """Students with recent wrong PINs, each with a button that lets them in again."""
         troubles = self._call(self.session.login_troubles, self.code) or []
         if not troubles:
-            return [_html("<h3>Wrong PIN tries</h3><p class='qe-hint'>No student has typed a "
+            return [_html("<h2>Wrong PIN tries</h2><p class='qe-hint'>No student has typed a "
                           "wrong PIN lately.</p>", "qe-login-troubles")]
-        rows = [_html("<h3>Wrong PIN tries</h3><p class='qe-hint'>After five wrong PINs a "
+        rows = [_html("<h2>Wrong PIN tries</h2><p class='qe-hint'>After five wrong PINs a "
                       "student waits a little before the next try (a minute at most). If it "
                       "was not them, talk with the class; clearing lets them in at once.</p>",
                       "qe-login-troubles")]
@@ -714,6 +788,16 @@ class CenterPage(Page):
             links.append(_download("Mastery (CSV)", f"{self.code}-mastery.csv", mastery_csv(m),
                                    "text/csv"))
         students = self._call(self.session.students, self.code) or []
+        supports = self._call(self.session.class_accommodations, self.code)
+        if supports is not None:
+            from ..accommodations import SUPPORTS
+            from ..csvsafe import csv_text
+
+            none = Accommodations()
+            rows = [[s["name"], *(getattr(supports.get(s["id"], none), k) for k in SUPPORTS)]
+                    for s in students]
+            links.append(_download("Supports (CSV)", f"{self.code}-supports.csv",
+                                   csv_text(["student", *SUPPORTS], rows), "text/csv"))
         pick = w.Dropdown(options=[(s["name"], s["id"]) for s in students],
                           description="Report for")
         report = _html("")
@@ -725,8 +809,15 @@ class CenterPage(Page):
                 report.value = _download(f"Report for {name}'s family (HTML, printable)",
                                          f"report-{name.replace(' ', '-')}.html", html, "text/html")
 
-        self.export_box.children = [_html("<h3>Exports</h3>" + "<br>".join(links)), pick,
+        self.export_box.children = [_html("<h2>Exports</h2>" + "<br>".join(links)), pick,
                                     _button("Make report", make_report, cls="qe-report"), report]
+
+
+def _grid_cell(state: str) -> str:
+    mark, ink = STATE_MARKS.get(state, ("", "#202124"))
+    return (f"<td style='background:{STATE_COLOURS.get(state, '#eee')};color:{ink}' "
+            f"class='qe-cell' title='{plain_html(TEACHER_STATE_WORDS.get(state, 'not started'))}'>"
+            f"{mark}</td>")
 
 
 def _answer_text(answer) -> str:
@@ -741,7 +832,7 @@ def _answer_text(answer) -> str:
 
 def _record_html(data: dict) -> str:
     """A student's record in plain words: step titles, each attempt's questions and answers."""
-    parts = [f"<h3>{plain_html(data['student']['name'])}</h3>"]
+    parts = [f"<h2>{plain_html(data['student']['name'])}</h2>"]
     for qid, q in data["quests"].items():
         titles = q.get("titles", {})
 
@@ -772,7 +863,7 @@ def _record_html(data: dict) -> str:
         mastery = ", ".join(f"{plain_html(c)} {round(100 * v)}%" for c, v in q["mastery"].items())
         struggling = "; ".join(plain_html(r) for r in q["struggling"].values())
         parts.append(
-            f"<h4>{plain_html(q['title'])} — {q['xp']} XP{' · finished' if q['complete'] else ''}</h4>"
+            f"<h3>{plain_html(q['title'])} — {q['xp']} XP{' · finished' if q['complete'] else ''}</h3>"
             f"<p><em>Path:</em> {states or 'not started'}</p>"
             + (f"<p class='qe-flash-error'>{struggling}</p>" if struggling else "")
             + (f"<p><em>Mastery:</em> {mastery}</p>" if mastery else "")
@@ -782,5 +873,5 @@ def _record_html(data: dict) -> str:
             + (f"<p><em>Reflections:</em></p><ul>{reflections}</ul>" if reflections else ""))
     goals = "".join(f"<li>{plain_html(g['text'])}{' ✓' if g.get('done') else ''}</li>"
                     for g in data["profile"].get("goals", []))
-    parts.append(f"<h4>Goals</h4><ul>{goals or '<li>none yet</li>'}</ul>")
+    parts.append(f"<h3>Goals</h3><ul>{goals or '<li>none yet</li>'}</ul>")
     return "".join(parts)

@@ -29,26 +29,22 @@ KIND_ICONS = {"story": "❦ story", "task": "✎ task", "choice": "⇉ choice", 
               "gate": "◆ gate", "end": "⚑ end"}
 
 
-def kind_models() -> dict[str, type]:
-    """Node kind -> its pydantic model (built-in kinds, then registered plugin kinds)."""
+def kind_models(registry=None) -> dict[str, type]:
+    """Node kind -> its pydantic model (built-in kinds, then the plugin ``registry``'s kinds)."""
     models = {}
     for member in typing.get_args(typing.get_args(Node)[0]):
         kind = typing.get_args(member.model_fields["kind"].annotation)[0]
         models[kind] = member
-    try:  # plugin kinds, when the plugin registry exists
-        from ..plugins import default_registry
-
-        models.update(default_registry().node_models())
-    except (ImportError, AttributeError):
-        pass
+    if registry is not None:
+        models.update(registry.node_models())
     return models
 
 
-def _plugin_icons() -> dict[str, str]:
+def _plugin_icons(registry=None) -> dict[str, str]:
     """Plugin kind -> its map icon (an SVG path)."""
-    from ..plugins import default_registry
-
-    return {k: spec.icon for k, spec in default_registry().kinds.items() if spec.icon}
+    if registry is None:
+        return {}
+    return {k: spec.icon for k, spec in registry.kinds.items() if spec.icon}
 
 
 class EditorError(QuestEngineError, TypeError):
@@ -96,6 +92,8 @@ class EditorPage(Page):
             quests_dir = Path(quest_file).parent if quest_file is not None else "quests"
         _check_arguments(classroom, quests_dir, session, quest_file)
         self.classroom = classroom
+        # the plugin kinds the editor offers: the classroom's (questengine's own without one)
+        self.registry = getattr(classroom, "registry", None)
         self.quests_dir = Path(quests_dir)
         self.session = session
         self.quest_file = Path(quest_file) if quest_file is not None else None
@@ -164,7 +162,7 @@ class EditorPage(Page):
         self.redo_b = self._button("↷ Redo", self._redo, "qe-redo")
         layout_b = self._button("Auto-layout", self._auto_layout, "qe-layout")
         fit_b = self._button("Fit", lambda: self.map.fit(), "qe-fit")
-        self.kind = w.ToggleButtons(options=[(KIND_ICONS.get(k, k), k) for k in kind_models()],
+        self.kind = w.ToggleButtons(options=[(KIND_ICONS.get(k, k), k) for k in kind_models(self.registry)],
                                     value="story", description="Click the map to add:",
                                     style={"description_width": "initial", "button_width": "78px"},
                                     layout=w.Layout(width="100%"))
@@ -206,7 +204,7 @@ class EditorPage(Page):
         elif files:
             self._open(self.quests_dir / files[0])
         else:
-            self.draft = QuestDraft.new("my-quest", "My quest")
+            self.draft = QuestDraft.new("my-quest", "My quest", self.registry)
             self._redraw()
 
     def _button(self, label, fn, cls="", style=""):
@@ -237,7 +235,7 @@ class EditorPage(Page):
         self._open(Path(path))
 
     def _open(self, path: Path) -> None:
-        draft = self._call(QuestDraft.open, path)
+        draft = self._call(QuestDraft.open, path, self.registry)
         if draft is not None:
             self.draft = draft
             self.save_as.value = path.name
@@ -250,7 +248,7 @@ class EditorPage(Page):
 
     def _new(self) -> None:
         quest_id = (self.new_id.value or "").strip() or "my-quest"
-        self.draft = QuestDraft.new(quest_id, quest_id.replace("-", " ").title())
+        self.draft = QuestDraft.new(quest_id, quest_id.replace("-", " ").title(), self.registry)
         self.save_as.value = f"{quest_id}.yaml"
         self.map.selected, self.map.selected_edge = "", -1
         self._redraw(fit=True)
@@ -344,7 +342,7 @@ class EditorPage(Page):
         positions = d.positions()
         problems = d.problems()
         bad = {n for p in problems for n in p.nodes}
-        icons = _plugin_icons()
+        icons = _plugin_icons(self.registry)
         nodes = []
         for n in d.data["nodes"]:
             x, y = positions.get(n.get("id"), (0, 0))
@@ -422,7 +420,7 @@ class EditorPage(Page):
                 "removes what is selected.</p>")]
             return
         node = d.node(n)
-        model = kind_models().get(node.get("kind"))
+        model = kind_models(self.registry).get(node.get("kind"))
         if model is None:
             self.inspector.children = [w.HTML(f"<p>Unknown kind {plain_html(node.get('kind'))}.</p>")]
             return
@@ -437,7 +435,7 @@ class EditorPage(Page):
         _fit_width(form)
         delete = self._button("Delete node", self._delete_selection, "qe-delete", "danger")
         self.inspector.children = [w.HTML(f"<div class='qe-kind'>{plain_html(node.get('kind'))}"
-                                          f"</div><h3>{plain_html(str(node.get('title')))}</h3>"),
+                                          f"</div><h2>{plain_html(str(node.get('title')))}</h2>"),
                                    form, delete]
 
     def _edge_form(self, index: int) -> list[w.Widget]:
@@ -450,9 +448,9 @@ class EditorPage(Page):
                      names="value")
         delete = self._button("Delete path", self._delete_selection, "qe-delete", "danger")
         d = self.draft
-        return [w.HTML(f"<div class='qe-kind'>path</div><h3 data-source='{plain_html(e['from'])}' "
+        return [w.HTML(f"<div class='qe-kind'>path</div><h2 data-source='{plain_html(e['from'])}' "
                        f"data-target='{plain_html(e['to'])}'>{plain_html(d.title_of(e['from']))} → "
-                       f"{plain_html(d.title_of(e['to']))}</h3>"), when, delete]
+                       f"{plain_html(d.title_of(e['to']))}</h2>"), when, delete]
 
     def _show_quest_settings(self) -> None:
         d = self.draft

@@ -11,7 +11,7 @@ import traitlets
 
 from .login import _front_end
 
-__all__ = ["MediaView"]
+__all__ = ["MediaView", "Chart", "ReadAloud"]
 
 
 class MediaView(anywidget.AnyWidget):
@@ -24,6 +24,26 @@ class MediaView(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     captions = traitlets.Bytes(b"").tag(sync=True)
     captions_lang = traitlets.Unicode("en").tag(sync=True)
+
+
+class Chart(anywidget.AnyWidget):
+    """A PNG chart with its text alternative: ``value`` (PNG bytes), ``alt`` (what it shows).
+
+    Used where ``ipywidgets.Image`` would draw an ``<img>`` without any ``alt``.
+    """
+
+    _esm = _front_end() / "chart.js"
+    value = traitlets.Bytes(b"").tag(sync=True)
+    alt = traitlets.Unicode("").tag(sync=True)
+
+
+class ReadAloud(anywidget.AnyWidget):
+    """A "Read aloud" button for one text (the browser's speech synthesis, offline)."""
+
+    _esm = _front_end() / "readaloud.js"
+    text = traitlets.Unicode("").tag(sync=True)
+    label = traitlets.Unicode("Read aloud").tag(sync=True)
+    lang = traitlets.Unicode("").tag(sync=True)
 
 
 def submission_files_view(session, item, call) -> list:

@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as w
+import traitlets
 from ipywidgets.widgets import widget as _widget_module
 
-from .login import friendly_call
+from .login import _front_end, friendly_call
 from .text import plain_html
 
-__all__ = ["Page", "classroom_from_env", "guard_kernel"]
+__all__ = ["Page", "LiveRegion", "classroom_from_env", "guard_kernel", "hub_user"]
 
 log = logging.getLogger("questengine.ui")
 _guarded = False
@@ -61,6 +63,50 @@ def classroom_from_env():
     return Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db")))
 
 
+def hub_user() -> dict | None:
+    """Who this page's server belongs to when it runs behind JupyterHub, else None.
+
+    The values come from the server's environment, set by the hub's spawner for the
+    user it authenticated (``questengine.hub``): never from the browser, the query string
+    or a widget, which the person at the page controls.
+    """
+    if not os.environ.get("QUESTENGINE_HUB"):
+        return None
+    return {"name": os.environ.get("JUPYTERHUB_USER", ""),
+            "role": os.environ.get("QUESTENGINE_HUB_ROLE") or None,
+            "class_code": os.environ.get("QUESTENGINE_HUB_CLASS") or None}
+
+
+class _HubSignedOut:
+    """What stands where the login form was, behind JupyterHub: one sentence, no fields."""
+
+    def __init__(self) -> None:
+        self.widget = w.HTML("<div class='qe-flash qe-flash-info qe-hub-signed-out' "
+                             "role='status'>You are logged out of this page. Reload it to come "
+                             "back, or log out of the hub to leave.</div>")
+
+    def clear(self) -> None:
+        pass
+
+    def show_info(self, text: str) -> None:
+        pass
+
+    def show_error(self, text: str) -> None:
+        pass
+
+
+class LiveRegion(anywidget.AnyWidget):
+    """An HTML message line that screen readers announce when ``value`` changes.
+
+    Used like ``ipywidgets.HTML`` (``value`` is HTML the kernel made safe), but its element
+    stays in the page with ``aria-live``, so every new message is read out.
+    """
+
+    _esm = _front_end() / "live.js"
+    value = traitlets.Unicode("").tag(sync=True)
+    politeness = traitlets.Unicode("polite").tag(sync=True)
+
+
 class Page:
     """Base of the pages: ``widget`` is the page, ``banner`` its message line."""
 
@@ -69,7 +115,7 @@ class Page:
     def __init__(self) -> None:
         if os.environ.get("QUESTENGINE_SERVED"):
             guard_kernel()
-        self.banner = w.HTML()
+        self.banner = LiveRegion()
         self.banner.add_class("qe-banner")
         self._before_session: set[str] | None = None
 
@@ -94,6 +140,45 @@ class Page:
         self.banner.value = ""
         self._before_session = None
         return closed
+
+    def sign_in_hub_user(self, classroom, kind: str, open_session) -> bool:
+        """Behind JupyterHub: open the page for the hub user's roster entry, or say why not.
+
+        The hub's login is the only login, so the page's own form is replaced by the
+        person's page (``open_session(session)``) or by one sentence. Returns False when
+        the page is not behind a hub (the form stays).
+        """
+        user = hub_user()
+        if user is None:
+            return False
+        from ..classroom import StudentSession, TeacherSession
+
+        # the page's own form is no way in behind the hub: closed, and a login sent to it
+        # anyway (a forged widget message) is ended at once; a logout shows a sentence
+        form = getattr(self, "login", None)
+        if form is not None:
+            form.on_login = lambda session: session.logout()
+            form.widget.close()
+            self.login = _HubSignedOut()
+
+        def refuse(text: str) -> None:
+            self.widget.children = [self.widget.children[0], w.HTML(
+                f"<div class='qe-flash qe-flash-error qe-hub-refusal' role='alert'>"
+                f"{plain_html(text)}</div>")]
+
+        session = friendly_call(classroom.login_hub, refuse, user["name"], user["role"],
+                                user["class_code"])
+        if session is None:
+            return True
+        wanted = TeacherSession if kind == "teacher" else StudentSession
+        if not isinstance(session, wanted):
+            session.logout()
+            refuse("This page is for teachers; your quests are on the play page."
+                   if kind == "teacher" else
+                   "This page is for students; your progress center is the progress page.")
+            return True
+        open_session(session)
+        return True
 
     def _ipython_display_(self):  # pragma: no cover - notebook display
         from IPython.display import display

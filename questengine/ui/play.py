@@ -15,13 +15,14 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..accommodations import Accommodations
 from ..engine import PLAYABLE, Progress, explain
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
-from .page import Page, classroom_from_env
-from .media import MediaView, UploadBox
+from .page import LiveRegion, Page, classroom_from_env
+from .media import MediaView, ReadAloud, UploadBox
 from .questmap import QuestMap
-from .text import markdown_html, markdown_inline, plain_html
+from .text import markdown_html, markdown_inline, plain_html, speakable
 
 __all__ = ["PlayPage", "MODALITY_ICONS", "KIND_LABELS"]
 
@@ -132,7 +133,12 @@ class PlayPage(Page):
         self._code_runs: set[tuple[str, str]] = set()  # (quest, node) whose code is running
         self._news_timer = None
         self._active_at = 0.0
+        self.supports = Accommodations()  # the student's, as the service says (set at login)
         super().__init__()
+        # read out by screen readers only: what an action did ("Checkpoint: done, score 100%")
+        self.announcer = LiveRegion()
+        self.announcer.add_class("qe-sr-only")
+        self.announcer.add_class("qe-announcer")
         self.login = StudentLogin(classroom, self._logged_in)
         self.widget = w.VBox([page_style(), self.login.widget])
         self.widget.add_class("qe-page")
@@ -142,6 +148,7 @@ class PlayPage(Page):
         """The page over the classroom database named by QUESTENGINE_DB, caches warmed."""
         page = cls(classroom_from_env())
         page.warm()
+        page.sign_in_hub_user(page.classroom, "student", page.start)  # behind JupyterHub
         return page
 
     def warm(self) -> None:
@@ -270,7 +277,9 @@ class PlayPage(Page):
                           names="selected_index")
         top = w.Box([self.header, self.logout])
         top.add_class("qe-top")
-        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
+        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs,
+                                self.announcer]
+        self._refresh_supports()
         cards = self._call(self.session.quests) or []
         if not cards:
             self.flash("No quest is assigned to your class yet. Ask your teacher!", "info")
@@ -285,6 +294,9 @@ class PlayPage(Page):
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
+        self.supports = Accommodations()
+        self.widget.remove_class("qe-larger")
+        self.announcer.value = ""
         self.widget.children = [self.widget.children[0], self.login.widget]
         self._close_session_widgets()
         self.login.clear()
@@ -312,7 +324,27 @@ class PlayPage(Page):
             rows.append(row)
         self.quest_list.children = rows
 
+    def _refresh_supports(self) -> None:
+        """Ask the service which supports the teacher set (they may change while playing)."""
+        got = friendly_call(self.session.accommodations, lambda _t: None) if self.session else None
+        self.supports = got or Accommodations()
+        if self.supports.larger_text:
+            self.widget.add_class("qe-larger")
+        else:
+            self.widget.remove_class("qe-larger")
+
+    def _speak(self, text: str | None, what: str) -> list[w.Widget]:
+        """A "read aloud" button for a text, for a student who has that support."""
+        words = speakable(text)
+        if not (self.supports.read_aloud and words):
+            return []
+        button = ReadAloud(text=words, label=f"Read {what} aloud")
+        button.add_class("qe-speak")
+        return [button]
+
     def _open_quest(self, quest_id: str) -> None:
+        if self.session is not None and self.quest_id is not None:
+            self._refresh_supports()
         G = self._call(self.session.graph, quest_id)
         progress = self._call(self.session.progress, quest_id)
         if G is None or progress is None:
@@ -393,6 +425,7 @@ class PlayPage(Page):
         if progress is None:
             return  # refused: the message is shown and the form keeps what was typed
         self._set_progress(progress)  # may celebrate a badge or a level
+        self._announce(args[0] if args else None, progress)
         self._show_quests(friendly_call(self.session.quests, self.flash) or [])
         reopened = [n for n, np in progress.nodes.items() if np.retry_ready
                     and not (before and before.nodes[n].retry_ready)]
@@ -404,6 +437,24 @@ class PlayPage(Page):
             return
         self._render_panel()
 
+    def _announce(self, n: str | None, progress: Progress) -> None:
+        """Say what an action did, for screen readers (the panel shows it to the eye)."""
+        if not n or n not in progress.nodes or self.G is None:
+            return
+        np = progress.nodes[n]
+        title = self.G.nodes[n]["node"].title
+        score = f" Score: {round(100 * np.score)}%." if np.score is not None else ""
+        self.announcer.value = plain_html(f"“{title}”: {STATE_WORDS.get(np.state, np.state)}.{score}")
+
+    def _time_note(self, node, np) -> list[w.Widget]:
+        """A timed challenge says how long the student has (more with the "more time" support)."""
+        minutes = getattr(node, "time_limit", None)
+        if not minutes or np.state not in PLAYABLE:
+            return []
+        extra = (" Your teacher gave you extra time." if self.supports.extra_time > 1 else "")
+        return [_html(f"<p class='qe-time-limit'>⏱ Timed challenge: you have {minutes:g} "
+                      f"minute{'s' if minutes != 1 else ''}.{extra}</p>")]
+
     def _render_panel(self) -> None:
         n = self.selected
         if not n or self.progress is None:
@@ -413,7 +464,7 @@ class PlayPage(Page):
         np = self.progress.nodes[n]
         parts: list[w.Widget] = [_html(
             f"<div class='qe-kind'>{plain_html(self._kind_label(node.kind))}</div>"
-            f"<h3 class='qe-node-title'>{plain_html(node.title)}</h3>"
+            f"<h2 class='qe-node-title'>{plain_html(node.title)}</h2>"
             f"<span class='qe-pill qe-pill-{np.state}'>{STATE_WORDS.get(np.state, np.state)}</span>"
             + (f"<p class='qe-explain'>{plain_html(explain(self.progress, n))}</p>"
                if _worth_explaining(np) else ""))]
@@ -430,17 +481,20 @@ class PlayPage(Page):
             return
         parts += self._feedback(np)  # the teacher's note first: above the box to revise in
         if node.story:
+            parts += self._speak(node.story, "the story")
             parts.append(_html(f"<div class='qe-story'>{markdown_html(node.story)}</div>"))
         if node.text:
+            parts += self._speak(node.text, "this text")
             parts.append(_html(f"<div class='qe-text'>{markdown_html(node.text)}</div>"))
+        parts += self._time_note(node, np)
         builder = getattr(self, f"_body_{node.kind}", None) or self._plugin_body(node.kind)
         if builder is not None:
             parts += builder(n, node, np)
         if node.hints and np.state in PLAYABLE:
-            hints = w.Accordion([_html("".join(f"<p>{markdown_html(h)}</p>" for h in node.hints))])
-            hints.set_title(0, "Need a hint?")
-            hints.selected_index = None
-            parts.append(hints)
+            # a native disclosure: Tab reaches it, Enter or Space opens and closes it
+            parts.append(_html("<details class='qe-hints'><summary>Need a hint?</summary>"
+                               + "".join(f"<p>{markdown_html(h)}</p>" for h in node.hints)
+                               + "</details>"))
         if np.state in ("success", "fail") and node.reflection:
             parts += self._reflection(n, node, np)
         self.panel.children = parts
@@ -459,7 +513,8 @@ class PlayPage(Page):
 
     def _body_task(self, n, node, np):
         if node.instructions:
-            head = [_html(f"<div class='qe-text'>{markdown_html(node.instructions)}</div>")]
+            head = self._speak(node.instructions, "the instructions") + [
+                _html(f"<div class='qe-text'>{markdown_html(node.instructions)}</div>")]
         else:
             head = []
         if node.complete == "self":
@@ -541,6 +596,7 @@ class PlayPage(Page):
         out = [_html(f"<div class='qe-chosen'>{MODALITY_ICONS.get(option.modality, '')} "
                      f"<strong>{plain_html(option.label)}</strong></div>")]
         if option.text:
+            out += self._speak(option.text, "this text")
             out.append(_html(f"<div class='qe-text'>{markdown_html(option.text)}</div>"))
         if option.url:
             out += self._material(option)
@@ -728,7 +784,8 @@ class PlayPage(Page):
 
     def _body_code(self, n, node, np):
         """A coding challenge: the code box, Run, and which tests passed and failed."""
-        out = [_html(f"<div class='qe-prompt'>{markdown_html(node.prompt)}</div>")]
+        out = self._speak(node.prompt, "the challenge") + [
+            _html(f"<div class='qe-prompt'>{markdown_html(node.prompt)}</div>")]
         last = (np.answers or {}).get("answer")
         report = np.report or {}
         if np.state in PLAYABLE:
@@ -854,7 +911,10 @@ class PlayPage(Page):
                                else "your answer", layout=w.Layout(width="240px"))
                 fields[q.id] = lambda f=field: f.value
             field.add_class(f"qe-answer-{q.id}")
-            rows.append(w.VBox([prompt, field], layout=w.Layout(margin="0 0 8px 0")))
+            speak = self._speak(f"Question {i}. {q.prompt}" + (
+                ". The choices: " + "; ".join(q.options) if q.type in ("choice", "multi") else ""),
+                f"question {i}")
+            rows.append(w.VBox([prompt, *speak, field], layout=w.Layout(margin="0 0 8px 0")))
 
         def submit():
             answers = {qid: get() for qid, get in fields.items()}
@@ -968,13 +1028,18 @@ class PlayPage(Page):
         save_interests = _button("Save", lambda: self._save_interests(interests.value), style="")
         interests.on_submit(lambda box: self._save_interests(box.value))
         self.profile_box.children = [
-            _html(f"<h3>My mastery</h3><table class='qe-mastery-table'>{bars}</table>"),
-            _html(f"<h3>My badges</h3><div class='qe-badges'>{badges}</div>"),
-            _html("<h3>My goals</h3>"), w.VBox(goal_rows), _row([new_goal, add]),
-            _html("<h3>What I like</h3>"), _row([interests, save_interests]),
-            _html(f"<h3>How I like to learn</h3><ul>{pick_rows}</ul>"),
-            _html(f"<h3>My reflections</h3><ul>{reflections}</ul>"),
+            _html(f"<h2>My mastery</h2><table class='qe-mastery-table'>{bars}</table>"),
+            _html(f"<h2>My badges</h2><div class='qe-badges'>{badges}</div>"),
+            _html("<h2>My goals</h2>"), w.VBox(goal_rows), _row([new_goal, add]),
+            _html("<h2>What I like</h2>"), _row([interests, save_interests]),
+            _html(f"<h2>How I like to learn</h2><ul>{pick_rows}</ul>"),
+            _html(f"<h2>My reflections</h2><ul>{reflections}</ul>"),
         ]
+        if self.supports.any():
+            words = "".join(f"<li>{plain_html(x)}</li>" for x in self.supports.words())
+            self.profile_box.children += (_html(
+                f"<h2>My supports</h2><p class='qe-hint'>Your teacher turned these on for you."
+                f"</p><ul class='qe-supports'>{words}</ul>"),)
 
     def _add_goal(self, text: str) -> None:
         if not text.strip():

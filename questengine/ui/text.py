@@ -20,7 +20,7 @@ from collections.abc import Callable
 import nh3
 from markdown_it import MarkdownIt
 
-__all__ = ["markdown_html", "markdown_inline", "plain_html", "ImageResolver"]
+__all__ = ["markdown_html", "markdown_inline", "plain_html", "speakable", "ImageResolver"]
 
 #: Turns an image's ``src`` into a URL the page may show inline (``data:``), or None.
 ImageResolver = Callable[[str], "str | None"]
@@ -100,3 +100,18 @@ def markdown_inline(text: str | None, resolve_image: ImageResolver | None = None
 def plain_html(text: str | None) -> str:
     """Text shown exactly as typed (escaped, line breaks kept)."""
     return html.escape(str(text or "")).replace("\n", "<br>")
+
+
+def speakable(text: str | None) -> str:
+    """The words of a markdown text, without markup: what "read aloud" says.
+
+    >>> speakable("**Fold** the map in *half*, then\\n\\nagain &amp; again")
+    'Fold the map in half, then again & again'
+    """
+    import html
+    import re
+
+    rendered = markdown_html(text or "")
+    blocks = re.sub(r"</?(p|li|h[1-6]|br|div|tr|blockquote)\b[^>]*>", " ", rendered)
+    words = html.unescape(re.sub(r"<[^>]+>", "", blocks))
+    return re.sub(r"\s+", " ", words).strip()

@@ -29,6 +29,7 @@ import pytest
 from argon2 import PasswordHasher
 from playwright.sync_api import expect
 
+from axe import assert_no_axe_violations
 from questengine.classroom import Classroom, StudentLogin
 from questengine.loader import load_quest
 from questengine.server import VoilaServer, free_port
@@ -325,6 +326,11 @@ class Player:
     def assert_clean(self) -> None:
         self.assert_no_traceback()
         self.assert_local_requests()
+
+    def axe(self, state: str) -> None:
+        """No axe-core violation (WCAG 2.2 AA and best practices) in the page as it is now."""
+        settle(self.page)
+        assert_no_axe_violations(self.page, state)
 
 
 @pytest.hookimpl(hookwrapper=True)

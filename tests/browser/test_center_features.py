@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from conftest import cheap_hasher, settle
 from questengine.classroom import Classroom
 from questengine.simulate import answer_for
-from test_center_page import new_tab, open_tab, teacher_login
+from test_center_page import axe, new_tab, open_tab, teacher_login
 
 Q = "fraction-forest"
 CODE = "FEAT-6"
@@ -110,6 +110,7 @@ def test_grid_sorts_filters_and_opens_a_students_record(center, feature_class):
     open_tab(t, "Students")
     names = [n for n, _ in STUDENTS.values()]
     expect(visible(t, ".qe-grid-table th.qe-student")).to_have_text(sorted(names))  # by name
+    axe(t, "the students × steps grid")
 
     grid = feature_class.teacher().grid(CODE, Q)
     by_xp = [s["name"] for s in sorted(sorted(grid.students, key=lambda s: s["name"].casefold()),
@@ -137,11 +138,13 @@ def test_grid_sorts_filters_and_opens_a_students_record(center, feature_class):
     # a student's record: what Ana did, in words
     dropdown(t, "Student").select_option(label="Ana Feature")
     record = visible(t, ".qe-record")
-    expect(record.locator("h3")).to_have_text("Ana Feature")
+    expect(record.locator("h2")).to_have_text("Ana Feature")
     expect(record).to_contain_text("The Fraction Forest")
     expect(record).to_contain_text("Mastery:")
     expect(record).to_contain_text("Answers:")
     expect(record).to_contain_text("checkpoint")
+    expect(visible(t, "button.qe-save-supports")).to_have_count(1)
+    axe(t, "a student's record with the supports form")
     dropdown(t, "Student").select_option(label="— pick a student —")
     expect(t.page.locator(".qe-center .qe-record")).to_have_text("")
 
@@ -150,7 +153,8 @@ def test_exports_download_csvs_and_a_family_report(center, feature_class, tmp_pa
     t = center
     open_tab(t, "Exports")
     links = visible(t, "a.qe-download")
-    expect(links).to_have_count(2)
+    expect(links).to_have_count(3)  # the grid, mastery and supports CSVs
+    axe(t, "exports")
 
     def download(link) -> str:
         with t.page.expect_download() as info:
@@ -192,6 +196,7 @@ def test_bulk_approve_asks_for_a_tick_then_approves_the_ticked(center, feature_c
     visible(t, "button.qe-bulk-approve").click()
     expect(flash(t)).to_contain_text("Tick the submissions to approve first.")
     expect(cards).to_have_count(3)
+    axe(t, "the review queue with a message")
 
     # one approved with its own button
     ben = cards.filter(has_text="Ben Feature")
@@ -208,6 +213,7 @@ def test_bulk_approve_asks_for_a_tick_then_approves_the_ticked(center, feature_c
     visible(t, "button.qe-bulk-approve").click()
     expect(flash(t)).to_contain_text("Approved 2 submission(s).")
     expect(visible(t, ".qe-info")).to_contain_text("Nothing waiting for review")
+    axe(t, "an empty review queue")
     for key in ("ana", "cal"):
         assert teacher.progress(feature_class.ids[key], Q).state("signpost") == "success", key
     assert teacher.review_queue(CODE) == []
@@ -225,6 +231,7 @@ def test_override_awards_xp_and_unlocks_with_a_reason(center, feature_class):
     checkpoint = teacher.graph(CODE, Q).nodes["checkpoint"]["node"].title
     dropdown(t, "Step").select_option(label=checkpoint)
     dropdown(t, "Do").select_option(label="unlock (or one more attempt at a gate)")
+    axe(t, "the overrides form")
     reason = visible(t, ".widget-text").filter(has_text="Reason").locator("input")
     reason.fill("Worked the fractions out with me on paper")
     reason.press("Tab")

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from axe import assert_no_axe_violations
 from conftest import TRACEBACK_RE, WAIT_MS, WATCH_SCRIPT, cheap_hasher, settle, still
 from questengine.classroom import Classroom
 from questengine.simulate import answer_for
@@ -131,10 +132,17 @@ def open_tab(tab: Tab, title: str) -> None:
 
 
 def shot(tab: Tab, shots_dir: Path, name: str) -> Path:
+    """A picture of the center in this state, and axe-core's check of the state."""
     path = shots_dir / f"center-{name}.png"
     still(tab.page)
     tab.page.screenshot(path=str(path), full_page=True)
+    axe(tab, name)
     return path
+
+
+def axe(tab: Tab, state: str) -> None:
+    settle(tab.page)
+    assert_no_axe_violations(tab.page, f"center: {state}")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -165,6 +173,7 @@ def test_teacher_finds_the_struggler_returns_work_and_the_student_sees_feedback(
     struggling = t.page.locator(".qe-struggling")
     cy_item = struggling.locator(".qe-struggle-card").filter(has_text="Cy Center")
     expect(cy_item).to_contain_text("did not pass the checkpoint “Ranger Checkpoint” 3 times")
+    axe(t, "struggling")
     expect(struggling.locator(".qe-struggle-card").filter(has_text="Ada Center")).to_have_count(0)
 
     open_tab(t, "Review queue")
@@ -195,6 +204,7 @@ def test_teacher_finds_the_struggler_returns_work_and_the_student_sees_feedback(
     p.select("signpost", "Repair a trail sign")
     expect(p.panel.locator(".qe-feedback")).to_contain_text(FEEDBACK)
     expect(p.panel.locator(".qe-feedback")).to_contain_text("Please change it and send it again")
+    p.axe("play: work returned with feedback")
     p.assert_clean()
     assert t.dialogs == []
 
@@ -206,6 +216,7 @@ def test_student_credentials_are_refused_by_the_teacher_login(teacher_tab, cente
         teacher_login(t, email, password)
         expect(t.page.locator(".qe-login .qe-error")).to_contain_text(
             "That email and password do not match.")
+    axe(t, "a refused login")
     expect(t.page.locator(".qe-node")).to_have_count(0)
     expect(t.page.get_by_role("tab", name="Review queue")).to_have_count(0)
     t.assert_clean()
@@ -223,8 +234,10 @@ def test_html_in_a_submission_and_a_name_renders_as_text(teacher_tab, center_cla
     expect(text).to_contain_text("<img src=x onerror=alert(2)>")
     expect(text).to_be_visible()
     assert t.page.locator(".qe-review-card script, .qe-review-card img").count() == 0
-    for title in ("Students", "Struggling", "Mastery & groups", "Overrides", "Exports"):
+    for title in ("Students", "Struggling", "Mastery & groups", "Modalities", "Overrides",
+                  "Exports"):
         open_tab(t, title)  # Eve's name shows up in each of these
+        axe(t, title)
     assert t.page.locator(".qe-center img[src='x']").count() == 0
     settle(t.page)  # every tab's content has been sent and drawn: a dialog would be recorded
     t.assert_clean()

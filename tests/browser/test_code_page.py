@@ -13,6 +13,7 @@ from questengine.classroom import Classroom
 from questengine.loader import loads_quest
 from questengine.server import VoilaServer, free_port
 
+from axe import assert_no_axe_violations
 from conftest import WAIT_MS, Player, cheap_hasher
 
 QUEST = """
@@ -46,7 +47,7 @@ def coding_server(tmp_path_factory):
     code = c.create_class("t@test.school", "Coders", "CODE-1")
     c.add_student(code, "Grace Hopper", "2468")
     c.add_student(code, "Alan Turing", "1357")
-    c.publish(loads_quest(QUEST), by=owner)
+    c.publish(loads_quest(QUEST, registry=c.registry), by=owner)
     c.assign("coding", code)
     c.store.close()
     srv = VoilaServer(db=tmp / "classroom.db", port=free_port(), run_dir=tmp / "run")
@@ -69,12 +70,14 @@ def test_running_code_shows_running_and_the_page_stays_responsive(browser, codin
         player.do("Done")
         player.wait_state("intro", "success")
         player.select("add", "Add two numbers")
+        player.axe("play: a coding challenge")
         box = player.panel.locator(".qe-code textarea")
         box.fill(SLOW)
         box.press("Tab")
         player.settle()
         player.panel.locator("button.qe-run").click()
         player.page.wait_for_selector(".qe-panel .qe-running", timeout=WAIT_MS)
+        assert_no_axe_violations(player.page, "play: code running")  # no settle: it runs
         # while the code runs (over a second per test), the page still answers a click: the
         # panel shows another node while the challenge is not passed yet
         player.select("intro", "Welcome")
@@ -87,6 +90,7 @@ def test_running_code_shows_running_and_the_page_stays_responsive(browser, codin
         player.wait_state("add", "success")
         assert "2 passed, 0 failed" in player.panel.inner_text()
         player.shot("code-kind-passed", at=".qe-panel")
+        player.axe("play: a coding challenge passed")
         player.assert_no_traceback()
     finally:
         context.close()
@@ -112,6 +116,7 @@ def test_an_endless_loop_is_stopped_and_explained(browser, coding_server, shots_
         assert player.states()["add"] == "in_progress"
         assert "0 passed, 2 failed" in player.panel.inner_text()
         player.shot("code-kind-timeout", at=".qe-panel")
+        player.axe("play: code stopped after too long")
         player.assert_no_traceback()
     finally:
         context.close()

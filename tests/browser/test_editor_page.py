@@ -29,6 +29,7 @@ from questengine.graph import validate
 from questengine.loader import load_quest, parse_quest, save_quest
 from questengine.server import VoilaServer, free_port, notebooks_dir
 
+from axe import assert_no_axe_violations
 from conftest import settle, still
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -394,6 +395,9 @@ class EditorTab:
         still(self.page)
         path = self.shots / f"editor-{name}.png"
         self.page.screenshot(path=str(path))
+        if not name.startswith("FAILED"):  # every pictured state is checked by axe-core too
+            self.settle()
+            assert_no_axe_violations(self.page, f"editor: {name}")
         return path
 
 
@@ -692,6 +696,8 @@ def test_publish_to_the_class_then_preview_as_a_student(editor, editor_env):
     assert "Preview student" in e.page.locator(f"{preview} .qe-header").first.inner_text()
     e.page.locator(f"{preview} button.qe-do:visible", has_text="Done").click()
     e.page.wait_for_selector(f"{preview} .qe-node[data-id='trailhead'][data-state='success']")
+    e.settle()
+    assert_no_axe_violations(e.page, "editor: the preview as a student")
     e.assert_no_traceback()
     # nothing of the preview reached the class
     assert teacher.students(CLASS_CODE) == []

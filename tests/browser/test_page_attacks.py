@@ -135,6 +135,7 @@ def test_the_student_page_shows_remote_pictures_as_links_and_fetches_none(
         p.settle()
         p.page.wait_for_timeout(1000)
         p.shot("remote-pictures-student")
+        p.axe("play: a submission with remote pictures shown as links")
         assert _outside(p.requests, picture_server) == []
         assert tracker.hits == []
     finally:
@@ -273,6 +274,7 @@ def test_after_logout_no_widget_of_the_student_is_left_and_old_clicks_do_nothing
         page.wait_for_timeout(1000)
         expect(page.locator(".qe-login .qe-code input")).to_have_value("")
         assert page.locator(".qe-panel").count() == 0
+        p.axe("play: logged out")
         p.assert_no_traceback()
         bad = [f[:300] for f in frames if any(b in f for b in BAD_FRAME)]
         assert bad == [], bad[:3]

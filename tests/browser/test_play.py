@@ -64,8 +64,10 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     p.open()
     expect(p.page.locator(".qe-login")).to_contain_text("Start your quest")
     p.shot("01-login")
+    p.axe("play: login")
     p.login_as(ada)
     expect(p.page.locator(".qe-header .qe-hello")).to_contain_text(ada.name)
+    p.axe("play: map and a story")
     assert len(p.states()) == len(NODES)
 
     # the story: read it, press Done, write the reflection it asks for
@@ -76,20 +78,24 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     p.fill(".qe-panel .qe-reflect textarea", "I think 1/2 and 2/4 are the same amount.")
     p.panel.locator("button.qe-save-reflection").click()
     expect(p.panel.locator(".qe-reflection")).to_contain_text("the same amount")
+    p.axe("play: a story done, with its reflection")
 
     # a self-completed task
     p.wait_state("fold-map", "available")
     p.select("fold-map", TITLES["fold-map"])
     p.wait_state("fold-map", "in_progress")
+    p.axe("play: a task")
     p.do("Done")
     p.wait_state("fold-map", "success")
 
     # the modality choice: pick the game (a quiz option) and win it
     p.select("learn", TITLES["learn"])
     expect(p.panel.locator(".qe-option")).to_have_count(len(NODES["learn"].options))
+    p.axe("play: a modality choice")
     p.panel.locator(".qe-option-game").click()
     expect(p.panel.locator(f".qe-answer-{GAME.questions[0].id}")).to_be_visible()
     expect(p.panel.locator(".qe-chosen")).to_contain_text(GAME.label)
+    p.axe("play: a quiz form")
     p.answer_all(GAME.questions, answers(GAME.questions, right))
     p.do("Check my answers")
     p.wait_state("learn", "success")
@@ -106,6 +112,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     expect(p.panel.locator(".qe-result-wrong")).to_have_count(len(gate.questions))
     expect(p.panel.locator(".qe-explain")).to_contain_text(TITLES["practice-trail"])
     p.shot("03-gate-failed-feedback", at=".qe-panel .qe-verdict")
+    p.axe("play: a gate not passed, with feedback")
     states = p.states()
     assert states["ranger-camp"] == "available"
     assert states["river-fork"] in ("locked", "closed")
@@ -125,6 +132,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     p.select("checkpoint", gate.title)
     expect(p.panel.locator(".qe-explain")).to_contain_text("open again")
     expect(p.panel.locator(".qe-attempt")).to_contain_text("Attempt 2 of")
+    p.axe("play: a gate open again")
     p.answer_all(gate.questions, answers(gate.questions, right))
     p.do("Check my mastery")
     p.wait_state("checkpoint", "success")
@@ -138,6 +146,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     p.do("Send to my teacher")
     p.wait_state("signpost", "pending_review")
     expect(p.panel.locator(".qe-waiting")).to_contain_text("Sent!")
+    p.axe("play: work sent for review")
 
     # the success path: the story, then the Bridge Troll quiz
     p.select("river-fork", TITLES["river-fork"])
@@ -151,6 +160,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     expect(p.panel.locator(".qe-score")).to_contain_text("Score: 100%")
     expect(p.panel.locator(".qe-result-ok")).to_have_count(len(troll.questions))
     p.shot("04-quiz-feedback", at=".qe-panel")
+    p.axe("play: quiz results")
 
     # the exit waits for the teacher
     p.select("forest-exit", TITLES["forest-exit"])
@@ -169,6 +179,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     p.wait_state("signpost", "success")
     p.select("signpost", TITLES["signpost"])
     expect(p.panel.locator(".qe-feedback")).to_contain_text("A clear sign, well explained!")
+    p.axe("play: the teacher's feedback came back")
 
     # the end
     p.select("forest-exit", TITLES["forest-exit"])
@@ -189,6 +200,7 @@ def test_student_plays_fraction_forest_to_the_end(player, classroom_info):
     expect(p.page.locator(".qe-quest-row").first).to_contain_text("complete")
     still(p.page)  # the celebration's pop-in animation has finished: the picture shows it whole
     p.shot("05-end-badge", at=".qe-page")
+    p.axe("play: the quest finished, with a celebration")
 
     # stop and come back: everything is where it was
     before = p.states()
@@ -217,6 +229,7 @@ def test_wrong_pin_and_locked_node(player, classroom_info):
     p.login(bo.name, bo.pin, "NO-SUCH-CLASS", expect_map=False)
     expect(error).to_contain_text("no class with the code")
     p.assert_no_traceback()
+    p.axe("play: a login error")
 
     p.login_as(bo)
     gate = NODES["checkpoint"]
@@ -231,8 +244,10 @@ def test_wrong_pin_and_locked_node(player, classroom_info):
     # the map's tooltip says the same on hover
     p.node("forest-exit").hover()
     expect(p.page.locator(".qe-tip")).to_contain_text("is locked")
+    p.axe("play: a locked step's tooltip")
     p.page.mouse.move(5, 5)
     p.shot("02-map-panel-locked", at=".qe-page")
+    p.axe("play: a locked step")
     assert node_events(classroom, bo.student_id, "checkpoint") == []
     p.assert_clean()
 
@@ -393,6 +408,7 @@ def test_quiz_options_do_not_overlap(player, classroom_info):
     box.scroll_into_view_if_needed()
     problems = [f"{gate.title}: {x}" for x in p.page.evaluate(OPTION_LAYOUT_JS)]
     p.shot("06-gate-long-options", at=f".qe-panel .qe-answer-{long_q.id}")
+    p.axe("play: a gate form with long options")
 
     # the Bridge Troll's quiz too (got there through the service, then a fresh page)
     student.answer(QUEST, "checkpoint", answers(gate.questions, right))
@@ -426,6 +442,7 @@ def test_answers_survive_a_refused_submission(player, classroom_info):
     p.do("Check my mastery")
     expect(p.page.locator(".qe-flash-error")).to_contain_text(f"Question {len(gate.questions)} has no answer yet")
     p.settle()
+    p.axe("play: a refused submission's message")
     assert p.states()["checkpoint"] == "in_progress"
     p.assert_clean()
     kept = {}

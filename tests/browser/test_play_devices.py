@@ -36,11 +36,15 @@ class Device(Player):
 
     size: str = "laptop"
 
-    def shot(self, name: str, at: str | None = None, keep: bool = False) -> Path:
+    def shot(self, name: str, at: str | None = None, keep: bool = False,
+             axe: bool = True) -> Path:
+        """A picture of this state, and axe-core's check of it at this screen size."""
         path = super().shot(f"{self.size}-{name}", at)
         if keep:
             COPY_TO.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, COPY_TO / path.name)
+        if axe:
+            self.axe(f"play on a {self.size}: {name}")
         return path
 
     def wait_state(self, node_id: str, state: str) -> None:
@@ -109,7 +113,7 @@ def device(request, browser, server, tmp_path):
     yield d
     if getattr(request.node, "qe_failed", False):
         try:
-            d.shot("FAILED", keep=True)
+            d.shot("FAILED", keep=True, axe=False)
             print("\n--- page text at failure ---\n" + d.text()[-3000:])
         except Exception as err:
             print(f"(no screenshot: {err})")

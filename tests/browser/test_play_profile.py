@@ -52,6 +52,7 @@ def test_the_profile_shows_what_the_student_did_and_keeps_goals_and_interests(
         expect(row).to_contain_text(f"{round(100 * value)}%")
     expect(profile).to_contain_text("Videos: you chose this once and finished it once.")
     expect(profile).to_contain_text(REFLECTION)
+    p.axe("play: the profile")
 
     # a goal: typed, added, then ticked
     goal = "Finish the forest by Friday"
@@ -75,6 +76,7 @@ def test_the_profile_shows_what_the_student_did_and_keeps_goals_and_interests(
     settle(p.page)
     profile.get_by_role("button", name="Save").click()
     expect(p.page.locator(".qe-flash")).to_contain_text("Saved.")
+    p.axe("play: the profile with a goal and interests saved")
     assert student.profile().interests == ["owls", "maps"]
 
     # all of it is still there after a reload and a new login

@@ -1,0 +1,189 @@
+"""Tests of questengine.i18n: the catalogs are complete, languages are negotiated, and
+quests' own translations are shown (and listed when missing) without changing the play."""
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from questengine import i18n, loads_quest
+from questengine.classroom import Classroom
+from questengine.errors import QuestEngineError, QuestFileError
+from helpers import T1, FakeClock, cheap_hasher
+
+PACKAGE = Path(i18n.__file__).resolve().parent
+
+T1_ES = T1.replace("edges:", """translations:
+  es:
+    title: Fracciones pequeñas
+    competencies: {equiv: {name: Fracciones equivalentes}}
+    nodes:
+      intro: {title: Hacia el bosque, text: Hola}
+      learn:
+        title: Aprende
+        options: {video: {label: Mira}}
+      check:
+        title: Control
+        questions: {q1: {prompt: ¿Cuál es igual a 1/2?, options: ["2/4 (dos cuartos)", "2/3"]}}
+edges:""")
+
+
+def extracted() -> dict[str, tuple]:
+    """Every message marked in questengine's sources, as Babel extracts it."""
+    from babel.messages.extract import extract_from_dir
+
+    return {(m if isinstance(m, str) else m[0]): (m if isinstance(m, tuple) else (m,))
+            for _file, _line, m, _comments, _context in extract_from_dir(
+                str(PACKAGE), method_map=[("**.py", "python")])}
+
+
+def fields(text: str) -> set[str]:
+    return {f for _lit, f, _spec, _conv in string.Formatter().parse(text) if f is not None}
+
+
+def test_every_interface_message_has_a_spanish_translation_with_the_same_fields():
+    from babel.messages.pofile import read_po
+
+    with open(PACKAGE / "locale" / "es" / "LC_MESSAGES" / "questengine.po", "rb") as f:
+        catalog = read_po(f, locale="es")
+    messages = extracted()
+    assert len(messages) > 50
+    problems = []
+    for key, ids in messages.items():
+        entry = catalog.get(ids if len(ids) > 1 else key)
+        strings = entry and (entry.string if isinstance(entry.string, tuple) else (entry.string,))
+        if not entry or not all(strings):
+            problems.append(f"not translated: {key!r}")
+        elif entry.fuzzy:
+            problems.append(f"fuzzy: {key!r}")
+        elif any(fields(s) != fields(key) for s in strings):
+            problems.append(f"fields differ: {key!r} -> {strings!r}")
+    assert problems == [], "\n".join(problems[:20]) + "\n(run `make catalogs`, then translate)"
+
+
+def test_no_message_hides_inside_an_f_string():
+    """Babel cannot see _() inside an f-string's braces: such a text would stay English."""
+    hidden = []
+    for path in PACKAGE.rglob("*.py"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"""\bf(["']).*\{[^}]*\b_\(\s*["']""", line):
+                hidden.append(f"{path.relative_to(PACKAGE)}:{n}")
+    assert hidden == []
+
+
+def test_catalogs_compile_on_load_and_switch_per_kernel():
+    assert isinstance(i18n.translations("es"), __import__("gettext").GNUTranslations)
+    try:
+        assert i18n.activate("es-ES") == "es"
+        assert i18n._("Log in") == "Entrar"
+        assert i18n.ngettext("{n} request is waiting for the teacher's approval.",
+                             "{n} requests are waiting for the teacher's approval.", 2) \
+            .format(n=2).startswith("2 solicitudes")
+        assert i18n.gettext_in("en", "Log in") == "Log in"
+    finally:
+        i18n.activate("en")
+    assert i18n._("Log in") == "Log in"
+
+
+@pytest.mark.parametrize("preferences,expected", [
+    ("es-MX,es;q=0.9,en;q=0.8", "es"),
+    ("en;q=0.2, es;q=0.9", "es"),
+    ("fr-CA,fr;q=0.9", "en"),
+    (["de-DE", "es-419"], "es"),
+    ([], "en"), (None, "en"), ("", "en"),
+    ("es;q=nonsense, en", "en"),
+    ([{"forged": True}, 3, "EN-gb"], "en"),
+])
+def test_the_browser_preference_picks_a_supported_language(preferences, expected):
+    assert i18n.negotiate(preferences) == expected
+
+
+def test_an_unknown_interface_language_names_the_valid_ones():
+    with pytest.raises(i18n.LanguageError, match="choose one of en, es") as err:
+        i18n.check_language("klingon")
+    assert isinstance(err.value, QuestEngineError)
+
+
+def test_a_quest_shows_its_spanish_texts_and_plays_the_same():
+    quest = loads_quest(T1_ES)
+    es = i18n.localize(quest, "es")
+    assert es.title == "Fracciones pequeñas"
+    assert [n.title for n in es.nodes][:3] == ["Hacia el bosque", "Aprende", "Control"]
+    assert es.node("learn").options[0].label == "Mira"
+    assert es.node("learn").options[1].label == "Worksheet"  # not translated: the original
+    assert es.node("check").questions[0].prompt == "¿Cuál es igual a 1/2?"
+    assert es.node("check").questions[1].prompt == "1/4 + 1/4"
+    assert es.competencies[0].name == "Fracciones equivalentes"
+    assert [n.id for n in es.nodes] == [n.id for n in quest.nodes] and es.edges == quest.edges
+    assert i18n.localize(quest, "fr") is quest and i18n.localize(quest, None) is quest
+    # a translated option stands for the original at the same place
+    assert i18n.original_answers(quest, es, "check", {"q1": "2/4 (dos cuartos)", "q2": 0.5}) \
+        == {"q1": "2/4", "q2": 0.5}
+
+
+def test_untranslated_strings_are_listed_for_a_translator():
+    quest = loads_quest(T1_ES)
+    todo = {t["key"]: t["text"] for t in i18n.untranslated(quest, "es")}
+    assert todo["nodes.learn.options.sheet.label"] == "Worksheet"
+    assert todo["nodes.check.questions.q2.prompt"] == "1/4 + 1/4"
+    assert todo["nodes.end.title"] == "Out"
+    assert "title" not in todo and "nodes.intro.title" not in todo
+    everything = {t["key"] for t in i18n.untranslated(quest, "fr")}
+    assert {"title", "nodes.intro.text", "competencies.equiv.name"} <= everything
+
+
+def test_a_translation_under_a_bad_language_key_is_a_file_error():
+    with pytest.raises(QuestFileError, match="translations"):
+        loads_quest(T1_ES.replace("  es:\n", "  Spanish!:\n"))
+
+
+def test_the_student_plays_in_their_language(db_address):
+    c = Classroom(db_address, clock=FakeClock(), hasher=cheap_hasher())
+    c.add_teacher("ann@school.org", "Ann", "password-ann")
+    c.create_class("ann@school.org", "Class A", "CLASS-A")
+    ann = c.login_teacher("ann@school.org", "password-ann")
+    ann.publish(loads_quest(T1_ES))
+    ann.assign("t1", "CLASS-A")
+    ann.add_student("CLASS-A", "Ada", "1234")
+    ada = c.login_student("CLASS-A", "Ada", "1234")
+    assert ada.graph("t1").nodes["intro"]["node"].title == "Into the forest"
+    ada.set_language("es")
+    G = ada.graph("t1")
+    assert G.nodes["intro"]["node"].title == "Hacia el bosque"
+    assert G.graph["quest"].title == "Fracciones pequeñas"
+    ada.complete("t1", "intro")
+    ada.choose("t1", "learn", "video")
+    ada.complete("t1", "learn")
+    # the answer picked among the Spanish options is graded as the original one
+    assert ada.answer("t1", "check", {"q1": "2/4 (dos cuartos)", "q2": 0.5}).state("check") \
+        == "success"
+    assert {"key": "nodes.end.title", "text": "Out"} in ann.untranslated("t1", "es")
+
+
+def test_why_a_step_is_locked_says_what_the_engine_says_and_in_spanish_with_spanish_titles():
+    from questengine import Action, act, quest_graph, replay
+    from questengine.engine import explain
+
+    G = quest_graph(loads_quest(T1_ES))
+    shown = G.copy()
+    for node in i18n.localize(G.graph["quest"], "es").nodes:
+        shown.nodes[node.id]["node"] = node
+    events, seen = [], []
+    steps = [Action("complete", "intro"), Action("choose", "learn", option="video"),
+             Action("complete", "learn"), Action("answer", "check", answers={"q1": "2/3", "q2": 3})]
+    for action in [None, *steps]:
+        if action is not None:
+            events += act(G, replay(G, events), action, role="student", actor="s", at="t")
+        progress = replay(G, events)
+        for n in G:
+            assert i18n.explain(progress, n) == explain(progress, n)
+            seen.append(progress.nodes[n].state)
+    assert {"locked", "available", "success", "fail"} <= set(seen)
+    try:
+        i18n.activate("es")
+        assert i18n.explain(replay(G, []), "learn", shown) == \
+            "«Aprende» está bloqueado: se abre después de terminar «Hacia el bosque»."
+    finally:
+        i18n.activate("en")
