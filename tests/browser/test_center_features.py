@@ -142,7 +142,7 @@ def test_grid_sorts_filters_and_opens_a_students_record(center, feature_class):
     expect(record).to_contain_text("The Fraction Forest")
     expect(record).to_contain_text("Mastery:")
     expect(record).to_contain_text("Answers:")
-    expect(record).to_contain_text("checkpoint")
+    expect(record).to_contain_text("Ranger Checkpoint")  # steps by their titles
     expect(visible(t, "button.qe-save-supports")).to_have_count(1)
     axe(t, "a student's record with the supports form")
     dropdown(t, "Student").select_option(label="— pick a student —")

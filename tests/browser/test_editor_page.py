@@ -343,7 +343,7 @@ class EditorTab:
         self.page.wait_for_selector(f".qe-editor .qe-edge.qe-edge-selected[data-source='{source}']"
                                     f"[data-target='{target}']", state="attached")
         # the heading names the path by its steps' titles; its data attributes by their ids
-        self.page.wait_for_selector(f".qe-inspector h3[data-source='{source}']"
+        self.page.wait_for_selector(f".qe-inspector [data-source='{source}']"
                                     f"[data-target='{target}']", state="attached")
 
     def choose_condition(self, source: str, target: str, label: str, when: str) -> None:
