@@ -120,7 +120,7 @@ def test_questengine_edit_renders_the_editor_in_jupyterlab(lab, browser, shots_d
         first = quest.nodes[0]
         page.locator(f".jp-OutputArea .qe-node[data-id='{first.id}'] .qe-title").click()
         page.wait_for_function(
-            "t => { const h = document.querySelector('.jp-OutputArea .qe-inspector h3');"
+            "t => { const h = document.querySelector('.jp-OutputArea .qe-inspector h2, .jp-OutputArea .qe-inspector h3');"
             " return h && h.textContent === t; }", arg=first.title)
         page.screenshot(path=str(shots_dir / "lab-edit.png"))
     finally:
