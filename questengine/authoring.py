@@ -333,30 +333,10 @@ class QuestDraft:
 
     def _authoring_problems(self, found: list[Problem]) -> list[Problem]:
         """What the format allows but students could not play well: steps joined to nothing,
-        steps from which no end can be reached, and text still as the editor wrote it."""
+        and text still as the editor wrote it."""
         out: list[Problem] = []
         ids = self.node_ids()
-        flagged = {n for p in found for n in p.nodes}
         touching = {end for e in self.edges for end in (e["from"], e["to"])}
-        G = nx.DiGraph()
-        G.add_nodes_from(ids)
-        G.add_edges_from((e["from"], e["to"]) for e in self.edges if e["when"] != "retry"
-                         and e["from"] in G and e["to"] in G)
-        ends = [n.get("id") for n in self.data["nodes"] if n.get("kind") == "end"]
-        reach_end = set(ends)
-        retry = [(e["from"], e["to"]) for e in self.edges if e["when"] == "retry"]
-        if nx.is_directed_acyclic_graph(G):
-            order = list(reversed(list(nx.topological_sort(G))))
-            for _ in range(len(retry) + 1):  # backward passes; a retry leads on through its gate
-                before = len(reach_end)
-                for n in order:
-                    if any(m in reach_end for m in G.succ[n]):
-                        reach_end.add(n)
-                reach_end |= {a for a, b in retry if b in reach_end}
-                if len(reach_end) == before:
-                    break
-        else:
-            reach_end = set(ids)  # the cycle is reported already
         for i, n in enumerate(self.data["nodes"]):
             nid = n.get("id")
             title = f"“{self.title_of(nid)}”"
@@ -364,10 +344,6 @@ class QuestDraft:
                 out.append(Problem(f"{title} is not connected to any other step: draw a path "
                                    "to it and from it", path=f"nodes[{i}]", code="unconnected",
                                    nodes=(nid,)))
-            elif ends and nid not in reach_end and nid not in flagged:
-                out.append(Problem(f"{title} leads to no end: students who reach it could not "
-                                   "finish the quest; draw a path from it", path=f"nodes[{i}]",
-                                   code="dead_end", nodes=(nid,)))
             for where, text in _placeholders(n):
                 out.append(Problem(f"{title} still has the placeholder {where} “{text}”: write "
                                    "your own", path=f"nodes[{i}]", code="placeholder",

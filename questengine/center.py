@@ -283,12 +283,17 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
             "Show an example of finished work, or accept it as it is.", NEED["returned"],
             actions=("approve", "reset"))
     comp_names = {c.id: c.name for G in graphs.values() for c in G.graph["quest"].competencies}
+    weak: dict[tuple[int, str], list[tuple[float, str]]] = defaultdict(list)
     for sid, q, comp, value in low_mastery:  # mastery below the line, in a quest still going
-        if over(sid, q):
-            continue
+        if not over(sid, q):
+            weak[(sid, q)].append((value, comp_names.get(comp, comp)))
+    for (sid, q), skills in weak.items():  # one item per student and quest: the weakest skill
+        value, name = min(skills)
+        more = len(skills) - 1
         add(sid, q, None, "mastery",
-            f"shows {round(100 * value)}% mastery of {comp_names.get(comp, comp)} "
-            f"(below {round(100 * rules.mastery_below)}%)",
+            f"shows {round(100 * value)}% mastery of {name} (below "
+            f"{round(100 * rules.mastery_below)}%)"
+            + (f", and {more} other skill{'s' if more > 1 else ''} below it" if more else ""),
             "Suggest the extra practice, or group them with others who share this gap "
             "(Mastery & groups).", NEED["mastery"])
     since = (now - timedelta(days=rules.inactive_days)).isoformat()

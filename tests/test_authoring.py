@@ -548,7 +548,7 @@ def test_positions_fill_in_unplaced_nodes():
 # --- what the format allows but students could not play ------------------------------------------
 
 
-def test_unconnected_steps_and_dead_ends_are_problems_named_by_title():
+def test_unconnected_steps_are_problems_named_by_title():
     d = QuestDraft.new("q", "Q")
     start = d.add_node("story", 0, 0, title="Start", text="Hi.")
     gate = d.add_node("gate", 200, 0, title="Bridge")
@@ -558,9 +558,7 @@ def test_unconnected_steps_and_dead_ends_are_problems_named_by_title():
     assert unconnected == {start, gate, end}
     assert "“Bridge” is not connected to any other step" in [p.message for p in problems][1]
     d.connect(start, gate)
-    dead = [p for p in d.problems() if p.code == "dead_end"]
-    assert [p.nodes for p in dead] == [(start,), (gate,)]
-    assert dead[0].message.startswith("“Start” leads to no end")
+    assert {p.nodes[0] for p in d.problems() if p.code == "unconnected"} == {end}
     d.connect(gate, end, "success")
     assert {p.code for p in d.problems()} == {"placeholder"}
 

@@ -273,9 +273,11 @@ def expected_struggles(world: World, rules: StruggleRules, kind: str) -> set[tup
                                   if e.type == "review" and e.data.get("decision") == "return")
                 out |= {(sid, qid, n, k) for n, k in returns.items()
                         if k >= rules.returned and p.nodes[n].state not in ("success", "fail")}
-            elif kind == "mastery":
-                out |= {(sid, qid, None, round(100 * v)) for c, v in p.mastery.items()
-                        if p.evidence.get(c) and v < rules.mastery_below}
+            elif kind == "mastery":  # one item per quest: its weakest skill
+                low = [v for c, v in p.mastery.items()
+                       if p.evidence.get(c) and v < rules.mastery_below]
+                if low:
+                    out.add((sid, qid, None, round(100 * min(low))))
         if kind == "inactive" and not all(finished):
             if not student_times:
                 out.add((sid, None, None, None))

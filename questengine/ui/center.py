@@ -867,7 +867,7 @@ def _record_html(data: dict) -> str:
             f"<p><em>Path:</em> {states or 'not started'}</p>"
             + (f"<p class='qe-flash-error'>{struggling}</p>" if struggling else "")
             + (f"<p><em>Mastery:</em> {mastery}</p>" if mastery else "")
-            + (f"<p><em>Answers, every attempt:</em></p><ul class='qe-attempts'>{''.join(attempts)}</ul>"
+            + (f"<p><em>Answers:</em> every attempt</p><ul class='qe-attempts'>{''.join(attempts)}</ul>"
                if attempts else "")
             + (f"<p><em>Feedback:</em></p><ul>{feedback}</ul>" if feedback else "")
             + (f"<p><em>Reflections:</em></p><ul>{reflections}</ul>" if reflections else ""))

@@ -187,7 +187,7 @@ class EditorPage(Page):
         # the palette sits on the map's own box: clicking a kind never scrolls the map away
         board = w.VBox([self.kind, self.map], layout=w.Layout(width="60%", flex="1 1 60%"))
         board.add_class("qe-board")
-        self.inspector.layout.overflow = "hidden"
+        self.inspector.layout.overflow_x = "hidden"
         editor = w.VBox([files_row, edit_row, self.banner,
                          w.HBox([board, self.inspector]), self.problems_box])
         settings = w.Accordion([self.quest_box])
@@ -432,6 +432,7 @@ class EditorPage(Page):
                 self.map.selected = value
 
         form = model_form(model, node, changed, choices={"competencies": comps})
+        _fit_width(form)
         delete = self._button("Delete node", self._delete_selection, "qe-delete", "danger")
         self.inspector.children = [w.HTML(f"<div class='qe-kind'>{plain_html(node.get('kind'))}"
                                           f"</div><h2>{plain_html(str(node.get('title')))}</h2>"),
@@ -526,6 +527,19 @@ class EditorPage(Page):
         self.preview_box.children = [w.HTML("<p class='qe-info'>Preview: a private classroom in "
                                             "memory; nothing is saved.</p>"), page.widget]
         self.tabs.selected_index = 1
+
+
+def _fit_width(root: w.Widget) -> None:
+    """Keep every field of a form inside its panel (no input past the right edge)."""
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, w.DOMWidget):
+            x.layout.max_width = "100%"
+            if isinstance(x, (w.Text, w.Textarea, w.Dropdown, w.BoundedFloatText,
+                              w.BoundedIntText, w.FloatText, w.IntText, w.SelectMultiple)):
+                x.layout.width = "auto"
+        stack.extend(getattr(x, "children", ()))
 
 
 def _background(draft: QuestDraft, quests_dir: Path) -> str:

@@ -142,7 +142,7 @@ def test_grid_sorts_filters_and_opens_a_students_record(center, feature_class):
     expect(record).to_contain_text("The Fraction Forest")
     expect(record).to_contain_text("Mastery:")
     expect(record).to_contain_text("Answers:")
-    expect(record).to_contain_text("checkpoint")
+    expect(record).to_contain_text("Ranger Checkpoint")  # steps by their titles
     expect(visible(t, "button.qe-save-supports")).to_have_count(1)
     axe(t, "a student's record with the supports form")
     dropdown(t, "Student").select_option(label="— pick a student —")
@@ -244,11 +244,12 @@ def test_override_awards_xp_and_unlocks_with_a_reason(center, feature_class):
     assert [(e.node, e.data.get("reason")) for e in override] == [
         ("checkpoint", "Worked the fractions out with me on paper")]
 
-    # XP awarded with its reason, on the step the form shows first (the form is drawn afresh
-    # after each change: the student is picked again, the step is left as shown)
-    dropdown(t, "Student").select_option(label="Dee Feature")
+    # XP awarded with its reason, on the first step (the form keeps what was picked: the
+    # same student, quest and step after Apply)
+    expect(dropdown(t, "Student")).to_have_value("Dee Feature")
+    expect(dropdown(t, "Step")).to_have_value(checkpoint)
     first = teacher.graph(CODE, Q).graph["order"][0]
-    expect(dropdown(t, "Step")).to_have_value(teacher.graph(CODE, Q).nodes[first]["node"].title)
+    dropdown(t, "Step").select_option(label=teacher.graph(CODE, Q).nodes[first]["node"].title)
     dropdown(t, "Do").select_option(label="award XP or a badge")
     xp = visible(t, ".widget-text").filter(
         has=t.page.locator("label", has_text=re.compile("^XP$"))).locator("input")

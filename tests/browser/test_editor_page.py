@@ -343,7 +343,7 @@ class EditorTab:
         self.page.wait_for_selector(f".qe-editor .qe-edge.qe-edge-selected[data-source='{source}']"
                                     f"[data-target='{target}']", state="attached")
         # the heading names the path by its steps' titles; its data attributes by their ids
-        self.page.wait_for_selector(f".qe-inspector h3[data-source='{source}']"
+        self.page.wait_for_selector(f".qe-inspector [data-source='{source}']"
                                     f"[data-target='{target}']", state="attached")
 
     def choose_condition(self, source: str, target: str, label: str, when: str) -> None:
@@ -358,7 +358,7 @@ class EditorTab:
 
     def set_title(self, node_id: str, old: str, title: str) -> None:
         """Click the node, then type its new title in the inspector."""
-        self.node(node_id).locator(".qe-title").click()
+        self.node(node_id).locator(".qe-box").click()  # its words may be hidden when far
         self.page.wait_for_selector(f".qe-editor .qe-node.qe-selected[data-id='{node_id}']")
         self.page.wait_for_function(
             "t => { const i = document.querySelector('.qe-inspector .qe-form .qe-field-title input');"

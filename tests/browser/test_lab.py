@@ -98,11 +98,11 @@ def test_questengine_edit_renders_the_editor_in_jupyterlab(lab, browser, shots_d
     try:
         page.goto(f"{lab['url']}/lab/tree/edit.ipynb?token={lab['token']}")
         page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-content")
-        # the kernel is up before the cell runs (the status bar reads Idle)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                               "[data-status='idle']", state="attached")
+        # the kernel is up before the cell runs (the status bar reads "Idle")
+        page.wait_for_function("() => /\\|\\s*Idle/.test(document.body.innerText)")
         page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.click()
         page.keyboard.press("Shift+Enter")
+        page.wait_for_selector(".jp-OutputArea .qe-editor", state="attached")
         page.wait_for_selector(".jp-OutputArea .qe-editor .qe-map[data-rendered]", state="attached")
         page.wait_for_function(
             "n => document.querySelectorAll('.jp-OutputArea .qe-editor .qe-node').length === n",
@@ -120,7 +120,7 @@ def test_questengine_edit_renders_the_editor_in_jupyterlab(lab, browser, shots_d
         first = quest.nodes[0]
         page.locator(f".jp-OutputArea .qe-node[data-id='{first.id}'] .qe-title").click()
         page.wait_for_function(
-            "t => { const h = document.querySelector('.jp-OutputArea .qe-inspector h3');"
+            "t => { const h = document.querySelector('.jp-OutputArea .qe-inspector h2, .jp-OutputArea .qe-inspector h3');"
             " return h && h.textContent === t; }", arg=first.title)
         page.screenshot(path=str(shots_dir / "lab-edit.png"))
     finally:
