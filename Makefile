@@ -8,10 +8,15 @@ PYTHON ?= python3
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml tests/plugin_example/pyproject.toml
+$(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,authoring,hub]"
+	touch $@
+
+# the example plugin the tests install (its "scramble" kind must not show in a teacher's
+# palette, so `make demo` and `make lab` do not install it)
+$(VENV)/.test-plugin: $(VENV)/.installed tests/plugin_example/pyproject.toml
 	$(PY) -m pip install --quiet -e tests/plugin_example
 	touch $@
 
@@ -29,7 +34,7 @@ lab: setup
 	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
 		--ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/lab/tree/notebooks
 
-test: setup
+test: setup $(VENV)/.test-plugin
 	$(PY) -m pytest
 
 # interface text -> questengine/locale/questengine.pot -> each language's .po (then translate
