@@ -521,60 +521,79 @@ def available(progress: Progress) -> list[str]:
     return [n for n in progress.graph.graph["order"] if progress.nodes[n].state in PLAYABLE]
 
 
-_NEEDS = {"done": "finishing {}", "success": "passing {}", "fail": "not passing {}"}
+def _same(message: str) -> str:
+    return message
 
 
-def explain(progress: Progress, node: str) -> str:
-    """One plain sentence: the state of ``node`` and, if locked or closed, what it waits for."""
+N_ = _same  # marks a sentence for the translators' catalog (Babel extracts N_ and _ calls)
+_NEEDS = {"done": N_("finishing {step}"), "success": N_("passing {step}"),
+          "fail": N_("not passing {step}")}
+
+
+def explain(progress: Progress, node: str, *, translate=None, names=None) -> str:
+    """One plain sentence: the state of ``node`` and, if locked or closed, what it waits for.
+
+    ``translate`` maps each English sentence pattern to the reader's language (a gettext
+    function: :func:`questengine.i18n.explain` passes one; the engine itself does no I/O);
+    ``names`` is a graph whose titles name the steps (a translated copy), else the quest's.
+    """
+    _ = translate or _same
     G = progress.graph
     if node not in progress.nodes:
         raise ProgressError(f"there is no step {node!r} in this quest", node)
+    shown = names if names is not None else G
+
+    def name_of(n: str) -> str:
+        model = (shown.nodes[n].get("node") if n in shown else None) or G.nodes[n].get("node")
+        return _("“{title}”").format(title=getattr(model, "title", None) or n)
+
     np = progress.nodes[node]
-    name = title(G, node)
+    name = name_of(node)
     model = G.nodes[node]["node"]
-    joiner = " or " if model.requires == "any" else " and "
+    joiner = _(" or ") if model.requires == "any" else _(" and ")
     if np.state == "locked":
-        waits = [_NEEDS[d["when"]].format(title(G, u)) for u, d in G.pred[node].items()
+        waits = [_(_NEEDS[d["when"]]).format(step=name_of(u)) for u, d in G.pred[node].items()
                  if not _edge_status(G, progress, u, d["when"])[0]]
-        return f"{name} is locked: it opens after {_join(waits, joiner)}."
+        return _("{step} is locked: it opens after {what}.").format(step=name,
+                                                                   what=_join(waits, joiner))
     if np.state == "closed":
         blocked = []
         for u, d in G.pred[node].items():
-            met, could = _edge_status(G, progress, u, d["when"], _replayable(G, progress))
+            _met, could = _edge_status(G, progress, u, d["when"], _replayable(G, progress))
             if not could:
                 up = progress.nodes[u]
-                why = (f"{title(G, u)} is closed" if up.state == "closed"
-                       else f"{title(G, u)} was {'passed' if up.outcome == 'success' else 'not passed'}")
-                blocked.append(f"{_NEEDS[d['when']].format(title(G, u))}, but {why}")
-        return f"{name} is closed: it opens only after {_join(blocked, joiner)}."
+                why = (_("{step} is closed") if up.state == "closed" else
+                       _("{step} was passed") if up.outcome == "success" else
+                       _("{step} was not passed")).format(step=name_of(u))
+                blocked.append(_("{need}, but {why}").format(
+                    need=_(_NEEDS[d["when"]]).format(step=name_of(u)), why=why))
+        return _("{step} is closed: it opens only after {what}.").format(
+            step=name, what=_join(blocked, joiner))
     if np.state == "available":
         if np.retry_ready:
-            return f"{name} is open again: try it once more (attempt {np.attempts + 1})."
-        return f"{name} is open: you can start it now."
+            return _("{step} is open again: try it once more (attempt {n}).").format(
+                step=name, n=np.attempts + 1)
+        return _("{step} is open: you can start it now.").format(step=name)
     if np.state == "in_progress":
-        return f"{name} is in progress."
+        return _("{step} is in progress.").format(step=name)
     if np.state == "pending_review":
-        return f"{name} is waiting for your teacher's review."
+        return _("{step} is waiting for your teacher's review.").format(step=name)
     if np.state == "returned":
-        return f"Your teacher returned {name} with feedback: revise it and submit it again."
+        return _("Your teacher returned {step} with feedback: revise it and submit it "
+                 "again.").format(step=name)
     if np.state == "success":
-        return f"{name} is done."
-    return _explain_fail(G, progress, np, name)
-
-
-def _explain_fail(G, progress: Progress, np: NodeProgress, name: str) -> str:
-    model = G.nodes[np.id]["node"]
-    if np.kind != "gate":
-        return f"{name} was not passed."
-    allowed = model.max_attempts + np.extra_attempts
-    if np.attempts >= allowed:
-        return (f"{name} was not passed after {np.attempts} attempts, the most allowed; "
-                "your teacher will decide the next step.")
-    sources = [s for s, g in G.graph["retry"].items() if g == np.id]
-    if sources:
-        return (f"{name} was not passed (attempt {np.attempts} of {allowed}); finish "
-                f"{_join([title(G, s) for s in sources], ' or ')} to try again.")
-    return f"{name} was not passed."
+        return _("{step} is done.").format(step=name)
+    if np.kind == "gate":
+        allowed = model.max_attempts + np.extra_attempts
+        if np.attempts >= allowed:
+            return _("{step} was not passed after {n} attempts, the most allowed; your teacher "
+                     "will decide the next step.").format(step=name, n=np.attempts)
+        sources = [s for s, g in G.graph["retry"].items() if g == np.id]
+        if sources:
+            return _("{step} was not passed (attempt {n} of {most}); finish {what} to try "
+                     "again.").format(step=name, n=np.attempts, most=allowed,
+                                      what=_(" or ").join(name_of(s) for s in sources))
+    return _("{step} was not passed.").format(step=name)
 
 
 def _join(parts: list[str], joiner: str) -> str:

@@ -279,76 +279,12 @@ def untranslated(quest, language: str) -> list[dict]:
 
 # --- the engine's "why is this locked?" sentence, in the active language -------------------------
 
-_NEEDS = {"done": N_("finishing {step}"), "success": N_("passing {step}"),
-          "fail": N_("not passing {step}")}
-
-
 def explain(progress, node: str, shown=None) -> str:
     """:func:`questengine.engine.explain` in the active language, naming the steps by their
     titles in ``shown`` (the graph the page shows: translated titles), else the quest's own.
 
-    The engine stays pure and English (its sentences are what logs and tests read); this
-    says the same thing for a page.
+    The engine stays pure; its sentences are the catalog's message ids.
     """
-    from .engine import _edge_status, _replayable
-    from .errors import ProgressError
+    from .engine import explain as engine_explain
 
-    G = progress.graph
-    if node not in progress.nodes:
-        raise ProgressError(_("There is no step {step!r} in this quest.").format(step=node), node)
-    names = shown if shown is not None else G
-
-    def name_of(n: str) -> str:
-        model = names.nodes[n].get("node") if n in names else None
-        return _("“{title}”").format(title=getattr(model, "title", None) or n)
-
-    np = progress.nodes[node]
-    name = name_of(node)
-    model = G.nodes[node]["node"]
-    joiner = _(" or ") if model.requires == "any" else _(" and ")
-
-    def join(parts: list[str]) -> str:
-        return "".join(parts) if len(parts) <= 1 else ", ".join(parts[:-1]) + joiner + parts[-1]
-
-    if np.state == "locked":
-        waits = [_(_NEEDS[d["when"]]).format(step=name_of(u)) for u, d in G.pred[node].items()
-                 if not _edge_status(G, progress, u, d["when"])[0]]
-        return _("{step} is locked: it opens after {what}.").format(step=name, what=join(waits))
-    if np.state == "closed":
-        blocked = []
-        for u, d in G.pred[node].items():
-            _met, could = _edge_status(G, progress, u, d["when"], _replayable(G, progress))
-            if not could:
-                up = progress.nodes[u]
-                why = (_("{step} is closed") if up.state == "closed" else
-                       _("{step} was passed") if up.outcome == "success" else
-                       _("{step} was not passed")).format(step=name_of(u))
-                blocked.append(_("{need}, but {why}").format(
-                    need=_(_NEEDS[d["when"]]).format(step=name_of(u)), why=why))
-        return _("{step} is closed: it opens only after {what}.").format(step=name,
-                                                                        what=join(blocked))
-    if np.state == "available":
-        if np.retry_ready:
-            return _("{step} is open again: try it once more (attempt {n}).").format(
-                step=name, n=np.attempts + 1)
-        return _("{step} is open: you can start it now.").format(step=name)
-    if np.state == "in_progress":
-        return _("{step} is in progress.").format(step=name)
-    if np.state == "pending_review":
-        return _("{step} is waiting for your teacher's review.").format(step=name)
-    if np.state == "returned":
-        return _("Your teacher returned {step} with feedback: revise it and submit it "
-                 "again.").format(step=name)
-    if np.state == "success":
-        return _("{step} is done.").format(step=name)
-    if np.kind == "gate":
-        allowed = model.max_attempts + np.extra_attempts
-        if np.attempts >= allowed:
-            return _("{step} was not passed after {n} attempts, the most allowed; your teacher "
-                     "will decide the next step.").format(step=name, n=np.attempts)
-        sources = [s for s, g in G.graph["retry"].items() if g == np.id]
-        if sources:
-            return _("{step} was not passed (attempt {n} of {most}); finish {what} to try "
-                     "again.").format(step=name, n=np.attempts, most=allowed,
-                                      what=_(" or ").join(name_of(s) for s in sources))
-    return _("{step} was not passed.").format(step=name)
+    return engine_explain(progress, node, translate=_, names=shown)
