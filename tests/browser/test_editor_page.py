@@ -493,8 +493,10 @@ def test_teacher_builds_a_remediation_quest_with_the_mouse(editor, editor_env):
     # ...and making the path a retry fixes it
     e.choose_condition(practice, gate, "retry (back to its gate)", "retry")
     e.wait_problems(present=False)
-    assert all(s == "draft" for s in e.page.eval_on_selector_all(
-        ".qe-editor .qe-node", "els => els.map(e => e.dataset.state)"))
+    # the map redraws a moment after the problems list: wait for it, then look
+    e.page.wait_for_function(
+        "() => [...document.querySelectorAll('.qe-editor .qe-node')]"
+        ".every(n => n.dataset.state === 'draft')", timeout=WAIT_MS)
 
     # drag a node: Python moves it and the map draws it at its new place
     before = e.positions()[end]
