@@ -187,3 +187,71 @@ def test_why_a_step_is_locked_says_what_the_engine_says_and_in_spanish_with_span
             "«Aprende» está bloqueado: se abre después de terminar «Hacia el bosque»."
     finally:
         i18n.activate("en")
+
+
+def _teacher_classroom():
+    quests = PACKAGE.parent / "quests"
+    c = Classroom(":memory:", clock=FakeClock(), hasher=cheap_hasher())
+    owner = c.add_teacher("ann@school.org", "Ann", "password-ann")
+    c.create_class("ann@school.org", "Class A", "CLASS-A")
+    c.publish(quests / "fraction-forest.yaml", by=owner)
+    c.assign("fraction-forest", "CLASS-A")
+    c.add_student("CLASS-A", "Ada", "1234")
+    return c, quests
+
+
+def _browser_prefers(page, languages):
+    """What the page's language probe hears from a browser with these preferences."""
+    page.probe._msg(page.probe, {"type": "languages", "languages": languages}, [])
+
+
+def _log_in(login):
+    login.email.value, login.password.value = "ann@school.org", "password-ann"
+    login.button.click()
+
+
+def test_the_progress_center_follows_the_browsers_spanish():
+    """Teachers keep no language of their own: the center speaks the browser's preference."""
+    from questengine.ui.center import CenterPage
+
+    c, _quests = _teacher_classroom()
+    try:
+        page = CenterPage(c)
+        _browser_prefers(page, ["es-MX", "en"])
+        assert i18n.active() == "es"
+        _log_in(page.login)
+        assert page.session is not None
+        titles = [page.tabs.get_title(i) for i in range(len(page.tabs.children))]
+        assert titles[:8] == ["Mapa de la clase", "Estudiantes", "Por revisar",
+                              "Con dificultades", "Dominio y grupos", "Modalidades",
+                              "Ajustes manuales", "Exportaciones"]
+        buttons = {b.description for b in _walk(page.widget) if hasattr(b, "on_click")}
+        assert {"↻ Actualizar", "Salir", "Crear informe"} <= buttons
+        assert page.class_pick.description == "Clase"
+    finally:
+        i18n.activate("en")
+
+
+def test_the_editor_follows_the_browsers_spanish_and_keeps_the_draft():
+    from questengine.ui.editor import EditorPage
+
+    c, quests = _teacher_classroom()
+    try:
+        page = EditorPage(c, quests)
+        _log_in(page.login)
+        assert [page.tabs.get_title(i) for i in range(2)] == ["Edit", "Preview"]
+        page.draft.update_quest(title="Bosque de fracciones")
+        _browser_prefers(page, ["es"])
+        assert [page.tabs.get_title(i) for i in range(2)] == ["Editar", "Vista previa"]
+        assert page.draft.data["title"] == "Bosque de fracciones"  # nothing typed is lost
+        assert {"💾 Guardar", "↶ Deshacer", "Publicar en la clase", "Salir"} <= {
+            b.description for b in _walk(page.widget) if hasattr(b, "on_click")}
+        assert page.kind.description == "Haga clic en el mapa para añadir:"
+    finally:
+        i18n.activate("en")
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)

@@ -15,11 +15,14 @@ import ipywidgets as w
 import traitlets
 
 from ..accommodations import Accommodations
+from .. import i18n
 from ..center import StruggleRules
+from ..i18n import N_, _, ngettext
 from .login import TeacherLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
 from .play import STATE_WORDS
 from .media import Chart, submission_files_view
+from .language import LanguageProbe
 from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
 
@@ -34,12 +37,23 @@ STATE_MARKS = {"locked": ("🔒", "#202124"), "available": ("○", "#fff"), "in_
                "pending_review": ("⏳", "#202124"), "returned": ("↩", "#fff"),
                "success": ("✓", "#fff"), "fail": ("✗", "#fff"), "closed": ("–", "#202124"),
                "": ("", "#202124")}
-DECISION_WORDS = {"approve": "approved", "fail": "marked not yet", "return": "returned"}
-TEACHER_STATE_WORDS = {"locked": "locked", "available": "open", "in_progress": "in progress",
-                       "pending_review": "waiting for your review",
-                       "returned": "returned for revision", "success": "done",
-                       "fail": "not passed", "closed": "closed (path not needed)",
-                       "": "not started"}
+# English here (marked for the catalog with N_); shown through _() in the teacher's language
+DECISION_WORDS = {"approve": N_("approved"), "fail": N_("marked not yet"),
+                  "return": N_("returned")}
+TEACHER_STATE_WORDS = {"locked": N_("locked"), "available": N_("open"),
+                       "in_progress": N_("in progress"),
+                       "pending_review": N_("waiting for your review"),
+                       "returned": N_("returned for revision"), "success": N_("done"),
+                       "fail": N_("not passed"), "closed": N_("closed (path not needed)"),
+                       "": N_("not started")}
+
+
+def _decision(decision: str) -> str:
+    return _(DECISION_WORDS[decision]) if decision in DECISION_WORDS else decision
+
+
+def _state(state: str) -> str:
+    return _(TEACHER_STATE_WORDS[state]) if state in TEACHER_STATE_WORDS else state
 
 
 def local_time(iso: str) -> str:
@@ -63,6 +77,13 @@ def local_time(iso: str) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _text(text: str) -> str:
+    """Interface text inside an element (escaped; apostrophes kept as typed)."""
+    import html
+
+    return html.escape(str(text), quote=False).replace("\n", "<br>")
 
 
 def _html(text: str, cls: str = "") -> w.HTML:
@@ -98,20 +119,21 @@ def chart_png(kind: str, data) -> bytes:
     if kind == "states":  # data: list of (title, NodeCounts)
         titles = [t if len(t) < 16 else t[:15] + "…" for t, _ in data]
         bottom = [0] * len(data)
-        for label, attr, colour in (("done", "success", "#1e8e3e"), ("not passed", "fail", "#d93025"),
-                                    ("there now", "here", "#1a73e8"),
-                                    ("not reached", "not_reached", "#c4c7cc")):
+        for label, attr, colour in ((_("done"), "success", "#1e8e3e"),
+                                    (_("not passed"), "fail", "#d93025"),
+                                    (_("there now"), "here", "#1a73e8"),
+                                    (_("not reached"), "not_reached", "#c4c7cc")):
             values = [getattr(c, attr) for _, c in data]
             ax.bar(titles, values, bottom=bottom, color=colour, label=label)
             bottom = [b + v for b, v in zip(bottom, values)]
-        ax.set_ylabel("students")
+        ax.set_ylabel(_("students"))
         ax.legend(ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     else:  # mastery: data: list of values in [0, 1]
         ax.hist([round(100 * v) for v in data], bins=[0, 20, 40, 60, 80, 101], color="#1a73e8",
                 edgecolor="white")
-        ax.set_xlabel("mastery (%)")
-        ax.set_ylabel("student × skill")
+        ax.set_xlabel(_("mastery (%)"))
+        ax.set_ylabel(_("student × skill"))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
@@ -140,11 +162,12 @@ class CenterPage(Page):
         self.session = None
         self.rules = StruggleRules()
         super().__init__()
+        # teachers have no saved language: the page follows the browser's preference
+        self.probe = LanguageProbe(self._browser_language)
+        self.probe.language = i18n.active()
         self.login = TeacherLogin(classroom, self.open)
-        note = _html("<p class='qe-hint' style='text-align:center'>Students: your page is the "
-                     "play page, not this one.</p>")
-        self._note = (note,)
-        self.widget = w.VBox([page_style(), self.login.widget, note])
+        self._note = (self._student_note(),)
+        self.widget = w.VBox([page_style(), self.login.widget, *self._note, self.probe])
         self.widget.add_class("qe-page")
         self.widget.add_class("qe-center")
 
@@ -154,6 +177,30 @@ class CenterPage(Page):
         page.sign_in_hub_user(page.classroom, "teacher", page.open)  # behind JupyterHub
         return page
 
+    # language --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _student_note() -> w.HTML:
+        return _html("<p class='qe-hint' style='text-align:center'>" + plain_html(
+            _("Students: your page is the play page, not this one.")) + "</p>")
+
+    def _browser_language(self, code: str) -> None:
+        """The browser's preference (teachers have no saved language): the login form is
+        redrawn in it; an open center is rebuilt in it."""
+        if code == i18n.active():
+            return
+        i18n.activate(code)
+        self.probe.language = code
+        if self.session is None:
+            self.login = TeacherLogin(self.classroom, self.open)
+            self._note = (self._student_note(),)
+            self.widget.children = [self.widget.children[0], self.login.widget, *self._note,
+                                    self.probe]
+        else:  # the same session: what it made is still closed at logout
+            before = self._before_session
+            self.open(self.session)
+            self._before_session = before
+
     # opening ---------------------------------------------------------------------------------------
 
     def open(self, session) -> None:
@@ -161,25 +208,26 @@ class CenterPage(Page):
         from ..classroom import TeacherSession
 
         if not isinstance(session, TeacherSession):
-            self.login.show_error("This page is for teachers. Students play on the play page.")
+            self.login.show_error(_("This page is for teachers. Students play on the play page."))
             return
         self.session = session
         self._session_began()
         classes = self._call(session.classes) or []
         if not classes:
             self.widget.children = [self.widget.children[0], _html(
-                "<div class='qe-info'>You have no class yet. Create one with "
-                "<code>questengine class create</code>.</div>")]
+                "<div class='qe-info'>" + _("You have no class yet. Create one with "
+                                            "<code>questengine class create</code>.") + "</div>"),
+                self.probe]
             return
         self.class_pick = w.Dropdown(options=[(f"{c['name']} ({c['code']})", c["code"])
-                                              for c in classes], description="Class")
-        self.quest_pick = w.Dropdown(description="Quest")
+                                              for c in classes], description=_("Class"))
+        self.quest_pick = w.Dropdown(description=_("Quest"))
         self.class_pick.observe(lambda _c: self._class_changed(), names="value")
         self.quest_pick.observe(lambda _c: self.refresh(), names="value")
-        refresh = _button("↻ Refresh", self.refresh, cls="qe-refresh")
-        logout = _button("Log out", self._logout, cls="qe-logout")
-        top = w.HBox([_html(f"<div class='qe-hello'>{plain_html(session.name)}'s progress "
-                            "center</div>"), self.class_pick, self.quest_pick, refresh, logout],
+        refresh = _button("↻ " + _("Refresh"), self.refresh, cls="qe-refresh")
+        logout = _button(_("Log out"), self._logout, cls="qe-logout")
+        hello = _text(_("{name}'s progress center").format(name=session.name))
+        top = w.HBox([_html(f"<div class='qe-hello'>{hello}</div>"), self.class_pick, self.quest_pick, refresh, logout],
                      layout=w.Layout(align_items="center", flex_flow="row wrap"))
         top.add_class("qe-top")
         self.map = QuestMap(height=420, layout=w.Layout(width="100%"))
@@ -198,12 +246,12 @@ class CenterPage(Page):
         # each tab's messages show in that tab, beside the work; a new tab starts clean
         self.notes = {i: _html("", "qe-tab-note") for i in range(len(boxes))}
         self.tabs = w.Tab([w.VBox([self.notes[i], box]) for i, box in enumerate(boxes)])
-        for i, name in enumerate(["Class map", "Students", "Review queue", "Struggling",
-                                  "Mastery & groups", "Modalities", "Overrides", "Exports",
-                                  "Families"]):
+        for i, name in enumerate([_("Class map"), _("Students"), _("Review queue"),
+                                  _("Struggling"), _("Mastery & groups"), _("Modalities"),
+                                  _("Overrides"), _("Exports"), _("Families")]):
             self.tabs.set_title(i, name)
         self.tabs.observe(lambda _c: self._clear_notes(), names="selected_index")
-        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs]
+        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs, self.probe]
         self._class_changed()
 
     def flash(self, text: str, kind: str = "error", near: int | None = None) -> None:
@@ -230,7 +278,8 @@ class CenterPage(Page):
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
-        self.widget.children = [self.widget.children[0], self.login.widget, *self._note]
+        self.widget.children = [self.widget.children[0], self.login.widget, *self._note,
+                                self.probe]
         self._close_session_widgets()
         self.login.clear()
 
@@ -238,7 +287,7 @@ class CenterPage(Page):
         quests = self._call(self.session.assigned, self.class_pick.value) or []
         self.quest_pick.options = [(q["title"], q["quest_id"]) for q in quests]
         if not quests:
-            self.flash("No quest is assigned to this class yet.", "info")
+            self.flash(_("No quest is assigned to this class yet."), "info")
         elif self.quest_pick.value is None:
             self.quest_pick.value = quests[0]["quest_id"]  # refreshes through its observer
             return
@@ -275,20 +324,24 @@ class CenterPage(Page):
             return
         self.G, self.counts = G, {c.node: c for c in counts}
         self.map.show(G, counts={c.node: c.as_map_counts() for c in counts})
-        self.map.nodes = [{**n, "sub": f"{self.counts[n['id']].success} done · "
-                           f"{self.counts[n['id']].here} here"} for n in self.map.nodes]
+        self.map.nodes = [{**n, "sub": _("{done} done · {here} here").format(
+            done=self.counts[n["id"]].success, here=self.counts[n["id"]].here)}
+            for n in self.map.nodes]
         self.states_chart.value = chart_png(
             "states", [(G.nodes[c.node]["node"].title, c) for c in counts])
-        self.states_chart.alt = "Bar chart of where the students are, step by step: " + "; ".join(
-            f"{G.nodes[c.node]['node'].title}: {c.success} done, {c.fail} not passed, "
-            f"{c.here} there now, {c.not_reached} not reached" for c in counts) + "."
+        self.states_chart.alt = _("Bar chart of where the students are, step by step:") + " " + (
+            "; ".join(_("{step}: {done} done, {fail} not passed, {here} there now, {missing} not "
+                        "reached").format(step=G.nodes[c.node]["node"].title, done=c.success,
+                                          fail=c.fail, here=c.here, missing=c.not_reached)
+                      for c in counts)) + "."
         self._show_node_detail()
 
     def _show_node_detail(self) -> None:
         n = self.map.selected
         if not n or not hasattr(self, "counts") or n not in self.counts:
-            self.node_detail.value = ("<p class='qe-hint'>Green: done · red: not passed · blue: "
-                                      "there now · grey: not reached. Click a step for names.</p>")
+            self.node_detail.value = ("<p class='qe-hint'>" + _text(_(
+                "Green: done · red: not passed · blue: there now · grey: not reached. "
+                "Click a step for names.")) + "</p>")
             return
         grid = self._call(self.session.grid, self.code, self.quest)
         if grid is None:
@@ -296,7 +349,8 @@ class CenterPage(Page):
         by_state: dict[str, list[str]] = {}
         for s in grid.students:
             by_state.setdefault(grid.state(s["id"], n) or "not started", []).append(s["name"])
-        rows = "".join(f"<li><strong>{plain_html(STATE_WORDS.get(st, st))}</strong>: "
+        words = {st: _(STATE_WORDS[st]) if st in STATE_WORDS else _(st) for st in by_state}
+        rows = "".join(f"<li><strong>{plain_html(words[st])}</strong>: "
                        f"{plain_html(', '.join(names))}</li>" for st, names in sorted(by_state.items()))
         self.node_detail.value = (f"<h3>{plain_html(self.G.nodes[n]['node'].title)}</h3>"
                                   f"<ul>{rows}</ul>")
@@ -308,20 +362,20 @@ class CenterPage(Page):
         if grid is None:
             return
         self.grid = grid
-        sort = w.Dropdown(options=[("name", "name"), ("steps done", "done"), ("XP", "xp")],
-                          description="Sort by", layout=w.Layout(width="220px"))
-        filt = w.Text(placeholder="filter by name", layout=w.Layout(width="200px"))
+        sort = w.Dropdown(options=[(_("name"), "name"), (_("steps done"), "done"), ("XP", "xp")],
+                          description=_("Sort by"), layout=w.Layout(width="220px"))
+        filt = w.Text(placeholder=_("filter by name"), layout=w.Layout(width="200px"))
         table = ClickTable()
         table.add_class("qe-grid")
-        student = w.Dropdown(options=[("— pick a student —", None)] +
+        student = w.Dropdown(options=[("— " + _("pick a student") + " —", None)] +
                              [(s["name"], s["id"]) for s in grid.students],
-                             description="Student", layout=w.Layout(width="320px"))
+                             description=_("Student"), layout=w.Layout(width="320px"))
         record = _html("", "qe-record")
         supports = self._call(self.session.class_accommodations, self.code) or {}
         support_box = w.VBox()
         support_box.add_class("qe-support-form")
 
-        def draw(_=None):
+        def draw(_change=None):
             students = [s for s in grid.students if filt.value.casefold() in s["name"].casefold()]
             key = sort.value
             students.sort(key=lambda s: (s["name"].casefold() if key == "name" else -s[key]))
@@ -329,11 +383,12 @@ class CenterPage(Page):
             head = "".join(f"<th title='{plain_html(t)}'><div>{plain_html(t[:14])}</div></th>"
                            for t in titles)
             body = []
+            open_record = plain_html(_("Open the record"))
             for s in students:
                 cells = "".join(_grid_cell(grid.state(s["id"], n)) for n in grid.nodes)
                 acc = supports.get(s["id"])
                 body.append(f"<tr><th class='qe-student'><button type='button' class="
-                            f"'qe-record-link' data-pick='{int(s['id'])}' title='Open the record'>"
+                            f"'qe-record-link' data-pick='{int(s['id'])}' title='{open_record}'>"
                             f"{plain_html(s['name'])}</button></th>"
                             f"<td class='qe-num'>{s['done']}</td><td class='qe-num'>{s['xp']}</td>"
                             f"<td class='qe-supports-cell'>"
@@ -341,13 +396,15 @@ class CenterPage(Page):
                             f"{cells}</tr>")
             legend = "".join(f"<span class='qe-legend-chip' style='background:{c};color:"
                              f"{STATE_MARKS[st][1]}' aria-hidden='true'>{STATE_MARKS[st][0]}</span>"
-                             f"{plain_html(TEACHER_STATE_WORDS.get(st, st))} "
+                             f"{plain_html(_state(st))} "
                              for st, c in STATE_COLOURS.items())
+            heads = "".join(f"<th>{plain_html(h)}</th>"
+                            for h in (_("Student"), _("Steps"), "XP", _("Supports")))
             table.html = (f"<div class='qe-grid-legend'>{legend}</div><div class='qe-grid-scroll'>"
-                           f"<table class='qe-grid-table'><tr><th>Student</th><th>Steps</th>"
-                           f"<th>XP</th><th>Supports</th>{head}</tr>{''.join(body)}</table></div>")
+                           f"<table class='qe-grid-table'><tr>{heads}"
+                           f"{head}</tr>{''.join(body)}</table></div>")
 
-        def show_record(_=None):
+        def show_record(_change=None):
             if student.value is None:
                 record.value = ""
                 support_box.children = []
@@ -359,7 +416,7 @@ class CenterPage(Page):
             support_box.children = self._support_form(student.value, data["student"]["name"],
                                                       supports, draw)
 
-        def picked(_=None):  # a name clicked in the grid
+        def picked(_change=None):  # a name clicked in the grid
             if table.picked in [v for _l, v in student.options]:
                 if student.value == table.picked:
                     show_record()
@@ -384,21 +441,21 @@ class CenterPage(Page):
         style = {"description_width": "initial"}
         boxes = {key: w.Checkbox(value=getattr(acc, key), description=label, indent=False,
                                  layout=w.Layout(width="auto"))
-                 for key, label in (("read_aloud", "Read aloud"),
-                                    ("larger_text", "Larger text and spacing"),
-                                    ("fewer_options", "Fewer options (where the quest marks "
-                                                      "distractors)"),
-                                    ("simple_text", "Simpler text (where the quest has it)"))}
+                 for key, label in (("read_aloud", _("Read aloud")),
+                                    ("larger_text", _("Larger text and spacing")),
+                                    ("fewer_options", _("Fewer options (where the quest marks "
+                                                        "distractors)")),
+                                    ("simple_text", _("Simpler text (where the quest has it)")))}
         for key, box in boxes.items():
             box.add_class(f"qe-support-{key.replace('_', '-')}")
         tries = w.BoundedIntText(value=acc.extra_attempts, min=0, max=10, style=style,
-                                 description="More tries at checkpoints",
+                                 description=_("More tries at checkpoints"),
                                  layout=w.Layout(width="260px"))
         tries.add_class("qe-support-extra-attempts")
-        time = w.Dropdown(options=[("as set in the quest", 1.0), ("1.5 times", 1.5),
-                                   ("twice", 2.0), ("3 times", 3.0)],
+        time = w.Dropdown(options=[(_("as set in the quest"), 1.0), (_("1.5 times"), 1.5),
+                                   (_("twice"), 2.0), (_("3 times"), 3.0)],
                           value=acc.extra_time if acc.extra_time in (1.0, 1.5, 2.0, 3.0) else 1.0,
-                          description="Time on timed challenges", style=style,
+                          description=_("Time on timed challenges"), style=style,
                           layout=w.Layout(width="340px"))
         time.add_class("qe-support-extra-time")
         note = _html("", "qe-support-note")
@@ -413,13 +470,15 @@ class CenterPage(Page):
                 supports[student_id] = saved
             else:
                 supports.pop(student_id, None)
-            words = ", ".join(saved.words()) or "none"
-            note.value = (f"<span role='status'>Saved. {plain_html(name)}'s supports: "
-                          f"{plain_html(words)}.</span>")
+            words = ", ".join(saved.words()) or _("none")
+            note.value = ("<span role='status'>" + _text(_(
+                "Saved. {name}'s supports: {supports}.").format(name=name, supports=words))
+                + "</span>")
             redraw()
 
-        return [_html(f"<h3>Supports for {plain_html(name)}</h3>"), *boxes.values(), tries,
-                time, _button("Save supports", save, cls="qe-save-supports"), note]
+        heading = _text(_("Supports for {name}").format(name=name))
+        return [_html(f"<h3>{heading}</h3>"), *boxes.values(), tries,
+                time, _button(_("Save supports"), save, cls="qe-save-supports"), note]
 
     # review queue -------------------------------------------------------------------------------------
 
@@ -427,7 +486,7 @@ class CenterPage(Page):
         """The largest file students of this class may hand in, which the teacher sets."""
         limit = self._call(self.session.class_upload_limit, self.code) or 50 * 1024 * 1024
         box = w.BoundedIntText(value=max(1, round(limit / 1024 / 1024)), min=1, max=2048,
-                               description="Largest file students may hand in (MB)",
+                               description=_("Largest file students may hand in (MB)"),
                                style={"description_width": "initial"},
                                layout=w.Layout(width="360px"))
         box.add_class("qe-upload-limit")
@@ -436,9 +495,10 @@ class CenterPage(Page):
         def save():
             saved = self._call(self.session.set_upload_limit, self.code, box.value)
             if saved:
-                note.value = (f"<span role='status'>Saved: files up to {box.value} MB.</span>")
+                note.value = ("<span role='status'>" + _text(_(
+                    "Saved: files up to {size} MB.").format(size=box.value)) + "</span>")
 
-        row = w.HBox([box, _button("Save", save, cls="qe-upload-limit-save"), note],
+        row = w.HBox([box, _button(_("Save"), save, cls="qe-upload-limit-save"), note],
                      layout=w.Layout(align_items="center", flex_flow="row wrap"))
         return row
 
@@ -446,7 +506,8 @@ class CenterPage(Page):
         items = self._call(self.session.review_queue, self.code) or []
         if not items:
             self.queue_box.children = [
-                _html("<p class='qe-info'>Nothing waiting for review. 🎉</p>"),
+                _html("<p class='qe-info'>" + _text(_("Nothing waiting for review.")) +
+                      " 🎉</p>"),
                 self._upload_limit_row()]
             return
         rows, checks, notes = [], [], {}
@@ -455,28 +516,32 @@ class CenterPage(Page):
                         (self._call(self.session.assigned, self.code) or [])}
         for item in items:
             earlier = "".join(
-                f"<li>round {r['round']}: {DECISION_WORDS.get(r['decision'], r['decision'])}"
+                "<li>" + _text(_("round {n}").format(n=r["round"])) +
+                f": {_decision(r['decision'])}"
                 f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
                 for r in item.earlier)
+            round_word = _text(_("round {n}").format(n=item.round))
+            earlier_word = _text(_("Earlier rounds:"))
             head = _html(
                 f"<div class='qe-review-head'><strong>{plain_html(item.student_name)}</strong> · "
                 f"{plain_html(quest_titles.get(item.quest_id, item.quest_id))}: "
-                f"{plain_html(item.node_title)} · round {item.round} · "
+                f"{plain_html(item.node_title)} · {round_word} · "
                 f"<span class='qe-when'>{plain_html(local_time(item.at))}</span></div>"
                 f"<div class='qe-submission-text'>{markdown_html(item.content)}</div>"
-                + (f"<div class='qe-earlier'>Earlier rounds:<ul>{earlier}</ul></div>" if earlier else ""))
-            feedback = w.Textarea(placeholder="Feedback for the student (needed to return work)",
+                + (f"<div class='qe-earlier'>{earlier_word}<ul>{earlier}</ul></div>"
+                   if earlier else ""))
+            feedback = w.Textarea(placeholder=_("Feedback for the student (needed to return work)"),
                                   layout=w.Layout(width="100%", height="60px"))
             feedback.add_class("qe-feedback-box")
-            check = w.Checkbox(description="select", indent=False, layout=w.Layout(width="90px"))
+            check = w.Checkbox(description=_("select"), indent=False, layout=w.Layout(width="90px"))
             checks.append((check, item.submission_id))
             buttons = w.HBox([
                 check,
-                _button("Approve", lambda i=item, f=feedback: self._review(i, "approve", f.value),
+                _button(_("Approve"), lambda i=item, f=feedback: self._review(i, "approve", f.value),
                         "success", "qe-approve"),
-                _button("Not yet", lambda i=item, f=feedback: self._review(i, "fail", f.value),
-                        "danger", "qe-fail", "Mark as not passed"),
-                _button("Return for revision", lambda i=item, f=feedback: self._review(
+                _button(_("Not yet"), lambda i=item, f=feedback: self._review(i, "fail", f.value),
+                        "danger", "qe-fail", _("Mark as not passed")),
+                _button(_("Return for revision"), lambda i=item, f=feedback: self._review(
                     i, "return", f.value), "warning", "qe-return")])
             card_note = _html("", "qe-card-note")
             notes[item.submission_id] = card_note
@@ -489,25 +554,26 @@ class CenterPage(Page):
         def bulk():
             ids = [sid for check, sid in checks if check.value]
             if not ids:
-                self.flash("Tick the submissions to approve first.", "info")
+                self.flash(_("Tick the submissions to approve first."), "info")
                 return
             self.banner.value = ""
             result = self._call(self.session.bulk_approve, ids)
             if result is not None:
                 done, problems = result
                 self.refresh()
-                self.flash(f"Approved {done} submission(s)." + (" " + " ".join(problems) if problems
-                                                                 else ""), "info")
+                self.flash(_("Approved {n} submission(s).").format(n=done)
+                           + (" " + " ".join(problems) if problems else ""), "info")
 
         def select_all():
             every = not all(check.value for check, _sid in checks)
             for check, _sid in checks:
                 check.value = every
 
-        header = w.HBox([_html(f"<h2>{len(items)} waiting, oldest first</h2>"),
-                         _button("Select all", select_all, cls="qe-select-all",
-                                 tooltip="Tick (or untick) every submission"),
-                         _button("Approve selected", bulk, "success", "qe-bulk-approve")],
+        waiting = _text(_("{n} waiting, oldest first").format(n=len(items)))
+        header = w.HBox([_html(f"<h2>{waiting}</h2>"),
+                         _button(_("Select all"), select_all, cls="qe-select-all",
+                                 tooltip=_("Tick (or untick) every submission")),
+                         _button(_("Approve selected"), bulk, "success", "qe-bulk-approve")],
                         layout=w.Layout(align_items="center"))
         self.queue_box.children = [header, *rows, self._upload_limit_row()]
 
@@ -526,19 +592,20 @@ class CenterPage(Page):
         if friendly_call(self.session.review, beside, item.submission_id, decision,
                          feedback) is not None:
             self.refresh()
-            self.flash(f"{item.student_name}'s work on {item.node_title} was "
-                       f"{DECISION_WORDS[decision]}.", "info")
+            self.flash(_("{name}'s work on {step} was {decision}.").format(
+                name=item.student_name, step=item.node_title, decision=_decision(decision)),
+                "info")
 
     # struggling --------------------------------------------------------------------------------------
 
     def _show_struggling(self) -> None:
         r = self.rules
-        fails = w.BoundedIntText(value=r.gate_fails, min=1, max=20, description="fails ≥")
-        stuck = w.BoundedIntText(value=int(r.stuck_days), min=1, max=60, description="stuck days ≥")
-        returned = w.BoundedIntText(value=r.returned, min=1, max=20, description="returned ≥")
+        fails = w.BoundedIntText(value=r.gate_fails, min=1, max=20, description=_("fails") + " ≥")
+        stuck = w.BoundedIntText(value=int(r.stuck_days), min=1, max=60, description=_("stuck days") + " ≥")
+        returned = w.BoundedIntText(value=r.returned, min=1, max=20, description=_("returned") + " ≥")
         below = w.BoundedIntText(value=round(100 * r.mastery_below), min=1, max=100,
-                                 description="mastery % <")
-        idle = w.BoundedIntText(value=int(r.inactive_days), min=1, max=120, description="idle days ≥")
+                                 description=_("mastery") + " % <")
+        idle = w.BoundedIntText(value=int(r.inactive_days), min=1, max=120, description=_("idle days") + " ≥")
         for box in (fails, stuck, returned, below, idle):
             box.layout = w.Layout(width="190px")
             box.style = {"description_width": "100px"}
@@ -553,18 +620,19 @@ class CenterPage(Page):
             found = [s for s in found if s.quest_id in (None, self.quest)]
         people = {s.student_id for s in found}
         cards = [self._struggle_card(s) for s in found] or [
-            _html("<p class='qe-info'>Nobody needs help right now.</p>")]
+            _html("<p class='qe-info'>" + _text(_("Nobody needs help right now.")) + "</p>")]
         listing = w.VBox(cards)
         listing.add_class("qe-struggling")
         self.struggle_box.children = [
-            w.HBox([fails, stuck, returned, below, idle, _button("Apply", apply, cls="qe-apply")],
+            w.HBox([fails, stuck, returned, below, idle, _button(_("Apply"), apply, cls="qe-apply")],
                    layout=w.Layout(flex_flow="row wrap")),
-            _html(f"<h2>{len(people)} student(s) may need help, most urgent first</h2>"),
+            _html("<h2>" + _text(_("{n} student(s) may need help, most urgent first").format(
+                n=len(people))) + "</h2>"),
             listing]
 
-    STRUGGLE_ACTIONS = {"unlock": ("One more attempt", "unlock"),
-                        "reset": ("Reset the step", "reset"),
-                        "approve": ("Mark as done", "approve")}
+    STRUGGLE_ACTIONS = {"unlock": (N_("One more attempt"), "unlock"),
+                        "reset": (N_("Reset the step"), "reset"),
+                        "approve": (N_("Mark as done"), "approve")}
 
     def _struggle_card(self, s) -> w.Widget:
         """One struggle: who, where, why, what would help, and the actions beside it."""
@@ -579,6 +647,7 @@ class CenterPage(Page):
         buttons = []
         for op in s.actions:
             label, action = self.STRUGGLE_ACTIONS[op]
+            label = _(label)
 
             def act(op=action, s=s, label=label):
                 def show(text):
@@ -588,12 +657,13 @@ class CenterPage(Page):
                                      op, f"from the struggling list: {s.reason}")
                 if done is not None:
                     self.refresh()
-                    self.flash(f"Done: {s.name}, {label.lower()} on "
-                               f"{self._node_title(s.quest_id, s.node)}.", "info", near=3)
+                    self.flash(_("Done: {name}, {action} on {step}.").format(
+                        name=s.name, action=label.lower(),
+                        step=self._node_title(s.quest_id, s.node)), "info", near=3)
 
             label_b = _button(label, act, cls=f"qe-struggle-{op}")
             buttons.append(label_b)
-        buttons.append(_button("Open record", lambda s=s: self.open_record(s.student_id),
+        buttons.append(_button(_("Open record"), lambda s=s: self.open_record(s.student_id),
                                cls="qe-struggle-record"))
         card = w.VBox([text, w.HBox(buttons, layout=w.Layout(flex_flow="row wrap")), note])
         card.add_class("qe-struggle-card")
@@ -648,21 +718,25 @@ class CenterPage(Page):
         group_items = "".join(
             f"<li><strong>{', '.join(plain_html(names.get(g, g)) for g in grp.gaps)}</strong>: "
             f"{plain_html(', '.join(grp.names))}</li>" for grp in groups) or \
-            "<li>No shared gaps right now.</li>"
+            "<li>" + _text(_("No shared gaps right now.")) + "</li>"
         values = [v for row in m.values.values() for v in row.values()]
         chart = Chart(value=chart_png("mastery", values),
-                      alt="Histogram of mastery over every student and skill (the table above "
-                          "gives each value): " + ", ".join(
-                              f"{sum(1 for v in values if lo <= round(100 * v) < hi)} from {lo} "
-                              f"to {min(hi, 100) - (hi <= 100)}%" for lo, hi in
+                      alt=_("Histogram of mastery over every student and skill (the table "
+                            "above gives each value):") + " " + ", ".join(
+                              _("{count} from {low} to {high}%").format(
+                                  count=sum(1 for v in values if lo <= round(100 * v) < hi),
+                                  low=lo, high=min(hi, 100) - (hi <= 100)) for lo, hi in
                               ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))) + ".",
                       layout=w.Layout(max_width="640px")) if values else _html("")
+        mastery_title = _text(_("Mastery by skill (%)"))
+        student_head = _text(_("Student"))
+        groups_title = _text(_("Suggested small groups (shared gaps below 80%)"))
         self.mastery_box.children = [
-            _html(f"<h2>Mastery by skill (%)</h2><div class='qe-grid-scroll'><table "
-                  f"class='qe-grid-table qe-mastery-grid'><tr><th>Student</th>{head}</tr>"
+            _html(f"<h2>{mastery_title}</h2><div class='qe-grid-scroll'><table "
+                  f"class='qe-grid-table qe-mastery-grid'><tr><th>{student_head}</th>{head}</tr>"
                   f"{''.join(body)}</table></div>"),
             chart,
-            _html(f"<h2>Suggested small groups (shared gaps below 80%)</h2><ul class='qe-groups'>"
+            _html(f"<h2>{groups_title}</h2><ul class='qe-groups'>"
                   f"{group_items}</ul>")]
 
     # modalities --------------------------------------------------------------------------------------
@@ -674,29 +748,34 @@ class CenterPage(Page):
             f"<td class='qe-num'>{m.gate_first_try}</td><td class='qe-num'>{m.gate_later}</td>"
             f"<td class='qe-num'>{m.gate_not_yet}</td><td class='qe-num'>{m.gate_not_reached}</td>"
             f"<td class='qe-num'>{'' if m.mean_attempts is None else f'{m.mean_attempts:.1f}'}</td></tr>"
-            for m in found) or "<tr><td colspan=7>No choices made yet.</td></tr>"
+            for m in found) or ("<tr><td colspan=7>" + _text(_("No choices made yet."))
+                                + "</td></tr>")
+        heads = "".join(f"<th>{plain_html(h)}</th>" for h in (
+            _("Modality"), _("Students"), _("Passed first try"), _("Passed later"), _("Not yet"),
+            _("Not reached"), _("Mean attempts")))
         self.modality_box.children = [_html(
-            "<h2>Ways of learning, and how students then did at the next checkpoint</h2>"
-            "<table class='qe-grid-table'><tr><th>Modality</th><th>Students</th><th>Passed first "
-            "try</th><th>Passed later</th><th>Not yet</th><th>Not reached</th><th>Mean attempts"
-            f"</th></tr>{rows}</table>")]
+            "<h2>" + _text(_("Ways of learning, and how students then did at the next "
+                                  "checkpoint")) + "</h2>"
+            f"<table class='qe-grid-table'><tr>{heads}</tr>{rows}</table>")]
 
     # overrides ---------------------------------------------------------------------------------------
 
     def _show_overrides(self) -> None:
         students = self._call(self.session.students, self.code) or []
         quests = self._call(self.session.assigned, self.code) or []
-        student = w.Dropdown(options=[(s["name"], s["id"]) for s in students], description="Student")
-        quest = w.Dropdown(options=[(q["title"], q["quest_id"]) for q in quests], description="Quest")
-        node = w.Dropdown(description="Step")
-        op = w.Dropdown(options=[("unlock (or one more attempt at a gate)", "unlock"),
-                                 ("reset the step", "reset"), ("mark as done", "approve"),
-                                 ("award XP or a badge", "award")], description="Do")
-        reason = w.Text(description="Reason", placeholder="recorded with the change")
+        student = w.Dropdown(options=[(s["name"], s["id"]) for s in students],
+                             description=_("Student"))
+        quest = w.Dropdown(options=[(q["title"], q["quest_id"]) for q in quests],
+                           description=_("Quest"))
+        node = w.Dropdown(description=_("Step"))
+        op = w.Dropdown(options=[(_("unlock (or one more attempt at a gate)"), "unlock"),
+                                 (_("reset the step"), "reset"), (_("mark as done"), "approve"),
+                                 (_("award XP or a badge"), "award")], description=_("Do"))
+        reason = w.Text(description=_("Reason"), placeholder=_("recorded with the change"))
         xp = w.BoundedIntText(value=0, min=0, max=10000, description="XP")
-        badge = w.Text(description="Badge", placeholder="badge id (optional)")
+        badge = w.Text(description=_("Badge"), placeholder=_("badge id (optional)"))
 
-        def quest_changed(_=None):
+        def quest_changed(_change=None):
             if quest.value:
                 G = self._call(self.session.graph, self.code, quest.value)
                 node.options = [(G.nodes[n]["node"].title, n) for n in G.graph["order"]] if G else []
@@ -732,11 +811,11 @@ class CenterPage(Page):
                 self._override_picks = (self.code, student.value, quest.value, node.value,
                                         op.value)
                 self.refresh()
-                self.override_note.value = ("<span class='qe-flash qe-flash-info' role='status'>"
-                                            "Done: the change and its reason are recorded."
-                                            "</span>")
+                self.override_note.value = (
+                    "<span class='qe-flash qe-flash-info' role='status'>"
+                    + _text(_("Done: the change and its reason are recorded.")) + "</span>")
 
-        go = _button("Apply", apply, "warning", "qe-override")
+        go = _button(_("Apply"), apply, "warning", "qe-override")
         self.override_note = note
         self.override_box.children = [student, quest, node, op, reason, xp, badge,
                                       w.HBox([go, note], layout=w.Layout(align_items="center")),
@@ -746,25 +825,28 @@ class CenterPage(Page):
         """Students with recent wrong PINs, each with a button that lets them in again."""
         troubles = self._call(self.session.login_troubles, self.code) or []
         if not troubles:
-            return [_html("<h2>Wrong PIN tries</h2><p class='qe-hint'>No student has typed a "
-                          "wrong PIN lately.</p>", "qe-login-troubles")]
-        rows = [_html("<h2>Wrong PIN tries</h2><p class='qe-hint'>After five wrong PINs a "
-                      "student waits a little before the next try (a minute at most). If it "
-                      "was not them, talk with the class; clearing lets them in at once.</p>",
+            return [_html("<h2>" + _text(_("Wrong PIN tries")) + "</h2><p class='qe-hint'>"
+                          + _text(_("No student has typed a wrong PIN lately.")) + "</p>",
+                          "qe-login-troubles")]
+        rows = [_html("<h2>" + _text(_("Wrong PIN tries")) + "</h2><p class='qe-hint'>"
+                      + _text(_("After five wrong PINs a student waits a little before the "
+                                     "next try (a minute at most). If it was not them, talk "
+                                     "with the class; clearing lets them in at once.")) + "</p>",
                       "qe-login-troubles")]
         for t in troubles:
-            wait = f", waits {t['wait']} s" if t["wait"] else ""
+            wait = _(", waits {seconds} s").format(seconds=t["wait"]) if t["wait"] else ""
 
             def clear(student_id=t["student_id"], name=t["name"]):
                 cleared = self._call(lambda: self.session.clear_login_troubles(student_id)
                                      or True)
                 if cleared:
                     self._show_overrides()
-                    self.flash(f"{name} can log in again now.", "info")
+                    self.flash(_("{name} can log in again now.").format(name=name), "info")
 
-            label = _html(f"{plain_html(t['name'])}: {t['failures']} wrong PIN"
-                          f"{'s' if t['failures'] != 1 else ''}{wait}")
-            row = w.HBox([label, _button("Let them try again", clear, cls="qe-clear-pins")],
+            label = _html(_text(ngettext("{name}: {n} wrong PIN", "{name}: {n} wrong PINs",
+                                              t["failures"]).format(name=t["name"],
+                                                                    n=t["failures"]) + wait))
+            row = w.HBox([label, _button(_("Let them try again"), clear, cls="qe-clear-pins")],
                          layout=w.Layout(align_items="center"))
             row.add_class("qe-login-trouble")
             rows.append(row)
@@ -779,13 +861,13 @@ class CenterPage(Page):
             if grid is not None:
                 from ..center import grid_csv
 
-                links.append(_download("Students × steps (CSV)", f"{self.code}-{self.quest}-grid.csv",
+                links.append(_download(_("Students × steps (CSV)"), f"{self.code}-{self.quest}-grid.csv",
                                        grid_csv(grid), "text/csv"))
         m = self._call(self.session.mastery, self.code)
         if m is not None:
             from ..center import mastery_csv
 
-            links.append(_download("Mastery (CSV)", f"{self.code}-mastery.csv", mastery_csv(m),
+            links.append(_download(_("Mastery (CSV)"), f"{self.code}-mastery.csv", mastery_csv(m),
                                    "text/csv"))
         students = self._call(self.session.students, self.code) or []
         supports = self._call(self.session.class_accommodations, self.code)
@@ -796,33 +878,35 @@ class CenterPage(Page):
             none = Accommodations()
             rows = [[s["name"], *(getattr(supports.get(s["id"], none), k) for k in SUPPORTS)]
                     for s in students]
-            links.append(_download("Supports (CSV)", f"{self.code}-supports.csv",
+            links.append(_download(_("Supports (CSV)"), f"{self.code}-supports.csv",
                                    csv_text(["student", *SUPPORTS], rows), "text/csv"))
         pick = w.Dropdown(options=[(s["name"], s["id"]) for s in students],
-                          description="Report for")
+                          description=_("Report for"))
         report = _html("")
 
         def make_report():
             html = self._call(self.session.parent_report, pick.value)
             if html is not None:
                 name = next(s["name"] for s in students if s["id"] == pick.value)
-                report.value = _download(f"Report for {name}'s family (HTML, printable)",
+                report.value = _download(_("Report for {name}'s family (HTML, printable)").format(
+                                             name=name),
                                          f"report-{name.replace(' ', '-')}.html", html, "text/html")
 
-        self.export_box.children = [_html("<h2>Exports</h2>" + "<br>".join(links)), pick,
-                                    _button("Make report", make_report, cls="qe-report"), report]
+        self.export_box.children = [_html("<h2>" + _text(_("Exports")) + "</h2>"
+                                          + "<br>".join(links)), pick,
+                                    _button(_("Make report"), make_report, cls="qe-report"), report]
 
 
 def _grid_cell(state: str) -> str:
     mark, ink = STATE_MARKS.get(state, ("", "#202124"))
     return (f"<td style='background:{STATE_COLOURS.get(state, '#eee')};color:{ink}' "
-            f"class='qe-cell' title='{plain_html(TEACHER_STATE_WORDS.get(state, 'not started'))}'>"
+            f"class='qe-cell' title='{plain_html(_state(state if state in TEACHER_STATE_WORDS else ''))}'>"
             f"{mark}</td>")
 
 
 def _answer_text(answer) -> str:
     if answer is None:
-        return "no answer"
+        return _("no answer")
     if isinstance(answer, (list, tuple)):
         return ", ".join(str(a) for a in answer)
     if isinstance(answer, float) and answer.is_integer():
@@ -839,10 +923,11 @@ def _record_html(data: dict) -> str:
         def t(n):
             return plain_html(titles.get(n, n))
 
-        states = ", ".join(f"{t(n)}: {TEACHER_STATE_WORDS.get(s, s)}"
+        states = ", ".join(f"{t(n)}: {plain_html(_state(s))}"
                            for n, s in q["states"].items() if s not in ("locked", "closed"))
         feedback = "".join(
-            f"<li>{t(n)}, round {r['round']}: {DECISION_WORDS.get(r['decision'], r['decision'])}"
+            f"<li>{t(n)}, " + _text(_("round {n}").format(n=r["round"])) +
+            f": {_decision(r['decision'])}"
             f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
             for n, rs in q["feedback"].items() for r in rs)
         reflections = "".join(f"<li>{t(n)}: {plain_html(text)}</li>"
@@ -851,27 +936,36 @@ def _record_html(data: dict) -> str:
         for n, rounds in q.get("attempts", {}).items():
             for i, a in enumerate(rounds, 1):
                 score = "" if a["score"] is None else f", {round(100 * a['score'])}%"
-                outcome = {"success": "passed", "fail": "not passed"}.get(a["outcome"] or "",
-                                                                          "not finished")
+                outcome = {"success": _("passed"), "fail": _("not passed")}.get(
+                    a["outcome"] or "", _("not finished"))
+                right, wrong = "✓ " + _("right"), "✗ " + _("wrong")
                 rows = "".join(
                     f"<li class='qe-answer-{'right' if x['right'] else 'wrong' if x['right'] is False else 'given'}'>"
                     f"{plain_html(str(x['question']))} — <strong>{plain_html(_answer_text(x['answer']))}"
-                    f"</strong> {'✓ right' if x['right'] else '✗ wrong' if x['right'] is False else ''}"
+                    f"</strong> {right if x['right'] else wrong if x['right'] is False else ''}"
                     f"</li>" for x in a["answers"])
-                attempts.append(f"<li class='qe-attempt'>{t(n)}, attempt {i} ({outcome}{score})"
+                attempt = _text(_("attempt {n}").format(n=i))
+                attempts.append(f"<li class='qe-attempt'>{t(n)}, {attempt} ({outcome}{score})"
                                 f"<ul>{rows}</ul></li>")
         mastery = ", ".join(f"{plain_html(c)} {round(100 * v)}%" for c, v in q["mastery"].items())
         struggling = "; ".join(plain_html(r) for r in q["struggling"].values())
+        word = {k: plain_html(v) for k, v in (
+            ("finished", " · " + _("finished")), ("path", _("Path:")),
+            ("not_started", _("not started")), ("mastery", _("Mastery:")),
+            ("answers", _("Answers:")), ("every", _("every attempt")),
+            ("feedback", _("Feedback:")), ("reflections", _("Reflections:")))}
         parts.append(
-            f"<h3>{plain_html(q['title'])} — {q['xp']} XP{' · finished' if q['complete'] else ''}</h3>"
-            f"<p><em>Path:</em> {states or 'not started'}</p>"
+            f"<h3>{plain_html(q['title'])} — {q['xp']} XP{word['finished'] if q['complete'] else ''}</h3>"
+            f"<p><em>{word['path']}</em> {states or word['not_started']}</p>"
             + (f"<p class='qe-flash-error'>{struggling}</p>" if struggling else "")
-            + (f"<p><em>Mastery:</em> {mastery}</p>" if mastery else "")
-            + (f"<p><em>Answers:</em> every attempt</p><ul class='qe-attempts'>{''.join(attempts)}</ul>"
-               if attempts else "")
-            + (f"<p><em>Feedback:</em></p><ul>{feedback}</ul>" if feedback else "")
-            + (f"<p><em>Reflections:</em></p><ul>{reflections}</ul>" if reflections else ""))
+            + (f"<p><em>{word['mastery']}</em> {mastery}</p>" if mastery else "")
+            + (f"<p><em>{word['answers']}</em> {word['every']}</p>"
+               f"<ul class='qe-attempts'>{''.join(attempts)}</ul>" if attempts else "")
+            + (f"<p><em>{word['feedback']}</em></p><ul>{feedback}</ul>" if feedback else "")
+            + (f"<p><em>{word['reflections']}</em></p><ul>{reflections}</ul>"
+               if reflections else ""))
     goals = "".join(f"<li>{plain_html(g['text'])}{' ✓' if g.get('done') else ''}</li>"
                     for g in data["profile"].get("goals", []))
-    parts.append(f"<h3>Goals</h3><ul>{goals or '<li>none yet</li>'}</ul>")
+    goals_title, none_yet = _text(_("Goals")), _text(_("none yet"))
+    parts.append(f"<h3>{goals_title}</h3><ul>{goals or f'<li>{none_yet}</li>'}</ul>")
     return "".join(parts)

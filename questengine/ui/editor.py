@@ -14,10 +14,13 @@ from pathlib import Path
 
 import ipywidgets as w
 
+from .. import i18n
 from ..authoring import QuestDraft
 from ..errors import QuestEngineError
+from ..i18n import _
 from ..model import Node, Quest
 from .forms import model_form
+from .language import LanguageProbe
 from .login import TeacherLogin, page_style
 from .page import Page, classroom_from_env
 from .questmap import QuestMap
@@ -99,14 +102,34 @@ class EditorPage(Page):
         self.quest_file = Path(quest_file) if quest_file is not None else None
         self.draft: QuestDraft | None = None
         super().__init__()
-        self.widget = w.VBox([page_style()])
+        # teachers have no saved language: the editor follows the browser's preference
+        self.probe = LanguageProbe(self._browser_language)
+        self.probe.language = i18n.active()
+        self.widget = w.VBox([page_style(), self.probe])
         self.widget.add_class("qe-page")
         self.widget.add_class("qe-editor")
         if session is not None or classroom is None:
             self._build()
         else:
             self.login = TeacherLogin(classroom, self._logged_in)
-            self.widget.children = [self.widget.children[0], self.login.widget]
+            self.widget.children = [self.widget.children[0], self.login.widget, self.probe]
+
+    def _browser_language(self, code: str) -> None:
+        """The browser's preference (teachers have no saved language): the login form, or
+        the editor with the draft as it is, is drawn again in it."""
+        if code == i18n.active():
+            return
+        i18n.activate(code)
+        self.probe.language = code
+        if getattr(self, "tabs", None) is not None and self.draft is not None:
+            draft, name = self.draft, self.save_as.value
+            self._build(open_file=False)
+            self.draft, self.save_as.value = draft, name
+            self._redraw()
+            self._show_inspector()
+        elif getattr(self, "login", None) is not None and self.session is None:
+            self.login = TeacherLogin(self.classroom, self._logged_in)
+            self.widget.children = [self.widget.children[0], self.login.widget, self.probe]
 
     @classmethod
     def from_env(cls) -> "EditorPage":
@@ -116,7 +139,7 @@ class EditorPage(Page):
         from ..classroom import TeacherSession
 
         if not isinstance(session, TeacherSession):
-            self.login.show_error("This page is for teachers. Students play on the play page.")
+            self.login.show_error(_("This page is for teachers. Students play on the play page."))
             return
         self.session = session
         self._session_began()
@@ -130,8 +153,10 @@ class EditorPage(Page):
             friendly_call(self.session.logout, self.flash)
         self.session, self.draft = None, None
         self._close_session_widgets(keep=(self.widget, self.widget.children[0], self.banner,
+                                          self.probe,
                                           *self._login_widgets()))
-        self.widget.children = [self.widget.children[0], self.login.widget]
+        self.tabs = None
+        self.widget.children = [self.widget.children[0], self.login.widget, self.probe]
         self.login.clear()
 
     def _login_widgets(self) -> tuple:
@@ -148,22 +173,22 @@ class EditorPage(Page):
 
     # layout ------------------------------------------------------------------------------------------
 
-    def _build(self) -> None:
+    def _build(self, open_file: bool = True) -> None:
         files = sorted(p.name for p in self.quests_dir.glob("*.yaml")) if self.quests_dir.is_dir() else []
-        self.file_pick = w.Dropdown(options=files, description="Quest file",
+        self.file_pick = w.Dropdown(options=files, description=_("Quest file"),
                                     layout=w.Layout(width="330px"))
-        open_b = self._button("Open", self._open_selected, "qe-open")
-        self.new_id = w.Text(placeholder="new-quest-id", layout=w.Layout(width="160px"))
-        new_b = self._button("New", self._new, "qe-new")
-        self.save_as = w.Text(placeholder="my-quest.yaml", layout=w.Layout(width="230px"))
+        open_b = self._button(_("Open"), self._open_selected, "qe-open")
+        self.new_id = w.Text(placeholder=_("new-quest-id"), layout=w.Layout(width="160px"))
+        new_b = self._button(_("New"), self._new, "qe-new")
+        self.save_as = w.Text(placeholder=_("my-quest.yaml"), layout=w.Layout(width="230px"))
         self.save_as.add_class("qe-save-as")
-        save_b = self._button("💾 Save", self._save, "qe-save", "success")
-        self.undo_b = self._button("↶ Undo", self._undo, "qe-undo")
-        self.redo_b = self._button("↷ Redo", self._redo, "qe-redo")
-        layout_b = self._button("Auto-layout", self._auto_layout, "qe-layout")
-        fit_b = self._button("Fit", lambda: self.map.fit(), "qe-fit")
+        save_b = self._button("💾 " + _("Save"), self._save, "qe-save", "success")
+        self.undo_b = self._button("↶ " + _("Undo"), self._undo, "qe-undo")
+        self.redo_b = self._button("↷ " + _("Redo"), self._redo, "qe-redo")
+        layout_b = self._button(_("Auto-layout"), self._auto_layout, "qe-layout")
+        fit_b = self._button(_("Fit"), lambda: self.map.fit(), "qe-fit")
         self.kind = w.ToggleButtons(options=[(KIND_ICONS.get(k, k), k) for k in kind_models(self.registry)],
-                                    value="story", description="Click the map to add:",
+                                    value="story", description=_("Click the map to add:"),
                                     style={"description_width": "initial", "button_width": "78px"},
                                     layout=w.Layout(width="100%"))
         self.kind.add_class("qe-kind-palette")
@@ -182,7 +207,7 @@ class EditorPage(Page):
         edit_row = w.HBox([self.save_as, save_b, self.undo_b, self.redo_b, layout_b, fit_b],
                           layout=w.Layout(flex_flow="row wrap", align_items="center"))
         if self.session is not None and self.classroom is not None:
-            edit_row.children = [*edit_row.children, self._button("Log out", self._logout,
+            edit_row.children = [*edit_row.children, self._button(_("Log out"), self._logout,
                                                                    "qe-logout")]
         # the palette sits on the map's own box: clicking a kind never scrolls the map away
         board = w.VBox([self.kind, self.map], layout=w.Layout(width="60%", flex="1 1 60%"))
@@ -191,14 +216,17 @@ class EditorPage(Page):
         editor = w.VBox([files_row, edit_row, self.banner,
                          w.HBox([board, self.inspector]), self.problems_box])
         settings = w.Accordion([self.quest_box])
-        settings.set_title(0, "Quest settings (title, story, competencies, theme)")
+        settings.set_title(0, _("Quest settings (title, story, competencies, theme)"))
         settings.selected_index = None
-        self.preview_box = w.VBox([w.HTML("<p>Press <em>Preview</em> to play the quest as a "
-                                          "student. Nothing is written to any class.</p>")])
+        self.preview_box = w.VBox([w.HTML("<p>" + _(
+            "Press <em>Preview</em> to play the quest as a student. Nothing is written to any "
+            "class.") + "</p>")])
         self.tabs = w.Tab([w.VBox([editor, settings, publish]), self.preview_box])
-        self.tabs.set_title(0, "Edit")
-        self.tabs.set_title(1, "Preview")
-        self.widget.children = [self.widget.children[0], self.tabs]
+        self.tabs.set_title(0, _("Edit"))
+        self.tabs.set_title(1, _("Preview"))
+        self.widget.children = [self.widget.children[0], self.tabs, self.probe]
+        if not open_file:
+            return
         if self.quest_file is not None:
             self._open(self.quest_file)
         elif files:
@@ -214,13 +242,13 @@ class EditorPage(Page):
         return b
 
     def _publish_row(self) -> w.Widget:
-        preview = self._button("▶ Preview", self._preview, "qe-preview")
+        preview = self._button("▶ " + _("Preview"), self._preview, "qe-preview")
         if self.session is None:
             return w.HBox([preview])
         classes = self._call(self.session.classes) or []
         self.class_pick = w.Dropdown(options=[(f"{c['name']} ({c['code']})", c["code"])
-                                              for c in classes], description="Class")
-        publish = self._button("Publish to class", self._publish, "qe-publish", "warning")
+                                              for c in classes], description=_("Class"))
+        publish = self._button(_("Publish to class"), self._publish, "qe-publish", "warning")
         self.confirm_box = w.VBox()
         self.confirm_box.add_class("qe-publish-confirm-box")
         return w.VBox([w.HBox([self.class_pick, publish, preview]), self.confirm_box])
@@ -244,7 +272,7 @@ class EditorPage(Page):
             self.map.selected, self.map.selected_edge = "", -1
             self._redraw(fit=True)
             self._show_inspector()
-            self.flash(f"Opened {path.name}.", "info")
+            self.flash(_("Opened {file}.").format(file=path.name), "info")
 
     def _new(self) -> None:
         quest_id = (self.new_id.value or "").strip() or "my-quest"
@@ -253,13 +281,13 @@ class EditorPage(Page):
         self.map.selected, self.map.selected_edge = "", -1
         self._redraw(fit=True)
         self._show_inspector()
-        self.flash(f"New quest {quest_id}: pick a kind above and click the map to add steps.",
-                   "info")
+        self.flash(_("New quest {quest}: pick a kind above and click the map to add "
+                     "steps.").format(quest=quest_id), "info")
 
     def _save(self) -> None:
         name = (self.save_as.value or "").strip()
         if not name:
-            self.flash("Type a file name to save to, e.g. my-quest.yaml.")
+            self.flash(_("Type a file name to save to, e.g. my-quest.yaml."))
             return
         target = self._quest_file(name)
         if target is None:
@@ -267,8 +295,9 @@ class EditorPage(Page):
         path = self._call(self.draft.save, target)
         if path is not None:
             left = len(self.draft.problems())
-            self.flash(f"Saved to {path}." + (f" {left} problem(s) are left to fix before "
-                                              "students can play it." if left else ""), "info")
+            self.flash(_("Saved to {path}.").format(path=path) + (" " + _(
+                "{n} problem(s) are left to fix before students can play it.").format(n=left)
+                if left else ""), "info")
             self._refresh_files(target.name)
 
     def _quest_file(self, name: str) -> Path | None:
@@ -276,11 +305,12 @@ class EditorPage(Page):
         folder = self.quests_dir.resolve()
         target = (folder / name).resolve()
         if target.parent != folder:
-            self.flash(f"Quests are saved in the quests folder: type a file name like "
-                       f"my-quest.yaml, not {name!r}.")
+            self.flash(_("Quests are saved in the quests folder: type a file name like "
+                         "my-quest.yaml, not {name}.").format(name=repr(name)))
             return None
         if target.suffix.lower() not in (".yaml", ".yml", ".json"):
-            self.flash(f"A quest file name ends in .yaml (or .json); {name!r} does not.")
+            self.flash(_("A quest file name ends in .yaml (or .json); {name} does "
+                         "not.").format(name=repr(name)))
             return None
         return target
 
@@ -351,7 +381,8 @@ class EditorPage(Page):
                           "state": "problem" if n.get("id") in bad else "draft",
                           "sub": n.get("kind", ""),
                           "info": "; ".join(p.message for p in problems if n.get("id") in p.nodes)
-                          or f"{n.get('kind')} · drag to move, drag the dot to connect"})
+                          or _("{kind} · drag to move, drag the dot to connect").format(
+                              kind=n.get("kind"))})
             if icons.get(n.get("kind")):
                 nodes[-1]["icon"] = icons[n.get("kind")]
         edges = [{"source": e["from"], "target": e["to"], "when": e["when"], "index": i}
@@ -369,11 +400,12 @@ class EditorPage(Page):
 
     def _show_problems(self, problems) -> None:
         if not problems:
-            self.problems_box.children = [w.HTML("<div class='qe-ok'>✓ No problems: students can "
-                                                 "play this quest.</div>")]
+            self.problems_box.children = [w.HTML("<div class='qe-ok'>✓ " + _text(_(
+                "No problems: students can play this quest.")) + "</div>")]
             return
-        rows = [w.HTML(f"<strong>{len(problems)} problem(s)</strong> — click one to select its "
-                       "node")]
+        count = _text(_("{n} problem(s)").format(n=len(problems)))
+        rows = [w.HTML(f"<strong>{count}</strong> — "
+                       + _text(_("click one to select its node")))]
         for p in problems:
             where = self._where(p.path)
             if where and where in p.message:  # the sentence names the step already
@@ -398,7 +430,8 @@ class EditorPage(Page):
         m = re.match(r"edges\[(\d+)\]", path or "")
         if m and int(m.group(1)) < len(d.edges):
             e = d.edges[int(m.group(1))]
-            return f"path “{d.title_of(e['from'])}” → “{d.title_of(e['to'])}”"
+            return _("path “{source}” → “{target}”").format(source=d.title_of(e["from"]),
+                                                            target=d.title_of(e["to"]))
         return path or ""
 
     def _select(self, node_id: str) -> None:
@@ -414,15 +447,17 @@ class EditorPage(Page):
         n = self.map.selected
         if not n or n not in d.node_ids():
             self.inspector.children = [w.HTML(
-                "<p class='qe-hint'><strong>How to edit:</strong> pick a kind above and click the "
-                "map to add a node; drag a node to move it; drag from the dot on a node's right "
-                "to another node to connect them; click a path to choose its condition; Delete "
-                "removes what is selected.</p>")]
+                "<p class='qe-hint'><strong>" + _text(_("How to edit:")) + "</strong> "
+                + _text(_("pick a kind above and click the map to add a node; drag a node "
+                               "to move it; drag from the dot on a node's right to another node "
+                               "to connect them; click a path to choose its condition; Delete "
+                               "removes what is selected.")) + "</p>")]
             return
         node = d.node(n)
         model = kind_models(self.registry).get(node.get("kind"))
         if model is None:
-            self.inspector.children = [w.HTML(f"<p>Unknown kind {plain_html(node.get('kind'))}.</p>")]
+            self.inspector.children = [w.HTML("<p>" + _text(_("Unknown kind {kind}.").format(
+                kind=node.get("kind"))) + "</p>")]
             return
         comps = [c.get("id") for c in d.data.get("competencies", []) if isinstance(c, dict)]
 
@@ -433,22 +468,24 @@ class EditorPage(Page):
 
         form = model_form(model, node, changed, choices={"competencies": comps})
         _fit_width(form)
-        delete = self._button("Delete node", self._delete_selection, "qe-delete", "danger")
+        delete = self._button(_("Delete node"), self._delete_selection, "qe-delete", "danger")
         self.inspector.children = [w.HTML(f"<div class='qe-kind'>{plain_html(node.get('kind'))}"
                                           f"</div><h2>{plain_html(str(node.get('title')))}</h2>"),
                                    form, delete]
 
     def _edge_form(self, index: int) -> list[w.Widget]:
         e = self.draft.edges[index]
-        when = w.Dropdown(options=[("done (either outcome)", "done"), ("on success", "success"),
-                                   ("on fail", "fail"), ("retry (back to its gate)", "retry")],
-                          value=e["when"], description="Condition")
+        when = w.Dropdown(options=[(_("done (either outcome)"), "done"),
+                                   (_("on success"), "success"), (_("on fail"), "fail"),
+                                   (_("retry (back to its gate)"), "retry")],
+                          value=e["when"], description=_("Condition"))
         when.add_class("qe-edge-when")
         when.observe(lambda ch: self._edit(self.draft.set_condition, index, ch["new"]),
                      names="value")
-        delete = self._button("Delete path", self._delete_selection, "qe-delete", "danger")
+        delete = self._button(_("Delete path"), self._delete_selection, "qe-delete", "danger")
         d = self.draft
-        return [w.HTML(f"<div class='qe-kind'>path</div><h2 data-source='{plain_html(e['from'])}' "
+        path_word = _text(_("path"))
+        return [w.HTML(f"<div class='qe-kind'>{path_word}</div><h2 data-source='{plain_html(e['from'])}' "
                        f"data-target='{plain_html(e['to'])}'>{plain_html(d.title_of(e['from']))} → "
                        f"{plain_html(d.title_of(e['to']))}</h2>"), when, delete]
 
@@ -471,18 +508,21 @@ class EditorPage(Page):
             return
         problems = self.draft.problems()
         if problems:
-            self.flash(f"Not published: {len(problems)} problem(s) to fix first (listed under "
-                       "the map). Students cannot play the quest as it is.")
+            self.flash(_("Not published: {n} problem(s) to fix first (listed under the map). "
+                         "Students cannot play the quest as it is.").format(n=len(problems)))
             return
         steps = "".join(f"<li>{plain_html(n.title)} <span class='qe-hint'>({plain_html(n.kind)})"
                         f"</span></li>" for n in quest.nodes)
         self.confirm_box.children = [
-            w.HTML(f"<div class='qe-confirm-text'><strong>Publish “{plain_html(quest.title)}” to "
-                   f"class {plain_html(str(self.class_pick.value))}?</strong> Its students will "
-                   f"see these {len(quest.nodes)} steps on their map:<ol>{steps}</ol></div>"),
-            w.HBox([self._button("Yes, publish", self._publish_confirmed, "qe-publish-confirm",
+            w.HTML("<div class='qe-confirm-text'><strong>" + _text(_(
+                "Publish “{quest}” to class {code}?").format(
+                    quest=quest.title, code=str(self.class_pick.value))) + "</strong> "
+                + _text(_("Its students will see these {n} steps on their map:").format(
+                    n=len(quest.nodes)))
+                + f"<ol>{steps}</ol></div>"),
+            w.HBox([self._button(_("Yes, publish"), self._publish_confirmed, "qe-publish-confirm",
                                  "warning"),
-                    self._button("Cancel", self._publish_cancel, "qe-publish-cancel")])]
+                    self._button(_("Cancel"), self._publish_cancel, "qe-publish-cancel")])]
 
     def _publish_cancel(self) -> None:
         self.confirm_box.children = []
@@ -498,8 +538,8 @@ class EditorPage(Page):
         except QuestEngineError as err:
             self.flash(str(err))
             return
-        self.flash(f"Published “{quest.title}” as version {version} to class "
-                   f"{self.class_pick.value}.", "info")
+        self.flash(_("Published “{quest}” as version {version} to class {code}.").format(
+            quest=quest.title, version=version, code=self.class_pick.value), "info")
 
     def _preview(self) -> None:
         quest = self._call(self.draft.quest)
@@ -522,11 +562,18 @@ class EditorPage(Page):
             page = PlayPage(sandbox)
             page.start(sandbox.login_student(code, "Preview student", "0000"))
         except QuestEngineError as err:
-            self.flash(f"The quest cannot be previewed yet: {err}")
+            self.flash(_("The quest cannot be previewed yet: {error}").format(error=err))
             return
-        self.preview_box.children = [w.HTML("<p class='qe-info'>Preview: a private classroom in "
-                                            "memory; nothing is saved.</p>"), page.widget]
+        self.preview_box.children = [w.HTML("<p class='qe-info'>" + _text(_(
+            "Preview: a private classroom in memory; nothing is saved.")) + "</p>"), page.widget]
         self.tabs.selected_index = 1
+
+
+def _text(text: str) -> str:
+    """Interface text inside an element (escaped; apostrophes kept as typed)."""
+    import html
+
+    return html.escape(str(text), quote=False).replace("\n", "<br>")
 
 
 def _fit_width(root: w.Widget) -> None:
