@@ -18,7 +18,7 @@ from helpers import cheap_hasher
 
 def test_every_page_has_its_notebook():
     folder = notebooks_dir()
-    assert set(PAGES) == {"play", "progress", "author"}
+    assert set(PAGES) == {"play", "progress", "author", "family"}
     for page, notebook in PAGES.items():
         assert (folder / notebook).is_file(), f"{page}: no {notebook} in {folder}"
 

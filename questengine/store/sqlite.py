@@ -174,23 +174,36 @@ def _migration_9(db: sqlite_utils.Database) -> None:
     # behind JupyterHub the hub user is the identity: the roster's "hub username" column maps
     # it to a teacher or a student (one row per class the student is on); OneRoster imports
     # keep each record's sourcedId so a re-import updates instead of duplicating
-    db["students"].add_column("hub_username", str)
-    db["students"].add_column("source_id", str)
-    db["teachers"].add_column("hub_username", str)
-    db["teachers"].add_column("source_id", str)
-    db["classes"].add_column("source_id", str)
-    db["students"].create_index(["hub_username"])
-    db["students"].create_index(["source_id", "class_code"], unique=True)
-    db["teachers"].create_index(["hub_username"], unique=True)
-    db["teachers"].create_index(["source_id"], unique=True)
-    db["classes"].create_index(["source_id"], unique=True)
+    for table, column in (("students", "hub_username"), ("students", "source_id"),
+                          ("teachers", "hub_username"), ("teachers", "source_id"),
+                          ("classes", "source_id")):
+        _add_column(db, table, column)
+    db["students"].create_index(["hub_username"], if_not_exists=True)
+    db["students"].create_index(["source_id", "class_code"], unique=True, if_not_exists=True)
+    db["teachers"].create_index(["hub_username"], unique=True, if_not_exists=True)
+    db["teachers"].create_index(["source_id"], unique=True, if_not_exists=True)
+    db["classes"].create_index(["source_id"], unique=True, if_not_exists=True)
+
+
+def _add_column(db: sqlite_utils.Database, table: str, column: str, type_=str) -> None:
+    # migrations may meet a database that already has part of them (one marked older than
+    # it is): adding what is there already would stop the whole upgrade
+    if column not in db[table].columns_dict:
+        db[table].add_column(column, type_)
 
 
 def _migration_10(db: sqlite_utils.Database) -> None:
     # families (issue 18): accounts, the codes on the teacher's handout, the links the
     # teacher approves, notes both ways; reflections a student shares; a language per user
     for statement in FAMILY_TABLES:
-        db.execute(statement)
+        words = statement.split()
+        if words[:2] == ["alter", "table"]:  # alter table T add column C TYPE...
+            if words[5] not in db[words[2]].columns_dict:
+                db.execute(statement)
+            continue
+        db.execute(statement.replace("create table ", "create table if not exists ")
+                   .replace("create index ", "create index if not exists ")
+                   .replace("create unique index ", "create unique index if not exists "))
 
 
 #: Migration 10's statements (PostgreSQL runs the same ones with its own id column).

@@ -88,6 +88,9 @@ class _HubSignedOut:
     def clear(self) -> None:
         pass
 
+    def relabel(self) -> None:  # the login form's texts in a new language: there are none
+        pass
+
     def show_info(self, text: str) -> None:
         pass
 

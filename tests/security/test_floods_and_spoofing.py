@@ -67,7 +67,7 @@ def test_the_server_serves_the_pages_but_not_the_tutorial(tmp_path):
     try:
         server.wait_ready(timeout=120)
         assert sorted(p.name for p in (tmp_path / "run" / "pages").iterdir()) == [
-            "author.ipynb", "play.ipynb", "progress.ipynb"]
+            "author.ipynb", "family.ipynb", "play.ipynb", "progress.ipynb"]
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"http://127.0.0.1:{server.port}/voila/render/extend.ipynb",
                                    timeout=60)
