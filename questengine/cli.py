@@ -162,6 +162,8 @@ def _serve(db: Path, port: int, hint: str = "", teacher: str = "") -> None:
     click.echo(f"progress center:  {server.url('progress')}" +
                (f"   (teacher: {teacher})" if teacher else ""))
     click.echo(f"quest editor:     {server.url('author')}")
+    click.echo(f"family page:      {server.url('family')}   (a family signs up with the code "
+               "from the teacher's handout)")
     click.echo("stop with Ctrl+C")
     try:
         server.process.wait()
