@@ -99,6 +99,7 @@ def service_child(path, name, target, barrier, results):
         session = c.login_student(CODE, name, PIN)
         progress = session.progress("chain")
         barrier.wait(timeout=300)
+        cpu = time.process_time()
         while progress.events < target:
             try:
                 progress = next_action(session, progress)()
@@ -111,12 +112,12 @@ def service_child(path, name, target, barrier, results):
                     break
                 progress = session.progress("chain")
         appended = progress.events
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
         c.store.close()
     except BaseException as err:
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), 0.0
         errors.append("".join(traceback.format_exception(err)))
-    results.put((name, appended, actions, lock_errors, errors, finished))
+    results.put((name, appended, actions, lock_errors, errors, finished, cpu))
 
 
 def next_action(session, progress):
@@ -144,6 +145,7 @@ def raw_child(path, name, rows, barrier, results):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         barrier.wait(timeout=300)
+        cpu = time.process_time()
         for row in rows:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -156,12 +158,12 @@ def raw_child(path, name, rows, barrier, results):
                 if "locked" in str(err) or "busy" in str(err):
                     lock_errors += 1
                 errors.append(f"{type(err).__name__}: {err}")
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
         conn.close()
     except BaseException as err:
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), 0.0
         errors.append("".join(traceback.format_exception(err)))
-    results.put((name, appended, appended, lock_errors, errors, finished))
+    results.put((name, appended, appended, lock_errors, errors, finished, cpu))
 
 
 def raw_pg_child(address, name, rows, barrier, results):
@@ -171,6 +173,7 @@ def raw_pg_child(address, name, rows, barrier, results):
     try:
         conn = psycopg.connect(address, autocommit=True)
         barrier.wait(timeout=300)
+        cpu = time.process_time()
         insert = INSERT.replace("?", "%s")
         for row in rows:
             try:
@@ -178,12 +181,12 @@ def raw_pg_child(address, name, rows, barrier, results):
                 appended += 1
             except psycopg.Error as err:
                 errors.append(f"{type(err).__name__}: {err}")
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
         conn.close()
     except BaseException as err:
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), 0.0
         errors.append("".join(traceback.format_exception(err)))
-    results.put((name, appended, appended, 0, errors, finished))
+    results.put((name, appended, appended, 0, errors, finished, cpu))
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -210,6 +213,7 @@ def run(target, argsets: list[tuple]) -> dict:
         "lock_errors": sum(r[3] for r in reports),
         "errors": [e for r in reports for e in r[4]],
         "crashed": sum(1 for p in procs if p.exitcode != 0),
+        "cpu": sum(r[6] for r in reports),  # CPU seconds of the clients (not the server's)
     }
 
 
@@ -239,7 +243,9 @@ def report(label: str, r: dict, expected: int, path: str) -> float:
     rate = r["appended"] / r["seconds"] if r["seconds"] > 0 else float("nan")
     print(f"{label}: {r['appended']:,} events in {r['seconds']:.2f} s = {rate:,.0f} events/s "
           f"({r['transactions']:,} transactions, "
-          f"{r['transactions'] / r['seconds']:,.0f} transactions/s)")
+          f"{r['transactions'] / r['seconds']:,.0f} transactions/s; clients' CPU "
+          f"{r['cpu'] / max(1, r['transactions']) * 1000:.2f} ms per transaction, "
+          f"{r['cpu'] / r['seconds']:.1f} cores busy)")
     print(f"{label}: lost rows {expected - stored} (expected {expected:,}, stored {stored:,}); "
           f"lock errors {r['lock_errors']}; other errors {len(r['errors']) - r['lock_errors']}; "
           f"crashed processes {r['crashed']}; integrity_check {integrity(path)}")
@@ -273,6 +279,8 @@ def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: s
             "lost": expected - count_events(service_db),
             "ms_service": service["seconds"] / max(1, service["transactions"]) * 1000,
             "ms_raw": raw["seconds"] / max(1, raw["transactions"]) * 1000,
+            "cpu_service": service["cpu"] / max(1, service["transactions"]) * 1000,
+            "cpu_raw": raw["cpu"] / max(1, raw["transactions"]) * 1000,
             "per_tx": service["appended"] / max(1, service["transactions"])}
 
 
@@ -329,6 +337,8 @@ def main() -> None:
     rows = [("service events/s", "service", "{:,.0f}"), ("raw events/s", "raw", "{:,.0f}"),
             ("ratio service/raw", "ratio", "{:.2f}x"), ("lost events", "lost", "{:.0f}"),
             ("ms per service tx", "ms_service", "{:.2f}"), ("ms per raw tx", "ms_raw", "{:.2f}"),
+            ("CPU ms per service tx", "cpu_service", "{:.2f}"),
+            ("CPU ms per raw tx", "cpu_raw", "{:.2f}"),
             ("events per service tx", "per_tx", "{:.2f}")]
     for title, key, fmt in rows:
         print(f"{title:24}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))

@@ -284,6 +284,7 @@ class Classroom:
         self._local_graphs: dict[tuple[str, int, str], nx.DiGraph] = {}  # per language
         self._cache: dict[tuple[int, str], _Cached] = {}
         self._adapted: dict[tuple[int, Accommodations], nx.DiGraph] = {}
+        self._parsed: dict[tuple | None, Accommodations] = {}  # stored settings -> parsed
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
 
     def stamp(self) -> str:
@@ -767,14 +768,16 @@ class Classroom:
     # playing (for sessions) -------------------------------------------------------------------
 
     def _current(self, student_id: int, quest_id: str, catch_up: bool = True,
-                 version: int | None = None) -> "_Cached":
+                 version: int | None = None,
+                 accommodations: Accommodations | None = None) -> "_Cached":
         """The student's progress in a quest, caught up with events other processes wrote.
 
         ``catch_up=False`` skips the read of newer events when this process has the
         student's progress cached (an action confirms it under the write lock anyway);
-        ``version`` is the quest's latest version when the caller has just read it.
+        ``version`` is the quest's latest version and ``accommodations`` the student's
+        when the caller has just read them (with the session).
         """
-        G = self.student_graph(student_id, quest_id, version)
+        G = self.student_graph(student_id, quest_id, version, accommodations=accommodations)
         key = (student_id, quest_id)
         cached = self._cache.get(key)
         if cached is None or cached.progress.graph is not G:
@@ -792,7 +795,8 @@ class Classroom:
         return cached
 
     def _play(self, student_id: int, quest_id: str, action: Action, role: str,
-              actor: str, version: int | None = None) -> Progress:
+              actor: str, version: int | None = None,
+              accommodations: Accommodations | None = None) -> Progress:
         """Check an action with the engine and record it, or raise and write nothing.
 
         The check runs on the cached progress outside the write lock; inside
@@ -806,7 +810,8 @@ class Classroom:
             # again: the write lock below confirms nobody wrote meanwhile (one read fewer per
             # action); a refusal is only final once checked on the caught-up progress
             cached = self._current(student_id, quest_id, catch_up=attempt > 0,
-                                   version=version if attempt == 0 else None)
+                                   version=version if attempt == 0 else None,
+                                   accommodations=accommodations)
             G = cached.progress.graph
             try:
                 new = act(G, cached.progress, action, role=role, actor=actor, at=self.stamp())
@@ -839,10 +844,21 @@ class Classroom:
 
     def accommodations(self, student_id: int) -> Accommodations:
         """The supports a teacher set for this student (none by default)."""
-        return parse_accommodations(self.store.accommodations([student_id]).get(student_id))
+        return self._accommodations(self.store.accommodations([student_id]).get(student_id))
+
+    def _accommodations(self, settings: dict | None) -> Accommodations:
+        """Stored settings parsed (each distinct set of settings once per process)."""
+        key = tuple(sorted(settings.items())) if settings else None
+        acc = self._parsed.get(key)
+        if acc is None:
+            if len(self._parsed) > 256:
+                self._parsed.clear()
+            acc = self._parsed[key] = parse_accommodations(settings)
+        return acc
 
     def student_graph(self, student_id: int, quest_id: str, version: int | None = None,
-                      language: str | None = None) -> nx.DiGraph:
+                      language: str | None = None,
+                      accommodations: Accommodations | None = None) -> nx.DiGraph:
         """The quest graph this student plays: the published one, adapted to their
         accommodations (more tries at gates, fewer options, simpler text, more time).
         Every action of the student and every view of their progress uses it; with a
@@ -850,7 +866,7 @@ class Classroom:
         showing: the same nodes, edges and answers)."""
         G = (self.localized_graph(quest_id, language) if language
              else self.graph(quest_id, version))
-        acc = self.accommodations(student_id)
+        acc = accommodations if accommodations is not None else self.accommodations(student_id)
         if not acc.any():
             return G
         key = (id(G), acc)
@@ -914,10 +930,15 @@ class StudentSession(_Session):
 
     def _assigned(self, quest_id: str) -> int | None:
         """Check the session and the assignment; the quest's latest version (one read)."""
+        return self._assigned_row(quest_id)["latest_version"]
+
+    def _assigned_row(self, quest_id: str) -> dict:
+        """The session row, checked, with the quest's latest version and the student's
+        accommodations (one read per action)."""
         row = self._check((self.class_code, quest_id))
         if not row["assigned"]:
             raise AccessDenied(f"the quest {quest_id!r} is not assigned to your class")
-        return row["latest_version"]
+        return row
 
     def quests(self) -> list[QuestCard]:
         """The quests assigned to the student's class, with progress."""
@@ -962,9 +983,10 @@ class StudentSession(_Session):
         return explain(self.progress(quest_id), node)
 
     def _do(self, quest_id: str, action: Action) -> Progress:
-        version = self._assigned(quest_id)
-        return self._classroom._play(self._sid, quest_id, action, "student",
-                                     f"student:{self._sid}", version)
+        row = self._assigned_row(quest_id)
+        c = self._classroom
+        return c._play(self._sid, quest_id, action, "student", f"student:{self._sid}",
+                       row["latest_version"], c._accommodations(row["accommodations"]))
 
     def open(self, quest_id: str, node: str) -> Progress:
         return self._do(quest_id, Action("open", node))
