@@ -322,6 +322,11 @@ def main() -> None:
                     + f" (load average {os.getloadavg()[0]:.1f})")
             if args.backend in ("sqlite", "both"):
                 busy_gives_up(tmp)
+                print("sqlite: one student alone: "
+                      + statements_per_action(os.path.join(tmp, "alone.db")))
+            if server is not None:
+                print("postgresql: one student alone: "
+                      + statements_per_action(server.fresh_address()))
         finally:
             if server is not None:
                 server.stop()
@@ -348,6 +353,62 @@ def main() -> None:
         print(f"{name}: ratio {min(ratios):.2f}-{max(ratios):.2f}x over {len(rs)} run(s) "
               f"(target >= 0.5x) -> {'meets' if min(ratios) >= 0.5 else 'BELOW'} the target; "
               f"{lost} lost")
+
+
+def statements_per_action(address: str, actions: int = 200) -> str:
+    """One student alone plays ``actions`` actions of the benchmark's plan through the service:
+    the statements sent per action and, for PostgreSQL, the round trips (a statement outside
+    a pipeline, a pipeline's sync or its end)."""
+    import collections
+
+    set_up(address, 1)
+    c = Classroom(address, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
+    session = c.login_student(CODE, "Student 00", PIN)
+    progress = session.progress("chain")
+    for _ in range(30):  # past the first steps: the benchmark's mix is mostly later actions
+        progress = next_action(session, progress)()
+    kinds: collections.Counter = collections.Counter()
+    trips = [0]
+    if is_postgres(address):
+        import psycopg
+        from psycopg.pq import PipelineStatus
+
+        execute, sync, leave = psycopg.Cursor.execute, psycopg.Pipeline.sync, \
+            psycopg.Pipeline.__exit__
+
+        def counted_execute(cur, query, *args, **kwargs):
+            kinds[str(query).split()[0].lower()] += 1
+            if cur.connection.info.pipeline_status == PipelineStatus.OFF:
+                trips[0] += 1  # outside a pipeline every statement waits for its answer
+            return execute(cur, query, *args, **kwargs)
+
+        def counted_sync(pipeline):
+            trips[0] += 1
+            return sync(pipeline)
+
+        def counted_leave(pipeline, *exc):
+            trips[0] += 1
+            return leave(pipeline, *exc)
+
+        psycopg.Cursor.execute, psycopg.Pipeline.sync = counted_execute, counted_sync
+        psycopg.Pipeline.__exit__ = counted_leave
+        try:
+            for _ in range(actions):
+                progress = next_action(session, progress)()
+        finally:
+            psycopg.Cursor.execute, psycopg.Pipeline.sync = execute, sync
+            psycopg.Pipeline.__exit__ = leave
+    else:
+        c.store.conn.set_trace_callback(lambda sql: kinds.update([sql.split()[0].lower()]))
+        for _ in range(actions):
+            progress = next_action(session, progress)()
+        c.store.conn.set_trace_callback(None)
+    c.store.close()
+    text = (f"{sum(kinds.values()) / actions:.2f} statements per action ("
+            + ", ".join(f"{k} {n / actions:.2f}" for k, n in kinds.most_common()) + ")")
+    if is_postgres(address):
+        text += f"; {trips[0] / actions:.2f} round trips per action (raw: 1 per event)"
+    return text
 
 
 def busy_gives_up(tmp: str, timeout: float = 0.05, retries: int = 2) -> None:
