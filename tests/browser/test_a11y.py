@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from axe import assert_no_axe_violations
-from conftest import WAIT_MS, WATCH_SCRIPT, Player, settle
+from conftest import WAIT_MS, Player, new_player, settle
 from helpers import answers, right
 from questengine.loader import load_quest
 from test_center_page import new_tab, open_tab, teacher_login
@@ -54,14 +54,7 @@ def student(classroom_info, request):
 
 
 def open_player(browser, server, shots_dir, **context_args) -> tuple[object, Player]:
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_args})
-    context.set_default_timeout(WAIT_MS)
-    context.add_init_script(WATCH_SCRIPT)
-    context.add_init_script(SPEECH_SCRIPT)
-    page = context.new_page()
-    p = Player(page, server.url("play"), shots_dir)
-    page.on("request", lambda r: p.requests.append(r.url))
-    return context, p
+    return new_player(browser, server.url("play"), shots_dir, SPEECH_SCRIPT, **context_args)
 
 
 def focused(p: Player) -> dict | None:
