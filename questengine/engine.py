@@ -170,6 +170,11 @@ class NodeProgress:
         return new
 
     @property
+    def opened(self) -> bool:
+        """Whether this round was opened (a timed challenge's clock runs from then)."""
+        return self.status is not None
+
+    @property
     def feedback(self) -> list[Review]:
         """Every review with written feedback, oldest first (all rounds)."""
         return [r for r in self.reviews if r.feedback]

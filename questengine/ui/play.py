@@ -19,9 +19,11 @@ from .. import i18n
 from ..accommodations import Accommodations
 from ..engine import PLAYABLE, Progress
 from ..i18n import N_, _, ngettext
+from ..model import timed_minutes
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
 from .page import LiveRegion, Page, classroom_from_env
+from .countdown import Countdown
 from .media import MediaView, ReadAloud, UploadBox
 from .language import LanguageProbe, language_picker
 from .questmap import QuestMap
@@ -466,7 +468,9 @@ class PlayPage(Page):
             self._render_panel()
             return
         self.selected = node
-        if self.progress.nodes[node].state == "available" and not self.progress.nodes[node].retry_ready:
+        timed = timed_minutes(self.G.nodes[node]["node"])  # its clock starts with "Start"
+        if self.progress.nodes[node].state == "available" and not self.progress.nodes[node].retry_ready \
+                and not timed:
             progress = self._call(self.session.open, self.quest_id, node)
             if progress is not None:
                 self.progress = progress
@@ -500,21 +504,39 @@ class PlayPage(Page):
         np = progress.nodes[n]
         title = self.G.nodes[n]["node"].title
         said = _("“{step}”: {state}.").format(step=title, state=self._state_word(np.state))
+        if np.time_up:
+            said += " " + _("Time was up.")
         if np.score is not None:
             said += " " + _("Score: {score}%.").format(score=round(100 * np.score))
         self.announcer.value = plain_html(said)
 
-    def _time_note(self, node, np) -> list[w.Widget]:
-        """A timed challenge says how long the student has (more with the "more time" support)."""
-        minutes = getattr(node, "time_limit", None)
+    def _time_note(self, n, node, np) -> tuple[list[w.Widget], bool]:
+        """A timed challenge: how long the student has (more with the "more time" support), a
+        Start button before the questions, then the countdown. Returns the widgets and whether
+        the questions show. The service's clock gives the seconds left; the engine judges."""
+        minutes = timed_minutes(node)
         if not minutes or np.state not in PLAYABLE:
-            return []
+            return [], True
         said = ngettext("⏱ Timed challenge: you have {n} minute.",
                         "⏱ Timed challenge: you have {n} minutes.",
                         1 if minutes == 1 else 2).format(n=f"{minutes:g}")
         if self.supports.extra_time > 1:
             said += " " + _("Your teacher gave you extra time.")
-        return [_html(f"<p class='qe-time-limit'>{plain_html(said)}</p>")]
+        parts: list[w.Widget] = [_html(f"<p class='qe-time-limit'>{plain_html(said)}</p>")]
+        if not np.opened:
+            parts.append(_html("<p class='qe-time-start'>" + plain_html(
+                _("Your time begins when you press “Start”.")) + "</p>"))
+            parts.append(_button(_("Start"), lambda: self._act("open", n), cls="qe-do qe-start"))
+            return parts, False
+        # not self._call: drawing the panel must not clear the message of the last action
+        left = friendly_call(self.session.time_left, self.flash, self.quest_id, n)
+        if left is not None:
+            parts.append(Countdown(left))
+        return parts, True
+
+    def _time_is_up(self, n: str) -> bool:
+        """The service's word on whether a timed challenge's time is up (a blank answer may go)."""
+        return friendly_call(self.session.time_left, lambda _message: None, self.quest_id, n) == 0
 
     def _render_panel(self) -> None:
         n = self.selected
@@ -553,9 +575,10 @@ class PlayPage(Page):
         if node.text:
             parts += self._speak(node.text, N_("this text"))
             parts.append(_html(f"<div class='qe-text'>{markdown_html(node.text)}</div>"))
-        parts += self._time_note(node, np)
+        timing, questions = self._time_note(n, node, np)
+        parts += timing
         builder = getattr(self, f"_body_{node.kind}", None) or self._plugin_body(node.kind)
-        if builder is not None:
+        if builder is not None and questions:
             parts += builder(n, node, np)
         if node.hints and np.state in PLAYABLE:
             # a native disclosure: Tab reaches it, Enter or Space opens and closes it
@@ -781,6 +804,9 @@ class PlayPage(Page):
         head = (_("Not yet! You got {right} of {total} right, and you need {need} to "
                   "pass.").format(right=right, total=total, need=need)
                 if total else _("Not yet! You need a bit more practice first."))
+        if np.time_up:
+            head = _("Time was up before your answers came in, so this try counts as not "
+                     "passed.")
         next_steps = [v for v, d in self.G.succ[n].items() if d.get("when") == "fail"
                       and self.progress.nodes[v].state in PLAYABLE]
         if next_steps:
@@ -1021,7 +1047,7 @@ class PlayPage(Page):
         def submit():
             answers = {qid: get() for qid, get in fields.items()}
             problem = _missing_answer(questions, answers, label)
-            if problem:
+            if problem and not self._time_is_up(n):  # when time is up, what there is goes
                 self.flash(problem)
                 return
             self._act("answer", n, answers)
