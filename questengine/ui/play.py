@@ -101,6 +101,18 @@ def _row(children) -> w.Box:
     return box
 
 
+def _named(field: w.Widget, name: str) -> w.Widget:
+    """Give a form field the name a screen reader says (WCAG 1.3.1, 4.1.2).
+
+    A placeholder is no name (Chromium says nothing for a box whose empty description
+    label points at it). The name goes in the widget's own description label, which is
+    kept for screen readers and hidden from the eye (the prompt above says it already).
+    """
+    field.description = name
+    field.add_class("qe-named")
+    return field
+
+
 def _button(label: str, on_click, style: str = "primary", cls: str = "") -> w.Button:
     button = w.Button(description=label, button_style=style,
                       layout=w.Layout(width="auto", min_width="140px", height="38px"))
@@ -630,6 +642,7 @@ class PlayPage(Page):
                          else "", placeholder=_("Write your answer, or paste a link to your work"),
                          layout=w.Layout(width="100%", height="120px"))
         box.add_class("qe-submission")
+        _named(box, _("Your work"))
         label = label if np.state != "returned" else _("Send my new version")
         limit_mb = self._upload_limit_mb()
         upload = UploadBox(limit=limit_mb * 1024 * 1024)
@@ -887,6 +900,7 @@ class PlayPage(Page):
         elif np.state in PLAYABLE:
             box = w.Text(placeholder=_("your answer"), layout=w.Layout(width="100%"))
             box.add_class("qe-plugin-answer")
+            _named(box, _("Your answer"))
             out += [box, _button(_("Check my answer"), lambda: self._act("answer", n,
                                                                       {"answer": box.value}),
                                  cls="qe-do")]
@@ -911,6 +925,7 @@ class PlayPage(Page):
             box = w.Textarea(value=last if isinstance(last, str) else node.starter_code,
                              layout=w.Layout(width="100%", height="220px"))
             box.add_class("qe-code")
+            _named(box, _("Your code"))
             status = _html("<span class='qe-running'>" + plain_html(_("⏳ Running your code…"))
                            + "</span>" if running else "", "qe-run-status")
             run = _button(_("▶ Run my code"), lambda: self._run_code(n, box, run, status),
@@ -1039,6 +1054,8 @@ class PlayPage(Page):
                                else _("your answer"), layout=w.Layout(width="240px"))
                 fields[q.id] = lambda f=field: f.value
             field.add_class(f"qe-answer-{q.id}")
+            if q.type != "multi":  # each checkbox is named by its option already
+                _named(field, _("Your answer to question {n}").format(n=i))
             speak = self._speak(_("Question {n}.").format(n=i) + f" {q.prompt}" + (
                 ". " + _("The choices:") + " " + "; ".join(q.options)
                 if q.type in ("choice", "multi") else ""), _("question {n}").format(n=i))
@@ -1110,6 +1127,7 @@ class PlayPage(Page):
         box = w.Textarea(placeholder=_("Write a few sentences..."), value="",
                          layout=w.Layout(width="100%", height="80px"))
         box.add_class("qe-reflect")
+        _named(box, _("Your reflection"))
         save = _button(_("Save my reflection"), lambda: self._act("reflect", n, box.value), style="",
                        cls="qe-save-reflection")
         return [prompt, saved, box, save]
@@ -1160,11 +1178,13 @@ class PlayPage(Page):
         new_goal = w.Text(placeholder=_("A goal for this week..."),
                           layout=w.Layout(width="320px", max_width="100%"))
         new_goal.add_class("qe-new-goal")
+        _named(new_goal, _("A new goal"))
         add = _button(_("Add goal"), lambda: self._add_goal(new_goal.value), style="", cls="qe-add-goal")
         new_goal.on_submit(lambda box: self._add_goal(box.value))  # Enter adds it too
         interests = w.Text(value=", ".join(profile.interests),
                            placeholder=_("dinosaurs, football, drawing..."),
                            layout=w.Layout(width="320px", max_width="100%"))
+        _named(interests, _("Your interests"))
         save_interests = _button(_("Save"), lambda: self._save_interests(interests.value), style="")
         interests.on_submit(lambda box: self._save_interests(box.value))
         def h2(text: str) -> str:
