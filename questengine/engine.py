@@ -736,10 +736,8 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
     if action.answers is not None and not isinstance(action.answers, dict):
         raise ProgressError(f"answers to {where} must map each question to an answer", np.id)
     answers = dict(action.answers or {})
-    if timed_minutes(node):
-        late = _timed_answer(G, np, node, event)
-        if late is not None:
-            return late(questions, answers)
+    if timed_minutes(node) and _out_of_time(G, np, node, event("submit").at):
+        return _late_events(G, np, questions, answers, event)
     check_answers(questions, answers, where)
     result = grade(questions, answers)
     data: dict[str, Any] = {"score": result.score if questions else None,
@@ -786,7 +784,7 @@ def deadline(G: nx.DiGraph, progress: Progress, node: str) -> datetime | None:
     """
     minutes = timed_minutes(G.nodes[node]["node"])
     np = progress.nodes[node]
-    start = _parse_time(np.started) if minutes and np.status is not None else None
+    start = _parse_time(np.started) if minutes and np.opened else None
     return None if start is None else start + timedelta(minutes=minutes)
 
 
@@ -801,30 +799,31 @@ def seconds_left(G: nx.DiGraph, progress: Progress, node: str, at: str) -> float
     return max(0.0, (end - now).total_seconds())
 
 
-def _timed_answer(G, np: NodeProgress, node, event):
-    """``None`` when an answer to a timed challenge is in time; else the out-of-time events.
+def _out_of_time(G, np: NodeProgress, node, at: str) -> bool:
+    """Whether an answer stamped ``at`` to a timed challenge comes after its time was up.
 
     A round that was not started (opened) cannot be answered: the clock starts when the
     student starts, so an answer without a start would have all the time in the world.
+    Events without times (literal tests) are never late.
     """
-    if np.status is None:
+    if not np.opened:
         raise ProgressError(f"Start {title(G, np.id)} first: it is a timed challenge, and your "
                             "time begins when you start.", np.id)
-    start = _parse_time(np.started)
-    now = _parse_time(event("submit").at)  # the time act() was given, as the events carry it
-    if start is None or now is None:  # events without times (literal tests) are never late
-        return None
-    if now <= start + timedelta(minutes=timed_minutes(node)) + TIME_GRACE:
-        return None
+    start, now = _parse_time(np.started), _parse_time(at)
+    if start is None or now is None:
+        return False
+    return now > start + timedelta(minutes=timed_minutes(node)) + TIME_GRACE
 
-    def late(questions, answers) -> list[Event]:
-        ids = {q.id for q in questions}
-        kept = {k: v for k, v in answers.items() if k in ids}
-        for v in kept.values():
-            _check_answer_value(v if v not in (None, "", []) else "-", title(G, np.id), np.id)
-        return [event("submit", answers=kept),
-                event("complete", "system", outcome="fail", reason=TIME_UP)]
-    return late
+
+def _late_events(G, np: NodeProgress, questions, answers: dict, event) -> list[Event]:
+    """An answer after the time was up: kept (the quest's questions only), not graded, failed."""
+    ids = {q.id for q in questions}
+    kept = {k: v for k, v in answers.items() if k in ids}
+    for v in kept.values():  # blanks may go in; anything else is checked like any answer
+        if v not in (None, "", []):
+            _check_answer_value(v, title(G, np.id), np.id)
+    return [event("submit", answers=kept),
+            event("complete", "system", outcome="fail", reason=TIME_UP)]
 
 
 def _act_answer_plugin(G, np: NodeProgress, node, kind, action, event) -> list[Event]:
