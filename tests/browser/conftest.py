@@ -201,7 +201,8 @@ class Player:
     # navigation and login ---------------------------------------------------------------------
 
     def open(self) -> None:
-        self.page.goto(self.url)
+        # the first page of a fresh server starts a kernel: slow on a loaded machine
+        self.page.goto(self.url, timeout=3 * WAIT_MS)
         self.page.wait_for_selector(".qe-login .qe-code input", timeout=WAIT_MS)
 
     def fill(self, selector: str, value: str) -> None:
