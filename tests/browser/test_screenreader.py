@@ -224,6 +224,11 @@ def test_live_regions_say_the_result_and_every_control_has_a_name(browser, serve
                           "the error as an alert")
         (alert,) = [r for r in live_regions(tree)["assertive"] if "no answer yet" in r.text()]
         assert alert.role == "alert", alert
+        # the profile's fields (a new goal, interests) too
+        p.page.get_by_role("tab", name="My profile").click()
+        tree = eventually(p.page, lambda t: t.find("textbox", "A new goal"), "the profile's goal box")
+        assert tree.find("textbox", "Your interests")
+        assert not unnamed_controls(tree), unnamed_controls(tree)
         p.assert_clean()
     finally:
         context.close()
