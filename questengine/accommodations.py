@@ -28,6 +28,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import QuestEngineError
+from .model import timed_minutes
 
 __all__ = ["Accommodations", "AccommodationError", "SUPPORTS", "adapt_node", "adapt_graph",
            "parse_accommodations"]
@@ -130,7 +131,7 @@ def adapt_node(node, acc: Accommodations):
             update["instructions"] = node.text_simple
     if acc.extra_attempts and node.kind == "gate":
         update["max_attempts"] = min(100, node.max_attempts + acc.extra_attempts)
-    if acc.extra_time > 1 and getattr(node, "time_limit", None):
+    if acc.extra_time > 1 and timed_minutes(node):  # quizzes and gates, not a program's seconds
         update["time_limit"] = round(node.time_limit * acc.extra_time, 2)
     if acc.fewer_options:
         questions = getattr(node, "questions", None)

@@ -33,7 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import center
 from .accommodations import Accommodations, adapt_graph, parse_accommodations
-from .engine import Action, Progress, act, explain, extend, replay
+from .engine import Action, Progress, act, explain, extend, replay, seconds_left
 from .errors import (
     AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, QuestFileError,
     QuestValidationError, SessionExpired,
@@ -989,7 +989,20 @@ class StudentSession(_Session):
                        row["latest_version"], c._accommodations(row["accommodations"]))
 
     def open(self, quest_id: str, node: str) -> Progress:
+        """Open a step (for a timed challenge: start its clock, stamped with the service's)."""
         return self._do(quest_id, Action("open", node))
+
+    def time_left(self, quest_id: str, node: str) -> float | None:
+        """Seconds left on a started timed challenge, by the service's clock.
+
+        ``None`` when the step is not timed or not started. The limit is the student's own
+        (longer with the "more time" support). The page only shows it, counting down: the
+        engine decides when the answer arrives whether it came in time.
+        """
+        progress = self.progress(quest_id)
+        if node not in progress.nodes:
+            raise ProgressError(f"there is no step {node!r} in this quest", node)
+        return seconds_left(progress.graph, progress, node, self._classroom.stamp())
 
     def choose(self, quest_id: str, node: str, option: str) -> Progress:
         return self._do(quest_id, Action("choose", node, option=option))

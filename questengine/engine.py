@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -24,11 +25,13 @@ from .errors import ProgressError
 from .grading import check_answers, grade
 from .graph import outcomes, title
 from .mastery import BKT, Observation, estimate
+from .model import timed_minutes
 from .rewards import BUILTIN_BADGES, BadgeRule, earned_badges, level_for
 
 __all__ = [
     "STATES", "EVENT_TYPES", "ACTION_TYPES", "Event", "Action", "Submission", "Review", "Pick",
     "NodeProgress", "Progress", "replay", "extend", "available", "explain", "act",
+    "TIME_GRACE", "TIME_UP", "deadline", "seconds_left",
 ]
 
 STATES = ("locked", "available", "in_progress", "pending_review", "returned", "success", "fail",
@@ -41,6 +44,10 @@ OVERRIDES = ("unlock", "reset", "approve", "award")
 MAX_TEXT = 20_000
 CHECKER_FAILED = "The checker for this step failed; your teacher has been told. Try again later."
 PLAYABLE = ("available", "in_progress", "returned")
+#: how late an answer to a timed challenge may arrive and still count as in time (the network,
+#: a loaded server): answers stamped after the start + the limit + this are out of time
+TIME_GRACE = timedelta(seconds=15)
+TIME_UP = "time"  # the ``reason`` of a timed challenge's failed attempt when time was up
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,8 @@ class NodeProgress:
     history: list[dict] = field(default_factory=list)
     tries: int = 0  # answers checked in this round (plugin kinds may allow several)
     report: dict = field(default_factory=dict)  # the last check's feedback and details
+    started: str = ""  # when this round was opened (a timed challenge's clock starts here)
+    time_up: bool = False  # this round's attempt came after a timed challenge's time was up
     # internal: None (untouched), "open", "pending", "returned" or "done"
     status: str | None = field(default=None, repr=False)
     paid: set = field(default_factory=set, repr=False)
@@ -159,6 +168,11 @@ class NodeProgress:
         new.history = list(self.history)
         new.report = dict(self.report)
         return new
+
+    @property
+    def opened(self) -> bool:
+        """Whether this round was opened (a timed challenge's clock runs from then)."""
+        return self.status is not None
 
     @property
     def feedback(self) -> list[Review]:
@@ -281,6 +295,7 @@ def _on_open(G, p: Progress, np: NodeProgress, ev: Event) -> None:
     _touch(p, np)
     if np.status is None:
         np.status = "open"
+        np.started = ev.at
     np.retry_ready = False
     p.current = np.id
 
@@ -333,6 +348,7 @@ def _on_review(G, p, np, ev) -> None:
 
 
 def _on_complete(G, p, np, ev) -> None:
+    np.time_up = ev.data.get("reason") == TIME_UP
     _finish(G, p, np, ev.data.get("outcome", "success"))
     source_of_retry = G.graph["retry"].get(np.id)
     if source_of_retry is not None:
@@ -399,6 +415,7 @@ def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = Fa
             np.status = np.outcome = np.score = np.answers = np.option = None
             np.results = {}
             np.tries, np.report = 0, {}
+            np.started, np.time_up = "", False
             np.retry_ready = False
             np.by_teacher = False
             if n != start:
@@ -719,6 +736,8 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
     if action.answers is not None and not isinstance(action.answers, dict):
         raise ProgressError(f"answers to {where} must map each question to an answer", np.id)
     answers = dict(action.answers or {})
+    if timed_minutes(node) and _out_of_time(G, np, node, event("submit").at):
+        return _late_events(G, np, questions, answers, event)
     check_answers(questions, answers, where)
     result = grade(questions, answers)
     data: dict[str, Any] = {"score": result.score if questions else None,
@@ -733,6 +752,78 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
     return (_opening(np, event) + [event("submit", answers=answers),
                                    event("grade", "system", **data),
                                    event("complete", "system", outcome=outcome)])
+
+
+# --- timed challenges ------------------------------------------------------------------------
+# A quiz or gate with ``time_limit`` (minutes, already multiplied for a student with the
+# "more time" support: the service hands the engine the student's adapted graph) is timed.
+# Its clock starts with the round's ``open`` event, stamped by the service's clock; the
+# engine never reads a clock: it compares the times the events carry. An answer stamped
+# later than start + limit + TIME_GRACE is out of time: the attempt counts and fails with
+# the reason "time" (its answers kept, not graded); a gate may then be retried as usual.
+
+
+def _parse_time(at: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(at) if at else None
+    except ValueError:
+        return None
+
+
+def deadline(G: nx.DiGraph, progress: Progress, node: str) -> datetime | None:
+    """When the time of a started timed challenge is up (``None``: not timed, or not started).
+
+    >>> from questengine import loads_quest, quest_graph
+    >>> G = quest_graph(loads_quest(
+    ...     '{id: t, title: T, nodes: [{id: q, kind: quiz, title: Q, time_limit: 2, questions: '
+    ...     '[{id: a, type: text, prompt: "?", accept: [x]}]}, {id: e, kind: end, title: E}], '
+    ...     'edges: [[q, e]]}'))
+    >>> p = replay(G, [Event("open", "q", at="2026-12-01T10:00:00+00:00")])
+    >>> deadline(G, p, "q").isoformat()
+    '2026-12-01T10:02:00+00:00'
+    """
+    minutes = timed_minutes(G.nodes[node]["node"])
+    np = progress.nodes[node]
+    start = _parse_time(np.started) if minutes and np.opened else None
+    return None if start is None else start + timedelta(minutes=minutes)
+
+
+def seconds_left(G: nx.DiGraph, progress: Progress, node: str, at: str) -> float | None:
+    """Seconds of a started timed challenge left at time ``at`` (never below 0; ``None``: untimed).
+
+    The grace for the network is not included: the page counts down to the limit itself.
+    """
+    end, now = deadline(G, progress, node), _parse_time(at)
+    if end is None or now is None:
+        return None
+    return max(0.0, (end - now).total_seconds())
+
+
+def _out_of_time(G, np: NodeProgress, node, at: str) -> bool:
+    """Whether an answer stamped ``at`` to a timed challenge comes after its time was up.
+
+    A round that was not started (opened) cannot be answered: the clock starts when the
+    student starts, so an answer without a start would have all the time in the world.
+    Events without times (literal tests) are never late.
+    """
+    if not np.opened:
+        raise ProgressError(f"Start {title(G, np.id)} first: it is a timed challenge, and your "
+                            "time begins when you start.", np.id)
+    start, now = _parse_time(np.started), _parse_time(at)
+    if start is None or now is None:
+        return False
+    return now > start + timedelta(minutes=timed_minutes(node)) + TIME_GRACE
+
+
+def _late_events(G, np: NodeProgress, questions, answers: dict, event) -> list[Event]:
+    """An answer after the time was up: kept (the quest's questions only), not graded, failed."""
+    ids = {q.id for q in questions}
+    kept = {k: v for k, v in answers.items() if k in ids}
+    for v in kept.values():  # blanks may go in; anything else is checked like any answer
+        if v not in (None, "", []):
+            _check_answer_value(v, title(G, np.id), np.id)
+    return [event("submit", answers=kept),
+            event("complete", "system", outcome="fail", reason=TIME_UP)]
 
 
 def _act_answer_plugin(G, np: NodeProgress, node, kind, action, event) -> list[Event]:

@@ -23,20 +23,20 @@ from .page import Page, classroom_from_env
 from .play import STATE_WORDS
 from .media import Chart, submission_files_view
 from .language import LanguageProbe
+from .palette import INK, STATE_COLOURS as PALETTE, STATE_MARKS as PALETTE_MARKS
 from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
 
 __all__ = ["CenterPage", "ClickTable", "chart_png", "local_time"]
 
-STATE_COLOURS = {"locked": "#9aa0a6", "available": "#1a73e8", "in_progress": "#7b3fe4",
-                 "pending_review": "#f29900", "returned": "#c5540c", "success": "#137333",
-                 "fail": "#d93025", "closed": "#dde1e5", "": "#ffffff"}
-#: a symbol in each grid cell, so the colour is never the only sign (WCAG 1.4.1), and a text
-#: colour with at least 4.5:1 contrast on that cell's background
-STATE_MARKS = {"locked": ("🔒", "#202124"), "available": ("○", "#fff"), "in_progress": ("◐", "#fff"),
-               "pending_review": ("⏳", "#202124"), "returned": ("↩", "#fff"),
-               "success": ("✓", "#fff"), "fail": ("✗", "#fff"), "closed": ("–", "#202124"),
-               "": ("", "#202124")}
+TEACHER_GRID_STATES = ("locked", "available", "in_progress", "pending_review", "returned",
+                       "success", "fail", "closed")
+
+#: the grid's cell colours and symbols: the states' colours (palette.py, WCAG 1.4.11 checked by
+#: tests/test_palette.py), a symbol in each cell so the colour is never the only sign (WCAG
+#: 1.4.1) in a text colour with at least 4.5:1 contrast on the cell; "" (not started) is blank
+STATE_COLOURS = {st: PALETTE[st] for st in TEACHER_GRID_STATES} | {"": "#ffffff"}
+STATE_MARKS = {st: (PALETTE_MARKS[st], INK) for st in TEACHER_GRID_STATES} | {"": ("", "#202124")}
 # English here (marked for the catalog with N_); shown through _() in the teacher's language
 DECISION_WORDS = {"approve": N_("approved"), "fail": N_("marked not yet"),
                   "return": N_("returned")}
@@ -119,10 +119,10 @@ def chart_png(kind: str, data) -> bytes:
     if kind == "states":  # data: list of (title, NodeCounts)
         titles = [t if len(t) < 16 else t[:15] + "…" for t, _ in data]
         bottom = [0] * len(data)
-        for label, attr, colour in ((_("done"), "success", "#1e8e3e"),
-                                    (_("not passed"), "fail", "#d93025"),
-                                    (_("there now"), "here", "#1a73e8"),
-                                    (_("not reached"), "not_reached", "#c4c7cc")):
+        for label, attr, colour in ((_("done"), "success", PALETTE["success"]),
+                                    (_("not passed"), "fail", PALETTE["fail"]),
+                                    (_("there now"), "here", PALETTE["available"]),
+                                    (_("not reached"), "not_reached", PALETTE["locked"])):
             values = [getattr(c, attr) for _, c in data]
             ax.bar(titles, values, bottom=bottom, color=colour, label=label)
             bottom = [b + v for b, v in zip(bottom, values)]
