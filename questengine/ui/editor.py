@@ -380,7 +380,8 @@ class EditorPage(Page):
                           "kind": n.get("kind"), "x": float(x), "y": float(y),
                           "state": "problem" if n.get("id") in bad else "draft",
                           "sub": n.get("kind", ""),
-                          "info": "; ".join(p.message for p in problems if n.get("id") in p.nodes)
+                          "info": "; ".join(p.translated(_) for p in problems
+                                            if n.get("id") in p.nodes)
                           or _("{kind} · drag to move, drag the dot to connect").format(
                               kind=n.get("kind"))})
             if icons.get(n.get("kind")):
@@ -408,9 +409,10 @@ class EditorPage(Page):
                        + _text(_("click one to select its node")))]
         for p in problems:
             where = self._where(p.path)
-            if where and where in p.message:  # the sentence names the step already
+            message = p.translated(_)
+            if where and where in message:  # the sentence names the step already
                 where = ""
-            b = w.Button(description=(f"{where}: " if where else "") + p.message,
+            b = w.Button(description=(f"{where}: " if where else "") + message,
                          layout=w.Layout(width="100%", height="auto"))
             b.add_class("qe-problem")
             if p.nodes:
@@ -536,7 +538,7 @@ class EditorPage(Page):
             version = self.session.publish(quest)
             self.session.assign(quest.id, self.class_pick.value)
         except QuestEngineError as err:
-            self.flash(str(err))
+            self.flash(err.translated(_))
             return
         self.flash(_("Published “{quest}” as version {version} to class {code}.").format(
             quest=quest.title, version=version, code=self.class_pick.value), "info")
