@@ -432,3 +432,21 @@ def test_a_family_session_is_a_session_like_the_others():
 
     assert issubclass(FamilySession, _Session)
     assert not {"__init__", "_check", "logout"} & set(vars(FamilySession))
+
+
+def test_a_map_problem_in_the_editor_reads_in_spanish():
+    from questengine.authoring import QuestDraft
+
+    draft = QuestDraft.new("q", "Q")
+    a = draft.add_node("story", 0, 0, title="Inicio")
+    b = draft.add_node("story", 200, 0, title="Medio")
+    draft.connect(a, b)
+    draft.connect(b, a)
+    loop = next(p for p in draft.problems() if p.code == "cycle")
+    assert str(loop.message).startswith(f"the paths between '{a}' and '{b}' form a loop")
+    spanish = loop.translated(_es)
+    assert spanish.startswith("los caminos entre") and "forman un bucle" in spanish
+    assert "solo los caminos 'retry' pueden volver atrás" in spanish
+    no_end = next(p for p in draft.problems() if p.code == "no_end")
+    assert no_end.translated(_es) == ("la misión no tiene ningún paso 'end'; añada uno (kind: "
+                                      "end) para que los estudiantes puedan terminar")
