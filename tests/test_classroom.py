@@ -335,6 +335,11 @@ TEACHER_RIGHT.update({
     "untranslated": lambda me, them: {"key": "title", "text": me.teacher.published(
         me.quest)["title"]} in me.teacher.untranslated(me.quest, "es"),
 })
+TEACHER_WRONG.update({"set_language": None})  # no target but the teacher's own
+TEACHER_RIGHT.update({
+    "set_language": lambda me, them: me.teacher.set_language("es-MX") == "es"
+    and me.teacher.language == "es",
+})
 STUDENT_WRONG.update({
     # no target but the student's own (a reflection id of another: test_family.py)
     "set_language": None, "reflections": None, "share_reflection": None,

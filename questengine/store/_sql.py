@@ -789,6 +789,10 @@ class SQLStore:
         with self.write():
             self._run("update students set language = ? where id = ?", (language, student_id))
 
+    def set_teacher_language(self, teacher_id: int, language: str | None) -> None:
+        with self.write():
+            self._run("update teachers set language = ? where id = ?", (language, teacher_id))
+
     def replace_family_codes(self, codes: list[tuple[int, str]], at: str) -> None:
         """Give each student a new code (by its hash); the student's older codes stop working."""
         with self.write():

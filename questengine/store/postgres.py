@@ -144,6 +144,7 @@ MIGRATIONS: dict[int, list[str]] = {
          for t in FAMILY_TABLES],
     11: ["create table accommodations (student_id bigint primary key references students(id), "
          "settings text not null, set_by bigint, updated text)"],
+    12: ["alter table teachers add column if not exists language text"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

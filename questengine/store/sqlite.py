@@ -237,10 +237,16 @@ def _migration_11(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
 
 
+def _migration_12(db: sqlite_utils.Database) -> None:
+    # a teacher's interface language (issue 18), like a family's and a student's; none
+    # (NULL) means the browser's preference
+    _add_column(db, "teachers", "language")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
     6: _migration_6, 7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10,
-    11: _migration_11}
+    11: _migration_11, 12: _migration_12}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

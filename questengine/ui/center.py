@@ -22,7 +22,7 @@ from .login import TeacherLogin, friendly_call, page_style
 from .page import Page, classroom_from_env
 from .play import STATE_WORDS
 from .media import Chart, submission_files_view
-from .language import LanguageProbe
+from .language import LanguageProbe, language_picker
 from .palette import INK, STATE_COLOURS as PALETTE, STATE_MARKS as PALETTE_MARKS
 from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
@@ -162,7 +162,8 @@ class CenterPage(Page):
         self.session = None
         self.rules = StruggleRules()
         super().__init__()
-        # teachers have no saved language: the page follows the browser's preference
+        # a teacher's saved language (the picker at the top), else the browser's preference
+        self._browser: str | None = None
         self.probe = LanguageProbe(self._browser_language)
         self.probe.language = i18n.active()
         self.login = TeacherLogin(classroom, self.open)
@@ -185,8 +186,20 @@ class CenterPage(Page):
             _("Students: your page is the play page, not this one.")) + "</p>")
 
     def _browser_language(self, code: str) -> None:
-        """The browser's preference (teachers have no saved language): the login form is
-        redrawn in it; an open center is rebuilt in it."""
+        """The browser's preference: the login form is redrawn in it; an open center is
+        rebuilt in it unless the teacher saved a language of their own."""
+        self._browser = code
+        if self.session is not None and self.session.language:
+            return
+        self._redraw_in(code)
+
+    def _pick_language(self, code: str) -> None:
+        """The teacher's choice in the picker: saved for them, the center rebuilt in it."""
+        if self.session is None or self._call(self.session.set_language, code) is None:
+            return
+        self._redraw_in(code)
+
+    def _redraw_in(self, code: str) -> None:
         if code == i18n.active():
             return
         i18n.activate(code)
@@ -212,6 +225,10 @@ class CenterPage(Page):
             return
         self.session = session
         self._session_began()
+        saved = self._call(lambda: session.language)
+        if saved and saved != i18n.active():  # the teacher's own choice, kept in the store
+            i18n.activate(saved)
+            self.probe.language = saved
         classes = self._call(session.classes) or []
         if not classes:
             self.widget.children = [self.widget.children[0], _html(
@@ -227,7 +244,9 @@ class CenterPage(Page):
         refresh = _button("↻ " + _("Refresh"), self.refresh, cls="qe-refresh")
         logout = _button(_("Log out"), self._logout, cls="qe-logout")
         hello = _text(_("{name}'s progress center").format(name=session.name))
-        top = w.HBox([_html(f"<div class='qe-hello'>{hello}</div>"), self.class_pick, self.quest_pick, refresh, logout],
+        self.language_pick = language_picker(i18n.active(), self._pick_language)
+        top = w.HBox([_html(f"<div class='qe-hello'>{hello}</div>"), self.class_pick,
+                      self.quest_pick, refresh, self.language_pick, logout],
                      layout=w.Layout(align_items="center", flex_flow="row wrap"))
         top.add_class("qe-top")
         self.map = QuestMap(height=420, layout=w.Layout(width="100%"))
@@ -278,9 +297,12 @@ class CenterPage(Page):
         if self.session is not None:
             friendly_call(self.session.logout, self.flash)
         self.session = None
+        self._close_session_widgets()
+        back = self._browser or i18n.DEFAULT  # the next person at this tab: the browser's
+        if back != i18n.active():
+            self._redraw_in(back)
         self.widget.children = [self.widget.children[0], self.login.widget, *self._note,
                                 self.probe]
-        self._close_session_widgets()
         self.login.clear()
 
     def _class_changed(self) -> None:
@@ -392,7 +414,7 @@ class CenterPage(Page):
                             f"{plain_html(s['name'])}</button></th>"
                             f"<td class='qe-num'>{s['done']}</td><td class='qe-num'>{s['xp']}</td>"
                             f"<td class='qe-supports-cell'>"
-                            f"{plain_html(', '.join(acc.words())) if acc else ''}</td>"
+                            f"{plain_html(', '.join(acc.words(_))) if acc else ''}</td>"
                             f"{cells}</tr>")
             legend = "".join(f"<span class='qe-legend-chip' style='background:{c};color:"
                              f"{STATE_MARKS[st][1]}' aria-hidden='true'>{STATE_MARKS[st][0]}</span>"
@@ -470,7 +492,7 @@ class CenterPage(Page):
                 supports[student_id] = saved
             else:
                 supports.pop(student_id, None)
-            words = ", ".join(saved.words()) or _("none")
+            words = ", ".join(saved.words(_)) or _("none")
             note.value = ("<span role='status'>" + _text(_(
                 "Saved. {name}'s supports: {supports}.").format(name=name, supports=words))
                 + "</span>")
@@ -615,7 +637,7 @@ class CenterPage(Page):
                                        idle.value)
             self._show_struggling()
 
-        found = self._call(self.session.struggling, self.code, self.rules) or []
+        found = self._call(self.session.struggling, self.code, self.rules, translate=_) or []
         if self.quest:  # the quest picker: this quest's struggles, and those of no quest
             found = [s for s in found if s.quest_id in (None, self.quest)]
         people = {s.student_id for s in found}

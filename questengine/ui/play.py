@@ -186,6 +186,9 @@ class PlayPage(Page):
         except Exception:  # a quest that cannot be read now says so when it is opened
             log.info("warming the play page's caches failed", exc_info=True)
 
+    def shown_graph(self):
+        return getattr(self, "G", None)
+
     def _call(self, fn, *args, **kwargs) -> Any:
         self.banner.value = ""  # a new action: the last message is old news
         return super()._call(fn, *args, **kwargs)
@@ -1200,7 +1203,7 @@ class PlayPage(Page):
             *self._sharing(),
         ]
         if self.supports.any():
-            words = "".join(f"<li>{plain_html(x)}</li>" for x in self.supports.words())
+            words = "".join(f"<li>{plain_html(x)}</li>" for x in self.supports.words(_))
             turned_on = plain_html(_("Your teacher turned these on for you."))
             self.profile_box.children += (_html(
                 h2(_("My supports")) + f"<p class='qe-hint'>{turned_on}"
