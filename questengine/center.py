@@ -80,6 +80,7 @@ class Struggle:
     days: int | None = None
     attempts_left: int | None = None
     actions: tuple[str, ...] = ()
+    since: str | None = None  # when the student last moved there (UTC ISO), if known
 
 
 @dataclass(frozen=True)
@@ -243,9 +244,10 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
         return (sid, q) in complete or (node is not None and current.get((sid, q, node))
                                         in FINISHED)
 
-    def add(sid, q, node, kind, reason, help, need, days=None, left=None, actions=()):
+    def add(sid, q, node, kind, reason, help, need, days=None, left=None, actions=(),
+            since=None):
         out.append(Struggle(sid, names.get(sid, "?"), q, node, kind, reason, help, need,
-                            days, left, tuple(actions)))
+                            days, left, tuple(actions), since))
 
     for sid, q, node, n in fails:  # failed a gate (or any node) several times, not passed since
         if over(sid, q, node):
@@ -275,7 +277,7 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
                 if state == "returned" else "Ask what blocks them; reset the step if they "
                 "want a fresh start.")
         add(sid, q, node, "stuck", f"has been on {title(q, node)} for {days} days", help,
-            NEED["stuck"], days, actions=("reset", "approve"))
+            NEED["stuck"], days, actions=("reset", "approve"), since=updated)
     for sid, q, node, n in returned:  # work returned several times, not accepted since
         if over(sid, q, node) or current.get((sid, q, node)) == "fail":
             continue
@@ -308,7 +310,7 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
             days = (now - datetime.fromisoformat(when)).days
             add(sid, None, None, "inactive", f"has done nothing for {days} days",
                 "Check in with them: a reminder of where they are may help.",
-                NEED["inactive"], days)
+                NEED["inactive"], days, since=when)
     return sorted(out, key=lambda s: (s.need, -(s.days if s.days is not None else -1),
                                       s.attempts_left if s.attempts_left is not None else 99,
                                       s.name.casefold(), s.quest_id or "", s.node or ""))
