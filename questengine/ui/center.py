@@ -1059,7 +1059,7 @@ def _record_html(data: dict, when=local_time) -> str:
             f": {_decision(r['decision'])}"
             + (f" <span class='qe-when'>({plain_html(when(r['at']))})</span>"
                if r.get("at") else "")
-            f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
+            + f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
             for n, rs in q["feedback"].items() for r in rs)
         reflections = "".join(f"<li>{t(n)}: {plain_html(text)}</li>"
                               for n, text in q["reflections"].items())
