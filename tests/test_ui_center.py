@@ -583,3 +583,28 @@ def test_a_zone_reported_before_login_is_used_after_it(setup):
     login(p)
     assert str(p.session.time_zone) == "Asia/Tokyo"
     assert "JST" in html_of(p.queue_box)
+
+
+def test_a_served_center_draws_a_tab_when_it_is_opened(setup):
+    c, _ = setup
+    p = CenterPage(c, lazy=True)
+    login(p)
+    assert p.tabs.selected_index == 0 and find(p.widget, "qe-node-detail")[0].value
+    assert p.struggle_box.children == () and p.queue_box.children == ()
+    p.tabs.selected_index = 3
+    assert find(p.struggle_box, "qe-struggle-card")
+    assert p.queue_box.children == ()
+    # an action redraws the open tab; the others are drawn afresh when opened
+    card = [x for x in find(p.struggle_box, "qe-struggle-card") if "Cy" in html_of(x)][0]
+    find(card, "qe-struggle-record", w.Button)[0].click()  # opens the Students tab
+    assert p.tabs.selected_index == 1 and p.record_pick.value == c.find_student(CODE, "Cy")["id"]
+    p.tabs.selected_index = 2
+    assert len(find(p.queue_box, "qe-review-card")) == 2
+
+
+def test_warming_reads_the_quests_before_anyone_logs_in(setup):
+    c, _ = setup
+    p = CenterPage(c, lazy=True)
+    p.warm()
+    assert p.session is None
+    assert c.graph(Q) is c.graph(Q)  # read once, kept

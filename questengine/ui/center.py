@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 
 import anywidget
 import ipywidgets as w
@@ -25,6 +26,8 @@ from .media import Chart, submission_files_view
 from .language import LanguageProbe
 from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
+
+log = logging.getLogger("questengine.ui")
 
 __all__ = ["CenterPage", "ClickTable", "ZoneProbe", "chart_png", "local_time",
            "suggested_message"]
@@ -207,10 +210,11 @@ def suggested_message(s, step: str) -> str:
 class CenterPage(Page):
     """The progress center as one widget tree (``page.widget``), behind a teacher login."""
 
-    def __init__(self, classroom):
+    def __init__(self, classroom, lazy: bool = False):
         self.classroom = classroom
         self.session = None
         self.rules = StruggleRules()
+        self.lazy = lazy  # tabs drawn when opened (the served page), not all at login
         super().__init__()
         # teachers have no saved language: the page follows the browser's preference
         self.probe = LanguageProbe(self._browser_language)
@@ -227,9 +231,24 @@ class CenterPage(Page):
 
     @classmethod
     def from_env(cls) -> "CenterPage":
-        page = cls(classroom_from_env())
+        page = cls(classroom_from_env(), lazy=True)
+        page.warm()
         page.sign_in_hub_user(page.classroom, "teacher", page.open)  # behind JupyterHub
         return page
+
+    def warm(self) -> None:
+        """Do now what the first login would wait for (a preheated kernel runs this before
+        anyone opens the page): read every published quest, import matplotlib and draw one
+        chart, import the modules the open center uses."""
+        from ..graph import map_layout
+        from . import family_panel, media  # noqa: F401
+
+        try:
+            for quest_id in self.classroom.store.published_quest_ids():
+                map_layout(self.classroom.graph(quest_id))
+            chart_png("mastery", [0.5])
+        except Exception:  # a quest that cannot be read now says so when it is opened
+            log.info("warming the progress center's caches failed", exc_info=True)
 
     # language --------------------------------------------------------------------------------------
 
@@ -328,7 +347,7 @@ class CenterPage(Page):
                                   _("Struggling"), _("Mastery & groups"), _("Modalities"),
                                   _("Overrides"), _("Exports"), _("Families")]):
             self.tabs.set_title(i, name)
-        self.tabs.observe(lambda _c: self._clear_notes(), names="selected_index")
+        self.tabs.observe(self._tab_opened, names="selected_index")
         self.widget.children = [self.widget.children[0], top, self.banner, self.tabs, self.probe,
                                 self.zone_probe]
         self._class_changed()
@@ -381,18 +400,35 @@ class CenterPage(Page):
         return self.quest_pick.value
 
     def refresh(self) -> None:
+        """Redraw the open tab from the service now; the others when they are opened (a
+        served page), or all of them now (tests and scripts: ``lazy=False``)."""
         if self.session is None:
             return
-        if self.quest:
-            self._show_map()
-            self._show_grid()
-            self._show_modalities()
-        self._show_queue()
-        self._show_struggling()
-        self._show_mastery()
-        self._show_overrides()
-        self._show_exports()
-        self.family_panel.show(self.code)
+        self._stale = set(range(len(self._builders())))
+        if self.lazy:
+            self._build(self.tabs.selected_index or 0)
+        else:
+            for i in sorted(self._stale):
+                self._build(i)
+
+    def _builders(self) -> list:
+        """What draws each tab, in the tabs' order."""
+        def when_quest(*draw):
+            return lambda: [d() for d in draw] if self.quest else None
+
+        return [when_quest(self._show_map), when_quest(self._show_grid), self._show_queue,
+                self._show_struggling, self._show_mastery, when_quest(self._show_modalities),
+                self._show_overrides, self._show_exports,
+                lambda: self.family_panel.show(self.code)]
+
+    def _build(self, index: int) -> None:
+        if index in getattr(self, "_stale", ()):
+            self._stale.discard(index)
+            self._builders()[index]()
+
+    def _tab_opened(self, change) -> None:
+        self._clear_notes()
+        self._build(change["new"] or 0)
 
     # class map ---------------------------------------------------------------------------------------
 

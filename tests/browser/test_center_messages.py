@@ -52,10 +52,11 @@ def login_center(browser, server, **context_args):
         context.set_default_timeout(WAIT_MS)
         tab.page = context.new_page()
         tab.page.on("request", lambda r: tab.requests.append(r.url))
-    tab.page.goto(server.url("progress"))
-    tab.page.wait_for_selector(".qe-login .qe-email input", timeout=WAIT_MS)
+    # a loaded machine: the page's first load may take long (the kernel pool refilling)
+    tab.page.goto(server.url("progress"), wait_until="commit", timeout=WAIT_MS * 4)
+    tab.page.wait_for_selector(".qe-login .qe-email input", timeout=WAIT_MS * 4)
     teacher_login(tab, TEACHER[0], TEACHER[2])
-    tab.page.wait_for_selector(".qe-center .qe-node", timeout=WAIT_MS)
+    tab.page.wait_for_selector(".qe-center .qe-node", timeout=WAIT_MS * 4)
     return context, tab
 
 
@@ -94,7 +95,8 @@ def test_the_teacher_messages_a_struggling_student_who_sees_it(browser, server, 
     scontext.set_default_timeout(WAIT_MS)
     student = Player(scontext.new_page(), server.url("play"), shots_dir)
     try:
-        student.open()
+        student.page.goto(student.url, wait_until="commit", timeout=WAIT_MS * 4)
+        student.page.wait_for_selector(".qe-login .qe-code input", timeout=WAIT_MS * 4)
         student.login_as(quiet)
         notice = student.page.locator(".qe-messages")
         expect(notice.locator(".qe-message-from")).to_contain_text(
