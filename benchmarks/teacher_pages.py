@@ -7,14 +7,15 @@ and, after the login, the center's first drawing: reading the quests, matplotlib
 chart, every tab of the center.
 
 This script serves the same demo classroom (``questengine demo``'s 24 students) twice,
-with the checked-in configuration:
+with the checked-in configuration, at the same time:
 
 * ``before``: the questengine of a git ref (``--before``, default ``HEAD~1``), exported
   into a temp folder and put first on the kernels' ``PYTHONPATH``;
 * ``after``: this checkout.
 
-For each it opens each page in a fresh browser context, RUNS times, waiting for the
-pools to refill and the server to go quiet before each open, and records (ms) when the
+It opens each page in a fresh browser context, RUNS times, alternating the two servers
+(so a busy moment of the machine falls on both alike), waiting for the pools to refill
+and the server to go quiet before each open, and records (ms) when the
 teacher login button is in the page (``performance.now()`` since navigation start) and,
 for the center, how long from the login click until the class map is drawn. Figures only,
 never asserted.
@@ -46,6 +47,7 @@ from questengine.server import VoilaServer, free_port  # noqa: E402
 
 PAGES = ("progress.ipynb", "author.ipynb")
 POOLED = 4  # play 2 + progress 1 + author 1
+WAIT_MS = 600_000  # a loaded machine: minutes, not seconds
 MARK = r"""
 (() => {
   window.__marks = {};
@@ -91,9 +93,8 @@ def export_ref(ref: str, into: Path) -> Path:
     return into
 
 
-def measure(browser, label: str, pythonpath: Path | None, runs: int, tmp: Path, info) -> dict:
-    run_dir = tmp / f"run-{label}"
-    server = VoilaServer(db=info.db, port=free_port(), run_dir=run_dir)
+def start_server(label: str, pythonpath: Path | None, tmp: Path, info) -> tuple:
+    server = VoilaServer(db=info.db, port=free_port(), run_dir=tmp / f"run-{label}")
     log = open(tmp / f"voila-{label}.log", "wb")
     before = os.environ.get("PYTHONPATH")
     if pythonpath is not None:  # the kernels import this questengine first
@@ -105,36 +106,51 @@ def measure(browser, label: str, pythonpath: Path | None, runs: int, tmp: Path, 
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = before
-    out: dict[str, list[float]] = {p: [] for p in PAGES}
-    out["after login"] = []
+    server.wait_ready(f"http://127.0.0.1:{server.port}/", 300)
+    return server, log
+
+
+def open_once(browser, server, name: str, info, out: dict) -> None:
+    """Open one page in a fresh context; for the center, log in and wait for the map."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.add_init_script(MARK)
+    page = ctx.new_page()
     try:
-        server.wait_ready(f"http://127.0.0.1:{server.port}/", 180)
-        pooled = POOLED
+        page.goto(f"http://127.0.0.1:{server.port}/voila/render/{name}", wait_until="commit",
+                  timeout=WAIT_MS)
+        page.wait_for_function("() => 'login' in window.__marks", timeout=WAIT_MS)
+        out[name].append(page.evaluate("window.__marks.login"))
+        if name == "progress.ipynb":
+            for sel, value in ((".qe-email input", info.teacher_email),
+                               (".qe-password input", info.teacher_password)):
+                page.fill(sel, value)
+                page.press(sel, "Tab")
+            clicked = page.evaluate("performance.now()")
+            page.click(".qe-login-button")
+            page.wait_for_function("() => 'center' in window.__marks", timeout=WAIT_MS)
+            out["after login"].append(page.evaluate("window.__marks.center") - clicked)
+    finally:
+        ctx.close()
+
+
+def measure(browser, builds: dict, runs: int, tmp: Path, info) -> dict:
+    """Both builds served at once; their opens alternate, so a busy moment of the machine
+    falls on both alike."""
+    servers = {label: start_server(label, path, tmp, info) for label, path in builds.items()}
+    out = {label: {**{p: [] for p in PAGES}, "after login": []} for label in builds}
+    pooled = {label: POOLED for label in builds}
+    try:
         for _ in range(runs):
             for name in PAGES:
-                # every kernel opened so far stays (culled after 10 min): the pools refill
-                quiet(server.process.pid, pooled)
-                ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-                ctx.add_init_script(MARK)
-                page = ctx.new_page()
-                page.goto(f"http://127.0.0.1:{server.port}/voila/render/{name}",
-                          wait_until="commit", timeout=180_000)
-                page.wait_for_function("() => 'login' in window.__marks", timeout=180_000)
-                out[name].append(page.evaluate("window.__marks.login"))
-                if name == "progress.ipynb":
-                    for sel, value in ((".qe-email input", info.teacher_email),
-                                       (".qe-password input", info.teacher_password)):
-                        page.fill(sel, value)
-                        page.press(sel, "Tab")
-                    clicked = page.evaluate("performance.now()")
-                    page.click(".qe-login-button")
-                    page.wait_for_function("() => 'center' in window.__marks", timeout=180_000)
-                    out["after login"].append(page.evaluate("window.__marks.center") - clicked)
-                ctx.close()
-                pooled += 1
+                for label, (server, _log) in servers.items():
+                    # every kernel opened so far stays (culled after 10 min): the pools refill
+                    quiet(server.process.pid, pooled[label])
+                    open_once(browser, server, name, info, out[label])
+                    pooled[label] += 1
     finally:
-        server.stop()
-        log.close()
+        for server, log in servers.values():
+            server.stop()
+            log.close()
     return out
 
 
@@ -152,8 +168,7 @@ def main() -> None:
         old = export_ref(args.before, tmp / "before")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            results = {label: measure(browser, label, path, args.runs, tmp, info)
-                       for label, path in (("before", old), ("after", None))}
+            results = measure(browser, {"before": old, "after": None}, args.runs, tmp, info)
             browser.close()
     print(f"teacher pages, ms (median of {args.runs}); before = {args.before}, "
           f"after = this checkout; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
