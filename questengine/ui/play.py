@@ -225,23 +225,27 @@ class PlayPage(Page):
             self._news_timer = None
 
     def check_news(self) -> bool:
-        """Catch up with what others wrote (a review); redraw what changed. True if anything did."""
-        if self.session is None or self.quest_id is None or self.progress is None:
+        """Catch up with what others wrote (a review, a message); redraw what changed. True if
+        anything did."""
+        if self.session is None:
             return False
+        noticed = self.notice.refresh() if hasattr(self, "notice") else False
+        if self.quest_id is None or self.progress is None:
+            return noticed
         try:
             progress = self.session.progress(self.quest_id)
         except Exception:  # an ended session or a busy database: try again later, quietly
             log.info("news check failed", exc_info=True)
-            return False
+            return noticed
         before = self.progress
         if progress is before:
-            return False
+            return noticed
         changed = [n for n, np in progress.nodes.items()
                    if (np.state, len(np.reviews), np.attempts) != (
                        before.nodes[n].state, len(before.nodes[n].reviews), before.nodes[n].attempts)]
         if not changed:
             self.progress = progress
-            return False
+            return noticed
         news = [self._review_news(n, progress.nodes[n]) for n in changed
                 if len(progress.nodes[n].reviews) > len(before.nodes[n].reviews)]
         self._set_progress(progress)
@@ -335,8 +339,14 @@ class PlayPage(Page):
         self.language = language_picker(i18n.active(), self._choose_language)
         top = w.Box([self.header, self.language, self.logout])
         top.add_class("qe-top")
-        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs,
-                                self.announcer, self.probe]
+        # the teacher's messages (issue 16): above the quests until the student reads them
+        from .messages import StudentNotice
+
+        self.notice = StudentNotice(session, lambda text: setattr(
+            self.announcer, "value", plain_html(text)))
+        self.messages_box = self.notice.widget
+        self.widget.children = [self.widget.children[0], top, self.banner, self.messages_box,
+                                self.tabs, self.announcer, self.probe]
         self._refresh_supports()
         cards = self._call(self.session.quests) or []
         if not cards:
@@ -346,6 +356,7 @@ class PlayPage(Page):
             self._open_quest(self.quest_id if again and self.quest_id in
                              {c.quest_id for c in cards} else cards[0].quest_id)
         self._update_header(celebrate=False)
+        self.notice.refresh()
         self._start_news()
 
     def _logout(self) -> None:
