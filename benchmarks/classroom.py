@@ -140,6 +140,8 @@ class KernelClient:
         self.control = uuid.uuid4().hex
         self.states_ready: asyncio.Future | None = None
         self.ws = None
+        self.frames = 0  # websocket frames and bytes received (what the browser would get)
+        self.bytes = 0
 
     async def connect(self) -> None:
         from tornado.httpclient import HTTPRequest
@@ -179,6 +181,8 @@ class KernelClient:
                     if not f.done():
                         f.set_exception(ConnectionError("the kernel's websocket closed"))
                 return
+            self.frames += 1
+            self.bytes += len(raw)
             if isinstance(raw, bytes):
                 continue  # binary frames carry buffers (images): not needed here
             msg = json.loads(raw)
@@ -352,6 +356,7 @@ class ServeTarget:
     name = "questengine serve"
 
     def __init__(self, folder: Path, db: str):
+        self.db = db
         self.server = VoilaServer(db=db, port=free_port(), run_dir=folder / "run")
         self.log = open(folder / "voila.log", "wb")
         self.server.start(log=self.log)
@@ -491,6 +496,59 @@ async def run_step(target, students: list[Student], actions: int, think: float,
             "load1": load1}
 
 
+def cpu_s(pid: int) -> float:
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+async def probe(target: "ServeTarget", name: str, rounds: int) -> None:
+    """One student alone: per action, the CPU its kernel and the Voilà server spent, and the
+    websocket frames and bytes the browser would receive."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    http = AsyncHTTPClient()
+    s = target.students([name])[0]
+    await s.arrive(http)
+    kernel = next(p for p in descendants(target.server.process.pid)
+                  if s.kernel_id in " ".join(__import__("psutil").Process(p).cmdline()))
+    server = target.server.process.pid
+    rows = []
+    for i in range(rounds * len(PLAY)):
+        for j, what in enumerate(("select", "press")):
+            await asyncio.sleep(0.3)  # the kernel's news timer and the relay settle
+            k0, s0, f0, b0 = cpu_s(kernel), cpu_s(server), s.client.frames, s.client.bytes
+            node, label = PLAY[i % len(PLAY)]
+            if what == "select":
+                took = await s.client.update(s._map(), {"selected": node})
+            else:
+                button = s._button(label)
+                if button is None:
+                    continue
+                took = await s.client.custom(button, {"event": "click"})
+            await asyncio.sleep(0.2)  # frames still on their way after idle
+            rows.append((f"{what} {node}", took, cpu_s(kernel) - k0, cpu_s(server) - s0,
+                         s.client.frames - f0, s.client.bytes - b0))
+        if i % len(PLAY) == len(PLAY) - 1:
+            reset_progress(target.db)
+            await s.client.custom(s._map(), {"type": "focus"})  # news: back to the start
+            await asyncio.sleep(0.5)
+    await s.client.close()
+    print(f"{'action':22} {'click->idle ms':>14} {'kernel CPU ms':>14} {'Voilà CPU ms':>13} "
+          f"{'frames':>7} {'KB':>7}")
+    def line(label, mine):
+        # time: the median; CPU, frames, bytes: the mean (CPU is counted in 10 ms ticks)
+        print(f"{label:22} {statistics.median(r[1] for r in mine) * 1000:14.0f} "
+              + " ".join(f"{statistics.fmean(r[k] for r in mine) * f:{w}.{d}f}"
+                         for k, f, w, d in ((2, 1000, 14, 1), (3, 1000, 13, 1), (4, 1, 7, 1),
+                                            (5, 1 / 1024, 7, 1))))
+
+    for label in dict.fromkeys(r[0] for r in rows):
+        line(label, [r for r in rows if r[0] == label])
+    line(f"every action ({len(rows)})", rows)
+
+
 def report(step: int, r: dict, service_ms: float) -> None:
     t = r["times"]
     med, p95 = statistics.median(t) if t else float("nan"), pct(t, 95)
@@ -569,6 +627,10 @@ def main() -> None:
     ap.add_argument("--chromium", type=int, default=0, help="real Chromium students alongside")
     ap.add_argument("--stop-above", type=float, default=5.0, help="stop when p95 passes this (s)")
     ap.add_argument("--max-memory-gb", type=float, default=16.0)
+    ap.add_argument("--probe", type=int, default=0, metavar="ROUNDS",
+                    help="instead of the steps: one student alone, ROUNDS rounds of the "
+                         "actions, with the CPU of its kernel and of the Voilà server per "
+                         "action and the frames and bytes the browser receives")
     args = ap.parse_args()
     steps = [int(x) for x in args.steps.split(",")]
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
@@ -591,6 +653,16 @@ def main() -> None:
           f"p95 {pct(service, 95) * 1000:.1f} ms")
     held = 0
     target = None
+    if args.probe:
+        run = folder / "probe"
+        run.mkdir()
+        target = ServeTarget(run, db)
+        try:
+            asyncio.run(probe(target, names[0], args.probe))
+        finally:
+            target.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     try:
         for step in steps:
             # a fresh server per step: the last step's kernels (and users' servers) are gone
