@@ -128,8 +128,17 @@ def service_alone(db: str, names: list[str], rounds: int) -> list[float]:
 # --- one simulated student over the kernel websocket ----------------------------------------------
 
 
+#: the kernel websocket protocols: what Voilà's page asks for (JupyterLab's services), in which
+#: the server relays the kernel's frames without decoding them; and the older JSON one, in
+#: which it decodes, checks and re-encodes every message
+V1 = "v1.kernel.websocket.jupyter.org"
+PROTOCOL = {"v1": V1, "legacy": None}
+
+
 class KernelClient:
     """Jupyter messaging over Voilà's kernel websocket, as the page's widget manager does it."""
+
+    protocol = V1  # set from --ws-protocol
 
     def __init__(self, ws_url: str, headers: dict | None = None):
         self.ws_url = ws_url
@@ -153,14 +162,18 @@ class KernelClient:
                    "Sec-Fetch-Site": "same-origin"}
         request = HTTPRequest(f"{self.ws_url}?session_id={self.session}", headers=headers,
                               request_timeout=300, connect_timeout=300)
-        self.ws = await websocket_connect(request, max_message_size=256 * 1024 * 1024)
+        self.ws = await websocket_connect(request, max_message_size=256 * 1024 * 1024,
+                                          subprotocols=[self.protocol] if self.protocol else None)
+        self.v1 = self.ws.selected_subprotocol == V1
         self.reader = asyncio.ensure_future(self._read())
 
     def _msg(self, msg_type: str, content: dict, channel: str = "shell",
              metadata: dict | None = None) -> dict:
+        from datetime import datetime, timezone
+
         return {"header": {"msg_id": uuid.uuid4().hex, "username": "bench",
                            "session": self.session, "msg_type": msg_type, "version": "5.3",
-                           "date": ""},
+                           "date": datetime.now(timezone.utc).isoformat()},
                 "parent_header": {}, "metadata": metadata or {}, "content": content,
                 "channel": channel, "buffers": []}
 
@@ -170,7 +183,14 @@ class KernelClient:
         msg = self._msg(msg_type, content, metadata=metadata)
         done = asyncio.get_running_loop().create_future()
         self.waiting[msg["header"]["msg_id"]] = done
-        await self.ws.write_message(json.dumps(msg))
+        if self.v1:
+            from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+            parts = [json.dumps(msg[k]).encode() for k in ("header", "parent_header",
+                                                            "metadata", "content")]
+            await self.ws.write_message(serialize_msg_to_ws_v1(parts, "shell"), binary=True)
+        else:
+            await self.ws.write_message(json.dumps(msg))
         return done
 
     async def _read(self) -> None:
@@ -183,9 +203,17 @@ class KernelClient:
                 return
             self.frames += 1
             self.bytes += len(raw)
-            if isinstance(raw, bytes):
+            if self.v1:
+                from jupyter_server.services.kernels.connection.base import (
+                    deserialize_msg_from_ws_v1)
+
+                _channel, parts = deserialize_msg_from_ws_v1(raw)
+                msg = {k: json.loads(parts[i]) for i, k in enumerate(
+                    ("header", "parent_header", "metadata", "content"))}
+            elif isinstance(raw, bytes):
                 continue  # binary frames carry buffers (images): not needed here
-            msg = json.loads(raw)
+            else:
+                msg = json.loads(raw)
             kind = msg["header"]["msg_type"]
             content = msg.get("content", {})
             parent = msg.get("parent_header", {}).get("msg_id")
@@ -218,7 +246,9 @@ class KernelClient:
         await asyncio.wait_for(self.states_ready, 300)
 
     def find(self, **match) -> str | None:
-        for mid, state in self.models.items():
+        """The newest widget whose state matches (the one on screen: a page that leaves its
+        old panels' widgets open has older look-alikes)."""
+        for mid, state in reversed(self.models.items()):
             if all((v(state.get(k)) if callable(v) else state.get(k) == v)
                    for k, v in match.items()):
                 return mid
@@ -503,20 +533,21 @@ def cpu_s(pid: int) -> float:
     return t.user + t.system
 
 
-async def probe(target: "ServeTarget", name: str, rounds: int) -> None:
+async def probe(target: "ServeTarget", names: list[str], rounds: int) -> None:
     """One student alone: per action, the CPU its kernel and the Voilà server spent, and the
     websocket frames and bytes the browser would receive."""
     from tornado.httpclient import AsyncHTTPClient
 
     http = AsyncHTTPClient()
-    s = target.students([name])[0]
-    await s.arrive(http)
-    kernel = next(p for p in descendants(target.server.process.pid)
-                  if s.kernel_id in " ".join(__import__("psutil").Process(p).cmdline()))
     server = target.server.process.pid
     rows = []
     for i in range(rounds * len(PLAY)):
-        for j, what in enumerate(("select", "press")):
+        if i % len(PLAY) == 0:  # a new student each round: the same steps, from the start
+            s = target.students([names[i // len(PLAY)]])[0]
+            await s.arrive(http)
+            kernel = next(p for p in descendants(server)
+                          if s.kernel_id in " ".join(__import__("psutil").Process(p).cmdline()))
+        for what in ("select", "press"):
             await asyncio.sleep(0.3)  # the kernel's news timer and the relay settle
             k0, s0, f0, b0 = cpu_s(kernel), cpu_s(server), s.client.frames, s.client.bytes
             node, label = PLAY[i % len(PLAY)]
@@ -531,10 +562,7 @@ async def probe(target: "ServeTarget", name: str, rounds: int) -> None:
             rows.append((f"{what} {node}", took, cpu_s(kernel) - k0, cpu_s(server) - s0,
                          s.client.frames - f0, s.client.bytes - b0))
         if i % len(PLAY) == len(PLAY) - 1:
-            reset_progress(target.db)
-            await s.client.custom(s._map(), {"type": "focus"})  # news: back to the start
-            await asyncio.sleep(0.5)
-    await s.client.close()
+            await s.client.close()
     print(f"{'action':22} {'click->idle ms':>14} {'kernel CPU ms':>14} {'Voilà CPU ms':>13} "
           f"{'frames':>7} {'KB':>7}")
     def line(label, mine):
@@ -627,11 +655,16 @@ def main() -> None:
     ap.add_argument("--chromium", type=int, default=0, help="real Chromium students alongside")
     ap.add_argument("--stop-above", type=float, default=5.0, help="stop when p95 passes this (s)")
     ap.add_argument("--max-memory-gb", type=float, default=16.0)
+    ap.add_argument("--ws-protocol", choices=list(PROTOCOL), default="v1",
+                    help="the kernel websocket protocol: v1 (what Voilà's page speaks: the "
+                         "server relays frames undecoded) or legacy (JSON, decoded and "
+                         "re-encoded by the server)")
     ap.add_argument("--probe", type=int, default=0, metavar="ROUNDS",
                     help="instead of the steps: one student alone, ROUNDS rounds of the "
                          "actions, with the CPU of its kernel and of the Voilà server per "
                          "action and the frames and bytes the browser receives")
     args = ap.parse_args()
+    KernelClient.protocol = PROTOCOL[args.ws_protocol]
     steps = [int(x) for x in args.steps.split(",")]
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
     folder = Path(tempfile.mkdtemp(prefix="qe-classroom-"))
@@ -658,7 +691,7 @@ def main() -> None:
         run.mkdir()
         target = ServeTarget(run, db)
         try:
-            asyncio.run(probe(target, names[0], args.probe))
+            asyncio.run(probe(target, names, args.probe))
         finally:
             target.stop()
             shutil.rmtree(folder, ignore_errors=True)
