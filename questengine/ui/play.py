@@ -403,10 +403,8 @@ class PlayPage(Page):
         words = speakable(text)
         if not (self.supports.read_aloud and words):
             return []
-        button = ReadAloud(text=words, label=_("Read {what} aloud").format(what=_(what)),
-                           lang=i18n.active())
-        button.add_class("qe-speak")
-        return [button]
+        return [ReadAloud(text=words, label=_("Read {what} aloud").format(what=_(what)),
+                          lang=i18n.active(), _dom_classes=("qe-speak",))]
 
     def _open_quest(self, quest_id: str) -> None:
         if self.session is not None and self.quest_id is not None:
@@ -625,8 +623,8 @@ class PlayPage(Page):
             return []
         box = w.Textarea(value=np.submissions[-1].content if np.state == "returned" and np.submissions
                          else "", placeholder=_("Write your answer, or paste a link to your work"),
+                         _dom_classes=("qe-submission",),
                          **shared_models(w.Textarea, width="100%", height="120px"))
-        box.add_class("qe-submission")
         label = label if np.state != "returned" else _("Send my new version")
         limit_mb = self._upload_limit_mb()
         upload = UploadBox(limit=limit_mb * 1024 * 1024)
@@ -713,8 +711,7 @@ class PlayPage(Page):
                 "📎 Your teacher has the material for this step (ask for it if you do not have "
                 "it yet).")) + "</p>")]
         asset = listed[url]
-        box = w.VBox()
-        box.add_class("qe-material")
+        box = w.VBox(_dom_classes=("qe-material",))
         watch, listen, read = _("▶ Watch {what} here"), _("♫ Listen to {what} here"), \
             _("☰ Open {what} here")
         label = {"mp4": watch, "webm": watch, "mov": watch, "mp3": listen, "wav": listen,
@@ -876,8 +873,8 @@ class PlayPage(Page):
         elif plugin.completes == "review":
             out += self._submission(n, np, _("Send to my teacher"))
         elif np.state in PLAYABLE:
-            box = w.Text(placeholder=_("your answer"), **shared_models(w.Text, width="100%"))
-            box.add_class("qe-plugin-answer")
+            box = w.Text(placeholder=_("your answer"), _dom_classes=("qe-plugin-answer",),
+                         **shared_models(w.Text, width="100%"))
             out += [box, _button(_("Check my answer"), lambda: self._act("answer", n,
                                                                       {"answer": box.value}),
                                  cls="qe-do")]
@@ -900,8 +897,8 @@ class PlayPage(Page):
         if np.state in PLAYABLE:
             running = (self.quest_id, n) in self._code_runs
             box = w.Textarea(value=last if isinstance(last, str) else node.starter_code,
+                             _dom_classes=("qe-code",),
                              **shared_models(w.Textarea, width="100%", height="220px"))
-            box.add_class("qe-code")
             status = _html("<span class='qe-running'>" + plain_html(_("⏳ Running your code…"))
                            + "</span>" if running else "", "qe-run-status")
             run = _button(_("▶ Run my code"), lambda: self._run_code(n, box, run, status),
@@ -1101,8 +1098,8 @@ class PlayPage(Page):
         else:
             saved = _html("")
         box = w.Textarea(placeholder=_("Write a few sentences..."), value="",
+                         _dom_classes=("qe-reflect",),
                          **shared_models(w.Textarea, width="100%", height="80px"))
-        box.add_class("qe-reflect")
         save = _button(_("Save my reflection"), lambda: self._act("reflect", n, box.value), style="",
                        cls="qe-save-reflection")
         return [prompt, saved, box, save]
