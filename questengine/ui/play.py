@@ -678,7 +678,7 @@ class PlayPage(Page):
             cards = [self._option_card(n, o, tooltip=True) for o in node.options]
             return [_html("<p class='qe-prompt'>"
                           + plain_html(_("How do you want to do this? Pick one:")) + "</p>"),
-                    _box(cards, grid_gap="6px")]
+                    w.VBox(cards, layout=shared_layout(grid_gap="6px"))]
         out = [_html(f"<div class='qe-chosen'>{MODALITY_ICONS.get(option.modality, '')} "
                      f"<strong>{plain_html(option.label)}</strong></div>")]
         if option.text:
@@ -750,7 +750,7 @@ class PlayPage(Page):
         with self._panel_reuse.drawing(self.panel):
             head = self.panel.children[:1]
             cards = [self._option_card(n, o, tooltip=False) for o in node.options]
-            self.panel.children = list(head) + [_box(cards)]
+            self.panel.children = list(head) + [w.VBox(cards, layout=shared_layout())]
 
     def _body_quiz(self, n, node, np):
         if np.state in PLAYABLE:
@@ -1032,7 +1032,8 @@ class PlayPage(Page):
             speak = self._speak(_("Question {n}.").format(n=i) + f" {q.prompt}" + (
                 ". " + _("The choices:") + " " + "; ".join(q.options)
                 if q.type in ("choice", "multi") else ""), _("question {n}").format(n=i))
-            rows.append(_box([prompt, *speak, field], margin="0 0 8px 0"))
+            # a new box per question, like the field in it (a form is never reused)
+            rows.append(w.VBox([prompt, *speak, field], layout=shared_layout(margin="0 0 8px 0")))
 
         def submit():
             answers = {qid: get() for qid, get in fields.items()}
