@@ -29,10 +29,26 @@ hub user with their own Voilà server (memory per student then includes that ser
 ``--chromium N`` runs N real Chromium students alongside (Playwright, Debian's Chromium):
 what a person sees, from the click to the panel drawn.
 
+The think time is the mean pause between one student's actions (exponential). The default,
+2 s, is a student clicking every 2 s without reading: a stress figure. A real class reads a
+story, does the task, types answers: ``--think 12`` is closer to it. Report both.
+
+The client speaks the kernel websocket protocol Voilà's page speaks
+(``v1.kernel.websocket.jupyter.org``: the server relays the kernel's frames without decoding
+them); ``--ws-protocol legacy`` is the older JSON protocol, which makes the server decode,
+check and re-encode every message (what this benchmark measured before).
+
+``--probe N`` measures one student alone instead of the steps: N rounds of the actions (a
+new student each round), and per action the CPU its kernel and the Voilà server spent
+(psutil, 10 ms ticks: read the mean) and the websocket frames and bytes the browser
+receives. ``benchmarks/play_action.py`` gives the same action's kernel-side messages by
+widget, bytes and a cProfile, in-process.
+
 The machine is shared: steps stop early when p95 passes ``--stop-above`` seconds or memory
 would pass ``--max-memory-gb``. The figures are printed, never asserted.
 
-Run: ``.venv/bin/python benchmarks/classroom.py [--steps 10,30,60,100,150] [--target serve|hub]``
+Run: ``.venv/bin/python benchmarks/classroom.py [--steps 10,30,60,100,150] [--target serve|hub]
+[--think 2] [--probe 10]``
 """
 from __future__ import annotations
 
