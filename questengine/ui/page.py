@@ -14,7 +14,7 @@ import ipywidgets as w
 import traitlets
 from ipywidgets.widgets import widget as _widget_module
 
-from .login import _front_end, friendly_call
+from .login import _front_end, call_showing, friendly_call
 from .text import plain_html
 
 __all__ = ["Page", "LiveRegion", "classroom_from_env", "guard_kernel", "hub_user"]
@@ -56,8 +56,30 @@ def guard_kernel() -> None:
         shell._showtraceback = keep_out_of_the_page
 
 
+def _import_sqlite_utils_lean() -> None:
+    """Import sqlite-utils without pandas and numpy.
+
+    sqlite-utils imports both at once whenever they are installed (the test extra has
+    pandas), for DataFrame conveniences the store never uses: about 40 MB more in every
+    page's kernel, one kernel per student. A page's kernel imports it with them hidden;
+    a later ``import pandas`` in the same process still works.
+    """
+    if "sqlite_utils" in sys.modules:
+        return
+    hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # "import pandas" -> ImportError
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+
+
 def classroom_from_env():
     """The classroom over the database named by QUESTENGINE_DB (default run/classroom.db)."""
+    _import_sqlite_utils_lean()
     from ..classroom import Classroom
 
     return Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db")))
@@ -194,6 +216,11 @@ class Page:
         self.banner.value = (f"<div class='qe-flash qe-flash-{kind}' role='{role}'>"
                              f"{plain_html(text)}</div>")
 
+    def shown_graph(self):
+        """The quest graph this page shows (its titles name the steps in a refusal), if any."""
+        return None
+
     def _call(self, fn, *args, **kwargs) -> Any:
-        """Call the service; on failure show a sentence (never a traceback) and return None."""
-        return friendly_call(fn, self.flash, *args, **kwargs)
+        """Call the service; on failure show a sentence in the user's language (never a
+        traceback) and return None."""
+        return call_showing(fn, self.flash, self.shown_graph(), *args, **kwargs)
