@@ -868,8 +868,8 @@ def _out_of_time(G, np: NodeProgress, node, at: str) -> bool:
     Events without times (literal tests) are never late.
     """
     if not np.opened:
-        raise ProgressError(f"Start {title(G, np.id)} first: it is a timed challenge, and your "
-                            "time begins when you start.", np.id)
+        raise ProgressError(N_("Start {step} first: it is a timed challenge, and your time "
+                               "begins when you start."), np.id, step=_step(G, np.id))
     start, now = _parse_time(np.started), _parse_time(at)
     if start is None or now is None:
         return False
@@ -882,7 +882,7 @@ def _late_events(G, np: NodeProgress, questions, answers: dict, event) -> list[E
     kept = {k: v for k, v in answers.items() if k in ids}
     for v in kept.values():  # blanks may go in; anything else is checked like any answer
         if v not in (None, "", []):
-            _check_answer_value(v, title(G, np.id), np.id)
+            _check_answer_value(v, _step(G, np.id), np.id)
     return [event("submit", answers=kept),
             event("complete", "system", outcome="fail", reason=TIME_UP)]
 

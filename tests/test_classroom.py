@@ -375,6 +375,10 @@ STUDENT_RIGHT.update({
     "share_reflection": lambda me, them: refused_as(
         ClassroomError, lambda: me.sessions[0].share_reflection(10**6)),
 })
+# issue 15: seconds left on a timed challenge (this quest's gate is not timed: None)
+STUDENT_WRONG.update({"time_left": lambda me, them: me.sessions[0].time_left(them.quest, "check")})
+STUDENT_RIGHT.update({"time_left": lambda me, them: me.sessions[0].time_left(me.quest, "check")
+                      is None})
 
 
 def public_methods(cls) -> set[str]:

@@ -99,16 +99,15 @@ def _row(children) -> w.Box:
     return w.Box(children, _dom_classes=("qe-row",))
 
 
-def _named(field: w.Widget, name: str) -> w.Widget:
-    """Give a form field the name a screen reader says (WCAG 1.3.1, 4.1.2).
+def _named(name: str, *classes: str) -> dict:
+    """A form field's name for screen readers (WCAG 1.3.1, 4.1.2), as creation arguments.
 
-    A placeholder is no name (Chromium says nothing for a box whose empty description
-    label points at it). The name goes in the widget's own description label, which is
-    kept for screen readers and hidden from the eye (the prompt above says it already).
+    A placeholder is no name (Chromium says nothing for a box whose empty description label
+    points at it). The name goes in the widget's own description label, kept for screen
+    readers and hidden from the eye (``qe-named``: the prompt above says it already); given
+    at creation, like the classes, so it costs no message of its own.
     """
-    field.description = name
-    field.add_class("qe-named")
-    return field
+    return {"description": name, "_dom_classes": (*classes, "qe-named")}
 
 
 def _box(children, cls: str = "", kind: type = w.VBox, **layout) -> w.Box:
@@ -672,9 +671,8 @@ class PlayPage(Page):
             return []
         box = w.Textarea(value=np.submissions[-1].content if np.state == "returned" and np.submissions
                          else "", placeholder=_("Write your answer, or paste a link to your work"),
-                         _dom_classes=("qe-submission",),
+                         **_named(_("Your work"), "qe-submission"),
                          **shared_models(w.Textarea, width="100%", height="120px"))
-        _named(box, _("Your work"))
         label = label if np.state != "returned" else _("Send my new version")
         limit_mb = self._upload_limit_mb()
         upload = UploadBox(limit=limit_mb * 1024 * 1024)
@@ -926,9 +924,9 @@ class PlayPage(Page):
         elif plugin.completes == "review":
             out += self._submission(n, np, _("Send to my teacher"))
         elif np.state in PLAYABLE:
-            box = w.Text(placeholder=_("your answer"), _dom_classes=("qe-plugin-answer",),
+            box = w.Text(placeholder=_("your answer"),
+                         **_named(_("Your answer"), "qe-plugin-answer"),
                          **shared_models(w.Text, width="100%"))
-            _named(box, _("Your answer"))
             out += [box, _button(_("Check my answer"), lambda: self._act("answer", n,
                                                                       {"answer": box.value}),
                                  cls="qe-do")]
@@ -951,9 +949,8 @@ class PlayPage(Page):
         if np.state in PLAYABLE:
             running = (self.quest_id, n) in self._code_runs
             box = w.Textarea(value=last if isinstance(last, str) else node.starter_code,
-                             _dom_classes=("qe-code",),
+                             **_named(_("Your code"), "qe-code"),
                              **shared_models(w.Textarea, width="100%", height="220px"))
-            _named(box, _("Your code"))
             status = _html("<span class='qe-running'>" + plain_html(_("⏳ Running your code…"))
                            + "</span>" if running else "", "qe-run-status")
             run = _button(_("▶ Run my code"), lambda: self._run_code(n, box, run, status),
@@ -1070,8 +1067,9 @@ class PlayPage(Page):
             prompt = _html(f"<div class='qe-q'><span class='qe-qn'>{i}</span> "
                            f"{markdown_inline(q.prompt)}</div>")
             mark = (f"qe-answer-{q.id}",)
+            named = _named(_("Your answer to question {n}").format(n=i), *mark)
             if q.type == "choice":
-                field = w.RadioButtons(options=q.options, value=None, _dom_classes=mark,
+                field = w.RadioButtons(options=q.options, value=None, **named,
                                        **shared_models(w.RadioButtons, width="auto"))
                 fields[q.id] = lambda f=field: f.value
             elif q.type == "multi":
@@ -1081,11 +1079,9 @@ class PlayPage(Page):
                 fields[q.id] = lambda bs=boxes: [b.description for b in bs if b.value]
             else:
                 field = w.Text(placeholder=_("a number, like 0.5 or 1/2") if q.type == "number"
-                               else _("your answer"), _dom_classes=mark,
+                               else _("your answer"), **named,
                                **shared_models(w.Text, width="240px"))
                 fields[q.id] = lambda f=field: f.value
-            if q.type != "multi":  # each checkbox is named by its option already
-                _named(field, _("Your answer to question {n}").format(n=i))
             speak = self._speak(_("Question {n}.").format(n=i) + f" {q.prompt}" + (
                 ". " + _("The choices:") + " " + "; ".join(q.options)
                 if q.type in ("choice", "multi") else ""), _("question {n}").format(n=i))
@@ -1156,9 +1152,8 @@ class PlayPage(Page):
         else:
             saved = _html("")
         box = w.Textarea(placeholder=_("Write a few sentences..."), value="",
-                         _dom_classes=("qe-reflect",),
+                         **_named(_("Your reflection"), "qe-reflect"),
                          **shared_models(w.Textarea, width="100%", height="80px"))
-        _named(box, _("Your reflection"))
         save = _button(_("Save my reflection"), lambda: self._act("reflect", n, box.value), style="",
                        cls="qe-save-reflection")
         return [prompt, saved, box, save]
@@ -1207,15 +1202,14 @@ class PlayPage(Page):
                                                              ch["new"]), names="value")
             goal_rows.append(box)
         new_goal = w.Text(placeholder=_("A goal for this week..."),
-                          layout=w.Layout(width="320px", max_width="100%"))
-        new_goal.add_class("qe-new-goal")
-        _named(new_goal, _("A new goal"))
+                          layout=w.Layout(width="320px", max_width="100%"),
+                          **_named(_("A new goal"), "qe-new-goal"))
         add = _button(_("Add goal"), lambda: self._add_goal(new_goal.value), style="", cls="qe-add-goal")
         new_goal.on_submit(lambda box: self._add_goal(box.value))  # Enter adds it too
         interests = w.Text(value=", ".join(profile.interests),
                            placeholder=_("dinosaurs, football, drawing..."),
-                           layout=w.Layout(width="320px", max_width="100%"))
-        _named(interests, _("Your interests"))
+                           layout=w.Layout(width="320px", max_width="100%"),
+                           **_named(_("Your interests")))
         save_interests = _button(_("Save"), lambda: self._save_interests(interests.value), style="")
         interests.on_submit(lambda box: self._save_interests(box.value))
         def h2(text: str) -> str:

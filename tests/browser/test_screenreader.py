@@ -214,9 +214,8 @@ def test_live_regions_say_the_result_and_every_control_has_a_name(browser, serve
         teacher.review(item.submission_id, "approve", "Good")
         p.reload_and_login(student)
         p.select("checkpoint", TITLES["checkpoint"])
-        tree = ax_tree(p.page)
-        # the gate's form: every radio, box and button has a name a screen reader says
-        assert tree.find("radio"), "the checkpoint's choices"
+        # the gate's form (drawn after its title): every radio, box and button has a name
+        tree = eventually(p.page, lambda t: t.find("radio"), "the checkpoint's choices")
         assert not unnamed_controls(tree), unnamed_controls(tree)
         p.do("Check my mastery")  # nothing answered yet
         tree = eventually(p.page, lambda t: any("no answer yet" in r.text() for r in
