@@ -44,6 +44,7 @@ catalogs: setup
 		-o questengine/locale/questengine.pot questengine
 	$(VENV)/bin/pybabel update -i questengine/locale/questengine.pot -d questengine/locale \
 		-D questengine --no-fuzzy-matching --ignore-obsolete
+	$(PY) -c "from questengine.i18n import catalog_report; catalog_report()"
 
 bench: setup
 	$(PY) benchmarks/engine.py

@@ -67,7 +67,7 @@ from questengine.classroom import Classroom  # noqa: E402
 from questengine.graph import quest_graph  # noqa: E402
 from questengine.loader import load_quest, loads_quest  # noqa: E402
 from questengine.server import VoilaServer, free_port, notebooks_dir  # noqa: E402
-from questengine.ui.questmap import FRONT_END, map_edges, map_nodes  # noqa: E402
+from questengine.ui.questmap import FRONT_END, QuestMap, map_edges, map_nodes  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -246,7 +246,7 @@ def map_harness(browser, runs: int, size: int = MAP_NODES) -> list[tuple[float, 
         n["info"] = f"{n['title']} is locked: it opens after finishing the step before."
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
-    css = (FRONT_END / "questmap.css").read_text(encoding="utf-8")
+    css = QuestMap._css  # the stylesheet with the state colours in front
     page.set_content(f"<!doctype html><html><head><style>{css}</style></head>"
                      "<body style='margin:0'><div id='slot' style='width:900px'></div></body></html>")
     js = (FRONT_END / "questmap.js").read_text(encoding="utf-8")

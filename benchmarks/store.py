@@ -99,6 +99,7 @@ def service_child(path, name, target, barrier, results):
         session = c.login_student(CODE, name, PIN)
         progress = session.progress("chain")
         barrier.wait(timeout=300)
+        cpu = time.process_time()
         while progress.events < target:
             try:
                 progress = next_action(session, progress)()
@@ -111,12 +112,12 @@ def service_child(path, name, target, barrier, results):
                     break
                 progress = session.progress("chain")
         appended = progress.events
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
         c.store.close()
     except BaseException as err:
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), 0.0
         errors.append("".join(traceback.format_exception(err)))
-    results.put((name, appended, actions, lock_errors, errors, finished))
+    results.put((name, appended, actions, lock_errors, errors, finished, cpu))
 
 
 def next_action(session, progress):
@@ -144,6 +145,7 @@ def raw_child(path, name, rows, barrier, results):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         barrier.wait(timeout=300)
+        cpu = time.process_time()
         for row in rows:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -156,12 +158,12 @@ def raw_child(path, name, rows, barrier, results):
                 if "locked" in str(err) or "busy" in str(err):
                     lock_errors += 1
                 errors.append(f"{type(err).__name__}: {err}")
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
         conn.close()
     except BaseException as err:
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), 0.0
         errors.append("".join(traceback.format_exception(err)))
-    results.put((name, appended, appended, lock_errors, errors, finished))
+    results.put((name, appended, appended, lock_errors, errors, finished, cpu))
 
 
 def raw_pg_child(address, name, rows, barrier, results):
@@ -171,6 +173,7 @@ def raw_pg_child(address, name, rows, barrier, results):
     try:
         conn = psycopg.connect(address, autocommit=True)
         barrier.wait(timeout=300)
+        cpu = time.process_time()
         insert = INSERT.replace("?", "%s")
         for row in rows:
             try:
@@ -178,12 +181,12 @@ def raw_pg_child(address, name, rows, barrier, results):
                 appended += 1
             except psycopg.Error as err:
                 errors.append(f"{type(err).__name__}: {err}")
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
         conn.close()
     except BaseException as err:
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), 0.0
         errors.append("".join(traceback.format_exception(err)))
-    results.put((name, appended, appended, 0, errors, finished))
+    results.put((name, appended, appended, 0, errors, finished, cpu))
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -210,6 +213,7 @@ def run(target, argsets: list[tuple]) -> dict:
         "lock_errors": sum(r[3] for r in reports),
         "errors": [e for r in reports for e in r[4]],
         "crashed": sum(1 for p in procs if p.exitcode != 0),
+        "cpu": sum(r[6] for r in reports),  # CPU seconds of the clients (not the server's)
     }
 
 
@@ -239,7 +243,9 @@ def report(label: str, r: dict, expected: int, path: str) -> float:
     rate = r["appended"] / r["seconds"] if r["seconds"] > 0 else float("nan")
     print(f"{label}: {r['appended']:,} events in {r['seconds']:.2f} s = {rate:,.0f} events/s "
           f"({r['transactions']:,} transactions, "
-          f"{r['transactions'] / r['seconds']:,.0f} transactions/s)")
+          f"{r['transactions'] / r['seconds']:,.0f} transactions/s; clients' CPU "
+          f"{r['cpu'] / max(1, r['transactions']) * 1000:.2f} ms per transaction, "
+          f"{r['cpu'] / r['seconds']:.1f} cores busy)")
     print(f"{label}: lost rows {expected - stored} (expected {expected:,}, stored {stored:,}); "
           f"lock errors {r['lock_errors']}; other errors {len(r['errors']) - r['lock_errors']}; "
           f"crashed processes {r['crashed']}; integrity_check {integrity(path)}")
@@ -273,6 +279,8 @@ def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: s
             "lost": expected - count_events(service_db),
             "ms_service": service["seconds"] / max(1, service["transactions"]) * 1000,
             "ms_raw": raw["seconds"] / max(1, raw["transactions"]) * 1000,
+            "cpu_service": service["cpu"] / max(1, service["transactions"]) * 1000,
+            "cpu_raw": raw["cpu"] / max(1, raw["transactions"]) * 1000,
             "per_tx": service["appended"] / max(1, service["transactions"])}
 
 
@@ -314,6 +322,11 @@ def main() -> None:
                     + f" (load average {os.getloadavg()[0]:.1f})")
             if args.backend in ("sqlite", "both"):
                 busy_gives_up(tmp)
+                print("sqlite: one student alone: "
+                      + statements_per_action(os.path.join(tmp, "alone.db")))
+            if server is not None:
+                print("postgresql: one student alone: "
+                      + statements_per_action(server.fresh_address()))
         finally:
             if server is not None:
                 server.stop()
@@ -329,6 +342,8 @@ def main() -> None:
     rows = [("service events/s", "service", "{:,.0f}"), ("raw events/s", "raw", "{:,.0f}"),
             ("ratio service/raw", "ratio", "{:.2f}x"), ("lost events", "lost", "{:.0f}"),
             ("ms per service tx", "ms_service", "{:.2f}"), ("ms per raw tx", "ms_raw", "{:.2f}"),
+            ("CPU ms per service tx", "cpu_service", "{:.2f}"),
+            ("CPU ms per raw tx", "cpu_raw", "{:.2f}"),
             ("events per service tx", "per_tx", "{:.2f}")]
     for title, key, fmt in rows:
         print(f"{title:24}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
@@ -338,6 +353,62 @@ def main() -> None:
         print(f"{name}: ratio {min(ratios):.2f}-{max(ratios):.2f}x over {len(rs)} run(s) "
               f"(target >= 0.5x) -> {'meets' if min(ratios) >= 0.5 else 'BELOW'} the target; "
               f"{lost} lost")
+
+
+def statements_per_action(address: str, actions: int = 200) -> str:
+    """One student alone plays ``actions`` actions of the benchmark's plan through the service:
+    the statements sent per action and, for PostgreSQL, the round trips (a statement outside
+    a pipeline, a pipeline's sync or its end)."""
+    import collections
+
+    set_up(address, 1)
+    c = Classroom(address, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
+    session = c.login_student(CODE, "Student 00", PIN)
+    progress = session.progress("chain")
+    for _ in range(30):  # past the first steps: the benchmark's mix is mostly later actions
+        progress = next_action(session, progress)()
+    kinds: collections.Counter = collections.Counter()
+    trips = [0]
+    if is_postgres(address):
+        import psycopg
+        from psycopg.pq import PipelineStatus
+
+        execute, sync, leave = psycopg.Cursor.execute, psycopg.Pipeline.sync, \
+            psycopg.Pipeline.__exit__
+
+        def counted_execute(cur, query, *args, **kwargs):
+            kinds[str(query).split()[0].lower()] += 1
+            if cur.connection.info.pipeline_status == PipelineStatus.OFF:
+                trips[0] += 1  # outside a pipeline every statement waits for its answer
+            return execute(cur, query, *args, **kwargs)
+
+        def counted_sync(pipeline):
+            trips[0] += 1
+            return sync(pipeline)
+
+        def counted_leave(pipeline, *exc):
+            trips[0] += 1
+            return leave(pipeline, *exc)
+
+        psycopg.Cursor.execute, psycopg.Pipeline.sync = counted_execute, counted_sync
+        psycopg.Pipeline.__exit__ = counted_leave
+        try:
+            for _ in range(actions):
+                progress = next_action(session, progress)()
+        finally:
+            psycopg.Cursor.execute, psycopg.Pipeline.sync = execute, sync
+            psycopg.Pipeline.__exit__ = leave
+    else:
+        c.store.conn.set_trace_callback(lambda sql: kinds.update([sql.split()[0].lower()]))
+        for _ in range(actions):
+            progress = next_action(session, progress)()
+        c.store.conn.set_trace_callback(None)
+    c.store.close()
+    text = (f"{sum(kinds.values()) / actions:.2f} statements per action ("
+            + ", ".join(f"{k} {n / actions:.2f}" for k, n in kinds.most_common()) + ")")
+    if is_postgres(address):
+        text += f"; {trips[0] / actions:.2f} round trips per action (raw: 1 per event)"
+    return text
 
 
 def busy_gives_up(tmp: str, timeout: float = 0.05, retries: int = 2) -> None:

@@ -22,24 +22,27 @@ Everything here is pure: no I/O, no widgets.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import QuestEngineError
+from .errors import N_, QuestEngineError
+from .model import timed_minutes
 
 __all__ = ["Accommodations", "AccommodationError", "SUPPORTS", "adapt_node", "adapt_graph",
            "parse_accommodations"]
 
 #: Each support: its field and the words a teacher or a family reads.
+#: (marked for the translators' catalog: show them through the reader's gettext function)
 SUPPORTS = {
-    "read_aloud": "read aloud",
-    "larger_text": "larger text and spacing",
-    "extra_attempts": "more tries at checkpoints",
-    "extra_time": "more time on timed challenges",
-    "fewer_options": "fewer options",
-    "simple_text": "simpler text",
+    "read_aloud": N_("read aloud"),
+    "larger_text": N_("larger text and spacing"),
+    "extra_attempts": N_("more tries at checkpoints"),
+    "extra_time": N_("more time on timed challenges"),
+    "fewer_options": N_("fewer options"),
+    "simple_text": N_("simpler text"),
 }
 
 
@@ -63,22 +66,29 @@ class Accommodations(BaseModel):
         """Whether any support is on."""
         return self != Accommodations()
 
-    def words(self) -> list[str]:
-        """The supports that are on, in words (for the progress center and exports)."""
+    def words(self, translate: Callable[[str], str] | None = None) -> list[str]:
+        """The supports that are on, in words (for the progress center, the student's profile
+        and exports), in the reader's language when ``translate`` is their gettext function.
+
+        >>> Accommodations(read_aloud=True, extra_attempts=2).words()
+        ['read aloud', '2 more tries at checkpoints']
+        """
+        _ = translate or (lambda text: text)
         out = []
         if self.read_aloud:
-            out.append(SUPPORTS["read_aloud"])
+            out.append(_(SUPPORTS["read_aloud"]))
         if self.larger_text:
-            out.append(SUPPORTS["larger_text"])
+            out.append(_(SUPPORTS["larger_text"]))
         if self.extra_attempts:
-            out.append(f"{self.extra_attempts} more "
-                       f"{'try' if self.extra_attempts == 1 else 'tries'} at checkpoints")
+            out.append(_(N_("{n} more try at checkpoints") if self.extra_attempts == 1 else
+                         N_("{n} more tries at checkpoints")).format(n=self.extra_attempts))
         if self.extra_time > 1:
-            out.append(f"{self.extra_time:g}× time on timed challenges")
+            out.append(_("{factor}× time on timed challenges").format(
+                factor=f"{self.extra_time:g}"))
         if self.fewer_options:
-            out.append(SUPPORTS["fewer_options"])
+            out.append(_(SUPPORTS["fewer_options"]))
         if self.simple_text:
-            out.append(SUPPORTS["simple_text"])
+            out.append(_(SUPPORTS["simple_text"]))
         return out
 
 
@@ -130,7 +140,7 @@ def adapt_node(node, acc: Accommodations):
             update["instructions"] = node.text_simple
     if acc.extra_attempts and node.kind == "gate":
         update["max_attempts"] = min(100, node.max_attempts + acc.extra_attempts)
-    if acc.extra_time > 1 and getattr(node, "time_limit", None):
+    if acc.extra_time > 1 and timed_minutes(node):  # quizzes and gates, not a program's seconds
         update["time_limit"] = round(node.time_limit * acc.extra_time, 2)
     if acc.fewer_options:
         questions = getattr(node, "questions", None)

@@ -32,7 +32,7 @@ from typing import Any
 
 import networkx as nx
 
-from .errors import Problem, QuestEngineError, QuestFileError
+from .errors import N_, Message, Problem, QuestEngineError, QuestFileError, Step
 from .graph import layout, validate
 from .loader import SourceInfo, dumps_quest, keep_spelling, load_quest, parse_quest, save_quest
 from .model import NODE_KINDS, Quest
@@ -318,9 +318,9 @@ class QuestDraft:
         try:
             quest = parse_quest(copy.deepcopy(self._file_data()), "<draft>", self.registry)
         except QuestFileError as err:
-            return [Problem(p.message, path=p.path, code=p.code, nodes=self._nodes_of(p.path))
-                    for p in err.problems]
-        found = [Problem(p.message, path=p.path, code=p.code,
+            return [Problem(p.message, path=p.path, code=p.code, nodes=self._nodes_of(p.path),
+                            form=p.form) for p in err.problems]
+        found = [Problem(p.message, path=p.path, code=p.code, form=p.form,
                          nodes=p.nodes or self._nodes_of(p.path)) for p in validate(quest)]
         return found + self._authoring_problems(found)
 
@@ -339,15 +339,16 @@ class QuestDraft:
         touching = {end for e in self.edges for end in (e["from"], e["to"])}
         for i, n in enumerate(self.data["nodes"]):
             nid = n.get("id")
-            title = f"“{self.title_of(nid)}”"
+            step = Step(str(nid), self.title_of(nid))
             if len(ids) > 1 and nid not in touching:
-                out.append(Problem(f"{title} is not connected to any other step: draw a path "
-                                   "to it and from it", path=f"nodes[{i}]", code="unconnected",
-                                   nodes=(nid,)))
+                out.append(Problem.of(Message(N_("{step} is not connected to any other step: "
+                                                 "draw a path to it and from it"), step=step),
+                                      path=f"nodes[{i}]", code="unconnected", nodes=(nid,)))
             for where, text in _placeholders(n):
-                out.append(Problem(f"{title} still has the placeholder {where} “{text}”: write "
-                                   "your own", path=f"nodes[{i}]", code="placeholder",
-                                   nodes=(nid,)))
+                out.append(Problem.of(Message(N_("{step} still has the placeholder {where} "
+                                                 "“{text}”: write your own"), step=step,
+                                              where=Message(where), text=text),
+                                      path=f"nodes[{i}]", code="placeholder", nodes=(nid,)))
         return out
 
     def _nodes_of(self, path: str) -> tuple[str, ...]:
@@ -364,8 +365,8 @@ class QuestDraft:
 
 
 #: The texts the editor puts in new nodes: still there means not written yet.
-PLACEHOLDERS = {"Tell the story here.": "story text", "What should the student do?": "instructions",
-                "Your question?": "question"}
+PLACEHOLDERS = {"Tell the story here.": N_("story text"),
+                "What should the student do?": N_("instructions"), "Your question?": N_("question")}
 
 
 def _placeholders(node: dict) -> list[tuple[str, str]]:
@@ -376,7 +377,7 @@ def _placeholders(node: dict) -> list[tuple[str, str]]:
             out.append((PLACEHOLDERS[node[key]], node[key]))
     for q in node.get("questions") or []:
         if isinstance(q, dict) and q.get("prompt") in PLACEHOLDERS:
-            out.append(("question", q["prompt"]))
+            out.append((N_("question"), q["prompt"]))
     return out
 
 

@@ -12,13 +12,14 @@ checks access, reads the rows and hands them here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import networkx as nx
 
 from .csvsafe import csv_text
+from .errors import N_
 
 __all__ = [
     "NodeCounts", "Grid", "Struggle", "StruggleRules", "MasteryMatrix", "Group",
@@ -80,6 +81,7 @@ class Struggle:
     days: int | None = None
     attempts_left: int | None = None
     actions: tuple[str, ...] = ()
+    since: str | None = None  # when the student last moved there (UTC ISO), if known
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,10 @@ def grid(students: Iterable[dict], nodes: list[str], progress: Iterable[tuple],
     return Grid(students, list(nodes), dict(cells), dict(titles or {}))
 
 
+def _same(text: str) -> str:
+    return text
+
+
 NEED = {"out_of_attempts": 0, "stuck": 1, "returned": 2, "fails": 3, "mastery": 4,
         "inactive": 5}  # the order of the struggling list: who is stuck now comes first
 FINISHED = ("success",)
@@ -212,7 +218,8 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
                fails: Iterable[tuple] = (), stuck: Iterable[tuple] = (),
                returned: Iterable[tuple] = (), low_mastery: Iterable[tuple] = (),
                last_active: Iterable[tuple] = (), current: dict | None = None,
-               complete: Iterable[tuple[int, str]] = ()) -> list[Struggle]:
+               complete: Iterable[tuple[int, str]] = (),
+               translate: Callable[[str], str] | None = None) -> list[Struggle]:
     """Students who need help now, most urgent first, each with the reason and what would help.
 
     The rows are what the store's reads give, already cut by ``rules``:
@@ -222,7 +229,8 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
     (student, when or None) for every student of the class. ``current`` maps
     (student, quest, node) to the node's state now and ``complete`` holds the
     (student, quest) pairs finished: a struggle that is over (the step passed
-    since, the quest finished) is history, not a flag.
+    since, the quest finished) is history, not a flag. ``translate`` (the teacher's gettext
+    function; English by default) gives the reasons and help texts in their language.
 
     >>> now = datetime(2024, 9, 10)
     >>> found = struggling([{"id": 1, "name": "Al"}, {"id": 2, "name": "Bo"}], {}, now,
@@ -230,6 +238,7 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
     >>> [(s.name, s.reason) for s in found]
     [('Bo', 'has done nothing for 9 days'), ('Al', 'has not started any quest yet')]
     """
+    _ = translate or _same
     names = {s["id"]: s["name"] for s in students}
     current = current or {}
     complete = set(complete)
@@ -237,50 +246,56 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
     titles = {q: {n: G.nodes[n]["node"].title for n in G} for q, G in graphs.items()}
 
     def title(q, n):
-        return f"“{titles.get(q, {}).get(n, n)}”"
+        return _("“{title}”").format(title=titles.get(q, {}).get(n, n))
 
     def over(sid, q, node=None):
         return (sid, q) in complete or (node is not None and current.get((sid, q, node))
                                         in FINISHED)
 
-    def add(sid, q, node, kind, reason, help, need, days=None, left=None, actions=()):
+    def add(sid, q, node, kind, reason, help, need, days=None, left=None, actions=(),
+            since=None):
         out.append(Struggle(sid, names.get(sid, "?"), q, node, kind, reason, help, need,
-                            days, left, tuple(actions)))
+                            days, left, tuple(actions), since))
 
     for sid, q, node, n in fails:  # failed a gate (or any node) several times, not passed since
         if over(sid, q, node):
             continue
         spec = graphs[q].nodes[node]["node"] if q in graphs and node in graphs[q] else None
         kind = getattr(spec, "kind", "node")
-        what = "checkpoint" if kind == "gate" else "step"
         left = max(0, spec.max_attempts - n) if kind == "gate" else None
         state = current.get((sid, q, node), "")
+        reason = _(N_("did not pass the checkpoint {step} {n} times") if kind == "gate" else
+                   N_("did not pass the step {step} {n} times")).format(step=title(q, node), n=n)
         if left == 0 and state == "fail":
-            add(sid, q, node, "fails", f"did not pass the {what} {title(q, node)} {n} times",
-                "No attempts left: go over it together, then give one more attempt "
-                "(unlock) or mark it as done.", NEED["out_of_attempts"], left=0,
+            add(sid, q, node, "fails", reason,
+                _("No attempts left: go over it together, then give one more attempt "
+                  "(unlock) or mark it as done."), NEED["out_of_attempts"], left=0,
                 actions=("unlock", "approve", "reset"))
         else:
-            tries = ("" if left is None else "given another attempt" if left == 0 else
-                     f"{left} attempt{'s' if left != 1 else ''} left")
-            add(sid, q, node, "fails", f"did not pass the {what} {title(q, node)} {n} times",
-                f"Still trying ({tries}): a short talk or the extra practice may help."
-                if tries else "Still trying: a short talk may help.",
+            tries = ("" if left is None else _("given another attempt") if left == 0 else
+                     _(N_("{n} attempt left") if left == 1 else N_("{n} attempts left")).format(
+                         n=left))
+            add(sid, q, node, "fails", reason,
+                _("Still trying ({tries}): a short talk or the extra practice may help.").format(
+                    tries=tries) if tries else _("Still trying: a short talk may help."),
                 NEED["fails"], left=left, actions=("unlock", "reset"))
     for sid, q, node, state, updated in stuck:  # stuck on one node, now
         if over(sid, q, node):
             continue
         days = (now - datetime.fromisoformat(updated)).days
-        help = ("Read the feedback with them: the work is waiting for their revision."
-                if state == "returned" else "Ask what blocks them; reset the step if they "
-                "want a fresh start.")
-        add(sid, q, node, "stuck", f"has been on {title(q, node)} for {days} days", help,
-            NEED["stuck"], days, actions=("reset", "approve"))
+        help = (_("Read the feedback with them: the work is waiting for their revision.")
+                if state == "returned" else _("Ask what blocks them; reset the step if they "
+                                              "want a fresh start."))
+        add(sid, q, node, "stuck", _(N_("has been on {step} for {n} day") if days == 1 else
+                                     N_("has been on {step} for {n} days")).format(
+                                         step=title(q, node), n=days), help,
+            NEED["stuck"], days, actions=("reset", "approve"), since=updated)
     for sid, q, node, n in returned:  # work returned several times, not accepted since
         if over(sid, q, node) or current.get((sid, q, node)) == "fail":
             continue
-        add(sid, q, node, "returned", f"had work on {title(q, node)} returned {n} times",
-            "Show an example of finished work, or accept it as it is.", NEED["returned"],
+        add(sid, q, node, "returned", _("had work on {step} returned {n} times").format(
+                step=title(q, node), n=n),
+            _("Show an example of finished work, or accept it as it is."), NEED["returned"],
             actions=("approve", "reset"))
     comp_names = {c.id: c.name for G in graphs.values() for c in G.graph["quest"].competencies}
     weak: dict[tuple[int, str], list[tuple[float, str]]] = defaultdict(list)
@@ -290,25 +305,29 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
     for (sid, q), skills in weak.items():  # one item per student and quest: the weakest skill
         value, name = min(skills)
         more = len(skills) - 1
-        add(sid, q, None, "mastery",
-            f"shows {round(100 * value)}% mastery of {name} (below "
-            f"{round(100 * rules.mastery_below)}%)"
-            + (f", and {more} other skill{'s' if more > 1 else ''} below it" if more else ""),
-            "Suggest the extra practice, or group them with others who share this gap "
-            "(Mastery & groups).", NEED["mastery"])
+        reason = _("shows {percent}% mastery of {skill} (below {line}%)").format(
+            percent=round(100 * value), skill=name, line=round(100 * rules.mastery_below))
+        if more:
+            reason += _(N_(", and {n} other skill below it") if more == 1 else
+                        N_(", and {n} other skills below it")).format(n=more)
+        add(sid, q, None, "mastery", reason,
+            _("Suggest the extra practice, or group them with others who share this gap "
+              "(Mastery & groups)."), NEED["mastery"])
     since = (now - timedelta(days=rules.inactive_days)).isoformat()
     done_all = {sid for sid in names if graphs and all((sid, q) in complete for q in graphs)}
     for sid, when in last_active:  # no activity, with something left to do
         if sid in done_all:
             continue
         if when is None:
-            add(sid, None, None, "inactive", "has not started any quest yet",
-                "Check that they can log in (class code, name and PIN).", NEED["inactive"])
+            add(sid, None, None, "inactive", _("has not started any quest yet"),
+                _("Check that they can log in (class code, name and PIN)."), NEED["inactive"])
         elif when < since:
             days = (now - datetime.fromisoformat(when)).days
-            add(sid, None, None, "inactive", f"has done nothing for {days} days",
-                "Check in with them: a reminder of where they are may help.",
-                NEED["inactive"], days)
+            add(sid, None, None, "inactive", _(N_("has done nothing for {n} day") if days == 1
+                                               else N_("has done nothing for {n} days")).format(
+                                                   n=days),
+                _("Check in with them: a reminder of where they are may help."),
+                NEED["inactive"], days, since=when)
     return sorted(out, key=lambda s: (s.need, -(s.days if s.days is not None else -1),
                                       s.attempts_left if s.attempts_left is not None else 99,
                                       s.name.casefold(), s.quest_id or "", s.node or ""))

@@ -33,10 +33,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import center
 from .accommodations import Accommodations, adapt_graph, parse_accommodations
-from .engine import Action, Progress, act, explain, extend, replay
+from .engine import Action, Progress, act, explain, extend, replay, seconds_left
 from .errors import (
-    AccessDenied, ClassroomError, LoginError, LoginThrottled, ProgressError, QuestFileError,
-    QuestValidationError, SessionExpired,
+    N_, AccessDenied, ClassroomError, LoginError, LoginThrottled, Message, ProgressError,
+    QuestFileError, QuestValidationError, SessionExpired,
 )
 from .files import DEFAULT_LIMIT, FileStore, FileStoreError
 from .graph import quest_graph
@@ -284,6 +284,7 @@ class Classroom:
         self._local_graphs: dict[tuple[str, int, str], nx.DiGraph] = {}  # per language
         self._cache: dict[tuple[int, str], _Cached] = {}
         self._adapted: dict[tuple[int, Accommodations], nx.DiGraph] = {}
+        self._parsed: dict[tuple | None, Accommodations] = {}  # stored settings -> parsed
         self._dummy_hash = self.hasher.hash("not-a-real-pin")
 
     def stamp(self) -> str:
@@ -297,7 +298,7 @@ class Classroom:
             raise ClassroomError(f"{email!r} is not an email address")
         name = _clean_name(name, "teacher's name")
         if not isinstance(password, str) or len(password) < 8:
-            raise ClassroomError("a teacher password needs at least 8 characters")
+            raise ClassroomError(N_("a teacher password needs at least 8 characters"))
         if self.store.teacher_by_email(email):
             raise ClassroomError(f"a teacher with email {email} already exists")
         return self.store.add_teacher(email, name, self.hasher.hash(password), self.stamp())
@@ -311,9 +312,10 @@ class Classroom:
             code = self._new_class_code()
         code = code.strip().upper()
         if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{2,19}", code):
-            raise ClassroomError(f"class code {code!r} must be 3-20 letters, digits or '-'")
+            raise ClassroomError(N_("class code {code!r} must be 3-20 letters, digits or '-'"),
+                                 code=code)
         if self.store.get_class(code):
-            raise ClassroomError(f"class code {code} is taken; choose another")
+            raise ClassroomError(N_("class code {code} is taken; choose another"), code=code)
         self.store.add_class(code, name, teacher["id"], self.stamp())
         return code
 
@@ -362,7 +364,7 @@ class Classroom:
     def _check_pin(pin: Any) -> str:
         pin = str(pin).strip()
         if not re.fullmatch(r"\d{4,8}", pin):
-            raise ClassroomError("a PIN is 4 to 8 digits")
+            raise ClassroomError(N_("a PIN is 4 to 8 digits"))
         return pin
 
     def _import_roster(self, class_code: str, source: str | Path) -> list[StudentLogin]:
@@ -622,9 +624,11 @@ class Classroom:
             key, now, now - self.window.total_seconds(), self._wait_after)
         if attempt is None:
             seconds = max(1, math.ceil(wait))
-            raise LoginThrottled(f"Too many wrong tries. Wait {seconds} second"
-                                 f"{'s' if seconds != 1 else ''}, then try again, or ask your "
-                                 "teacher for help.", wait=seconds)
+            raise LoginThrottled(N_("Too many wrong tries. Wait {seconds} second, then try "
+                                    "again, or ask your teacher for help.") if seconds == 1 else
+                                 N_("Too many wrong tries. Wait {seconds} seconds, then try "
+                                    "again, or ask your teacher for help."), wait=seconds,
+                                 seconds=seconds)
         return attempt
 
     def _verify(self, stored_hash: str, secret: str) -> bool:
@@ -637,15 +641,15 @@ class Classroom:
         code = str(class_code or "").strip().upper()
         klass = self.store.get_class(code)
         if klass is None:
-            raise LoginError(f"There is no class with the code “{class_code}”. Check the code "
-                             "your teacher gave you.")
+            raise LoginError(N_("There is no class with the code “{code}”. Check the code your "
+                                "teacher gave you."), code=class_code)
         key = student_login_key(code, str(name or ""))
         self._attempt(key)
         student = self.store.student_by_name(code, name_key(str(name or "")))
         ok = self._verify(student["pin_hash"] if student else self._dummy_hash, str(pin or ""))
         if not (student and ok):
-            raise LoginError(f"That name and PIN do not match in class {code}. Check them, or ask "
-                             "your teacher.")
+            raise LoginError(N_("That name and PIN do not match in class {code}. Check them, or "
+                                "ask your teacher."), code=code)
         self.store.clear_login_failures(key)
         return StudentSession(self, student, self._start_session("student", student["id"]))
 
@@ -657,7 +661,7 @@ class Classroom:
         ok = self._verify(teacher["password_hash"] if teacher else self._dummy_hash,
                           str(password or ""))
         if not (teacher and ok):
-            raise LoginError("That email and password do not match.")
+            raise LoginError(N_("That email and password do not match."))
         self.store.clear_login_failures(key)
         return TeacherSession(self, teacher, self._start_session("teacher", teacher["id"]))
 
@@ -677,7 +681,8 @@ class Classroom:
         if role not in (None, "teacher", "student"):
             raise ClassroomError(f"a hub login's role is 'teacher' or 'student', got {role!r}")
         if not name:
-            raise LoginError("This page did not get your hub account. Log in to the hub again.")
+            raise LoginError(N_("This page did not get your hub account. Log in to the hub "
+                                "again."))
         if role in (None, "teacher"):
             teacher = self.store.teacher_by_hub(name)
             if teacher is not None:
@@ -691,12 +696,14 @@ class Classroom:
             return StudentSession(self, student, self._start_session("student", student["id"]))
         if len(rows) > 1:
             codes = ", ".join(r["class_code"] for r in rows)
-            raise LoginError(f"Your hub account “{name}” is on the roster of several classes "
-                             f"({codes}). Open the quest from your class's course page.")
-        who = {"teacher": "teacher", "student": "student"}.get(role or "", "teacher or student")
-        raise LoginError(f"Your hub account “{name}” is not on any class roster as a {who}. "
-                         "Ask your teacher (or the school's administrator) to add your hub "
-                         "username to the roster.")
+            raise LoginError(N_("Your hub account “{name}” is on the roster of several classes "
+                                "({codes}). Open the quest from your class's course page."),
+                             name=name, codes=codes)
+        who = {"teacher": N_("teacher"), "student": N_("student")}.get(role or "",
+                                                                       N_("teacher or student"))
+        raise LoginError(N_("Your hub account “{name}” is not on any class roster as a {who}. "
+                            "Ask your teacher (or the school's administrator) to add your hub "
+                            "username to the roster."), name=name, who=Message(who))
 
     def set_hub_username(self, kind: str, user_id: int, hub_username: str | None) -> None:
         """Map a teacher or student to a JupyterHub username (``None`` removes the mapping)."""
@@ -761,20 +768,22 @@ class Classroom:
         row = (self.store.session(token_hash) if quest is None
                else self.store.session_for_quest(token_hash, *quest))
         if row is None or datetime.fromisoformat(row["expires"]) <= self.clock():
-            raise SessionExpired("Your session has ended. Please log in again.")
+            raise SessionExpired(N_("Your session has ended. Please log in again."))
         return row
 
     # playing (for sessions) -------------------------------------------------------------------
 
     def _current(self, student_id: int, quest_id: str, catch_up: bool = True,
-                 version: int | None = None) -> "_Cached":
+                 version: int | None = None,
+                 accommodations: Accommodations | None = None) -> "_Cached":
         """The student's progress in a quest, caught up with events other processes wrote.
 
         ``catch_up=False`` skips the read of newer events when this process has the
         student's progress cached (an action confirms it under the write lock anyway);
-        ``version`` is the quest's latest version when the caller has just read it.
+        ``version`` is the quest's latest version and ``accommodations`` the student's
+        when the caller has just read them (with the session).
         """
-        G = self.student_graph(student_id, quest_id, version)
+        G = self.student_graph(student_id, quest_id, version, accommodations=accommodations)
         key = (student_id, quest_id)
         cached = self._cache.get(key)
         if cached is None or cached.progress.graph is not G:
@@ -792,7 +801,8 @@ class Classroom:
         return cached
 
     def _play(self, student_id: int, quest_id: str, action: Action, role: str,
-              actor: str, version: int | None = None) -> Progress:
+              actor: str, version: int | None = None,
+              accommodations: Accommodations | None = None) -> Progress:
         """Check an action with the engine and record it, or raise and write nothing.
 
         The check runs on the cached progress outside the write lock; inside
@@ -806,7 +816,8 @@ class Classroom:
             # again: the write lock below confirms nobody wrote meanwhile (one read fewer per
             # action); a refusal is only final once checked on the caught-up progress
             cached = self._current(student_id, quest_id, catch_up=attempt > 0,
-                                   version=version if attempt == 0 else None)
+                                   version=version if attempt == 0 else None,
+                                   accommodations=accommodations)
             G = cached.progress.graph
             try:
                 new = act(G, cached.progress, action, role=role, actor=actor, at=self.stamp())
@@ -839,10 +850,21 @@ class Classroom:
 
     def accommodations(self, student_id: int) -> Accommodations:
         """The supports a teacher set for this student (none by default)."""
-        return parse_accommodations(self.store.accommodations([student_id]).get(student_id))
+        return self._accommodations(self.store.accommodations([student_id]).get(student_id))
+
+    def _accommodations(self, settings: dict | None) -> Accommodations:
+        """Stored settings parsed (each distinct set of settings once per process)."""
+        key = tuple(sorted(settings.items())) if settings else None
+        acc = self._parsed.get(key)
+        if acc is None:
+            if len(self._parsed) > 256:
+                self._parsed.clear()
+            acc = self._parsed[key] = parse_accommodations(settings)
+        return acc
 
     def student_graph(self, student_id: int, quest_id: str, version: int | None = None,
-                      language: str | None = None) -> nx.DiGraph:
+                      language: str | None = None,
+                      accommodations: Accommodations | None = None) -> nx.DiGraph:
         """The quest graph this student plays: the published one, adapted to their
         accommodations (more tries at gates, fewer options, simpler text, more time).
         Every action of the student and every view of their progress uses it; with a
@@ -850,7 +872,7 @@ class Classroom:
         showing: the same nodes, edges and answers)."""
         G = (self.localized_graph(quest_id, language) if language
              else self.graph(quest_id, version))
-        acc = self.accommodations(student_id)
+        acc = accommodations if accommodations is not None else self.accommodations(student_id)
         if not acc.any():
             return G
         key = (id(G), acc)
@@ -880,7 +902,7 @@ class _Session:
 
     def __init__(self, classroom: Classroom, row: dict | None, token: str):
         if row is None:
-            raise SessionExpired("This account no longer exists. Please log in again.")
+            raise SessionExpired(N_("This account no longer exists. Please log in again."))
         self._classroom = classroom
         self._row = row
         self.token = token
@@ -888,7 +910,7 @@ class _Session:
     def _check(self, quest: tuple[str, str] | None = None) -> dict:
         row = self._classroom._session_row(self.token, quest)
         if row["kind"] != self.kind or row["user_id"] != self._row["id"]:
-            raise AccessDenied("this session belongs to someone else")
+            raise AccessDenied(N_("this session belongs to someone else"))
         return row
 
     def logout(self) -> None:
@@ -914,10 +936,16 @@ class StudentSession(_Session):
 
     def _assigned(self, quest_id: str) -> int | None:
         """Check the session and the assignment; the quest's latest version (one read)."""
+        return self._assigned_row(quest_id)["latest_version"]
+
+    def _assigned_row(self, quest_id: str) -> dict:
+        """The session row, checked, with the quest's latest version and the student's
+        accommodations (one read per action)."""
         row = self._check((self.class_code, quest_id))
         if not row["assigned"]:
-            raise AccessDenied(f"the quest {quest_id!r} is not assigned to your class")
-        return row["latest_version"]
+            raise AccessDenied(N_("the quest {quest!r} is not assigned to your class"),
+                               quest=quest_id)
+        return row
 
     def quests(self) -> list[QuestCard]:
         """The quests assigned to the student's class, with progress."""
@@ -962,12 +990,26 @@ class StudentSession(_Session):
         return explain(self.progress(quest_id), node)
 
     def _do(self, quest_id: str, action: Action) -> Progress:
-        version = self._assigned(quest_id)
-        return self._classroom._play(self._sid, quest_id, action, "student",
-                                     f"student:{self._sid}", version)
+        row = self._assigned_row(quest_id)
+        c = self._classroom
+        return c._play(self._sid, quest_id, action, "student", f"student:{self._sid}",
+                       row["latest_version"], c._accommodations(row["accommodations"]))
 
     def open(self, quest_id: str, node: str) -> Progress:
+        """Open a step (for a timed challenge: start its clock, stamped with the service's)."""
         return self._do(quest_id, Action("open", node))
+
+    def time_left(self, quest_id: str, node: str) -> float | None:
+        """Seconds left on a started timed challenge, by the service's clock.
+
+        ``None`` when the step is not timed or not started. The limit is the student's own
+        (longer with the "more time" support). The page only shows it, counting down: the
+        engine decides when the answer arrives whether it came in time.
+        """
+        progress = self.progress(quest_id)
+        if node not in progress.nodes:
+            raise ProgressError(f"there is no step {node!r} in this quest", node)
+        return seconds_left(progress.graph, progress, node, self._classroom.stamp())
 
     def choose(self, quest_id: str, node: str, option: str) -> Progress:
         return self._do(quest_id, Action("choose", node, option=option))
@@ -995,8 +1037,8 @@ class StudentSession(_Session):
         since = (c.clock() - timedelta(minutes=1)).isoformat(timespec="microseconds")
         if c.reflections_a_minute is not None and \
                 c.store.reflections_since(self._sid, since) >= c.reflections_a_minute:
-            raise ProgressError("You have written a lot of reflections just now. Take a "
-                                "breath and try again in a minute.")
+            raise ProgressError(N_("You have written a lot of reflections just now. Take a "
+                                   "breath and try again in a minute."))
         return self._do(quest_id, Action("reflect", node, text=text))
 
     # the learner profile
@@ -1024,7 +1066,42 @@ class StudentSession(_Session):
         """Show one reflection to the family (or hide it again). Reflections start unshared."""
         self._check()
         if not self._classroom.store.share_reflection(self._sid, reflection_id, bool(shared)):
-            raise ClassroomError(f"you have no reflection {reflection_id!r}")
+            raise ClassroomError(N_("you have no reflection {id!r}"), id=reflection_id)
+
+    # messages with the teacher (issue 16)
+
+    def messages(self) -> list[dict]:
+        """The student's thread with their teacher, oldest first: ``id``, ``sender``
+        (``teacher`` or ``student``), ``author``, ``text`` (markdown; pages render it
+        sanitized), ``at`` (UTC ISO) and ``read_at`` (when the other side read it, or None)."""
+        self._check()
+        return [_message(m) for m in self._classroom.store.student_messages([self._sid])]
+
+    def unread_messages(self) -> list[dict]:
+        """The teacher's messages the student has not marked as read yet."""
+        return [m for m in self.messages() if m["sender"] == "teacher" and not m["read_at"]]
+
+    def mark_messages_read(self, upto: int | None = None) -> int:
+        """Mark the teacher's messages as read (up to message id ``upto``); how many were new."""
+        self._check()
+        if upto is None:
+            upto = max((m["id"] for m in self.messages()), default=0)
+        return self._classroom.store.mark_student_messages_read(
+            self._sid, "teacher", int(upto), self._classroom.stamp())
+
+    def reply(self, text: str) -> dict:
+        """Write back to the teacher (sanitized when shown, like every text)."""
+        from .family import _clean_text
+        from .i18n import _
+
+        self._check()
+        text = _clean_text(text, _("message"))
+        at = self._classroom.stamp()
+        teacher = self._classroom.class_teacher(self.class_code)
+        mid = self._classroom.store.add_student_message(self._sid, teacher, "student", self.name,
+                                                        text, at)
+        return {"id": mid, "sender": "student", "author": self.name, "text": text, "at": at,
+                "read_at": None}
 
     def asset(self, quest_id: str, path: str) -> tuple[bytes, str, str | None]:
         """A file the quest ships (its ``assets:``), for this student: (bytes, type, captions path).
@@ -1038,10 +1115,11 @@ class StudentSession(_Session):
         listed = {a.path: a for a in quest.assets}
         captions = {a.captions for a in quest.assets if a.captions}
         if path not in listed and path not in captions:
-            raise ClassroomError("this quest has no such material")
+            raise ClassroomError(N_("this quest has no such material"))
         row = self._classroom.store.quest_asset(quest_id, quest.version, path)
         if row is None or not self._classroom.files.exists(row["sha256"]):
-            raise ClassroomError("this material is not on the server: ask your teacher for it")
+            raise ClassroomError(N_("this material is not on the server: ask your teacher for "
+                                    "it"))
         asset = listed.get(path)
         return (self._classroom.files.read(row["sha256"]), row["mime"],
                 asset.captions if asset is not None else None)
@@ -1108,9 +1186,9 @@ class StudentSession(_Session):
     def set_interests(self, interests: list[str]) -> list[str]:
         self._check()
         if not isinstance(interests, (list, tuple)):
-            raise ClassroomError("interests are a list of short texts")
+            raise ClassroomError(N_("interests are a list of short texts"))
         if len(interests) > 20:
-            raise ClassroomError("at most 20 interests")
+            raise ClassroomError(N_("at most 20 interests"))
         cleaned = [_clean_name(i, "interest") for i in interests]
         saved = self._classroom.store.profile(self._sid)
         self._classroom.store.save_profile(self._sid, cleaned, saved["goals"],
@@ -1121,14 +1199,14 @@ class StudentSession(_Session):
         self._check()
         text = (text or "").strip() if isinstance(text, str) else ""
         if not text:
-            raise ClassroomError("a goal needs some words")
+            raise ClassroomError(N_("a goal needs some words"))
         if len(text) > MAX_SHORT_TEXT:
-            raise ClassroomError(f"a goal is at most {MAX_SHORT_TEXT} characters")
+            raise ClassroomError(N_("a goal is at most {most} characters"), most=MAX_SHORT_TEXT)
         store = self._classroom.store
         with store.write():
             saved = store.profile(self._sid)
             if len(saved["goals"]) >= 50:
-                raise ClassroomError("at most 50 goals; mark some done or remove them")
+                raise ClassroomError(N_("at most 50 goals; mark some done or remove them"))
             goal = {"id": secrets.token_hex(4), "text": text, "done": False,
                     "created": self._classroom.stamp()}
             store.save_profile(self._sid, saved["interests"], saved["goals"] + [goal],
@@ -1147,10 +1225,14 @@ class StudentSession(_Session):
         with store.write():
             saved = store.profile(self._sid)
             if not any(g["id"] == goal_id for g in saved["goals"]):
-                raise ClassroomError(f"you have no goal {goal_id!r}")
+                raise ClassroomError(N_("you have no goal {id!r}"), id=goal_id)
             goals = [g if g["id"] != goal_id else change(g) for g in saved["goals"]]
             store.save_profile(self._sid, saved["interests"], [g for g in goals if g],
                                self._classroom.stamp())
+
+
+def _message(row: dict) -> dict:
+    return {k: row[k] for k in ("id", "sender", "author", "text", "at", "read_at")}
 
 
 def _attempts(G: nx.DiGraph, p: Progress) -> dict[str, list[dict]]:
@@ -1200,21 +1282,58 @@ class TeacherSession(_Session):
     def teacher_id(self) -> int:
         return self._row["id"]
 
+    @property
+    def language(self) -> str | None:
+        """The interface language the teacher chose (None: the browser's preference)."""
+        row = self._classroom.store.teacher(self.teacher_id)
+        return row.get("language") if row else None
+
+    def set_language(self, language: str) -> str:
+        """Keep ``language`` (``en``, ``es``) as this teacher's interface language."""
+        from .i18n import check_language
+
+        self._check()
+        code = check_language(language)
+        self._classroom.store.set_teacher_language(self.teacher_id, code)
+        return code
+
     def classes(self) -> list[dict]:
         self._check()
         return self._classroom.store.classes_of(self.teacher_id)
 
+    #: the teacher's time zone, as the browser reports it (None until then: the server's)
+    time_zone = None
+
+    def set_time_zone(self, name: str):
+        """Show times in this IANA zone (``America/Chicago``); returns its ZoneInfo.
+
+        The page sends the browser's zone (Intl.DateTimeFormat); it only changes how
+        times are shown to this teacher, so it is kept on the session, not stored."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        self._check()
+        text = str(name or "").strip()
+        try:
+            if not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", text):
+                raise ValueError(text)
+            zone = ZoneInfo(text)
+        except (ValueError, ZoneInfoNotFoundError) as err:
+            raise ClassroomError(f"{text[:60]!r} is not a time zone; use a name like "
+                                 "'America/Chicago', 'Europe/Paris' or 'UTC'") from err
+        self.time_zone = zone
+        return zone
+
     def _own_class(self, class_code: str) -> str:
         code = str(class_code or "").strip().upper()
         if code not in {c["code"] for c in self.classes()}:
-            raise AccessDenied(f"class {class_code!r} is not one of your classes")
+            raise AccessDenied(N_("class {code!r} is not one of your classes"), code=class_code)
         return code
 
     def _own_student(self, student_id: int) -> dict:
         self._check()
         row = self._classroom.store.student(student_id)
         if row is None or row["class_code"] not in {c["code"] for c in self.classes()}:
-            raise AccessDenied(f"student {student_id!r} is not in your classes")
+            raise AccessDenied(N_("student {id!r} is not in your classes"), id=student_id)
         return row
 
     def accommodations(self, student_id: int) -> Accommodations:
@@ -1331,7 +1450,7 @@ class TeacherSession(_Session):
         self._check()
         sub = self._classroom.store.submission(submission_id)
         if sub is None:
-            raise ClassroomError(f"there is no submission {submission_id!r}")
+            raise ClassroomError(N_("there is no submission {id!r}"), id=submission_id)
         self._own_student(sub["student_id"])
         return self._classroom._play(sub["student_id"], sub["quest_id"],
                                      Action("review", sub["node"], decision=decision,
@@ -1407,8 +1526,10 @@ class TeacherSession(_Session):
                            {n: G.nodes[n]["node"].title for n in G})
 
     def struggling(self, class_code: str,
-                   rules: center.StruggleRules = center.StruggleRules()) -> list[center.Struggle]:
-        """Students of a class who need help now, most urgent first (see center.struggling)."""
+                   rules: center.StruggleRules = center.StruggleRules(), *,
+                   translate=None) -> list[center.Struggle]:
+        """Students of a class who need help now, most urgent first (see center.struggling),
+        the reasons in the teacher's language when ``translate`` is their gettext function."""
         graphs = self._class_graphs(class_code)
         code, quests, store = class_code.strip().upper(), list(graphs), self._classroom.store
         now = self._classroom.clock()
@@ -1423,7 +1544,7 @@ class TeacherSession(_Session):
             stuck=store.stuck_nodes(code, quests, center.stuck_before(now, rules)),
             returned=store.returned_counts(code, quests, rules.returned),
             low_mastery=store.low_mastery(code, quests, rules.mastery_below),
-            last_active=store.last_activity(code))
+            last_active=store.last_activity(code), translate=translate)
 
     def mastery(self, class_code: str) -> center.MasteryMatrix:
         code, store = self._own_class(class_code), self._classroom.store
@@ -1517,7 +1638,7 @@ class TeacherSession(_Session):
         self._check()
         sub = self._classroom.store.submission(submission_id)
         if sub is None:
-            raise ClassroomError(f"there is no submission {submission_id!r}")
+            raise ClassroomError(N_("there is no submission {id!r}"), id=submission_id)
         self._own_student(sub["student_id"])
         return self._classroom.store.submission_files([submission_id])
 
@@ -1595,7 +1716,7 @@ class TeacherSession(_Session):
         from .family import _clean_text
 
         self._own_student(student_id)
-        text = _clean_text(text, "note")
+        text = _clean_text(text, Message(N_("note")))
         links = [l for l in self._classroom.store.class_family_links(
             self._classroom.store.student(student_id)["class_code"])
             if l["student_id"] == student_id and l["status"] == "approved"
@@ -1613,7 +1734,7 @@ class TeacherSession(_Session):
         from .family import _clean_text
 
         code = self._own_class(class_code)
-        text = _clean_text(text, "note")
+        text = _clean_text(text, Message(N_("note")))
         links = [l for l in self._classroom.store.class_family_links(code)
                  if l["status"] == "approved"]
         at = self._classroom.stamp()
@@ -1625,6 +1746,45 @@ class TeacherSession(_Session):
         """Every note between the teacher and the student's families, oldest first."""
         self._own_student(student_id)
         return self._classroom.store.family_messages(student_id)
+
+    # messages to students (issue 16)
+
+    def message_student(self, student_id: int, text: str) -> dict:
+        """A message to one of your students, shown on their play page until they read it."""
+        from .family import _clean_text
+        from .i18n import _
+
+        self._own_student(student_id)
+        text = _clean_text(text, _("message"))
+        at = self._classroom.stamp()
+        mid = self._classroom.store.add_student_message(student_id, self.teacher_id, "teacher",
+                                                        self.name, text, at)
+        return {"id": mid, "sender": "teacher", "author": self.name, "text": text, "at": at,
+                "read_at": None}
+
+    def message_class(self, class_code: str, text: str) -> int:
+        """The same message to every student of one of your classes; how many got it."""
+        from .family import _clean_text
+        from .i18n import _
+
+        code = self._own_class(class_code)
+        text = _clean_text(text, _("message"))
+        at = self._classroom.stamp()
+        students = self._classroom.store.students_in(code)
+        self._classroom.store.add_student_messages(
+            [(s["id"], self.teacher_id, "teacher", self.name, text, at) for s in students])
+        return len(students)
+
+    def student_messages(self, student_id: int, mark_read: bool = False) -> list[dict]:
+        """The thread with one student, oldest first (see StudentSession.messages);
+        ``mark_read`` marks the student's replies as read by you."""
+        self._own_student(student_id)
+        store = self._classroom.store
+        thread = [_message(m) for m in store.student_messages([student_id])]
+        if mark_read and any(m["sender"] == "student" and not m["read_at"] for m in thread):
+            store.mark_student_messages_read(student_id, "student",
+                                             max(m["id"] for m in thread), self._classroom.stamp())
+        return thread
 
     def untranslated(self, quest_id: str, language: str) -> list[dict]:
         """A quest's texts with no translation into ``language`` (for a translator)."""

@@ -16,19 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import networkx as nx
 
-from .errors import ProgressError
+from .errors import N_, Message, ProgressError, Step
 from .grading import check_answers, grade
 from .graph import outcomes, title
 from .mastery import BKT, Observation, estimate
+from .model import timed_minutes
 from .rewards import BUILTIN_BADGES, BadgeRule, earned_badges, level_for
 
 __all__ = [
     "STATES", "EVENT_TYPES", "ACTION_TYPES", "Event", "Action", "Submission", "Review", "Pick",
     "NodeProgress", "Progress", "replay", "extend", "available", "explain", "act",
+    "TIME_GRACE", "TIME_UP", "deadline", "seconds_left",
 ]
 
 STATES = ("locked", "available", "in_progress", "pending_review", "returned", "success", "fail",
@@ -39,8 +42,13 @@ ROLES = ("student", "teacher", "system")
 REVIEW_DECISIONS = ("approve", "fail", "return")
 OVERRIDES = ("unlock", "reset", "approve", "award")
 MAX_TEXT = 20_000
-CHECKER_FAILED = "The checker for this step failed; your teacher has been told. Try again later."
+CHECKER_FAILED = N_("The checker for this step failed; your teacher has been told. Try again "
+                    "later.")
 PLAYABLE = ("available", "in_progress", "returned")
+#: how late an answer to a timed challenge may arrive and still count as in time (the network,
+#: a loaded server): answers stamped after the start + the limit + this are out of time
+TIME_GRACE = timedelta(seconds=15)
+TIME_UP = "time"  # the ``reason`` of a timed challenge's failed attempt when time was up
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,8 @@ class NodeProgress:
     history: list[dict] = field(default_factory=list)
     tries: int = 0  # answers checked in this round (plugin kinds may allow several)
     report: dict = field(default_factory=dict)  # the last check's feedback and details
+    started: str = ""  # when this round was opened (a timed challenge's clock starts here)
+    time_up: bool = False  # this round's attempt came after a timed challenge's time was up
     # internal: None (untouched), "open", "pending", "returned" or "done"
     status: str | None = field(default=None, repr=False)
     paid: set = field(default_factory=set, repr=False)
@@ -159,6 +169,11 @@ class NodeProgress:
         new.history = list(self.history)
         new.report = dict(self.report)
         return new
+
+    @property
+    def opened(self) -> bool:
+        """Whether this round was opened (a timed challenge's clock runs from then)."""
+        return self.status is not None
 
     @property
     def feedback(self) -> list[Review]:
@@ -281,6 +296,7 @@ def _on_open(G, p: Progress, np: NodeProgress, ev: Event) -> None:
     _touch(p, np)
     if np.status is None:
         np.status = "open"
+        np.started = ev.at
     np.retry_ready = False
     p.current = np.id
 
@@ -333,6 +349,7 @@ def _on_review(G, p, np, ev) -> None:
 
 
 def _on_complete(G, p, np, ev) -> None:
+    np.time_up = ev.data.get("reason") == TIME_UP
     _finish(G, p, np, ev.data.get("outcome", "success"))
     source_of_retry = G.graph["retry"].get(np.id)
     if source_of_retry is not None:
@@ -399,6 +416,7 @@ def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = Fa
             np.status = np.outcome = np.score = np.answers = np.option = None
             np.results = {}
             np.tries, np.report = 0, {}
+            np.started, np.time_up = "", False
             np.retry_ready = False
             np.by_teacher = False
             if n != start:
@@ -525,7 +543,6 @@ def _same(message: str) -> str:
     return message
 
 
-N_ = _same  # marks a sentence for the translators' catalog (Babel extracts N_ and _ calls)
 _NEEDS = {"done": N_("finishing {step}"), "success": N_("passing {step}"),
           "fail": N_("not passing {step}")}
 
@@ -639,31 +656,86 @@ def act(G: nx.DiGraph, progress: Progress, action: Action, *, role: str = "stude
                    action, event)
 
 
-def _text(value: Any, what: str, node: str) -> str:
+def _step(G, n: str) -> Step:
+    """A step named in a refusal: shown with its title in the reader's graph."""
+    model = G.nodes[n].get("node") if n in G else None
+    return Step(n, getattr(model, "title", None) or n)
+
+
+@dataclass(frozen=True)
+class _OptionName:
+    """An option named in a refusal: its label in the reader's graph, else the original."""
+
+    node: str
+    option: str
+    label: str
+
+    def render(self, translate=None, names=None) -> str:
+        label = self.label
+        model = names.nodes[self.node].get("node") if names is not None and \
+            self.node in names else None
+        for o in getattr(model, "options", None) or ():
+            if getattr(o, "id", None) == self.option and getattr(o, "label", None):
+                label = o.label
+        return ((translate or _same)("“{title}”")).format(title=label)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True)
+class _Why:
+    """Why a step cannot be played, as :func:`explain` says it in the reader's language."""
+
+    progress: Progress
+    node: str
+
+    def render(self, translate=None, names=None) -> str:
+        return explain(self.progress, self.node, translate=translate, names=names)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _text(value: Any, what: Message, node: str) -> str:
     """Text a person typed, trimmed; a clear error for anything that is not text."""
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ProgressError(f"{what} must be text, got {type(value).__name__}", node)
+        raise ProgressError(N_("{what} must be text, got {type}"), node, what=what,
+                            type=type(value).__name__)
     value = value.strip()
     if len(value) > MAX_TEXT:
-        raise ProgressError(f"{what} is {len(value):,} characters; the most is {MAX_TEXT:,} "
-                            "(share a link for longer work)", node)
+        raise ProgressError(N_("{what} is {n:,} characters; the most is {most:,} (share a link "
+                               "for longer work)"), node, what=what, n=len(value), most=MAX_TEXT)
     return value
+
+
+#: "You cannot ... yet/now" for each action, whole sentences for the translators
+_CANNOT_YET = {"open": N_("You cannot open {step} yet. {why}"),
+               "choose in": N_("You cannot choose in {step} yet. {why}"),
+               "answer": N_("You cannot answer {step} yet. {why}"),
+               "submit work for": N_("You cannot submit work for {step} yet. {why}"),
+               "complete": N_("You cannot complete {step} yet. {why}")}
+_CANNOT_NOW = {"open": N_("You cannot open {step} now. {why}"),
+               "choose in": N_("You cannot choose in {step} now. {why}"),
+               "answer": N_("You cannot answer {step} now. {why}"),
+               "submit work for": N_("You cannot submit work for {step} now. {why}"),
+               "complete": N_("You cannot complete {step} now. {why}")}
 
 
 def _playable(G, p: Progress, np: NodeProgress, verb: str) -> None:
     if np.state in PLAYABLE:
         return
-    name = title(G, np.id)
+    step = _step(G, np.id)
     if np.state in ("locked", "closed"):
-        raise ProgressError(f"You cannot {verb} {name} yet. {explain(p, np.id)}", np.id)
+        raise ProgressError(_CANNOT_YET[verb], np.id, step=step, why=_Why(p, np.id))
     if np.state == "pending_review":
-        raise ProgressError(f"{name} is waiting for your teacher's review; you can change it "
-                            "only if your teacher returns it.", np.id)
+        raise ProgressError(N_("{step} is waiting for your teacher's review; you can change it "
+                               "only if your teacher returns it."), np.id, step=step)
     if np.state == "fail":
-        raise ProgressError(f"You cannot {verb} {name} now. {explain(p, np.id)}", np.id)
-    raise ProgressError(f"{name} is already done.", np.id)
+        raise ProgressError(_CANNOT_NOW[verb], np.id, step=step, why=_Why(p, np.id))
+    raise ProgressError(N_("{step} is already done."), np.id, step=step)
 
 
 def _opening(np: NodeProgress, event) -> list[Event]:
@@ -677,32 +749,37 @@ def _act_open(G, p, np, node, action, event) -> list[Event]:
 
 def _act_choose(G, p, np, node, action, event) -> list[Event]:
     _playable(G, p, np, "choose in")
+    step = _step(G, np.id)
     if node.kind != "choice":
-        raise ProgressError(f"{title(G, np.id)} is not a modality choice; nothing to choose", np.id)
+        raise ProgressError(N_("{step} is not a modality choice; nothing to choose"), np.id,
+                            step=step)
     ids = [o.id for o in node.options]
     if action.option not in ids:
-        raise ProgressError(f"{action.option!r} is not an option of {title(G, np.id)}; "
-                            f"options: {', '.join(ids)}", np.id)
+        raise ProgressError(N_("{option!r} is not an option of {step}; options: {options}"),
+                            np.id, option=action.option, step=step, options=", ".join(ids))
     if np.submissions and np.state == "returned" and np.option != action.option:
-        raise ProgressError(f"your teacher returned your work on {title(G, np.id)}; revise it "
-                            "in the same option", np.id)
+        raise ProgressError(N_("your teacher returned your work on {step}; revise it in the "
+                               "same option"), np.id, step=step)
     return _opening(np, event) + [event("choose", option=action.option)]
 
 
-def _questions_for(G, np: NodeProgress, node) -> tuple[list, float | None, str]:
-    name = title(G, np.id)
+def _questions_for(G, np: NodeProgress, node) -> tuple[list, float | None, Any]:
+    step = _step(G, np.id)
     if node.kind == "quiz":
-        return node.questions, node.pass_score, name
+        return node.questions, node.pass_score, step
     if node.kind == "gate":
-        return node.questions, None, name
+        return node.questions, None, step
     if node.kind == "choice":
         option = _option(G, np.id, np.option)
         if option is None:
-            raise ProgressError(f"choose an option of {name} before answering", np.id)
+            raise ProgressError(N_("choose an option of {step} before answering"), np.id,
+                                step=step)
+        label = _OptionName(np.id, option.id, option.label)
         if option.complete != "quiz":
-            raise ProgressError(f"“{option.label}” in {name} has no questions to answer", np.id)
-        return option.questions, option.pass_score, f"“{option.label}”"
-    raise ProgressError(f"{name} has no questions to answer", np.id)
+            raise ProgressError(N_("{option} in {step} has no questions to answer"), np.id,
+                                option=label, step=step)
+        return option.questions, option.pass_score, label
+    raise ProgressError(N_("{step} has no questions to answer"), np.id, step=step)
 
 
 def _plugin_kind(G, node):
@@ -717,8 +794,11 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
         return _act_answer_plugin(G, np, node, kind, action, event)
     questions, pass_score, where = _questions_for(G, np, node)
     if action.answers is not None and not isinstance(action.answers, dict):
-        raise ProgressError(f"answers to {where} must map each question to an answer", np.id)
+        raise ProgressError(N_("answers to {where} must map each question to an answer"), np.id,
+                            where=where)
     answers = dict(action.answers or {})
+    if timed_minutes(node) and _out_of_time(G, np, node, event("submit").at):
+        return _late_events(G, np, questions, answers, event)
     check_answers(questions, answers, where)
     result = grade(questions, answers)
     data: dict[str, Any] = {"score": result.score if questions else None,
@@ -735,16 +815,91 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
                                    event("complete", "system", outcome=outcome)])
 
 
+# --- timed challenges ------------------------------------------------------------------------
+# A quiz or gate with ``time_limit`` (minutes, already multiplied for a student with the
+# "more time" support: the service hands the engine the student's adapted graph) is timed.
+# Its clock starts with the round's ``open`` event, stamped by the service's clock; the
+# engine never reads a clock: it compares the times the events carry. An answer stamped
+# later than start + limit + TIME_GRACE is out of time: the attempt counts and fails with
+# the reason "time" (its answers kept, not graded); a gate may then be retried as usual.
+
+
+def _parse_time(at: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(at) if at else None
+    except ValueError:
+        return None
+
+
+def deadline(G: nx.DiGraph, progress: Progress, node: str) -> datetime | None:
+    """When the time of a started timed challenge is up (``None``: not timed, or not started).
+
+    >>> from questengine import loads_quest, quest_graph
+    >>> G = quest_graph(loads_quest(
+    ...     '{id: t, title: T, nodes: [{id: q, kind: quiz, title: Q, time_limit: 2, questions: '
+    ...     '[{id: a, type: text, prompt: "?", accept: [x]}]}, {id: e, kind: end, title: E}], '
+    ...     'edges: [[q, e]]}'))
+    >>> p = replay(G, [Event("open", "q", at="2026-12-01T10:00:00+00:00")])
+    >>> deadline(G, p, "q").isoformat()
+    '2026-12-01T10:02:00+00:00'
+    """
+    minutes = timed_minutes(G.nodes[node]["node"])
+    np = progress.nodes[node]
+    start = _parse_time(np.started) if minutes and np.opened else None
+    return None if start is None else start + timedelta(minutes=minutes)
+
+
+def seconds_left(G: nx.DiGraph, progress: Progress, node: str, at: str) -> float | None:
+    """Seconds of a started timed challenge left at time ``at`` (never below 0; ``None``: untimed).
+
+    The grace for the network is not included: the page counts down to the limit itself.
+    """
+    end, now = deadline(G, progress, node), _parse_time(at)
+    if end is None or now is None:
+        return None
+    return max(0.0, (end - now).total_seconds())
+
+
+def _out_of_time(G, np: NodeProgress, node, at: str) -> bool:
+    """Whether an answer stamped ``at`` to a timed challenge comes after its time was up.
+
+    A round that was not started (opened) cannot be answered: the clock starts when the
+    student starts, so an answer without a start would have all the time in the world.
+    Events without times (literal tests) are never late.
+    """
+    if not np.opened:
+        raise ProgressError(f"Start {title(G, np.id)} first: it is a timed challenge, and your "
+                            "time begins when you start.", np.id)
+    start, now = _parse_time(np.started), _parse_time(at)
+    if start is None or now is None:
+        return False
+    return now > start + timedelta(minutes=timed_minutes(node)) + TIME_GRACE
+
+
+def _late_events(G, np: NodeProgress, questions, answers: dict, event) -> list[Event]:
+    """An answer after the time was up: kept (the quest's questions only), not graded, failed."""
+    ids = {q.id for q in questions}
+    kept = {k: v for k, v in answers.items() if k in ids}
+    for v in kept.values():  # blanks may go in; anything else is checked like any answer
+        if v not in (None, "", []):
+            _check_answer_value(v, title(G, np.id), np.id)
+    return [event("submit", answers=kept),
+            event("complete", "system", outcome="fail", reason=TIME_UP)]
+
+
 def _act_answer_plugin(G, np: NodeProgress, node, kind, action, event) -> list[Event]:
     """Check an answer to a plugin kind with its checker (which the graph carries)."""
-    name = title(G, np.id)
+    step = _step(G, np.id)
     if kind.completes != "answer":
-        how = "mark it done" if kind.completes == "self" else "submit your work for review"
-        raise ProgressError(f"{name} has no answer to check; {how}", np.id)
+        raise ProgressError(N_("{step} has no answer to check; mark it done")
+                            if kind.completes == "self" else
+                            N_("{step} has no answer to check; submit your work for review"),
+                            np.id, step=step)
     if not isinstance(action.answers, dict) or set(action.answers) - {"answer"}:
-        raise ProgressError(f"send your answer to {name} as {{'answer': ...}}", np.id)
+        raise ProgressError(N_("send your answer to {step} as {{'answer': ...}}"), np.id,
+                            step=step)
     answer = action.answers.get("answer")
-    _check_answer_value(answer, name, np.id)
+    _check_answer_value(answer, step, np.id)
     try:
         verdict = kind.grade(node, answer, np.tries)
     except Exception as err:  # a plugin's code failed: a plain sentence, never a traceback
@@ -762,19 +917,19 @@ def _act_answer_plugin(G, np: NodeProgress, node, kind, action, event) -> list[E
     return events
 
 
-def _check_answer_value(answer: Any, name: str, node: str) -> None:
+def _check_answer_value(answer: Any, step: Step, node: str) -> None:
     """An answer is text, a number, true/false, or a short list of those."""
     values = answer if isinstance(answer, list) and len(answer) <= 100 else [answer]
     for v in values:
         if isinstance(v, str):
             if len(v) > MAX_TEXT:
-                raise ProgressError(f"your answer to {name} is {len(v):,} characters; the most "
-                                    f"is {MAX_TEXT:,}", node)
+                raise ProgressError(N_("your answer to {step} is {n:,} characters; the most is "
+                                       "{most:,}"), node, step=step, n=len(v), most=MAX_TEXT)
         elif v is not None and not isinstance(v, (bool, int, float)):
-            raise ProgressError(f"your answer to {name} must be text, a number or a list of "
-                                f"those, got {type(v).__name__}", node)
+            raise ProgressError(N_("your answer to {step} must be text, a number or a list of "
+                                   "those, got {type}"), node, step=step, type=type(v).__name__)
     if answer is None or (isinstance(answer, str) and not answer.strip()) or answer == []:
-        raise ProgressError(f"write your answer to {name} first", node)
+        raise ProgressError(N_("write your answer to {step} first"), node, step=step)
 
 
 def _gate_mastery(p: Progress, np: NodeProgress, node, results: dict, score: float) -> dict:
@@ -792,7 +947,7 @@ def _gate_mastery(p: Progress, np: NodeProgress, node, results: dict, score: flo
 
 
 def _act_submit(G, p, np, node, action, event) -> list[Event]:
-    name = title(G, np.id)
+    step = _step(G, np.id)
     _playable(G, p, np, "submit work for")
     kind = _plugin_kind(G, node)
     needs_review = (node.kind == "task" and node.complete == "review") or (
@@ -800,65 +955,71 @@ def _act_submit(G, p, np, node, action, event) -> list[Event]:
         and opt.complete == "review") or (kind is not None and kind.completes == "review")
     if not needs_review:
         if node.kind == "choice" and np.option is None:
-            raise ProgressError(f"choose an option of {name} before submitting work", np.id)
+            raise ProgressError(N_("choose an option of {step} before submitting work"), np.id,
+                                step=step)
         answered = node.kind in ("quiz", "gate") or (kind is not None and kind.completes == "answer")
-        raise ProgressError(f"{name} does not take submitted work; "
-                            f"{'answer its questions' if answered else 'mark it done'}",
-                            np.id)
-    content = _text(action.content, f"your submission for {name}", np.id)
+        raise ProgressError(N_("{step} does not take submitted work; answer its questions")
+                            if answered else
+                            N_("{step} does not take submitted work; mark it done"),
+                            np.id, step=step)
+    content = _text(action.content, Message(N_("your submission for {step}"), step=step), np.id)
     if not content:
-        raise ProgressError(f"your submission for {name} is empty; write something or paste a link",
-                            np.id)
+        raise ProgressError(N_("your submission for {step} is empty; write something or paste "
+                               "a link"), np.id, step=step)
     return _opening(np, event) + [event("submit", content=content)]
 
 
 def _act_complete(G, p, np, node, action, event) -> list[Event]:
-    name = title(G, np.id)
+    step = _step(G, np.id)
     _playable(G, p, np, "complete")
     kind = _plugin_kind(G, node)
     if kind is not None and kind.completes != "self":
-        how = ("checking your answer" if kind.completes == "answer"
-               else "your teacher's review; submit your work instead")
-        raise ProgressError(f"{name} is completed by {how}", np.id)
+        raise ProgressError(N_("{step} is completed by checking your answer")
+                            if kind.completes == "answer" else
+                            N_("{step} is completed by your teacher's review; submit your work "
+                               "instead"), np.id, step=step)
     if node.kind in ("quiz", "gate"):
-        raise ProgressError(f"{name} is completed by answering its questions", np.id)
+        raise ProgressError(N_("{step} is completed by answering its questions"), np.id,
+                            step=step)
     if node.kind == "task" and node.complete == "review":
-        raise ProgressError(f"{name} is completed by your teacher's review; submit your work "
-                            "instead", np.id)
+        raise ProgressError(N_("{step} is completed by your teacher's review; submit your work "
+                               "instead"), np.id, step=step)
     if node.kind == "choice":
         option = _option(G, np.id, np.option)
         if option is None:
-            raise ProgressError(f"choose an option of {name} first", np.id)
+            raise ProgressError(N_("choose an option of {step} first"), np.id, step=step)
+        label = _OptionName(np.id, option.id, option.label)
         if option.complete == "review":
-            raise ProgressError(f"“{option.label}” is completed by your teacher's review; "
-                                "submit your work instead", np.id)
+            raise ProgressError(N_("{option} is completed by your teacher's review; submit your "
+                                   "work instead"), np.id, option=label)
         if option.complete == "quiz":
-            raise ProgressError(f"“{option.label}” is completed by answering its questions", np.id)
+            raise ProgressError(N_("{option} is completed by answering its questions"), np.id,
+                                option=label)
     return _opening(np, event) + [event("complete", outcome="success")]
 
 
 def _act_reflect(G, p, np, node, action, event) -> list[Event]:
-    name = title(G, np.id)
+    step = _step(G, np.id)
     if np.state not in ("success", "fail"):
-        raise ProgressError(f"reflect on {name} after you finish it", np.id)
-    text = _text(action.text, f"your reflection on {name}", np.id)
+        raise ProgressError(N_("reflect on {step} after you finish it"), np.id, step=step)
+    text = _text(action.text, Message(N_("your reflection on {step}"), step=step), np.id)
     if not text:
-        raise ProgressError(f"your reflection on {name} is empty", np.id)
+        raise ProgressError(N_("your reflection on {step} is empty"), np.id, step=step)
     return [event("reflect", text=text)]
 
 
 def _act_review(G, p, np, node, action, event) -> list[Event]:
-    name = title(G, np.id)
+    step = _step(G, np.id)
     if np.state != "pending_review":
-        raise ProgressError(f"{name} has no work waiting for review (it is {np.state.replace('_', ' ')})",
-                            np.id)
+        raise ProgressError(N_("{step} has no work waiting for review (it is {state})"), np.id,
+                            step=step, state=Message(_STATE_WORDS[np.state]))
     if action.decision not in REVIEW_DECISIONS:
         raise ProgressError(f"unknown review decision {action.decision!r}; choose one of "
                             f"{', '.join(REVIEW_DECISIONS)}", np.id)
-    feedback = _text(action.feedback, "feedback", np.id)
+    feedback = _text(action.feedback, Message(N_("the feedback")), np.id)
     if action.decision == "return" and not feedback:
-        raise ProgressError("returning work needs feedback that tells the student what to revise",
-                            np.id)
+        raise ProgressError(N_("returning work needs feedback that tells the student what to "
+                               "revise"), np.id)
     events = [event("review", decision=action.decision, feedback=feedback)]
     if action.decision != "return":
         events.append(event("complete", outcome="success" if action.decision == "approve" else "fail"))
@@ -866,30 +1027,43 @@ def _act_review(G, p, np, node, action, event) -> list[Event]:
 
 
 def _act_override(G, p, np, node, action, event) -> list[Event]:
-    name = title(G, np.id)
+    step = _step(G, np.id)
     op = action.op
     if op not in OVERRIDES:
         raise ProgressError(f"unknown override {op!r}; choose one of {', '.join(OVERRIDES)}", np.id)
-    data: dict[str, Any] = {"op": op, "reason": _text(action.reason, "the reason", np.id)}
+    data: dict[str, Any] = {"op": op, "reason": _text(action.reason, Message(N_("the reason")),
+                                                      np.id)}
     if op == "unlock" and not (np.state in ("locked", "closed") or
                                (np.kind == "gate" and np.state == "fail")):
-        raise ProgressError(f"{name} is {np.state.replace('_', ' ')}; only a locked or closed node, "
-                            "or a failed gate, can be unlocked", np.id)
+        raise ProgressError(N_("{step} is {state}; only a locked or closed node, or a failed "
+                               "gate, can be unlocked"), np.id, step=step,
+                            state=Message(_STATE_WORDS[np.state]))
     if op == "reset" and np.status is None and not np.unlocked:
-        raise ProgressError(f"{name} has not been started; there is nothing to reset", np.id)
+        raise ProgressError(N_("{step} has not been started; there is nothing to reset"), np.id,
+                            step=step)
     if op == "approve" and np.state == "success":
-        raise ProgressError(f"{name} is already done", np.id)
+        raise ProgressError(N_("{step} is already done"), np.id, step=step)
     if op == "award":
         if not isinstance(action.xp, int) or isinstance(action.xp, bool):
-            raise ProgressError(f"awarded XP must be a whole number, got {action.xp!r}", np.id)
+            raise ProgressError(N_("awarded XP must be a whole number, got {xp!r}"), np.id,
+                                xp=action.xp)
         if action.badge is not None and not isinstance(action.badge, str):
-            raise ProgressError(f"a badge is named by text, got {action.badge!r}", np.id)
+            raise ProgressError(N_("a badge is named by text, got {badge!r}"), np.id,
+                                badge=action.badge)
         if action.xp < 0 or action.xp > 100_000:
-            raise ProgressError(f"awarded XP must be between 0 and 100000, got {action.xp}", np.id)
+            raise ProgressError(N_("awarded XP must be between 0 and 100000, got {xp}"), np.id,
+                                xp=action.xp)
         if not action.xp and not action.badge:
-            raise ProgressError("an award needs XP, a badge, or both", np.id)
+            raise ProgressError(N_("an award needs XP, a badge, or both"), np.id)
         data.update(xp=action.xp, badge=action.badge)
     return [event("override", **data)]
+
+
+#: a step's state in the words of a sentence ("it is locked")
+_STATE_WORDS = {"locked": N_("locked"), "available": N_("available"),
+                "in_progress": N_("in progress"), "pending_review": N_("pending review"),
+                "returned": N_("returned"), "success": N_("done"), "fail": N_("not passed"),
+                "closed": N_("closed")}
 
 
 _ACTIONS = {

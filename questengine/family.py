@@ -24,7 +24,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import AccessDenied, ClassroomError, LoginError, LoginThrottled
+from .classroom import _Session
+from .errors import N_, AccessDenied, ClassroomError, LoginError, LoginThrottled, Message
 from .i18n import _, check_language, localize, ngettext
 from .rewards import level_for
 
@@ -57,17 +58,17 @@ def family_code_hash(code: str) -> str:
 def _clean_email(email: str) -> str:
     email = str(email or "").strip().lower()
     if len(email) > 200 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise ClassroomError(_("“{email}” is not an email address.").format(email=email[:60]))
+        raise ClassroomError(N_("“{email}” is not an email address."), email=email[:60])
     return email
 
 
-def _clean_text(text: str, what: str) -> str:
+def _clean_text(text: str, what: Message) -> str:
     text = str(text or "").strip() if isinstance(text, str) else ""
     if not text:
-        raise ClassroomError(_("The {what} is empty.").format(what=what))
+        raise ClassroomError(N_("The {what} is empty."), what=what)
     if len(text) > MAX_MESSAGE:
-        raise ClassroomError(_("The {what} is {n} characters long; the most is {most}.").format(
-            what=what, n=len(text), most=MAX_MESSAGE))
+        raise ClassroomError(N_("The {what} is {n} characters long; the most is {most}."),
+                             what=what, n=len(text), most=MAX_MESSAGE)
     return text
 
 
@@ -75,8 +76,8 @@ def _attempt(classroom: "Classroom", key: str) -> None:
     try:
         classroom._attempt(key)
     except LoginThrottled as err:
-        raise LoginThrottled(_("Too many wrong tries. Wait {seconds} seconds, then try "
-                               "again.").format(seconds=int(err.wait)), wait=err.wait) from err
+        raise LoginThrottled(N_("Too many wrong tries. Wait {seconds} seconds, then try "
+                                "again."), wait=err.wait, seconds=int(err.wait)) from err
 
 
 def sign_up(classroom: "Classroom", code: str, email: str, name: str, password: str,
@@ -89,20 +90,20 @@ def sign_up(classroom: "Classroom", code: str, email: str, name: str, password: 
     try:
         name = _clean_name(name, "family name")
     except ClassroomError as err:
-        raise ClassroomError(_("Please type your name (letters, at most 60 characters).")) \
+        raise ClassroomError(N_("Please type your name (letters, at most 60 characters).")) \
             from err
     if not isinstance(password, str) or len(password) < 8:
-        raise ClassroomError(_("A password needs at least 8 characters."))
+        raise ClassroomError(N_("A password needs at least 8 characters."))
     language = check_language(language) if language else None
     _attempt(classroom, f"family|{email}")
     student = classroom.store.student_by_family_code(family_code_hash(code))
     if student is None:
-        raise LoginError(_("That family code is not known. Check it on the letter from the "
+        raise LoginError(N_("That family code is not known. Check it on the letter from the "
                            "teacher (letters and digits, like ABCD-EFGH-JKMN)."))
     existing = classroom.store.family_by_email(email)
     if existing is not None:
         if not classroom._verify(existing["password_hash"], password):
-            raise LoginError(_("An account with this email already exists and the password "
+            raise LoginError(N_("An account with this email already exists and the password "
                                "does not match it. Log in, then add the code."))
         family_id = existing["id"]
     else:
@@ -121,7 +122,7 @@ def login(classroom: "Classroom", email: str, password: str) -> "FamilySession":
     ok = classroom._verify(family["password_hash"] if family else classroom._dummy_hash,
                            str(password or ""))
     if not (family and ok):
-        raise LoginError(_("That email and password do not match."))
+        raise LoginError(N_("That email and password do not match."))
     classroom.store.clear_login_failures(f"family|{email}")
     return FamilySession(classroom, family, classroom._start_session("family", family["id"]))
 
@@ -176,19 +177,13 @@ def _why(G, progress, n: str, titles: dict[str, str]) -> str:
     return ""
 
 
-class FamilySession:
-    """What one family may do: read their approved children's pages, write to the teacher."""
+class FamilySession(_Session):
+    """What one family may do: read their approved children's pages, write to the teacher.
+
+    A session like a student's or a teacher's (:class:`questengine.classroom._Session`):
+    checked against the store at every call, ended by :meth:`logout`."""
 
     kind = "family"
-
-    def __init__(self, classroom: "Classroom", row: dict | None, token: str):
-        from .errors import SessionExpired
-
-        if row is None:
-            raise SessionExpired(_("This account no longer exists. Please log in again."))
-        self._classroom = classroom
-        self._row = row
-        self.token = token
 
     @property
     def name(self) -> str:
@@ -202,16 +197,6 @@ class FamilySession:
     def language(self) -> str | None:
         row = self._classroom.store.family(self.family_id)
         return row["language"] if row else None
-
-    def _check(self) -> None:
-        row = self._classroom._session_row(self.token)
-        if row["kind"] != self.kind or row["user_id"] != self.family_id:
-            raise AccessDenied(_("This session belongs to someone else."))
-
-    def logout(self) -> None:
-        from .classroom import _token_hash
-
-        self._classroom.store.end_session(_token_hash(self.token))
 
     def set_language(self, language: str) -> str:
         self._check()
@@ -237,7 +222,7 @@ class FamilySession:
         _attempt(self._classroom, f"family-code|{self.family_id}")
         student = self._classroom.store.student_by_family_code(family_code_hash(code))
         if student is None:
-            raise LoginError(_("That family code is not known. Check it on the letter from the "
+            raise LoginError(N_("That family code is not known. Check it on the letter from the "
                                "teacher (letters and digits, like ABCD-EFGH-JKMN)."))
         self._classroom.store.clear_login_failures(f"family-code|{self.family_id}")
         return self._classroom.store.request_family_link(self.family_id, student["id"],
@@ -247,13 +232,13 @@ class FamilySession:
         """The child's row, if the teacher approved this family's link to them (else refused)."""
         self._check()
         if not isinstance(student_id, int) or isinstance(student_id, bool):
-            raise AccessDenied(_("This page is not about one of your children."))
+            raise AccessDenied(N_("This page is not about one of your children."))
         link = self._classroom.store.family_link(self.family_id, student_id)
         if link is None or link["status"] != "approved":
-            raise AccessDenied(_("This page is not about one of your children."))
+            raise AccessDenied(N_("This page is not about one of your children."))
         row = self._classroom.store.student(student_id)
         if row is None:
-            raise AccessDenied(_("This page is not about one of your children."))
+            raise AccessDenied(N_("This page is not about one of your children."))
         return row
 
     def child(self, student_id: int) -> ChildView:
@@ -301,7 +286,7 @@ class FamilySession:
     def reply(self, student_id: int, text: str) -> dict:
         """Write to the child's teacher."""
         self._child(student_id)
-        text = _clean_text(text, _("message"))
+        text = _clean_text(text, Message(N_("message")))
         at = self._classroom.stamp()
         self._classroom.store.add_family_messages(
             [(student_id, self.family_id, "family", self.name, text, at)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .errors import ProgressError
+from .errors import N_, ProgressError
 
 __all__ = ["Grade", "grade", "grade_question", "normalize_text", "parse_number", "check_answers"]
 
@@ -91,8 +91,8 @@ def check_answers(questions: list, answers: dict[str, Any], where: str) -> None:
         raise ProgressError(f"{where} has no question {_names(unknown)}; its questions are {_names(ids)}")
     missing = [q.id for q in questions if _blank(answers.get(q.id))]
     if missing:
-        raise ProgressError(f"answer every question of {where} before submitting; "
-                            f"no answer yet for {_names(missing)}")
+        raise ProgressError(N_("answer every question of {where} before submitting; no answer "
+                               "yet for {missing}"), where=where, missing=_names(missing))
     for q in questions:
         value = answers[q.id]
         if q.type == "choice" and value not in q.options:
@@ -108,7 +108,8 @@ def check_answers(questions: list, answers: dict[str, Any], where: str) -> None:
             raise ProgressError(f"the answer to question '{q.id}' is too long for a number "
                                 f"({MAX_NUMBER_CHARS} characters at most)")
         if q.type == "number" and parse_number(value) is None:
-            raise ProgressError(f"question '{q.id}' needs a number (like 0.5 or 1/2), got {value!r}")
+            raise ProgressError(N_("question '{question}' needs a number (like 0.5 or 1/2), got "
+                                   "{value!r}"), question=q.id, value=value)
         if q.type == "text" and len(str(value)) > 2000:
             raise ProgressError(f"the answer to question '{q.id}' is too long (2000 characters at most)")
 

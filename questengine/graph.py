@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .errors import Problem, QuestValidationError
+from .errors import N_, Message, Problem, QuestValidationError
 from .model import Quest, node_can_fail
 
 __all__ = ["build_graph", "quest_graph", "validate", "check", "outcomes", "layout", "map_layout",
@@ -129,7 +129,7 @@ def _with_lines(quest: Quest, problems: list[Problem]) -> list[Problem]:
         path = _parse_path(p.path)
         line = source.line_of(*path) if path else None
         out.append(Problem(p.message, path=p.path, file=source.filename, line=line,
-                           nodes=p.nodes, code=p.code))
+                           nodes=p.nodes, code=p.code, form=p.form))
     return out
 
 
@@ -230,13 +230,15 @@ def _bad_edges(quest: Quest) -> Iterator[Problem]:
                 yield Problem(f"edge {edge.source} -> {edge.target}: '{end}' names unknown node "
                               f"'{node_id}'{hint}", path=path, nodes=(node_id,), code="unknown_node")
         if edge.source == edge.target:
-            yield Problem(f"edge {edge.source} -> {edge.target} leads from a node to itself",
-                          path=path, nodes=(edge.source,), code="self_loop")
+            yield Problem.of(Message(N_("edge {source} -> {target} leads from a node to itself"),
+                                     source=edge.source, target=edge.target),
+                             path=path, nodes=(edge.source,), code="self_loop")
             continue
         if edge.source in ids and kinds[edge.source] == "end" and edge.when != "retry":
-            yield Problem(f"edge {edge.source} -> {edge.target} leaves end node '{edge.source}'; "
-                          "an end finishes the quest, so no path may leave it",
-                          path=path, nodes=(edge.source, edge.target), code="edge_from_end")
+            yield Problem.of(Message(N_("edge {source} -> {target} leaves end node '{source}'; an "
+                                        "end finishes the quest, so no path may leave it"),
+                                     source=edge.source, target=edge.target),
+                             path=path, nodes=(edge.source, edge.target), code="edge_from_end")
         if edge.when == "retry":
             if edge.source in retry_from:
                 yield Problem(f"node '{edge.source}' has more than one retry edge "
@@ -327,20 +329,23 @@ def _cycles(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
             loop = nx.find_cycle(G.subgraph(component))
             # the edge to fix: the one leading back to the node written first
             back = min(loop, key=lambda e: (index[e[1]], -index[e[0]]))
-            yield Problem(f"the paths between {_quoted(members)} form a loop "
-                          f"({' -> '.join([u for u, _ in loop] + [loop[0][0]])}); only 'retry' "
-                          f"edges may lead back (from the end of a remediation path to its gate)",
-                          path=f"edges[{edge_index[back[:2]]}]", nodes=tuple(members), code="cycle")
+            yield Problem.of(Message(N_("the paths between {nodes} form a loop ({loop}); only "
+                                        "'retry' edges may lead back (from the end of a "
+                                        "remediation path to its gate)"),
+                                     nodes=_quoted(members),
+                                     loop=" -> ".join([u for u, _ in loop] + [loop[0][0]])),
+                             path=f"edges[{edge_index[back[:2]]}]", nodes=tuple(members),
+                             code="cycle")
 
 
 def _starts_and_ends(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
     if not any(G.in_degree(n) == 0 for n in G):
-        yield Problem("the quest has no starting point: every node has a path into it",
-                      path="nodes", code="no_start")
+        yield Problem.of(Message(N_("the quest has no starting point: every node has a path "
+                                    "into it")), path="nodes", code="no_start")
 
 
-_NO_END = Problem("the quest has no 'end' node; add one (kind: end) so students can finish",
-                  path="nodes", code="no_end")
+_NO_END = Problem.of(Message(N_("the quest has no 'end' node; add one (kind: end) so students can "
+                                "finish")), path="nodes", code="no_end")
 
 
 def _retries(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
@@ -401,7 +406,7 @@ def _unreachable(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
         return mask & (mask >> 1) & evens
 
     alternatives: dict[str, list[int]] = {}
-    cause: dict[str, str] = {}
+    cause: dict[str, Message] = {}
     index = _node_index(quest)
     for n in order:
         node = G.nodes[n]["node"]
@@ -435,21 +440,22 @@ def _unreachable(quest: Quest, G: nx.DiGraph) -> Iterator[Problem]:
             continue
         dead = [p for p, _ in incoming if not alternatives[p]]
         if dead:
-            cause[n] = f"it waits for {_quoted(dead)}, which can never unlock either"
+            cause[n] = Message(N_("it waits for {nodes}, which can never unlock either"),
+                               nodes=_quoted(dead))
         elif node.requires == "any":
-            cause[n] = "none of its incoming paths can ever be taken"
+            cause[n] = Message(N_("none of its incoming paths can ever be taken"))
         else:
             mask = 0
             for edge in per_edge:
                 mask |= edge[0] if edge else 0
             clash = [u for u in deciders if conflicts(mask) & bit[(u, "success")]]
-            who = _quoted(clash) if clash else "an earlier node"
-            cause[n] = (f"it requires all of its incoming paths, which need {who} to both succeed "
-                        "and fail in one play-through; use 'requires: any' or join the paths "
-                        "after the gate")
+            who = _quoted(clash) if clash else Message(N_("an earlier node"))
+            cause[n] = Message(N_("it requires all of its incoming paths, which need {who} to both "
+                                  "succeed and fail in one play-through; use 'requires: any' or "
+                                  "join the paths after the gate"), who=who)
     for n, why in cause.items():
-        yield Problem(f"node '{n}' can never be reached: {why}", path=f"nodes[{index[n]}]",
-                      nodes=(n,), code="unreachable")
+        yield Problem.of(Message(N_("node '{node}' can never be reached: {why}"), node=n, why=why),
+                         path=f"nodes[{index[n]}]", nodes=(n,), code="unreachable")
 
 
 def _minimal(masks: list[int]) -> list[int]:

@@ -40,7 +40,7 @@ from .errors import QuestEngineError
 
 __all__ = ["LANGUAGES", "DEFAULT", "_", "N_", "ngettext", "activate", "active", "gettext_in",
            "translations", "negotiate", "check_language", "localize", "untranslated",
-           "LanguageError"]
+           "untranslated_messages", "LanguageError"]
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "questengine"
@@ -108,6 +108,44 @@ def N_(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for ``n``, in the active language."""
     return translations(_active["language"]).ngettext(singular, plural, n)
+
+
+def untranslated_messages(language: str) -> list[str]:
+    """The catalog template's messages that ``language``'s catalog does not translate yet
+    (``make catalogs`` prints how many: 0 for a complete language)."""
+    from babel.messages.pofile import read_po
+
+    code = check_language(language)
+    with open(LOCALE_DIR / f"{DOMAIN}.pot", "rb") as f:
+        template = read_po(f)
+    if code == DEFAULT:
+        return []
+    po = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+    catalog = None
+    if po.is_file():
+        with open(po, "rb") as f:
+            catalog = read_po(f, locale=code, domain=DOMAIN)
+    missing = []
+    for message in template:
+        if not message.id:
+            continue
+        entry = catalog.get(message.id) if catalog is not None else None
+        strings = entry.string if entry is not None and isinstance(entry.string, tuple) else (
+            (entry.string,) if entry is not None else ())
+        if entry is None or entry.fuzzy or not strings or not all(strings):
+            missing.append(message.id if isinstance(message.id, str) else message.id[0])
+    return missing
+
+
+def catalog_report() -> None:  # pragma: no cover - `make catalogs` prints it
+    """Print each language's count of untranslated messages (and the first few of them)."""
+    for code in LANGUAGES:
+        if code == DEFAULT:
+            continue
+        missing = untranslated_messages(code)
+        print(f"{code}: {len(missing)} untranslated")
+        for text in missing[:20]:
+            print(f"  {text!r}")
 
 
 def gettext_in(language: str, message: str) -> str:

@@ -20,6 +20,8 @@ from pydantic import (
 )
 
 __all__ = [
+    "TIMED_KINDS",
+    "timed_minutes",
     "Asset",
     "MODALITIES",
     "NODE_KINDS",
@@ -228,6 +230,25 @@ class QuizNode(_NodeBase):
     pass_score: Fraction = 0.7
     #: a timed challenge: minutes the student is given (students with "more time" get more)
     time_limit: float | None = Field(default=None, gt=0, le=600)
+
+
+#: the kinds that may be timed challenges (``time_limit``, in minutes)
+TIMED_KINDS = ("quiz", "gate")
+
+
+def timed_minutes(node) -> float | None:
+    """The minutes a timed challenge gives (``None`` for a step that is not timed).
+
+    Only quizzes and gates are timed challenges; a plugin kind's own ``time_limit``
+    (the ``code`` kind's seconds for running the student's program) is something else.
+
+    >>> timed_minutes(QuizNode(id="q", kind="quiz", title="Q", time_limit=5,
+    ...               questions=[{"id": "a", "type": "text", "prompt": "?", "accept": ["x"]}]))
+    5.0
+    """
+    if getattr(node, "kind", None) not in TIMED_KINDS:
+        return None
+    return getattr(node, "time_limit", None)
 
 
 class BKTParams(Strict):

@@ -2,12 +2,15 @@
 service applying a teacher's settings to everything one student plays."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from questengine import loads_quest
 from questengine.accommodations import (AccommodationError, Accommodations, adapt_graph,
                                         adapt_node, parse_accommodations)
 from questengine.classroom import Classroom
+from questengine.engine import TIME_GRACE
 from questengine.errors import AccessDenied, ProgressError, QuestEngineError
 from questengine.graph import quest_graph
 from helpers import cheap_hasher
@@ -131,6 +134,7 @@ def student(c, login):
 def play_to_gate(s):
     s.complete("aq", "intro")
     s.complete("aq", "task")
+    s.open("aq", "check")  # a timed challenge: its clock starts here
 
 
 def test_extra_attempts_are_granted_by_the_engine_for_that_student_only(world):
@@ -144,6 +148,7 @@ def test_extra_attempts_are_granted_by_the_engine_for_that_student_only(world):
         p = s.progress("aq")
         if attempts_left:  # Ada's gate opens again: her second try is allowed
             assert p.nodes["check"].retry_ready
+            s.open("aq", "check")
             assert s.answer("aq", "check", RIGHT).state("check") == "success"
         else:  # one attempt only: Bo waits for the teacher
             assert not p.nodes["check"].retry_ready
@@ -216,3 +221,46 @@ def test_supports_are_in_the_record_the_export_and_go_with_a_deleted_student(wor
     assert '"larger_text": true' in row["settings"]
     teacher.delete_student(ada.student_id)
     assert c.store.accommodations([ada.student_id]) == {}
+
+
+class FakeClock:
+    """The service's clock in a test: it moves only when told."""
+
+    def __init__(self):
+        self.now = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+def test_the_service_clock_times_the_challenge_with_the_students_own_limit():
+    clock = FakeClock()
+    c = Classroom(":memory:", hasher=cheap_hasher(), clock=clock)
+    c.add_teacher("t@school.test", "Ms. T", "teacher-pass")
+    code = c.create_class("t@school.test", "Class", "ACC-1")
+    teacher = c.login_teacher("t@school.test", "teacher-pass")
+    teacher.publish(loads_quest(QUEST))
+    teacher.assign("aq", code)
+    ada, bo = teacher.add_student(code, "Ada", "1234"), teacher.add_student(code, "Bo", "1234")
+    teacher.set_accommodations(ada.student_id, extra_time=2)  # 10 minutes -> 20 for Ada
+    sa, sb = student(c, ada), student(c, bo)
+    for s in (sa, sb):
+        s.complete("aq", "intro")
+        s.complete("aq", "task")
+        assert s.time_left("aq", "check") is None  # not started: no clock yet
+    sa.open("aq", "check")
+    sb.open("aq", "check")
+    assert (sa.time_left("aq", "check"), sb.time_left("aq", "check")) == (1200, 600)
+    clock.advance(minutes=10, seconds=TIME_GRACE.total_seconds() + 1)
+    assert sb.time_left("aq", "check") == 0
+    assert sa.time_left("aq", "check") == pytest.approx(600 - TIME_GRACE.total_seconds() - 1)
+    late = sb.answer("aq", "check", RIGHT)  # right answers, but Bo's time was up
+    assert late.state("check") == "fail" and late.nodes["check"].time_up
+    assert late.nodes["check"].attempts == 1
+    assert sa.answer("aq", "check", RIGHT).state("check") == "success"  # Ada's was not
+    assert sa.time_left("aq", "task") is None  # not a timed step
+    with pytest.raises(ProgressError, match="no step 'nope'"):
+        sa.time_left("aq", "nope")

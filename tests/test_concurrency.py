@@ -16,7 +16,7 @@ import pytest
 from questengine import loads_quest, replay
 from questengine.classroom import Classroom
 from questengine.engine import Event
-from questengine.store import Store, is_postgres, open_store
+from questengine.store import Store, StoreBusy, is_postgres, open_store
 from helpers import cheap_hasher
 from pgserver import query
 
@@ -171,6 +171,20 @@ def integrity(path) -> str:
         conn.close()
 
 
+def queue_is_free(path) -> bool:
+    """Whether nobody holds the database's write queue (questengine.store.sqlite.WriteQueue)."""
+    import fcntl
+
+    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # (a lock taken here goes with the file)
+
+
 def assert_progress_equals_replay(c: Classroom, sid: int) -> None:
     G = c.graph("chain")
     p = replay(G, c.store.events(sid, "chain"))
@@ -268,10 +282,15 @@ def test_writer_killed_mid_transaction(tmp_path):
         # and readers see only what was committed
         assert probe.execute("select count(*) from events").fetchone()[0] == committed
         probe.close()
+        # the writer holds the write queue too; readers never line up in it
+        assert not queue_is_free(path)
+        with Store(path) as reader:
+            assert len(reader.events(sid, "chain")) == committed
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=30)
     assert child.exitcode == -signal.SIGKILL
+    assert queue_is_free(path), "the killed writer's place in the write queue was not freed"
 
     assert integrity(path) == "ok"
     with Store(path) as store:
@@ -381,3 +400,62 @@ def test_postgres_writer_killed_mid_transaction(pg_address):
     assert query(probe, "select count(*) from reflections").fetchone()[0] == committed + 1
     assert integrity(path) == "ok"
     probe.close()
+
+
+def hold_write_child(path, sid, seconds, ready):
+    """Append one event inside a write that lasts ``seconds``, then commit."""
+    store = open_store(path)
+    with store.write():
+        store.append(sid, [Event("reflect", "s0", "student", "holder", "", "chain", 1,
+                                 {"text": "holder"})])
+        ready.set()
+        time.sleep(seconds)
+    store.close()
+    os._exit(0)
+
+
+def test_a_writer_waits_its_turn_in_the_write_queue(tmp_path):
+    path = str(tmp_path / "queue.db")
+    sid = next(iter(set_up(path, 1).values()))
+    ready = CTX.Event()
+    child = CTX.Process(target=hold_write_child, args=(path, sid, 0.5, ready))
+    child.start()
+    try:
+        assert ready.wait(timeout=300), "the holder never started its write"
+        assert not queue_is_free(path)
+        # SQLite's busy handler alone would give up long before the holder commits
+        # (one try, a busy timeout ten times shorter than the hold); in the queue the
+        # writer waits for its turn (up to queue_timeout) and then goes through
+        with Store(path, timeout=0.05, busy_retries=0, queue_timeout=300) as store:
+            store.append(sid, [Event("reflect", "s0", "student", "waiter", "", "chain", 1,
+                                     {"text": "waiter"})])
+            assert [e.data["text"] for e in store.events(sid, "chain")] == ["holder", "waiter"]
+    finally:
+        child.join(timeout=300)
+    assert child.exitcode == 0
+    assert queue_is_free(path)
+
+
+def test_a_wait_in_the_write_queue_is_bounded(tmp_path):
+    path = str(tmp_path / "stuck.db")
+    sid = next(iter(set_up(path, 1).values()))
+    ready = CTX.Event()
+    child = CTX.Process(target=hold_write_child, args=(path, sid, 600, ready))
+    child.start()
+    try:
+        assert ready.wait(timeout=300), "the holder never started its write"
+        with Store(path, timeout=0.1, busy_retries=1, backoff=0.01) as store:
+            # a stuck holder: the writer leaves the queue, then SQLite's lock says busy
+            with pytest.raises(StoreBusy, match="nothing was written"):
+                store.append(sid, [Event("reflect", "s0", "student", "waiter", "", "chain", 1,
+                                         {"text": "waiter"})])
+            assert not store.conn.in_transaction
+            assert store.events(sid, "chain") == []  # the holder has not committed either
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(timeout=30)
+    assert queue_is_free(path)
+    with Store(path) as store:  # the next write goes through at once
+        store.append(sid, [Event("reflect", "s0", "student", "after", "", "chain", 1,
+                                 {"text": "after"})])
+        assert [e.data["text"] for e in store.events(sid, "chain")] == ["after"]

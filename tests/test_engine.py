@@ -955,3 +955,131 @@ def test_extending_a_copy_leaves_the_original_and_equals_a_replay(G):
         assert extended == replay(G, events) == after
         assert before == replay(G, events[:cut])  # the original did not change
         assert extended.ends == ["end"] and "forest-ranger" in extended.badges
+
+
+# --- timed challenges (issue 15): the clock is the events' own times ------------------------
+
+from questengine.engine import TIME_GRACE, deadline, seconds_left  # noqa: E402
+
+TIMED = """
+id: timed
+title: Timed
+nodes:
+  - id: check
+    kind: gate
+    title: Speed check
+    max_attempts: 2
+    time_limit: 2
+    questions:
+      - {id: a, type: number, prompt: 1/4 + 1/4, answer: 0.5}
+  - {id: practice, kind: task, title: Practice}
+  - {id: end, kind: end, title: End}
+edges:
+  - {from: check, to: end, when: success}
+  - {from: check, to: practice, when: fail}
+  - {from: practice, to: check, when: retry}
+"""
+T0 = "2026-12-01T10:00:00.000000+00:00"
+
+
+def at(seconds: float) -> str:
+    from datetime import datetime, timedelta
+    return (datetime.fromisoformat(T0) + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def TG():
+    return quest_graph(loads_quest(TIMED))
+
+
+def started(TG, when=T0):
+    return replay(TG, [Event("open", "check", at=when)])
+
+
+def answer_at(TG, p, seconds, answers=None):
+    return act(TG, p, Action("answer", "check", answers=answers or {"a": "0.5"}), at=at(seconds))
+
+
+def test_the_clock_starts_with_the_rounds_open_event(TG):
+    p = started(TG)
+    assert p.nodes["check"].started == T0
+    assert deadline(TG, p, "check").isoformat() == at(120)
+    assert seconds_left(TG, p, "check", at(30)) == 90
+    assert seconds_left(TG, p, "check", at(500)) == 0
+    assert deadline(TG, replay(TG, []), "check") is None  # not started: no clock
+    assert deadline(TG, p, "practice") is None  # not timed
+
+
+def test_an_answer_in_time_is_graded_as_usual(TG):
+    p = started(TG)
+    events = answer_at(TG, p, 119)
+    assert [e.type for e in events] == ["submit", "grade", "complete"]
+    after = extend(p.copy(), events)
+    assert after.state("check") == "success" and not after.nodes["check"].time_up
+
+
+def test_the_grace_for_the_network_still_counts_as_in_time(TG):
+    p = started(TG)
+    inside = 120 + TIME_GRACE.total_seconds()
+    assert extend(p.copy(), answer_at(TG, p, inside)).state("check") == "success"
+
+
+def test_an_answer_after_the_time_is_up_counts_as_a_failed_attempt(TG):
+    p = started(TG)
+    events = answer_at(TG, p, 120 + TIME_GRACE.total_seconds() + 1)
+    assert [e.type for e in events] == ["submit", "complete"]  # kept, not graded
+    assert events[0].data["answers"] == {"a": "0.5"}
+    assert events[1].data == {"outcome": "fail", "reason": "time"}
+    after = extend(p.copy(), events)
+    np = after.nodes["check"]
+    assert (after.state("check"), np.attempts, np.time_up, np.score) == ("fail", 1, True, None)
+    assert after.state("practice") == "available"  # the fail path, like any failed attempt
+    assert not after.evidence  # late answers are no evidence of mastery
+
+
+def test_time_up_takes_an_unfinished_answer(TG):
+    p = started(TG)
+    events = answer_at(TG, p, 600, answers={"a": "", "nope": "x"})
+    assert events[0].data["answers"] == {"a": ""}  # only the quest's questions are kept
+    assert extend(p.copy(), events).nodes["check"].time_up
+
+
+def test_a_retry_is_a_new_round_with_a_new_clock(TG):
+    p = started(TG)
+    p = extend(p, answer_at(TG, p, 1000))  # out of time: attempt 1 fails
+    p = extend(p, act(TG, p, Action("complete", "practice"), at=at(1100)))
+    np = p.nodes["check"]
+    assert np.retry_ready and np.started == "" and not np.time_up
+    with pytest.raises(ProgressError, match="Start “Speed check” first: it is a timed challenge"):
+        answer_at(TG, p, 1200)
+    p = extend(p, act(TG, p, Action("open", "check"), at=at(1200)))
+    assert p.nodes["check"].started == at(1200)
+    assert extend(p.copy(), answer_at(TG, p, 1300)).state("check") == "success"
+    assert p.nodes["check"].history[-1]["outcome"] == "fail"
+
+
+def test_a_timed_challenge_cannot_be_answered_before_it_is_started(TG):
+    with pytest.raises(ProgressError, match="your time begins when you start"):
+        answer_at(TG, replay(TG, []), 10)
+
+
+def test_events_without_times_are_never_late(TG):
+    p = replay(TG, [Event("open", "check")])
+    events = act(TG, p, Action("answer", "check", answers={"a": "0.5"}))
+    assert extend(p.copy(), events).state("check") == "success"
+
+
+def test_a_longer_limit_in_the_graph_gives_more_time(TG):
+    from questengine.accommodations import Accommodations, adapt_graph
+    H = adapt_graph(TG, Accommodations(extra_time=1.5))  # what the service hands the engine
+    p = replay(H, [Event("open", "check", at=T0)])
+    assert seconds_left(H, p, "check", at(0)) == 180
+    assert extend(p.copy(), answer_at(H, p, 170)).state("check") == "success"
+    plain = started(TG)  # without the support, the same answer is out of time
+    assert extend(plain, answer_at(TG, plain, 170)).nodes["check"].time_up
+
+
+def test_replay_of_a_late_attempt_is_the_same(TG):
+    p = started(TG)
+    events = [Event("open", "check", at=T0), *answer_at(TG, p, 900)]
+    assert replay(TG, events).nodes["check"].time_up

@@ -311,3 +311,22 @@ def _buttons(widget):
             out.append(x)
         stack.extend(getattr(x, "children", ()) or ())
     return out
+
+
+def test_a_familys_refusals_are_english_for_logs_and_spanish_on_their_page(school):
+    c, _ann, _bob, ids, codes = school
+    fam = signed_up(c, codes["Ada"])
+    es = lambda text: i18n.gettext_in("es", text)  # noqa: E731
+    with pytest.raises(AccessDenied) as info:
+        fam.child(ids["Bea"])  # not one of theirs
+    assert str(info.value) == "This page is not about one of your children."
+    assert info.value.translated(es) == "Esta página no es de uno de sus hijos."
+    with pytest.raises(ClassroomError) as info:
+        c.sign_up_family(codes["Alan"], "nope", "X", "home-pass-1")
+    assert str(info.value) == "“nope” is not an email address."
+    assert info.value.translated(es) == es("“{email}” is not an email address.").format(
+        email="nope") != str(info.value)
+    fam.logout()  # the shared session base: ended for every later call
+    with pytest.raises(Exception) as info:
+        fam.children()
+    assert info.value.translated(es) == "Tu sesión terminó. Vuelve a entrar, por favor."

@@ -301,3 +301,86 @@ def test_fewer_options_and_more_tries_at_the_gate(classroom):
     assert page.G.nodes["checkpoint"]["node"].max_attempts == 3 + 2  # the service's graph
     page._show_profile()
     assert "2 more tries at checkpoints" in texts(page.profile_box)
+
+
+TIMED_QUEST = """
+id: timed
+title: Timed fractions
+nodes:
+  - id: sprint
+    kind: quiz
+    title: Fraction sprint
+    time_limit: 10
+    questions:
+      - {id: s1, type: choice, prompt: Which equals 1/2?, options: ["2/4", "2/3"], answer: "2/4"}
+  - {id: end, kind: end, title: End}
+edges:
+  - [sprint, end]
+"""
+
+
+def timed_classroom(extra_time=1.0):
+    from datetime import datetime, timedelta, timezone
+
+    from questengine import loads_quest
+
+    class Clock:
+        now = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+
+        def __call__(self):
+            return self.now
+
+        def advance(self, **delta):
+            self.now += timedelta(**delta)
+
+    clock = Clock()
+    c = Classroom(":memory:", clock=clock,
+                  hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    owner = c.add_teacher("t@school.org", "Ms T", "password1")
+    c.create_class("t@school.org", "4B", "OWL-1")
+    c.add_student("OWL-1", "Ada", "1234")
+    c.publish(loads_quest(TIMED_QUEST), by=owner)
+    c.assign("timed", "OWL-1")
+    if extra_time > 1:
+        set_supports(c, extra_time=extra_time)
+    return c, clock
+
+
+def test_a_timed_quiz_starts_with_start_and_counts_down_from_the_services_clock():
+    from questengine.ui.countdown import Countdown
+
+    c, clock = timed_classroom(extra_time=1.5)
+    page = PlayPage(c)
+    login(page)
+    assert page.map.selected == "sprint"
+    assert "you have 15 minutes" in texts(page.panel)  # 10 minutes, more time x1.5
+    assert "Your teacher gave you extra time." in texts(page.panel)
+    assert not find(page, "qe-answer-s1")  # the questions wait for Start
+    assert page.progress.nodes["sprint"].state == "available"  # selecting did not start it
+    clock.advance(minutes=30)  # looking at it costs no time
+    (start,) = find(page, "qe-start")
+    start.click()
+    (countdown,) = [w for w in walk(page.panel) if isinstance(w, Countdown)]
+    assert countdown.seconds == 15 * 60
+    (s1,) = find(page, "qe-answer-s1")
+    clock.advance(minutes=14)
+    s1.value = "2/4"
+    find(page, "qe-do")[-1].click()
+    assert page.progress.state("sprint") == "success"
+
+
+def test_an_answer_after_the_time_is_up_says_so_and_counts_as_not_passed():
+    from questengine.ui.countdown import Countdown
+
+    c, clock = timed_classroom()
+    page = PlayPage(c)
+    login(page)
+    find(page, "qe-start")[0].click()
+    clock.advance(minutes=11)
+    page._render_panel()  # drawn again: the countdown starts from the service's seconds left
+    (countdown,) = [w for w in walk(page.panel) if isinstance(w, Countdown)]
+    assert countdown.seconds == 0
+    find(page, "qe-do")[-1].click()  # nothing chosen: at time up, what there is goes in
+    assert page.progress.state("sprint") == "fail" and page.progress.nodes["sprint"].time_up
+    assert "Time was up before your answers came in" in texts(page.panel)
+    assert "Time was up." in html.unescape(page.announcer.value)

@@ -259,7 +259,7 @@ class SQLStore:
         rows = self._event_rows(student_id, events)
         plan = None if previous is None else self._progress_plan(
             student_id, progress, at, previous, by_student, activity_recent)
-        with self.write(lock=("log", student_id, quest_id)):  # the log stays ours till commit
+        with self._record_write(("log", student_id, quest_id)):  # the log stays ours till commit
             # the check that nobody wrote meanwhile is part of the first insert
             ids = self._append_rows(student_id, events, rows, after=(quest_id, last_id))
             if ids is None:
@@ -269,6 +269,11 @@ class SQLStore:
                                            activity_recent)
             self._write_plan(student_id, progress, at, by_student, plan)
         return ids
+
+    def _record_write(self, lock: tuple):
+        """The transaction :meth:`record` runs in (a dialect may send its statements in fewer
+        round trips)."""
+        return self.write(lock=lock)
 
     def _materialize(self, student_id: int, ev: Event, event_id: int) -> None:
         key = (student_id, ev.quest, ev.node)
@@ -531,13 +536,19 @@ class SQLStore:
         return self._row("select * from sessions where token_hash = ?", (token_hash,))
 
     def session_for_quest(self, token_hash: str, class_code: str, quest_id: str) -> dict | None:
-        """A session row with ``assigned`` (is the quest assigned to the class?) and
-        ``latest_version`` (of the quest): a student's every action reads them in one go."""
-        return self._row(
+        """A session row with ``assigned`` (is the quest assigned to the class?),
+        ``latest_version`` (of the quest) and, for a student's session, ``accommodations``
+        (the settings dict, None without any): a student's every action reads them in one go."""
+        row = self._row(
             "select s.*, exists (select 1 from assignments where class_code = ? and "
             "quest_id = ?) as assigned, (select max(version) from quests where id = ?) as "
-            "latest_version from sessions s where s.token_hash = ?",
+            "latest_version, (select a.settings from accommodations a where s.kind = "
+            "'student' and a.student_id = s.user_id) as accommodations from sessions s "
+            "where s.token_hash = ?",
             (class_code, quest_id, quest_id, token_hash))
+        if row is not None and row["accommodations"] is not None:
+            row["accommodations"] = json.loads(row["accommodations"])
+        return row
 
     def end_session(self, token_hash: str) -> None:
         with self.write():
@@ -778,6 +789,10 @@ class SQLStore:
         with self.write():
             self._run("update students set language = ? where id = ?", (language, student_id))
 
+    def set_teacher_language(self, teacher_id: int, language: str | None) -> None:
+        with self.write():
+            self._run("update teachers set language = ? where id = ?", (language, teacher_id))
+
     def replace_family_codes(self, codes: list[tuple[int, str]], at: str) -> None:
         """Give each student a new code (by its hash); the student's older codes stop working."""
         with self.write():
@@ -848,6 +863,37 @@ class SQLStore:
         return self._rows("select m.*, f.name as family_name from family_messages m left "
                           "join families f on f.id = m.family_id where m.student_id = ? and "
                           "m.family_id = ? order by m.id", (student_id, family_id))
+
+    def add_student_message(self, student_id: int, teacher_id: int | None, sender: str,
+                            author: str, text: str, at: str) -> int:
+        """One message between a student and their teacher (``sender``: teacher or student)."""
+        with self.write():
+            return self._insert("insert into student_messages (student_id, teacher_id, sender, "
+                                "author, text, at) values (?, ?, ?, ?, ?, ?)",
+                                (student_id, teacher_id, sender, author, text, at))
+
+    def add_student_messages(self, rows: list[tuple[int, int | None, str, str, str, str]]) -> None:
+        """Messages as (student_id, teacher_id, sender, author, text, at), in one transaction."""
+        with self.write():
+            self._many("insert into student_messages (student_id, teacher_id, sender, author, "
+                       "text, at) values (?, ?, ?, ?, ?, ?)", rows)
+
+    def student_messages(self, student_ids: list[int]) -> list[dict]:
+        """The messages of these students with their teachers, oldest first."""
+        if not student_ids:
+            return []
+        marks = ", ".join("?" for _ in student_ids)
+        return self._rows(f"select * from student_messages where student_id in ({marks}) "
+                          "order by student_id, id", tuple(student_ids))
+
+    def mark_student_messages_read(self, student_id: int, sender: str, upto: int,
+                                   at: str) -> int:
+        """Mark as read the messages ``sender`` wrote to this student's thread, up to id
+        ``upto``; rows changed."""
+        with self.write():
+            return self._run("update student_messages set read_at = ? where student_id = ? and "
+                             "sender = ? and id <= ? and read_at is null",
+                             (at, student_id, sender, upto))
 
     def student_reflections(self, student_id: int, shared_only: bool = False) -> list[dict]:
         """A student's reflections, newest first (only the ones shared with the family)."""

@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..rewards import level_for
 from . import StoreBusy, StoreError
 from ._sql import SQLStore
-from .sqlite import FAMILY_TABLES, OWNERLESS_QUESTS
+from .sqlite import FAMILY_TABLES, OWNERLESS_QUESTS, STUDENT_MESSAGE_TABLES
 
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -144,6 +144,11 @@ MIGRATIONS: dict[int, list[str]] = {
          for t in FAMILY_TABLES],
     11: ["create table accommodations (student_id bigint primary key references students(id), "
          "settings text not null, set_by bigint, updated text)"],
+    12: ["alter table teachers add column if not exists language text"],
+    13: [t.replace("integer primary key autoincrement", _ID).replace(" integer", " bigint")
+         .replace("create table ", "create table if not exists ")
+         .replace("create index ", "create index if not exists ")
+         for t in STUDENT_MESSAGE_TABLES],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -218,6 +223,9 @@ class PostgresStore(SQLStore):
                 cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
                 with cur:
                     cur.execute(_pg(sql), params)
+                    pipeline = getattr(self._local, "pipeline", None)
+                    if pipeline is not None and fetch != "count":
+                        pipeline.sync()  # send what is queued, wait for this result
                     if fetch == "all":
                         return cur.fetchall() if cur.description is not None else []
                     if fetch == "one":
@@ -272,11 +280,15 @@ class PostgresStore(SQLStore):
                 time.sleep(self.backoff * (2 ** attempt))
 
     @contextmanager
-    def write(self, lock: tuple | None = None) -> Iterator["PostgresStore"]:
+    def write(self, lock: tuple | None = None,
+              pipelined: bool = False) -> Iterator["PostgresStore"]:
         """One transaction on one pooled connection; nested use joins the outer one.
 
         ``lock``: a key (as for :meth:`_lock`) held from the start, taken in the same round
-        trip as the ``begin``."""
+        trip as the ``begin``. ``pipelined``: the block's statements go out in psycopg's
+        pipeline mode, so statements whose results nobody reads (an insert, the commit)
+        share a round trip with the next read; only for blocks that do not use the row
+        counts of :meth:`_run` (they are unknown until the pipeline is flushed)."""
         if getattr(self._local, "conn", None) is not None:
             if lock is not None:
                 self._lock(*lock)
@@ -286,6 +298,9 @@ class PostgresStore(SQLStore):
             with self.pool.connection() as conn:
                 self._local.conn, self._local.locks = conn, set()
                 try:
+                    if pipelined:
+                        yield from self._pipelined(conn, lock)
+                        return
                     if lock is None:
                         conn.execute("begin")
                     else:  # no parameters: one simple query, both statements, one round trip
@@ -309,6 +324,29 @@ class PostgresStore(SQLStore):
                             "was written, try again") from err
         except pg_errors.InFailedSqlTransaction as err:
             raise StoreError(f"database error ({self.shown}): {err}") from err
+
+    def _pipelined(self, conn: psycopg.Connection, lock: tuple | None):
+        # the server runs the statements in the order sent: the lock is held before the
+        # next statement takes its snapshot (READ COMMITTED: one per statement), so a
+        # check-and-insert sent right behind it sees every write made before it
+        try:
+            with conn.pipeline() as self._local.pipeline:
+                conn.execute("begin")
+                if lock is not None:
+                    conn.execute("select pg_advisory_xact_lock(%s)", (_lock_id(lock),))
+                    self._local.locks.add(lock)
+                try:
+                    yield self
+                finally:
+                    self._local.pipeline = None
+                conn.execute("commit")
+        except BaseException:  # the pipeline is left (and synced) first
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("rollback")
+            raise
+
+    def _record_write(self, lock: tuple):
+        return self.write(lock=lock, pipelined=True)
 
     @property
     def schema_version(self) -> int:

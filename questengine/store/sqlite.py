@@ -11,8 +11,11 @@ transaction. The queries themselves are shared with PostgreSQL
 """
 from __future__ import annotations
 
+import fcntl
 import os
+import queue
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -234,10 +237,32 @@ def _migration_11(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
 
 
+def _migration_12(db: sqlite_utils.Database) -> None:
+    # a teacher's interface language (issue 18), like a family's and a student's; none
+    # (NULL) means the browser's preference
+    _add_column(db, "teachers", "language")
+
+
+def _migration_13(db: sqlite_utils.Database) -> None:
+    # teacher-to-student messages (issue 16): a thread per student, with when each was read
+    for statement in STUDENT_MESSAGE_TABLES:
+        db.execute(statement.replace("create table ", "create table if not exists ")
+                   .replace("create index ", "create index if not exists "))
+
+
+#: Migration 13's statements (PostgreSQL runs the same ones with its own id column).
+STUDENT_MESSAGE_TABLES = (
+    "create table student_messages (id integer primary key autoincrement, student_id integer "
+    "references students(id), teacher_id integer, sender text not null, author text, "
+    "text text not null, at text, read_at text)",
+    "create index idx_student_messages_student_id on student_messages (student_id, id)",
+)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
     6: _migration_6, 7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10,
-    11: _migration_11}
+    11: _migration_11, 12: _migration_12, 13: _migration_13}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
@@ -268,6 +293,90 @@ def _open_problem(path: str, err: Exception) -> str:
     return f"cannot open the database {path}: {text}"
 
 
+class _Waiter:
+    """One writer's place in the queue while a helper thread waits for the lock."""
+
+    __slots__ = ("done", "fd", "left", "mutex")
+
+    def __init__(self) -> None:
+        self.done, self.mutex = threading.Event(), threading.Lock()
+        self.fd: int | None = None
+        self.left = False  # the writer stopped waiting: whoever gets the lock lets it go
+
+
+class WriteQueue:
+    """Writers of one database file line up before SQLite's write lock.
+
+    SQLite's busy handler makes a writer that finds the lock taken sleep 1, 2, 5,
+    10 ... 100 ms before it looks again, so when 40 processes want to write, the
+    lock sits free while the waiters sleep. Here each writer first takes an
+    exclusive ``flock`` on ``<database>.lock`` (before ``BEGIN IMMEDIATE``, let go
+    after the commit or rollback): a waiter sleeps in the kernel and wakes as soon
+    as the holder lets go. The kernel drops the lock when its holder's process
+    ends, SIGKILL included. Readers never take it.
+
+    It is only a queue: SQLite's own lock still decides who writes, so a writer
+    that does not line up (the ``sqlite3`` shell, another program) is as safe as
+    before. A wait is bounded: it happens in a helper thread, and past ``timeout``
+    the writer leaves the line and goes on to SQLite's busy handling (and to
+    :class:`StoreBusy` if the database stays locked). Where the lock file cannot
+    be made (a read-only folder) writers do without the queue.
+    """
+
+    def __init__(self, path: str, timeout: float):
+        self.path, self.timeout = path + ".lock", timeout
+        self._requests: queue.SimpleQueue | None = None
+        self._pid = -1
+
+    def _open(self) -> int | None:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return None
+
+    def enter(self) -> Callable[[], None] | None:
+        """Wait for our turn; returns how to let go (None: not in the queue)."""
+        fd = self._open()  # a file of our own each time: closing it lets go of the lock
+        if fd is None:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return lambda: os.close(fd)
+        except OSError:
+            os.close(fd)
+        if self._pid != os.getpid():  # no helper yet (or it stayed in the parent at a fork)
+            self._pid, self._requests = os.getpid(), queue.SimpleQueue()
+            threading.Thread(target=self._wait_for_turns, args=(self._requests,), daemon=True,
+                             name=f"questengine write queue {self.path}").start()
+        waiter = _Waiter()
+        self._requests.put(waiter)
+        waiter.done.wait(self.timeout)
+        with waiter.mutex:
+            if waiter.fd is None:
+                waiter.left = True
+                return None
+        return lambda: os.close(waiter.fd)
+
+    def _wait_for_turns(self, requests: queue.SimpleQueue) -> None:
+        while True:
+            waiter = requests.get()
+            if waiter.left:
+                continue
+            fd = self._open()
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except OSError:
+                    os.close(fd)
+                    fd = None
+            with waiter.mutex:
+                if waiter.left and fd is not None:
+                    os.close(fd)
+                elif not waiter.left:
+                    waiter.fd = fd
+            waiter.done.set()
+
+
 class SQLiteStore(SQLStore):
     """SQLite through sqlite-utils; see the module docstring for the concurrency rules.
 
@@ -275,10 +384,14 @@ class SQLiteStore(SQLStore):
     """
 
     def __init__(self, path: str | Path = ":memory:", *, timeout: float = 10.0,
-                 busy_retries: int = 8, backoff: float = 0.05):
+                 busy_retries: int = 8, backoff: float = 0.05,
+                 queue_timeout: float | None = None):
         self.path = self.address = str(path)
         self.busy_retries = busy_retries
         self.backoff = backoff
+        # a writer waits its turn in the queue up to queue_timeout (the busy timeout by default)
+        self.queue = None if self.path == ":memory:" else WriteQueue(
+            self.path, timeout if queue_timeout is None else queue_timeout)
         if self.path != ":memory:":
             _create_private(Path(self.path))
         try:
@@ -355,10 +468,19 @@ class SQLiteStore(SQLStore):
 
         Nested use joins the outer transaction. Writers are serial, so every
         read inside it sees what it will write over (and ``lock`` needs no more).
+        Writers of the file line up in its :class:`WriteQueue` first.
         """
         if self.conn.in_transaction:
             yield self.db
             return
+        leave = self.queue.enter() if self.queue is not None else None
+        try:
+            yield from self._write()
+        finally:
+            if leave is not None:
+                leave()
+
+    def _write(self) -> Iterator[sqlite_utils.Database]:
         try:
             self._retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         except StoreBusy:

@@ -102,7 +102,7 @@ class EditorPage(Page):
         self.quest_file = Path(quest_file) if quest_file is not None else None
         self.draft: QuestDraft | None = None
         super().__init__()
-        # teachers have no saved language: the editor follows the browser's preference
+        # the teacher's saved language (picked in the progress center), else the browser's
         self.probe = LanguageProbe(self._browser_language)
         self.probe.language = i18n.active()
         self.widget = w.VBox([page_style(), self.probe])
@@ -115,9 +115,11 @@ class EditorPage(Page):
             self.widget.children = [self.widget.children[0], self.login.widget, self.probe]
 
     def _browser_language(self, code: str) -> None:
-        """The browser's preference (teachers have no saved language): the login form, or
+        """The browser's preference, unless the teacher saved a language: the login form, or
         the editor with the draft as it is, is drawn again in it."""
         if code == i18n.active():
+            return
+        if self.session is not None and getattr(self.session, "language", None):
             return
         i18n.activate(code)
         self.probe.language = code
@@ -143,6 +145,10 @@ class EditorPage(Page):
             return
         self.session = session
         self._session_began()
+        saved = getattr(session, "language", None)
+        if saved:
+            i18n.activate(saved)
+            self.probe.language = saved
         self._build()
 
     def _logout(self) -> None:
@@ -380,7 +386,8 @@ class EditorPage(Page):
                           "kind": n.get("kind"), "x": float(x), "y": float(y),
                           "state": "problem" if n.get("id") in bad else "draft",
                           "sub": n.get("kind", ""),
-                          "info": "; ".join(p.message for p in problems if n.get("id") in p.nodes)
+                          "info": "; ".join(p.translated(_) for p in problems
+                                            if n.get("id") in p.nodes)
                           or _("{kind} · drag to move, drag the dot to connect").format(
                               kind=n.get("kind"))})
             if icons.get(n.get("kind")):
@@ -408,9 +415,10 @@ class EditorPage(Page):
                        + _text(_("click one to select its node")))]
         for p in problems:
             where = self._where(p.path)
-            if where and where in p.message:  # the sentence names the step already
+            message = p.translated(_)
+            if where and where in message:  # the sentence names the step already
                 where = ""
-            b = w.Button(description=(f"{where}: " if where else "") + p.message,
+            b = w.Button(description=(f"{where}: " if where else "") + message,
                          layout=w.Layout(width="100%", height="auto"))
             b.add_class("qe-problem")
             if p.nodes:
@@ -536,7 +544,7 @@ class EditorPage(Page):
             version = self.session.publish(quest)
             self.session.assign(quest.id, self.class_pick.value)
         except QuestEngineError as err:
-            self.flash(str(err))
+            self.flash(err.translated(_))
             return
         self.flash(_("Published “{quest}” as version {version} to class {code}.").format(
             quest=quest.title, version=version, code=self.class_pick.value), "info")
@@ -562,7 +570,8 @@ class EditorPage(Page):
             page = PlayPage(sandbox)
             page.start(sandbox.login_student(code, "Preview student", "0000"))
         except QuestEngineError as err:
-            self.flash(_("The quest cannot be previewed yet: {error}").format(error=err))
+            self.flash(_("The quest cannot be previewed yet: {error}").format(
+                error=err.translated(_)))
             return
         self.preview_box.children = [w.HTML("<p class='qe-info'>" + _text(_(
             "Preview: a private classroom in memory; nothing is saved.")) + "</p>"), page.widget]

@@ -31,11 +31,19 @@ def page_style() -> w.HTML:
 
 
 def friendly_call(fn: Callable[..., Any], show: Callable[[str], None], *args, **kwargs) -> Any:
-    """Call ``fn``; show a plain sentence instead of a traceback if it fails."""
+    """Call ``fn``; show a plain sentence (in the page's language) instead of a traceback if
+    it fails."""
+    return call_showing(fn, show, None, *args, **kwargs)
+
+
+def call_showing(fn: Callable[..., Any], show: Callable[[str], None], names, *args,
+                 **kwargs) -> Any:
+    """:func:`friendly_call`, naming the steps in a refusal by their titles in ``names``
+    (the quest graph the page shows, in the user's language)."""
     try:
         return fn(*args, **kwargs)
     except QuestEngineError as err:
-        show(str(err))
+        show(err.translated(_, names))
     except Exception:  # never a traceback in a student's page
         log.exception("unexpected error in a page action")
         show(_(GENERIC_ERROR))

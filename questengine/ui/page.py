@@ -14,7 +14,7 @@ import ipywidgets as w
 import traitlets
 from ipywidgets.widgets import widget as _widget_module
 
-from .login import _front_end, friendly_call
+from .login import _front_end, call_showing, friendly_call
 from .text import plain_html
 
 __all__ = ["Page", "LiveRegion", "classroom_from_env", "guard_kernel", "hub_user"]
@@ -216,6 +216,11 @@ class Page:
         self.banner.value = (f"<div class='qe-flash qe-flash-{kind}' role='{role}'>"
                              f"{plain_html(text)}</div>")
 
+    def shown_graph(self):
+        """The quest graph this page shows (its titles name the steps in a refusal), if any."""
+        return None
+
     def _call(self, fn, *args, **kwargs) -> Any:
-        """Call the service; on failure show a sentence (never a traceback) and return None."""
-        return friendly_call(fn, self.flash, *args, **kwargs)
+        """Call the service; on failure show a sentence in the user's language (never a
+        traceback) and return None."""
+        return call_showing(fn, self.flash, self.shown_graph(), *args, **kwargs)

@@ -19,9 +19,11 @@ from .. import i18n
 from ..accommodations import Accommodations
 from ..engine import PLAYABLE, Progress
 from ..i18n import N_, _, ngettext
+from ..model import timed_minutes
 from ..rewards import BUILTIN_BADGES, level_progress
 from .login import StudentLogin, friendly_call, page_style
 from .page import LiveRegion, Page, classroom_from_env
+from .countdown import Countdown
 from .media import MediaView, ReadAloud, UploadBox
 from .language import LanguageProbe, language_picker
 from .questmap import QuestMap
@@ -95,6 +97,18 @@ def _badge_word(names: dict, badge: str) -> str:
 def _row(children) -> w.Box:
     """Widgets side by side that wrap onto a new line on a narrow screen."""
     return w.Box(children, _dom_classes=("qe-row",))
+
+
+def _named(field: w.Widget, name: str) -> w.Widget:
+    """Give a form field the name a screen reader says (WCAG 1.3.1, 4.1.2).
+
+    A placeholder is no name (Chromium says nothing for a box whose empty description
+    label points at it). The name goes in the widget's own description label, which is
+    kept for screen readers and hidden from the eye (the prompt above says it already).
+    """
+    field.description = name
+    field.add_class("qe-named")
+    return field
 
 
 def _box(children, cls: str = "", kind: type = w.VBox, **layout) -> w.Box:
@@ -186,6 +200,9 @@ class PlayPage(Page):
         except Exception:  # a quest that cannot be read now says so when it is opened
             log.info("warming the play page's caches failed", exc_info=True)
 
+    def shown_graph(self):
+        return getattr(self, "G", None)
+
     def _call(self, fn, *args, **kwargs) -> Any:
         self.banner.value = ""  # a new action: the last message is old news
         return super()._call(fn, *args, **kwargs)
@@ -222,23 +239,27 @@ class PlayPage(Page):
             self._news_timer = None
 
     def check_news(self) -> bool:
-        """Catch up with what others wrote (a review); redraw what changed. True if anything did."""
-        if self.session is None or self.quest_id is None or self.progress is None:
+        """Catch up with what others wrote (a review, a message); redraw what changed. True if
+        anything did."""
+        if self.session is None:
             return False
+        noticed = self.notice.refresh() if hasattr(self, "notice") else False
+        if self.quest_id is None or self.progress is None:
+            return noticed
         try:
             progress = self.session.progress(self.quest_id)
         except Exception:  # an ended session or a busy database: try again later, quietly
             log.info("news check failed", exc_info=True)
-            return False
+            return noticed
         before = self.progress
         if progress is before:
-            return False
+            return noticed
         changed = [n for n, np in progress.nodes.items()
                    if (np.state, len(np.reviews), np.attempts) != (
                        before.nodes[n].state, len(before.nodes[n].reviews), before.nodes[n].attempts)]
         if not changed:
             self.progress = progress
-            return False
+            return noticed
         news = [self._review_news(n, progress.nodes[n]) for n in changed
                 if len(progress.nodes[n].reviews) > len(before.nodes[n].reviews)]
         self._set_progress(progress)
@@ -334,8 +355,14 @@ class PlayPage(Page):
         self.language = language_picker(i18n.active(), self._choose_language)
         top = w.Box([self.header, self.language, self.logout])
         top.add_class("qe-top")
-        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs,
-                                self.announcer, self.probe]
+        # the teacher's messages (issue 16): above the quests until the student reads them
+        from .messages import StudentNotice
+
+        self.notice = StudentNotice(session, lambda text: setattr(
+            self.announcer, "value", plain_html(text)))
+        self.messages_box = self.notice.widget
+        self.widget.children = [self.widget.children[0], top, self.banner, self.messages_box,
+                                self.tabs, self.announcer, self.probe]
         self._refresh_supports()
         cards = self._call(self.session.quests) or []
         if not cards:
@@ -345,6 +372,7 @@ class PlayPage(Page):
             self._open_quest(self.quest_id if again and self.quest_id in
                              {c.quest_id for c in cards} else cards[0].quest_id)
         self._update_header(celebrate=False)
+        self.notice.refresh()
         self._start_news()
 
     def _logout(self) -> None:
@@ -480,7 +508,9 @@ class PlayPage(Page):
             self._render_panel()
             return
         self.selected = node
-        if self.progress.nodes[node].state == "available" and not self.progress.nodes[node].retry_ready:
+        timed = timed_minutes(self.G.nodes[node]["node"])  # its clock starts with "Start"
+        if self.progress.nodes[node].state == "available" and not self.progress.nodes[node].retry_ready \
+                and not timed:
             progress = self._call(self.session.open, self.quest_id, node)
             if progress is not None:
                 self.progress = progress
@@ -514,21 +544,39 @@ class PlayPage(Page):
         np = progress.nodes[n]
         title = self.G.nodes[n]["node"].title
         said = _("“{step}”: {state}.").format(step=title, state=self._state_word(np.state))
+        if np.time_up:
+            said += " " + _("Time was up.")
         if np.score is not None:
             said += " " + _("Score: {score}%.").format(score=round(100 * np.score))
         self.announcer.value = plain_html(said)
 
-    def _time_note(self, node, np) -> list[w.Widget]:
-        """A timed challenge says how long the student has (more with the "more time" support)."""
-        minutes = getattr(node, "time_limit", None)
+    def _time_note(self, n, node, np) -> tuple[list[w.Widget], bool]:
+        """A timed challenge: how long the student has (more with the "more time" support), a
+        Start button before the questions, then the countdown. Returns the widgets and whether
+        the questions show. The service's clock gives the seconds left; the engine judges."""
+        minutes = timed_minutes(node)
         if not minutes or np.state not in PLAYABLE:
-            return []
+            return [], True
         said = ngettext("⏱ Timed challenge: you have {n} minute.",
                         "⏱ Timed challenge: you have {n} minutes.",
                         1 if minutes == 1 else 2).format(n=f"{minutes:g}")
         if self.supports.extra_time > 1:
             said += " " + _("Your teacher gave you extra time.")
-        return [_html(f"<p class='qe-time-limit'>{plain_html(said)}</p>")]
+        parts: list[w.Widget] = [_html(f"<p class='qe-time-limit'>{plain_html(said)}</p>")]
+        if not np.opened:
+            parts.append(_html("<p class='qe-time-start'>" + plain_html(
+                _("Your time begins when you press “Start”.")) + "</p>"))
+            parts.append(_button(_("Start"), lambda: self._act("open", n), cls="qe-do qe-start"))
+            return parts, False
+        # not self._call: drawing the panel must not clear the message of the last action
+        left = friendly_call(self.session.time_left, self.flash, self.quest_id, n)
+        if left is not None:
+            parts.append(Countdown(left))
+        return parts, True
+
+    def _time_is_up(self, n: str) -> bool:
+        """The service's word on whether a timed challenge's time is up (a blank answer may go)."""
+        return friendly_call(self.session.time_left, lambda _message: None, self.quest_id, n) == 0
 
     def _render_panel(self) -> None:
         with self._panel_reuse.drawing(self.panel):
@@ -571,9 +619,10 @@ class PlayPage(Page):
         if node.text:
             parts += self._speak(node.text, N_("this text"))
             parts.append(_html(f"<div class='qe-text'>{markdown_html(node.text)}</div>"))
-        parts += self._time_note(node, np)
+        timing, questions = self._time_note(n, node, np)
+        parts += timing
         builder = getattr(self, f"_body_{node.kind}", None) or self._plugin_body(node.kind)
-        if builder is not None:
+        if builder is not None and questions:
             parts += builder(n, node, np)
         if node.hints and np.state in PLAYABLE:
             # a native disclosure: Tab reaches it, Enter or Space opens and closes it
@@ -625,6 +674,7 @@ class PlayPage(Page):
                          else "", placeholder=_("Write your answer, or paste a link to your work"),
                          _dom_classes=("qe-submission",),
                          **shared_models(w.Textarea, width="100%", height="120px"))
+        _named(box, _("Your work"))
         label = label if np.state != "returned" else _("Send my new version")
         limit_mb = self._upload_limit_mb()
         upload = UploadBox(limit=limit_mb * 1024 * 1024)
@@ -795,6 +845,9 @@ class PlayPage(Page):
         head = (_("Not yet! You got {right} of {total} right, and you need {need} to "
                   "pass.").format(right=right, total=total, need=need)
                 if total else _("Not yet! You need a bit more practice first."))
+        if np.time_up:
+            head = _("Time was up before your answers came in, so this try counts as not "
+                     "passed.")
         next_steps = [v for v, d in self.G.succ[n].items() if d.get("when") == "fail"
                       and self.progress.nodes[v].state in PLAYABLE]
         if next_steps:
@@ -875,6 +928,7 @@ class PlayPage(Page):
         elif np.state in PLAYABLE:
             box = w.Text(placeholder=_("your answer"), _dom_classes=("qe-plugin-answer",),
                          **shared_models(w.Text, width="100%"))
+            _named(box, _("Your answer"))
             out += [box, _button(_("Check my answer"), lambda: self._act("answer", n,
                                                                       {"answer": box.value}),
                                  cls="qe-do")]
@@ -899,6 +953,7 @@ class PlayPage(Page):
             box = w.Textarea(value=last if isinstance(last, str) else node.starter_code,
                              _dom_classes=("qe-code",),
                              **shared_models(w.Textarea, width="100%", height="220px"))
+            _named(box, _("Your code"))
             status = _html("<span class='qe-running'>" + plain_html(_("⏳ Running your code…"))
                            + "</span>" if running else "", "qe-run-status")
             run = _button(_("▶ Run my code"), lambda: self._run_code(n, box, run, status),
@@ -1029,6 +1084,8 @@ class PlayPage(Page):
                                else _("your answer"), _dom_classes=mark,
                                **shared_models(w.Text, width="240px"))
                 fields[q.id] = lambda f=field: f.value
+            if q.type != "multi":  # each checkbox is named by its option already
+                _named(field, _("Your answer to question {n}").format(n=i))
             speak = self._speak(_("Question {n}.").format(n=i) + f" {q.prompt}" + (
                 ". " + _("The choices:") + " " + "; ".join(q.options)
                 if q.type in ("choice", "multi") else ""), _("question {n}").format(n=i))
@@ -1038,7 +1095,7 @@ class PlayPage(Page):
         def submit():
             answers = {qid: get() for qid, get in fields.items()}
             problem = _missing_answer(questions, answers, label)
-            if problem:
+            if problem and not self._time_is_up(n):  # when time is up, what there is goes
                 self.flash(problem)
                 return
             self._act("answer", n, answers)
@@ -1101,6 +1158,7 @@ class PlayPage(Page):
         box = w.Textarea(placeholder=_("Write a few sentences..."), value="",
                          _dom_classes=("qe-reflect",),
                          **shared_models(w.Textarea, width="100%", height="80px"))
+        _named(box, _("Your reflection"))
         save = _button(_("Save my reflection"), lambda: self._act("reflect", n, box.value), style="",
                        cls="qe-save-reflection")
         return [prompt, saved, box, save]
@@ -1151,11 +1209,13 @@ class PlayPage(Page):
         new_goal = w.Text(placeholder=_("A goal for this week..."),
                           layout=w.Layout(width="320px", max_width="100%"))
         new_goal.add_class("qe-new-goal")
+        _named(new_goal, _("A new goal"))
         add = _button(_("Add goal"), lambda: self._add_goal(new_goal.value), style="", cls="qe-add-goal")
         new_goal.on_submit(lambda box: self._add_goal(box.value))  # Enter adds it too
         interests = w.Text(value=", ".join(profile.interests),
                            placeholder=_("dinosaurs, football, drawing..."),
                            layout=w.Layout(width="320px", max_width="100%"))
+        _named(interests, _("Your interests"))
         save_interests = _button(_("Save"), lambda: self._save_interests(interests.value), style="")
         interests.on_submit(lambda box: self._save_interests(box.value))
         def h2(text: str) -> str:
@@ -1171,7 +1231,7 @@ class PlayPage(Page):
             *self._sharing(),
         ]
         if self.supports.any():
-            words = "".join(f"<li>{plain_html(x)}</li>" for x in self.supports.words())
+            words = "".join(f"<li>{plain_html(x)}</li>" for x in self.supports.words(_))
             turned_on = plain_html(_("Your teacher turned these on for you."))
             self.profile_box.children += (_html(
                 h2(_("My supports")) + f"<p class='qe-hint'>{turned_on}"

@@ -24,6 +24,7 @@ from ..engine import Progress
 from ..graph import map_layout
 from ..i18n import N_, _
 from ..i18n import explain as i18n_explain
+from .palette import map_css_variables
 
 __all__ = ["QuestMap", "map_nodes", "map_edges", "FRONT_END", "ASPECTS"]
 
@@ -98,7 +99,8 @@ class QuestMap(anywidget.AnyWidget):
     """An SVG quest map with pan, pinch and zoom, hover explanations, tap to select, a list view."""
 
     _esm = FRONT_END / "questmap.js"
-    _css = FRONT_END / "questmap.css"
+    # the state colours and symbols (palette.py) in front of the stylesheet
+    _css = map_css_variables() + (FRONT_END / "questmap.css").read_text(encoding="utf-8")
 
     nodes = traitlets.List(traitlets.Dict()).tag(sync=True)
     edges = traitlets.List(traitlets.Dict()).tag(sync=True)

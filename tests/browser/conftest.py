@@ -12,7 +12,8 @@
   (or ``$QE_SCREENSHOTS`` when set, to keep them after the run).
 - ``player`` (function): a fresh browser context and page wrapped in
   :class:`Player` (log in, click map nodes, answer questions, screenshots)
-  that records every request and watches the page for traceback text.
+  that records every request and watches the page for traceback text;
+  :func:`new_player` opens more such tabs (any page, locale, viewport, init scripts).
 
 Teacher actions happen "through the service": the test process opens the same
 SQLite file with ``Classroom(path)`` while the page's kernels use it too.
@@ -200,7 +201,8 @@ class Player:
     # navigation and login ---------------------------------------------------------------------
 
     def open(self) -> None:
-        self.page.goto(self.url)
+        # the first page of a fresh server starts a kernel: slow on a loaded machine
+        self.page.goto(self.url, timeout=3 * WAIT_MS)
         self.page.wait_for_selector(".qe-login .qe-code input", timeout=WAIT_MS)
 
     def fill(self, selector: str, value: str) -> None:
@@ -341,15 +343,28 @@ def pytest_runtest_makereport(item, call):
         item.qe_failed = report.failed
 
 
-@pytest.fixture
-def player(request, browser, server, shots_dir):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def new_player(browser, url: str, shots_dir: Path, *scripts: str, **context_args):
+    """A fresh browser context and page on ``url``, wrapped in :class:`Player`.
+
+    The context waits generously, watches the page for traceback text (and runs the
+    other init ``scripts`` given), and the player records every request and socket.
+    ``context_args`` go to ``browser.new_context`` (viewport, locale, reduced_motion...).
+    Returns ``(context, player)``; the caller closes the context.
+    """
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_args})
     context.set_default_timeout(WAIT_MS)
-    context.add_init_script(WATCH_SCRIPT)
+    for script in (WATCH_SCRIPT, *scripts):
+        context.add_init_script(script)
     page = context.new_page()
-    p = Player(page, server.url("play"), shots_dir)
+    p = Player(page, url, shots_dir)
     page.on("request", lambda r: p.requests.append(r.url))
     page.on("websocket", lambda ws: p.sockets.append(ws.url))
+    return context, p
+
+
+@pytest.fixture
+def player(request, browser, server, shots_dir):
+    context, p = new_player(browser, server.url("play"), shots_dir)
     yield p
     if getattr(request.node, "qe_failed", False):  # leave evidence for whoever reads the failure
         try:

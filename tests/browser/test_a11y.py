@@ -4,6 +4,7 @@ sets in the progress center reaching the student's page. axe-core checks every s
 """
 from __future__ import annotations
 
+import re
 from itertools import count
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from axe import assert_no_axe_violations
-from conftest import WAIT_MS, WATCH_SCRIPT, Player, settle
+from conftest import WAIT_MS, Player, new_player, settle
 from helpers import answers, right
-from questengine.loader import load_quest
+from questengine.loader import load_quest, loads_quest
 from test_center_page import new_tab, open_tab, teacher_login
 
 QUESTS = Path(__file__).resolve().parents[2] / "quests"
@@ -54,14 +55,7 @@ def student(classroom_info, request):
 
 
 def open_player(browser, server, shots_dir, **context_args) -> tuple[object, Player]:
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_args})
-    context.set_default_timeout(WAIT_MS)
-    context.add_init_script(WATCH_SCRIPT)
-    context.add_init_script(SPEECH_SCRIPT)
-    page = context.new_page()
-    p = Player(page, server.url("play"), shots_dir)
-    page.on("request", lambda r: p.requests.append(r.url))
-    return context, p
+    return new_player(browser, server.url("play"), shots_dir, SPEECH_SCRIPT, **context_args)
 
 
 def focused(p: Player) -> dict | None:
@@ -397,6 +391,95 @@ def test_accommodations_set_in_the_center_reach_the_students_page(browser, serve
         expect(p.page.locator(".qe-profile .qe-supports")).to_contain_text(
             "2 more tries at checkpoints")
         p.axe("supports: the profile lists them")
+        p.assert_clean()
+    finally:
+        context.close()
+
+
+# --- timed challenges: the countdown shows the student's own limit ----------------------------
+
+TIMED = """
+id: timed-sprint
+title: Fraction sprint
+nodes:
+  - id: sprint
+    kind: quiz
+    title: Ten-minute sprint
+    time_limit: 5
+    questions:
+      - {id: s1, type: text, prompt: Name the fraction for one of two equal parts, accept: [one half, "1/2"]}
+  - id: blitz
+    kind: quiz
+    title: Blitz
+    time_limit: 0.05
+    questions:
+      - {id: b1, type: text, prompt: "1/4 + 1/4 as a fraction", accept: ["1/2", "2/4"]}
+  - {id: end, kind: end, title: Finish line}
+edges:
+  - [sprint, blitz]
+  - {from: blitz, to: end, when: done}
+"""
+TIMED_NODES = {n.id: n for n in loads_quest(TIMED).nodes}
+
+
+def timed_student(classroom_info, extra_time: float = 1.0):
+    """A student alone in a class whose one quest is timed, with the "more time" support."""
+    classroom = classroom_info.classroom()
+    teacher = classroom.login_teacher(classroom_info.teacher_email, classroom_info.teacher_password)
+    teacher.publish(loads_quest(TIMED))  # the same version again when it is already there
+    n = next(_numbers)
+    code = teacher.create_class(f"Timed {n}", f"TIMED-{n}")
+    teacher.assign("timed-sprint", code)
+    kid = teacher.add_student(code, f"Tia Timed {n}", "2580")
+    if extra_time > 1:
+        teacher.set_accommodations(kid.student_id, extra_time=extra_time)
+    return kid
+
+
+def test_a_timed_challenge_counts_down_from_the_students_own_limit(browser, server, shots_dir,
+                                                                  classroom_info):
+    """WCAG 2.2.1: the student with extra time gets the longer limit (set by the teacher,
+    applied by the service); the countdown is announced at one minute left and at time up,
+    never every second (4.1.3)."""
+    kid = timed_student(classroom_info, extra_time=2)
+    context, p = open_player(browser, server, shots_dir)
+    try:
+        p.open()
+        p.login_as(kid)
+        note = p.panel.locator(".qe-time-limit")
+        expect(note).to_contain_text("you have 10 minutes")  # 5 minutes, twice the time
+        expect(note).to_contain_text("Your teacher gave you extra time.")
+        expect(p.panel.locator(".qe-answer-s1")).to_have_count(0)  # the questions wait
+        p.axe("timed: before the start")
+        p.do("Start")
+        timer = p.panel.locator(".qe-countdown [role='timer']")
+        expect(timer).to_have_text(re.compile(r"⏱ (10:00|9:[0-5]\d) left"))
+        expect(timer).to_have_attribute("aria-live", "off")  # not read out every second
+        live = p.panel.locator(".qe-countdown [role='status'][aria-live='polite']")
+        expect(live).to_have_text("")
+        p.shot("a11y-timed-countdown", at=".qe-panel")
+        p.axe("timed: counting down")
+        p.answer(TIMED_NODES["sprint"].questions[0], "one half")
+        p.do("Check my answers")
+        p.wait_state("sprint", "success")
+
+        # 0.05 minutes, twice: 6 seconds, so both announcements come
+        p.select("blitz", TIMED_NODES["blitz"].title)
+        expect(p.panel.locator(".qe-time-limit")).to_contain_text("you have 0.1 minutes")
+        p.do("Start")
+        live = p.panel.locator(".qe-countdown [role='status'][aria-live='polite']")
+        expect(live).to_have_text("One minute left.")
+        expect(live).to_have_text("Time is up. Hand in what you have.", timeout=WAIT_MS)
+        expect(p.panel.locator(".qe-countdown [role='timer']")).to_have_text("⏱ Time is up")
+        p.axe("timed: time is up")
+        # the page only shows: the engine decides when the answer arrives (after the 15 s
+        # grace for the network, an empty answer goes in and the attempt counts as not passed)
+        p.page.wait_for_timeout(16_000)
+        p.do("Check my answers")
+        p.wait_state("blitz", "fail")
+        expect(p.panel.locator(".qe-verdict-fail")).to_contain_text("Time was up")
+        expect(p.page.locator(".qe-announcer")).to_contain_text("Time was up.")
+        p.axe("timed: the verdict")
         p.assert_clean()
     finally:
         context.close()

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from axe import assert_no_axe_violations
-from conftest import CLASS_CODE, TEACHER, WAIT_MS, WATCH_SCRIPT, Player, settle
+from conftest import CLASS_CODE, TEACHER, WAIT_MS, Player, new_player, settle
 
 FOREST = "fraction-forest"
 
@@ -35,13 +35,9 @@ def tab(browser, server, shots_dir, request):
     contexts = []
 
     def open_tab(locale: str = "en-US") -> Player:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
-        context.set_default_timeout(WAIT_MS)
-        context.add_init_script(WATCH_SCRIPT)
+        context, p = new_player(browser, server.url("family"), shots_dir, locale=locale)
         contexts.append(context)
-        page = context.new_page()
-        p = Player(page, server.url("family"), shots_dir)
-        page.on("request", lambda r: p.requests.append(r.url))
+        page = p.page
         page.goto(p.url)
         page.wait_for_selector(".qe-family-login input[name=email]", timeout=WAIT_MS)
         return p
