@@ -20,7 +20,13 @@ teacher login button is in the page (``performance.now()`` since navigation star
 for the center, how long from the login click until the class map is drawn. Figures only,
 never asserted.
 
-Run: ``.venv/bin/python benchmarks/teacher_pages.py [--runs 3] [--before REF]``
+``--kernel`` measures the same two builds without a browser or Voilà, in fresh Python
+processes (alternating): the notebook's cell (imports and ``CenterPage.from_env()``, which
+a preheated kernel runs before anyone comes), then the teacher's login until the center is
+shown, then opening every other tab. On a machine too loaded for the browser runs this
+still shows where the kernel's time goes.
+
+Run: ``.venv/bin/python benchmarks/teacher_pages.py [--runs 3] [--before REF] [--kernel]``
 """
 from __future__ import annotations
 
@@ -39,10 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from argon2 import PasswordHasher  # noqa: E402
-
 from page import CHROMIUM, CHROMIUM_ARGS, kernels  # noqa: E402
-from questengine.demo import build_demo  # noqa: E402
 from questengine.server import VoilaServer, free_port  # noqa: E402
 
 PAGES = ("progress.ipynb", "author.ipynb")
@@ -85,12 +88,45 @@ def export_ref(ref: str, into: Path) -> Path:
     """The package and front ends of ``ref`` (``git archive``) in a folder, whose questengine
     the kernels then import first (its widgets/ beside it, as in a checkout)."""
     into.mkdir(parents=True, exist_ok=True)
-    for part in ("questengine", "widgets"):
+    for part in ("questengine", "widgets", "quests"):
         data = subprocess.run(["git", "-C", str(ROOT), "archive", ref, part], check=True,
                               capture_output=True).stdout
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(into)
     return into
+
+
+DEMO_SCRIPT = r"""
+import json, sys
+from argon2 import PasswordHasher
+from questengine.demo import build_demo
+info = build_demo(sys.argv[1], sys.argv[2],
+                  hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+print(json.dumps({"db": str(info.db), "teacher_email": info.teacher_email,
+                  "teacher_password": info.teacher_password}))
+"""
+
+
+def build_env(pythonpath: Path | None) -> dict:
+    env = dict(os.environ)
+    if pythonpath is not None:  # this questengine is imported first
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath),
+                                                          env.get("PYTHONPATH")]))
+    return env
+
+
+def demo_for(label: str, pythonpath: Path | None, tmp: Path):
+    """The demo classroom, built by the build's own questengine (an older questengine
+    refuses a database of a newer schema)."""
+    import json
+    from types import SimpleNamespace
+
+    done = subprocess.run([sys.executable, "-c", DEMO_SCRIPT, str(tmp / f"demo-{label}.db"),
+                           str((pythonpath or ROOT) / "quests")], env=build_env(pythonpath),
+                          cwd=tmp,
+                          check=True, capture_output=True, text=True)
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    return SimpleNamespace(**{**info, "db": Path(info["db"])})
 
 
 def start_server(label: str, pythonpath: Path | None, tmp: Path, info) -> tuple:
@@ -133,10 +169,12 @@ def open_once(browser, server, name: str, info, out: dict) -> None:
         ctx.close()
 
 
-def measure(browser, builds: dict, runs: int, tmp: Path, info) -> dict:
+def measure(browser, builds: dict, runs: int, tmp: Path) -> dict:
     """Both builds served at once; their opens alternate, so a busy moment of the machine
     falls on both alike."""
-    servers = {label: start_server(label, path, tmp, info) for label, path in builds.items()}
+    infos = {label: demo_for(label, path, tmp) for label, path in builds.items()}
+    servers = {label: start_server(label, path, tmp, infos[label])
+               for label, path in builds.items()}
     out = {label: {**{p: [] for p in PAGES}, "after login": []} for label in builds}
     pooled = {label: POOLED for label in builds}
     try:
@@ -145,7 +183,7 @@ def measure(browser, builds: dict, runs: int, tmp: Path, info) -> dict:
                 for label, (server, _log) in servers.items():
                     # every kernel opened so far stays (culled after 10 min): the pools refill
                     quiet(server.process.pid, pooled[label])
-                    open_once(browser, server, name, info, out[label])
+                    open_once(browser, server, name, infos[label], out[label])
                     pooled[label] += 1
     finally:
         for server, log in servers.values():
@@ -154,21 +192,72 @@ def measure(browser, builds: dict, runs: int, tmp: Path, info) -> dict:
     return out
 
 
+KERNEL_SCRIPT = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from questengine.ui.center import CenterPage
+page = CenterPage.from_env()
+t1 = time.perf_counter()
+page.login.email.value, page.login.password.value = sys.argv[1], sys.argv[2]
+page.login.button.click()
+t2 = time.perf_counter()
+assert page.session is not None, "the login failed"
+for i in range(1, len(page.tabs.children)):
+    page.tabs.selected_index = i
+t3 = time.perf_counter()
+print(json.dumps({"notebook cell": t1 - t0, "login to center": t2 - t1,
+                  "every other tab": t3 - t2}))
+"""
+
+
+def kernel_runs(builds: dict, runs: int, tmp: Path) -> dict:
+    import json
+
+    out = {label: {} for label in builds}
+    infos = {label: demo_for(label, path, tmp) for label, path in builds.items()}
+    for _ in range(runs):
+        for label, path in builds.items():
+            info = infos[label]
+            env = {**build_env(path), "QUESTENGINE_DB": str(info.db)}
+            env.pop("QUESTENGINE_SERVED", None)
+            done = subprocess.run([sys.executable, "-c", KERNEL_SCRIPT, info.teacher_email,
+                                   info.teacher_password], env=env, cwd=tmp, check=True,
+                                  capture_output=True, text=True)
+            for key, value in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                out[label].setdefault(key, []).append(1000 * value)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", default="HEAD~1", help="the git ref to compare with")
+    parser.add_argument("--kernel", action="store_true",
+                        help="measure in Python processes (no browser, no Voilà)")
     args = parser.parse_args()
+    if args.kernel:
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d)
+            old = export_ref(args.before, tmp / "before")
+            results = kernel_runs({"before": old, "after": None}, args.runs, tmp)
+        print(f"progress center in a Python process, ms (median of {args.runs}); before = "
+              f"{args.before}, after = this checkout; {os.cpu_count()} CPUs, "
+              f"load {os.getloadavg()[0]:.1f}")
+        print(f"{'what':<32}{'before':>10}{'after':>10}{'ratio':>8}")
+        for what in results["after"]:
+            old_ms = statistics.median(results["before"][what])
+            new_ms = statistics.median(results["after"][what])
+            print(f"{what:<32}{old_ms:>10.0f}{new_ms:>10.0f}{new_ms / old_ms:>8.2f}")
+        print("all runs:", results)
+        return
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        info = build_demo(tmp / "demo.db", ROOT / "quests",
-                          hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         old = export_ref(args.before, tmp / "before")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            results = measure(browser, {"before": old, "after": None}, args.runs, tmp, info)
+            results = measure(browser, {"before": old, "after": None}, args.runs, tmp)
             browser.close()
     print(f"teacher pages, ms (median of {args.runs}); before = {args.before}, "
           f"after = this checkout; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")

@@ -650,3 +650,56 @@ def test_migrate_copies_a_classroom_and_verifies_it(tmp_path, pg_address):
     missing = runner.invoke(main, ["migrate", "--from", str(tmp_path / "none.db"), "--to",
                                    pg_address])
     assert missing.exit_code == 2
+
+
+def test_a_students_action_reads_session_assignment_version_and_supports_at_once(store):
+    sid = add_student(store)
+    code = store.student(sid)["class_code"]
+    store.put_quest("t1", "T1", T1, "h1", AT, None)
+    store.add_session("student-token", "student", sid, AT, "2999-01-01T00:00:00+00:00")
+    row = store.session_for_quest("student-token", code, "t1")
+    assert (row["user_id"], row["assigned"], row["latest_version"]) == (sid, 0, 1)
+    assert row["accommodations"] is None  # none set
+    store.assign(code, "t1", AT, None)
+    store.save_accommodations(sid, {"extra_attempts": 2}, 1, AT)
+    row = store.session_for_quest("student-token", code, "t1")
+    assert bool(row["assigned"]) and row["accommodations"] == {"extra_attempts": 2}
+    # a teacher whose id is the student's gets no student's supports with the session
+    store.add_session("teacher-token", "teacher", sid, AT, "2999-01-01T00:00:00+00:00")
+    assert store.session_for_quest("teacher-token", code, "t1")["accommodations"] is None
+    assert store.session_for_quest("no-such-token", code, "t1") is None
+
+
+def test_record_appends_and_saves_only_if_the_log_still_ends_where_it_was_read(store, graph):
+    sid = add_student(store)
+    events = play_to_end(graph)
+    first, rest = events[:2], events[2:]
+    p1 = replay(graph, first)
+    ids = store.record(sid, "t1", 0, first, p1, AT)
+    assert len(ids) == 2 and [e.type for e in store.events(sid, "t1")] == [e.type for e in first]
+    before = progress_rows(store, sid)
+    assert before and count(store, "quest_status") == 1
+    # another tab wrote meanwhile: a record made from the older log writes nothing at all
+    stale = store.record(sid, "t1", 0, rest, replay(graph, events), AT, previous=p1)
+    assert stale is None
+    assert len(store.events(sid, "t1")) == 2 and progress_rows(store, sid) == before
+    # from the log's real end it goes through, events and progress together
+    assert store.record(sid, "t1", ids[-1], rest, replay(graph, events), AT, previous=p1)
+    assert progress_rows(store, sid) == {n: (np.state, np.attempts, np.score, np.round)
+                                         for n, np in replay(graph, events).nodes.items()}
+
+
+def test_record_is_atomic_and_the_store_works_on_after_a_failure(store, graph):
+    sid = add_student(store)
+    events = play_to_end(graph)
+    p = replay(graph, events)
+    p.mastery = {"equiv": object()}  # unstorable, written after the events and progress rows
+    import psycopg
+
+    with pytest.raises((sqlite3.ProgrammingError, psycopg.ProgrammingError),
+                       match="type 'object' is not supported|cannot adapt type 'object'"):
+        store.record(sid, "t1", 0, events, p, AT)
+    for table in ("events", "reflections", "progress", "quest_status", "mastery"):
+        assert count(store, table) == 0, f"{table} was written by a failed record"
+    assert store.record(sid, "t1", 0, events, replay(graph, events), AT)  # the next one works
+    assert len(store.events(sid, "t1")) == len(events)

@@ -4,7 +4,9 @@ One database file is shared by many processes (one Voilà kernel per open
 page), so the connection is opened here with a busy timeout, in WAL mode with
 ``synchronous=NORMAL``, and every read-then-write runs in ``BEGIN IMMEDIATE``
 (:meth:`SQLiteStore.write`), retried a bounded number of times when the
-database is busy. Events are appended and the materialized rows (progress,
+database is busy. Writers line up for the write lock in a :class:`WriteQueue`
+(a ``flock`` beside the database) instead of sleeping in SQLite's busy
+handler. Events are appended and the materialized rows (progress,
 submissions, reviews, reflections, mastery, badges) updated in the same
 transaction. The queries themselves are shared with PostgreSQL
 (:mod:`questengine.store._sql`).
@@ -29,7 +31,7 @@ from ..rewards import level_for
 from . import StoreBusy, StoreError
 from ._sql import SQLStore
 
-__all__ = ["SQLiteStore", "SCHEMA_VERSION", "MIGRATIONS"]
+__all__ = ["SQLiteStore", "WriteQueue", "SCHEMA_VERSION", "MIGRATIONS"]
 
 
 # --- schema and migrations ----------------------------------------------------------

@@ -189,7 +189,8 @@ def suggested_message(s, step: str) -> str:
     elif s.kind == "fails":
         text = _("Keep going with “{step}”: the extra practice may help. Ask me if you "
                  "are stuck.")
-    elif s.kind == "stuck" and "feedback" in (s.help or ""):
+    elif s.kind == "stuck" and s.help == _("Read the feedback with them: the work is waiting "
+                                             "for their revision."):
         text = _("Your work on “{step}” is waiting for you: read my feedback, then send a "
                  "new version.")
     elif s.kind == "stuck":

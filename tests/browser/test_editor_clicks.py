@@ -39,6 +39,7 @@ def clicks_env(tmp_path_factory):
 def tab(browser, clicks_env, shots_dir):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS * 4)  # a loaded machine: slow first loads
     yield EditorTab(context.new_page(), clicks_env.url, shots_dir)
     context.close()
 
