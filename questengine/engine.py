@@ -640,7 +640,8 @@ def act(G: nx.DiGraph, progress: Progress, action: Action, *, role: str = "stude
         raise ProgressError(f"unknown action {action.type!r}; valid actions: {', '.join(ACTION_TYPES)}",
                             action.node)
     if action.node not in progress.nodes:
-        raise ProgressError(f"there is no step {action.node!r} in {quest.title!r}", action.node)
+        raise ProgressError(N_("there is no step {name!r} in {quest!r}"), action.node,
+                            name=action.node, quest=quest.title)
     if action.type in ("review", "override") and role != "teacher":
         raise ProgressError("only a teacher can review work or change a student's progress",
                             action.node)
@@ -868,8 +869,8 @@ def _out_of_time(G, np: NodeProgress, node, at: str) -> bool:
     Events without times (literal tests) are never late.
     """
     if not np.opened:
-        raise ProgressError(f"Start {title(G, np.id)} first: it is a timed challenge, and your "
-                            "time begins when you start.", np.id)
+        raise ProgressError(N_("Start {step} first: it is a timed challenge, and your time "
+                               "begins when you start."), np.id, step=_step(G, np.id))
     start, now = _parse_time(np.started), _parse_time(at)
     if start is None or now is None:
         return False
