@@ -29,10 +29,26 @@ hub user with their own Voilà server (memory per student then includes that ser
 ``--chromium N`` runs N real Chromium students alongside (Playwright, Debian's Chromium):
 what a person sees, from the click to the panel drawn.
 
+The think time is the mean pause between one student's actions (exponential). The default,
+2 s, is a student clicking every 2 s without reading: a stress figure. A real class reads a
+story, does the task, types answers: ``--think 12`` is closer to it. Report both.
+
+The client speaks the kernel websocket protocol Voilà's page speaks
+(``v1.kernel.websocket.jupyter.org``: the server relays the kernel's frames without decoding
+them); ``--ws-protocol legacy`` is the older JSON protocol, which makes the server decode,
+check and re-encode every message (what this benchmark measured before).
+
+``--probe N`` measures one student alone instead of the steps: N rounds of the actions (a
+new student each round), and per action the CPU its kernel and the Voilà server spent
+(psutil, 10 ms ticks: read the mean) and the websocket frames and bytes the browser
+receives. ``benchmarks/play_action.py`` gives the same action's kernel-side messages by
+widget, bytes and a cProfile, in-process.
+
 The machine is shared: steps stop early when p95 passes ``--stop-above`` seconds or memory
 would pass ``--max-memory-gb``. The figures are printed, never asserted.
 
-Run: ``.venv/bin/python benchmarks/classroom.py [--steps 10,30,60,100,150] [--target serve|hub]``
+Run: ``.venv/bin/python benchmarks/classroom.py [--steps 10,30,60,100,150] [--target serve|hub]
+[--think 2] [--probe 10]``
 """
 from __future__ import annotations
 
@@ -128,8 +144,17 @@ def service_alone(db: str, names: list[str], rounds: int) -> list[float]:
 # --- one simulated student over the kernel websocket ----------------------------------------------
 
 
+#: the kernel websocket protocols: what Voilà's page asks for (JupyterLab's services), in which
+#: the server relays the kernel's frames without decoding them; and the older JSON one, in
+#: which it decodes, checks and re-encodes every message
+V1 = "v1.kernel.websocket.jupyter.org"
+PROTOCOL = {"v1": V1, "legacy": None}
+
+
 class KernelClient:
     """Jupyter messaging over Voilà's kernel websocket, as the page's widget manager does it."""
+
+    protocol = V1  # set from --ws-protocol
 
     def __init__(self, ws_url: str, headers: dict | None = None):
         self.ws_url = ws_url
@@ -140,6 +165,8 @@ class KernelClient:
         self.control = uuid.uuid4().hex
         self.states_ready: asyncio.Future | None = None
         self.ws = None
+        self.frames = 0  # websocket frames and bytes received (what the browser would get)
+        self.bytes = 0
 
     async def connect(self) -> None:
         from tornado.httpclient import HTTPRequest
@@ -151,14 +178,18 @@ class KernelClient:
                    "Sec-Fetch-Site": "same-origin"}
         request = HTTPRequest(f"{self.ws_url}?session_id={self.session}", headers=headers,
                               request_timeout=300, connect_timeout=300)
-        self.ws = await websocket_connect(request, max_message_size=256 * 1024 * 1024)
+        self.ws = await websocket_connect(request, max_message_size=256 * 1024 * 1024,
+                                          subprotocols=[self.protocol] if self.protocol else None)
+        self.v1 = self.ws.selected_subprotocol == V1
         self.reader = asyncio.ensure_future(self._read())
 
     def _msg(self, msg_type: str, content: dict, channel: str = "shell",
              metadata: dict | None = None) -> dict:
+        from datetime import datetime, timezone
+
         return {"header": {"msg_id": uuid.uuid4().hex, "username": "bench",
                            "session": self.session, "msg_type": msg_type, "version": "5.3",
-                           "date": ""},
+                           "date": datetime.now(timezone.utc).isoformat()},
                 "parent_header": {}, "metadata": metadata or {}, "content": content,
                 "channel": channel, "buffers": []}
 
@@ -168,7 +199,14 @@ class KernelClient:
         msg = self._msg(msg_type, content, metadata=metadata)
         done = asyncio.get_running_loop().create_future()
         self.waiting[msg["header"]["msg_id"]] = done
-        await self.ws.write_message(json.dumps(msg))
+        if self.v1:
+            from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+            parts = [json.dumps(msg[k]).encode() for k in ("header", "parent_header",
+                                                            "metadata", "content")]
+            await self.ws.write_message(serialize_msg_to_ws_v1(parts, "shell"), binary=True)
+        else:
+            await self.ws.write_message(json.dumps(msg))
         return done
 
     async def _read(self) -> None:
@@ -179,9 +217,19 @@ class KernelClient:
                     if not f.done():
                         f.set_exception(ConnectionError("the kernel's websocket closed"))
                 return
-            if isinstance(raw, bytes):
+            self.frames += 1
+            self.bytes += len(raw)
+            if self.v1:
+                from jupyter_server.services.kernels.connection.base import (
+                    deserialize_msg_from_ws_v1)
+
+                _channel, parts = deserialize_msg_from_ws_v1(raw)
+                msg = {k: json.loads(parts[i]) for i, k in enumerate(
+                    ("header", "parent_header", "metadata", "content"))}
+            elif isinstance(raw, bytes):
                 continue  # binary frames carry buffers (images): not needed here
-            msg = json.loads(raw)
+            else:
+                msg = json.loads(raw)
             kind = msg["header"]["msg_type"]
             content = msg.get("content", {})
             parent = msg.get("parent_header", {}).get("msg_id")
@@ -214,7 +262,9 @@ class KernelClient:
         await asyncio.wait_for(self.states_ready, 300)
 
     def find(self, **match) -> str | None:
-        for mid, state in self.models.items():
+        """The newest widget whose state matches (the one on screen: a page that leaves its
+        old panels' widgets open has older look-alikes)."""
+        for mid, state in reversed(self.models.items()):
             if all((v(state.get(k)) if callable(v) else state.get(k) == v)
                    for k, v in match.items()):
                 return mid
@@ -352,6 +402,7 @@ class ServeTarget:
     name = "questengine serve"
 
     def __init__(self, folder: Path, db: str):
+        self.db = db
         self.server = VoilaServer(db=db, port=free_port(), run_dir=folder / "run")
         self.log = open(folder / "voila.log", "wb")
         self.server.start(log=self.log)
@@ -491,6 +542,57 @@ async def run_step(target, students: list[Student], actions: int, think: float,
             "load1": load1}
 
 
+def cpu_s(pid: int) -> float:
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+async def probe(target: "ServeTarget", names: list[str], rounds: int) -> None:
+    """One student alone: per action, the CPU its kernel and the Voilà server spent, and the
+    websocket frames and bytes the browser would receive."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    http = AsyncHTTPClient()
+    server = target.server.process.pid
+    rows = []
+    for i in range(rounds * len(PLAY)):
+        if i % len(PLAY) == 0:  # a new student each round: the same steps, from the start
+            s = target.students([names[i // len(PLAY)]])[0]
+            await s.arrive(http)
+            kernel = next(p for p in descendants(server)
+                          if s.kernel_id in " ".join(__import__("psutil").Process(p).cmdline()))
+        for what in ("select", "press"):
+            await asyncio.sleep(0.3)  # the kernel's news timer and the relay settle
+            k0, s0, f0, b0 = cpu_s(kernel), cpu_s(server), s.client.frames, s.client.bytes
+            node, label = PLAY[i % len(PLAY)]
+            if what == "select":
+                took = await s.client.update(s._map(), {"selected": node})
+            else:
+                button = s._button(label)
+                if button is None:
+                    continue
+                took = await s.client.custom(button, {"event": "click"})
+            await asyncio.sleep(0.2)  # frames still on their way after idle
+            rows.append((f"{what} {node}", took, cpu_s(kernel) - k0, cpu_s(server) - s0,
+                         s.client.frames - f0, s.client.bytes - b0))
+        if i % len(PLAY) == len(PLAY) - 1:
+            await s.client.close()
+    print(f"{'action':22} {'click->idle ms':>14} {'kernel CPU ms':>14} {'Voilà CPU ms':>13} "
+          f"{'frames':>7} {'KB':>7}")
+    def line(label, mine):
+        # time: the median; CPU, frames, bytes: the mean (CPU is counted in 10 ms ticks)
+        print(f"{label:22} {statistics.median(r[1] for r in mine) * 1000:14.0f} "
+              + " ".join(f"{statistics.fmean(r[k] for r in mine) * f:{w}.{d}f}"
+                         for k, f, w, d in ((2, 1000, 14, 1), (3, 1000, 13, 1), (4, 1, 7, 1),
+                                            (5, 1 / 1024, 7, 1))))
+
+    for label in dict.fromkeys(r[0] for r in rows):
+        line(label, [r for r in rows if r[0] == label])
+    line(f"every action ({len(rows)})", rows)
+
+
 def report(step: int, r: dict, service_ms: float) -> None:
     t = r["times"]
     med, p95 = statistics.median(t) if t else float("nan"), pct(t, 95)
@@ -569,7 +671,16 @@ def main() -> None:
     ap.add_argument("--chromium", type=int, default=0, help="real Chromium students alongside")
     ap.add_argument("--stop-above", type=float, default=5.0, help="stop when p95 passes this (s)")
     ap.add_argument("--max-memory-gb", type=float, default=16.0)
+    ap.add_argument("--ws-protocol", choices=list(PROTOCOL), default="v1",
+                    help="the kernel websocket protocol: v1 (what Voilà's page speaks: the "
+                         "server relays frames undecoded) or legacy (JSON, decoded and "
+                         "re-encoded by the server)")
+    ap.add_argument("--probe", type=int, default=0, metavar="ROUNDS",
+                    help="instead of the steps: one student alone, ROUNDS rounds of the "
+                         "actions, with the CPU of its kernel and of the Voilà server per "
+                         "action and the frames and bytes the browser receives")
     args = ap.parse_args()
+    KernelClient.protocol = PROTOCOL[args.ws_protocol]
     steps = [int(x) for x in args.steps.split(",")]
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
     folder = Path(tempfile.mkdtemp(prefix="qe-classroom-"))
@@ -591,6 +702,16 @@ def main() -> None:
           f"p95 {pct(service, 95) * 1000:.1f} ms")
     held = 0
     target = None
+    if args.probe:
+        run = folder / "probe"
+        run.mkdir()
+        target = ServeTarget(run, db)
+        try:
+            asyncio.run(probe(target, names, args.probe))
+        finally:
+            target.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     try:
         for step in steps:
             # a fresh server per step: the last step's kernels (and users' servers) are gone

@@ -81,6 +81,7 @@ class Struggle:
     days: int | None = None
     attempts_left: int | None = None
     actions: tuple[str, ...] = ()
+    since: str | None = None  # when the student last moved there (UTC ISO), if known
 
 
 @dataclass(frozen=True)
@@ -251,9 +252,10 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
         return (sid, q) in complete or (node is not None and current.get((sid, q, node))
                                         in FINISHED)
 
-    def add(sid, q, node, kind, reason, help, need, days=None, left=None, actions=()):
+    def add(sid, q, node, kind, reason, help, need, days=None, left=None, actions=(),
+            since=None):
         out.append(Struggle(sid, names.get(sid, "?"), q, node, kind, reason, help, need,
-                            days, left, tuple(actions)))
+                            days, left, tuple(actions), since))
 
     for sid, q, node, n in fails:  # failed a gate (or any node) several times, not passed since
         if over(sid, q, node):
@@ -287,7 +289,7 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
         add(sid, q, node, "stuck", _(N_("has been on {step} for {n} day") if days == 1 else
                                      N_("has been on {step} for {n} days")).format(
                                          step=title(q, node), n=days), help,
-            NEED["stuck"], days, actions=("reset", "approve"))
+            NEED["stuck"], days, actions=("reset", "approve"), since=updated)
     for sid, q, node, n in returned:  # work returned several times, not accepted since
         if over(sid, q, node) or current.get((sid, q, node)) == "fail":
             continue
@@ -325,7 +327,7 @@ def struggling(students: Iterable[dict], graphs: dict[str, nx.DiGraph], now: dat
                                                else N_("has done nothing for {n} days")).format(
                                                    n=days),
                 _("Check in with them: a reminder of where they are may help."),
-                NEED["inactive"], days)
+                NEED["inactive"], days, since=when)
     return sorted(out, key=lambda s: (s.need, -(s.days if s.days is not None else -1),
                                       s.attempts_left if s.attempts_left is not None else 99,
                                       s.name.casefold(), s.quest_id or "", s.node or ""))

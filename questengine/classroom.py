@@ -1068,6 +1068,41 @@ class StudentSession(_Session):
         if not self._classroom.store.share_reflection(self._sid, reflection_id, bool(shared)):
             raise ClassroomError(N_("you have no reflection {id!r}"), id=reflection_id)
 
+    # messages with the teacher (issue 16)
+
+    def messages(self) -> list[dict]:
+        """The student's thread with their teacher, oldest first: ``id``, ``sender``
+        (``teacher`` or ``student``), ``author``, ``text`` (markdown; pages render it
+        sanitized), ``at`` (UTC ISO) and ``read_at`` (when the other side read it, or None)."""
+        self._check()
+        return [_message(m) for m in self._classroom.store.student_messages([self._sid])]
+
+    def unread_messages(self) -> list[dict]:
+        """The teacher's messages the student has not marked as read yet."""
+        return [m for m in self.messages() if m["sender"] == "teacher" and not m["read_at"]]
+
+    def mark_messages_read(self, upto: int | None = None) -> int:
+        """Mark the teacher's messages as read (up to message id ``upto``); how many were new."""
+        self._check()
+        if upto is None:
+            upto = max((m["id"] for m in self.messages()), default=0)
+        return self._classroom.store.mark_student_messages_read(
+            self._sid, "teacher", int(upto), self._classroom.stamp())
+
+    def reply(self, text: str) -> dict:
+        """Write back to the teacher (sanitized when shown, like every text)."""
+        from .family import _clean_text
+        from .i18n import _
+
+        self._check()
+        text = _clean_text(text, _("message"))
+        at = self._classroom.stamp()
+        teacher = self._classroom.class_teacher(self.class_code)
+        mid = self._classroom.store.add_student_message(self._sid, teacher, "student", self.name,
+                                                        text, at)
+        return {"id": mid, "sender": "student", "author": self.name, "text": text, "at": at,
+                "read_at": None}
+
     def asset(self, quest_id: str, path: str) -> tuple[bytes, str, str | None]:
         """A file the quest ships (its ``assets:``), for this student: (bytes, type, captions path).
 
@@ -1196,6 +1231,10 @@ class StudentSession(_Session):
                                self._classroom.stamp())
 
 
+def _message(row: dict) -> dict:
+    return {k: row[k] for k in ("id", "sender", "author", "text", "at", "read_at")}
+
+
 def _attempts(G: nx.DiGraph, p: Progress) -> dict[str, list[dict]]:
     """Every answered attempt of each step, oldest first: the question text, the answer,
     and whether it was right (graded again here, as the engine graded it)."""
@@ -1261,6 +1300,28 @@ class TeacherSession(_Session):
     def classes(self) -> list[dict]:
         self._check()
         return self._classroom.store.classes_of(self.teacher_id)
+
+    #: the teacher's time zone, as the browser reports it (None until then: the server's)
+    time_zone = None
+
+    def set_time_zone(self, name: str):
+        """Show times in this IANA zone (``America/Chicago``); returns its ZoneInfo.
+
+        The page sends the browser's zone (Intl.DateTimeFormat); it only changes how
+        times are shown to this teacher, so it is kept on the session, not stored."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        self._check()
+        text = str(name or "").strip()
+        try:
+            if not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", text):
+                raise ValueError(text)
+            zone = ZoneInfo(text)
+        except (ValueError, ZoneInfoNotFoundError) as err:
+            raise ClassroomError(f"{text[:60]!r} is not a time zone; use a name like "
+                                 "'America/Chicago', 'Europe/Paris' or 'UTC'") from err
+        self.time_zone = zone
+        return zone
 
     def _own_class(self, class_code: str) -> str:
         code = str(class_code or "").strip().upper()
@@ -1685,6 +1746,45 @@ class TeacherSession(_Session):
         """Every note between the teacher and the student's families, oldest first."""
         self._own_student(student_id)
         return self._classroom.store.family_messages(student_id)
+
+    # messages to students (issue 16)
+
+    def message_student(self, student_id: int, text: str) -> dict:
+        """A message to one of your students, shown on their play page until they read it."""
+        from .family import _clean_text
+        from .i18n import _
+
+        self._own_student(student_id)
+        text = _clean_text(text, _("message"))
+        at = self._classroom.stamp()
+        mid = self._classroom.store.add_student_message(student_id, self.teacher_id, "teacher",
+                                                        self.name, text, at)
+        return {"id": mid, "sender": "teacher", "author": self.name, "text": text, "at": at,
+                "read_at": None}
+
+    def message_class(self, class_code: str, text: str) -> int:
+        """The same message to every student of one of your classes; how many got it."""
+        from .family import _clean_text
+        from .i18n import _
+
+        code = self._own_class(class_code)
+        text = _clean_text(text, _("message"))
+        at = self._classroom.stamp()
+        students = self._classroom.store.students_in(code)
+        self._classroom.store.add_student_messages(
+            [(s["id"], self.teacher_id, "teacher", self.name, text, at) for s in students])
+        return len(students)
+
+    def student_messages(self, student_id: int, mark_read: bool = False) -> list[dict]:
+        """The thread with one student, oldest first (see StudentSession.messages);
+        ``mark_read`` marks the student's replies as read by you."""
+        self._own_student(student_id)
+        store = self._classroom.store
+        thread = [_message(m) for m in store.student_messages([student_id])]
+        if mark_read and any(m["sender"] == "student" and not m["read_at"] for m in thread):
+            store.mark_student_messages_read(student_id, "student",
+                                             max(m["id"] for m in thread), self._classroom.stamp())
+        return thread
 
     def untranslated(self, quest_id: str, language: str) -> list[dict]:
         """A quest's texts with no translation into ``language`` (for a translator)."""

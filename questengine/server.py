@@ -66,6 +66,9 @@ class VoilaServer:
             "JUPYTER_RUNTIME_DIR": str(run / "jupyter" / "runtime"),
             "PYTHONUNBUFFERED": "1",
             "QUESTENGINE_SERVED": "1",  # pages guard their kernel (questengine.ui.page)
+            # one browser per page: ipywidgets need not echo every change the browser sends
+            # back to it (a message per map click and per keystroke in a text box)
+            "JUPYTER_WIDGETS_ECHO": "0",
         })
         argv = [sys.executable, "-m", "voila", str(self.notebooks or run / "pages"),
                 f"--port={self.port}", "--no-browser", "--Voila.ip=127.0.0.1",

@@ -344,6 +344,28 @@ STUDENT_WRONG.update({
     # no target but the student's own (a reflection id of another: test_family.py)
     "set_language": None, "reflections": None, "share_reflection": None,
 })
+# messages between a teacher and a student (issue 16; the flows are in test_messages.py)
+TEACHER_WRONG.update({
+    "message_student": lambda me, them: me.teacher.message_student(them.students[0], "hi"),
+    "message_class": lambda me, them: me.teacher.message_class(them.code, "hi"),
+    "student_messages": lambda me, them: me.teacher.student_messages(them.students[0]),
+    "set_time_zone": None,  # the teacher's own setting, no target
+})
+TEACHER_RIGHT.update({
+    "message_student": lambda me, them: me.teacher.message_student(me.students[0], "hi")["id"],
+    "message_class": lambda me, them: me.teacher.message_class(me.code, "hi") == 2,
+    "student_messages": lambda me, them: me.teacher.student_messages(me.students[0]) == [],
+    "set_time_zone": lambda me, them: str(me.teacher.set_time_zone("Asia/Tokyo"))
+    == "Asia/Tokyo",
+})
+STUDENT_WRONG.update({"messages": None, "unread_messages": None, "mark_messages_read": None,
+                      "reply": None})  # only the student's own thread
+STUDENT_RIGHT.update({
+    "messages": lambda me, them: me.sessions[0].messages() == [],
+    "unread_messages": lambda me, them: me.sessions[0].unread_messages() == [],
+    "mark_messages_read": lambda me, them: me.sessions[0].mark_messages_read() == 0,
+    "reply": lambda me, them: me.sessions[0].reply("thanks")["sender"] == "student",
+})
 STUDENT_RIGHT.update({
     "set_language": lambda me, them: me.sessions[0].set_language("es-MX") == "es"
     and me.sessions[0].language == "es",

@@ -528,3 +528,83 @@ def test_open_record_from_the_struggling_list_and_from_the_grid(page, setup):
     table = page.grid_box.children[1]
     table.set_state({"picked": ada, "clicks": table.clicks + 1})
     assert page.record_pick.value == ada
+
+
+def test_message_a_struggling_student_from_the_card(page, setup):
+    c, _ = setup
+    cards = [x for x in find(page.struggle_box, "qe-struggle-card")
+             if "Cy" in html_of(x) and "Ranger Checkpoint" in html_of(x)]
+    card = cards[0]
+    find(card, "qe-struggle-message", w.Button)[0].click()
+    (box,) = find(card, "qe-message-text", w.Textarea)
+    # a suggestion from the card's help line, addressed to the student, to edit
+    assert box.value.startswith("Hi Cy,") and "“Ranger Checkpoint”" in box.value
+    assert "Message to Cy" in box.description
+    box.value = "Cy, come and see me about **the checkpoint**."
+    find(card, "qe-message-send", w.Button)[0].click()
+    assert "Sent to Cy" in html_of(card)
+    cy = c.login_student(CODE, "Cy", "3456")
+    assert [m["text"] for m in cy.unread_messages()] == [
+        "Cy, come and see me about **the checkpoint**."]
+    thread = html_of(find(card, "qe-message-thread")[0])
+    assert "<strong>the checkpoint</strong>" in thread and "not read yet" in thread
+    cy.mark_messages_read()
+    find(card, "qe-message-cancel", w.Button)[0].click()  # closed, then opened again
+    assert not find(card, "qe-message-text")
+    find(card, "qe-struggle-message", w.Button)[0].click()
+    assert "read 2026-09-07" in html_of(find(card, "qe-message-thread")[0])
+    # an empty message is refused beside the form and sends nothing
+    find(card, "qe-message-text", w.Textarea)[0].value = "  "
+    find(card, "qe-message-send", w.Button)[0].click()
+    assert "empty" in html_of(find(card, "qe-message-status")[0])
+    assert len(cy.messages()) == 1
+
+
+def test_times_follow_the_browsers_time_zone(page, setup):
+    # the fixture's clock: Ada handed in at 09:05 UTC on 2026-09-07
+    def shown():
+        item, card = card_of(page, "Ada")
+        (when,) = re.findall(r"class='qe-when'>([^<]+)<", html_of(card))
+        return when
+
+    page.zone_probe._msg(None, {"type": "zone", "zone": "America/Chicago"}, [])
+    assert shown() == "2026-09-07 04:05 CDT"
+    page.zone_probe._msg(None, {"type": "zone", "zone": "Asia/Tokyo"}, [])
+    assert shown() == "2026-09-07 18:05 JST"
+    page.zone_probe._msg(None, {"type": "zone", "zone": "Not/AZone"}, [])  # ignored
+    assert shown() == "2026-09-07 18:05 JST"
+    assert str(page.session.time_zone) == "Asia/Tokyo"
+
+
+def test_a_zone_reported_before_login_is_used_after_it(setup):
+    c, _ = setup
+    p = CenterPage(c)
+    p.zone_probe._msg(None, {"type": "zone", "zone": "Asia/Tokyo"}, [])
+    login(p)
+    assert str(p.session.time_zone) == "Asia/Tokyo"
+    assert "JST" in html_of(p.queue_box)
+
+
+def test_a_served_center_draws_a_tab_when_it_is_opened(setup):
+    c, _ = setup
+    p = CenterPage(c, lazy=True)
+    login(p)
+    assert p.tabs.selected_index == 0 and find(p.widget, "qe-node-detail")[0].value
+    assert p.struggle_box.children == () and p.queue_box.children == ()
+    p.tabs.selected_index = 3
+    assert find(p.struggle_box, "qe-struggle-card")
+    assert p.queue_box.children == ()
+    # an action redraws the open tab; the others are drawn afresh when opened
+    card = [x for x in find(p.struggle_box, "qe-struggle-card") if "Cy" in html_of(x)][0]
+    find(card, "qe-struggle-record", w.Button)[0].click()  # opens the Students tab
+    assert p.tabs.selected_index == 1 and p.record_pick.value == c.find_student(CODE, "Cy")["id"]
+    p.tabs.selected_index = 2
+    assert len(find(p.queue_box, "qe-review-card")) == 2
+
+
+def test_warming_reads_the_quests_before_anyone_logs_in(setup):
+    c, _ = setup
+    p = CenterPage(c, lazy=True)
+    p.warm()
+    assert p.session is None
+    assert c.graph(Q) is c.graph(Q)  # read once, kept

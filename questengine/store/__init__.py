@@ -47,7 +47,8 @@ STUDENT_TABLES = {
     "submissions": "student_id", "reviews": "student_id", "mastery": "student_id",
     "profiles": "student_id", "reflections": "student_id", "badges": "student_id",
     "enrolments": "student_id", "accommodations": "student_id", "family_codes": "student_id",
-    "family_links": "student_id", "family_messages": "student_id", "students": "id",
+    "family_links": "student_id", "family_messages": "student_id",
+    "student_messages": "student_id", "students": "id",
 }
 
 #: Every table, parents before children (the order a copy inserts them in).
@@ -55,7 +56,7 @@ TABLES = ("teachers", "classes", "students", "enrolments", "quests", "assignment
           "progress", "quest_status", "submissions", "submission_files", "reviews", "mastery",
           "profiles", "reflections", "badges", "sessions", "login_failures",
           "questengine_identity", "quest_assets", "class_settings", "accommodations", "families",
-          "family_codes", "family_links", "family_messages")
+          "family_codes", "family_links", "family_messages", "student_messages")
 
 
 def progress_row(np) -> tuple:

@@ -864,6 +864,37 @@ class SQLStore:
                           "join families f on f.id = m.family_id where m.student_id = ? and "
                           "m.family_id = ? order by m.id", (student_id, family_id))
 
+    def add_student_message(self, student_id: int, teacher_id: int | None, sender: str,
+                            author: str, text: str, at: str) -> int:
+        """One message between a student and their teacher (``sender``: teacher or student)."""
+        with self.write():
+            return self._insert("insert into student_messages (student_id, teacher_id, sender, "
+                                "author, text, at) values (?, ?, ?, ?, ?, ?)",
+                                (student_id, teacher_id, sender, author, text, at))
+
+    def add_student_messages(self, rows: list[tuple[int, int | None, str, str, str, str]]) -> None:
+        """Messages as (student_id, teacher_id, sender, author, text, at), in one transaction."""
+        with self.write():
+            self._many("insert into student_messages (student_id, teacher_id, sender, author, "
+                       "text, at) values (?, ?, ?, ?, ?, ?)", rows)
+
+    def student_messages(self, student_ids: list[int]) -> list[dict]:
+        """The messages of these students with their teachers, oldest first."""
+        if not student_ids:
+            return []
+        marks = ", ".join("?" for _ in student_ids)
+        return self._rows(f"select * from student_messages where student_id in ({marks}) "
+                          "order by student_id, id", tuple(student_ids))
+
+    def mark_student_messages_read(self, student_id: int, sender: str, upto: int,
+                                   at: str) -> int:
+        """Mark as read the messages ``sender`` wrote to this student's thread, up to id
+        ``upto``; rows changed."""
+        with self.write():
+            return self._run("update student_messages set read_at = ? where student_id = ? and "
+                             "sender = ? and id <= ? and read_at is null",
+                             (at, student_id, sender, upto))
+
     def student_reflections(self, student_id: int, shared_only: bool = False) -> list[dict]:
         """A student's reflections, newest first (only the ones shared with the family)."""
         return self._rows("select id, quest_id, node, text, at, shared from reflections where "

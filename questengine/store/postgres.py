@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..rewards import level_for
 from . import StoreBusy, StoreError
 from ._sql import SQLStore
-from .sqlite import FAMILY_TABLES, OWNERLESS_QUESTS
+from .sqlite import FAMILY_TABLES, OWNERLESS_QUESTS, STUDENT_MESSAGE_TABLES
 
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -145,6 +145,10 @@ MIGRATIONS: dict[int, list[str]] = {
     11: ["create table accommodations (student_id bigint primary key references students(id), "
          "settings text not null, set_by bigint, updated text)"],
     12: ["alter table teachers add column if not exists language text"],
+    13: [t.replace("integer primary key autoincrement", _ID).replace(" integer", " bigint")
+         .replace("create table ", "create table if not exists ")
+         .replace("create index ", "create index if not exists ")
+         for t in STUDENT_MESSAGE_TABLES],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -243,10 +243,26 @@ def _migration_12(db: sqlite_utils.Database) -> None:
     _add_column(db, "teachers", "language")
 
 
+def _migration_13(db: sqlite_utils.Database) -> None:
+    # teacher-to-student messages (issue 16): a thread per student, with when each was read
+    for statement in STUDENT_MESSAGE_TABLES:
+        db.execute(statement.replace("create table ", "create table if not exists ")
+                   .replace("create index ", "create index if not exists "))
+
+
+#: Migration 13's statements (PostgreSQL runs the same ones with its own id column).
+STUDENT_MESSAGE_TABLES = (
+    "create table student_messages (id integer primary key autoincrement, student_id integer "
+    "references students(id), teacher_id integer, sender text not null, author text, "
+    "text text not null, at text, read_at text)",
+    "create index idx_student_messages_student_id on student_messages (student_id, id)",
+)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5,
     6: _migration_6, 7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10,
-    11: _migration_11, 12: _migration_12}
+    11: _migration_11, 12: _migration_12, 13: _migration_13}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

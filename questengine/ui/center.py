@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 
 import anywidget
 import ipywidgets as w
@@ -27,7 +28,10 @@ from .palette import INK, STATE_COLOURS as PALETTE, STATE_MARKS as PALETTE_MARKS
 from .questmap import FRONT_END, QuestMap
 from .text import markdown_html, plain_html
 
-__all__ = ["CenterPage", "ClickTable", "chart_png", "local_time"]
+log = logging.getLogger("questengine.ui")
+
+__all__ = ["CenterPage", "ClickTable", "ZoneProbe", "chart_png", "local_time",
+           "suggested_message"]
 
 TEACHER_GRID_STATES = ("locked", "available", "in_progress", "pending_review", "returned",
                        "success", "fail", "closed")
@@ -56,10 +60,15 @@ def _state(state: str) -> str:
     return _(TEACHER_STATE_WORDS[state]) if state in TEACHER_STATE_WORDS else state
 
 
-def local_time(iso: str) -> str:
-    """An ISO time as the teacher reads it: in the machine's own time zone (the school's,
-    for a self-hosted server; set TZ for another), with the zone named.
+def local_time(iso: str, zone=None) -> str:
+    """An ISO time as the teacher reads it: in ``zone`` (a ZoneInfo: the teacher's, as their
+    browser reports it), else in the machine's own time zone, with the zone named.
 
+    >>> from zoneinfo import ZoneInfo
+    >>> local_time("2024-09-10T08:30:00+00:00", ZoneInfo("America/Chicago"))
+    '2024-09-10 03:30 CDT'
+    >>> local_time("2024-09-10T08:30:00+00:00", ZoneInfo("Asia/Tokyo"))
+    '2024-09-10 17:30 JST'
     >>> import os, time
     >>> before = os.environ.get("TZ")
     >>> os.environ["TZ"] = "Europe/Paris"; time.tzset()
@@ -76,7 +85,7 @@ def local_time(iso: str) -> str:
         return str(iso)
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _text(text: str) -> str:
@@ -154,29 +163,93 @@ class ClickTable(anywidget.AnyWidget):
     clicks = traitlets.Int(0).tag(sync=True)
 
 
+class ZoneProbe(anywidget.AnyWidget):
+    """Reports the browser's time zone (``Intl``'s IANA name) to ``on_zone(name)``, once.
+    Only how times are shown depends on it: the service checks the name."""
+
+    _esm = FRONT_END / "zone.js"
+
+    def __init__(self, on_zone, **kwargs):
+        super().__init__(**kwargs)
+        self._on_zone = on_zone
+        self.on_msg(self._msg)
+
+    def _msg(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("type") == "zone":
+            self._on_zone(str(content.get("zone") or "")[:80])
+
+
+def suggested_message(s, step: str) -> str:
+    """What a teacher might write to a struggling student (``s``, a center.Struggle), from
+    the card's help line, addressed to the student; the teacher edits it before sending."""
+    first = (s.name or "").split(" ")[0]
+    if s.kind == "fails" and s.attempts_left == 0:
+        text = _("I saw that “{step}” was hard. Let's go over it together, then you can "
+                 "try again.")
+    elif s.kind == "fails":
+        text = _("Keep going with “{step}”: the extra practice may help. Ask me if you "
+                 "are stuck.")
+    elif s.kind == "stuck" and "feedback" in (s.help or ""):
+        text = _("Your work on “{step}” is waiting for you: read my feedback, then send a "
+                 "new version.")
+    elif s.kind == "stuck":
+        text = _("You have been on “{step}” for a while. What is in the way? Tell me and "
+                 "I will help.")
+    elif s.kind == "returned":
+        text = _("About “{step}”: come and see an example of finished work with me, then "
+                 "send yours again.")
+    elif s.kind == "mastery":
+        text = _("The extra practice on this skill may help. Ask me if you want to work on "
+                 "it together.")
+    else:
+        text = _("I have not seen you on your quests for a while. Where are you? Tell me "
+                 "if something is in the way.")
+    return _("Hi {name},").format(name=first) + " " + text.format(step=step)
+
+
 class CenterPage(Page):
     """The progress center as one widget tree (``page.widget``), behind a teacher login."""
 
-    def __init__(self, classroom):
+    def __init__(self, classroom, lazy: bool = False):
         self.classroom = classroom
         self.session = None
         self.rules = StruggleRules()
+        self.lazy = lazy  # tabs drawn when opened (the served page), not all at login
         super().__init__()
         # a teacher's saved language (the picker at the top), else the browser's preference
         self._browser: str | None = None
         self.probe = LanguageProbe(self._browser_language)
         self.probe.language = i18n.active()
+        # the browser's time zone: every time the center shows is in it (issue 16)
+        self.browser_zone = ""
+        self.zone_probe = ZoneProbe(self._browser_zone)
         self.login = TeacherLogin(classroom, self.open)
         self._note = (self._student_note(),)
-        self.widget = w.VBox([page_style(), self.login.widget, *self._note, self.probe])
+        self.widget = w.VBox([page_style(), self.login.widget, *self._note, self.probe,
+                              self.zone_probe])
         self.widget.add_class("qe-page")
         self.widget.add_class("qe-center")
 
     @classmethod
     def from_env(cls) -> "CenterPage":
-        page = cls(classroom_from_env())
+        page = cls(classroom_from_env(), lazy=True)
+        page.warm()
         page.sign_in_hub_user(page.classroom, "teacher", page.open)  # behind JupyterHub
         return page
+
+    def warm(self) -> None:
+        """Do now what the first login would wait for (a preheated kernel runs this before
+        anyone opens the page): read every published quest, import matplotlib and draw one
+        chart, import the modules the open center uses."""
+        from ..graph import map_layout
+        from . import family_panel, media  # noqa: F401
+
+        try:
+            for quest_id in self.classroom.store.published_quest_ids():
+                map_layout(self.classroom.graph(quest_id))
+            chart_png("mastery", [0.5])
+        except Exception:  # a quest that cannot be read now says so when it is opened
+            log.info("warming the progress center's caches failed", exc_info=True)
 
     # language --------------------------------------------------------------------------------------
 
@@ -208,11 +281,34 @@ class CenterPage(Page):
             self.login = TeacherLogin(self.classroom, self.open)
             self._note = (self._student_note(),)
             self.widget.children = [self.widget.children[0], self.login.widget, *self._note,
-                                    self.probe]
+                                    self.probe, self.zone_probe]
         else:  # the same session: what it made is still closed at logout
             before = self._before_session
             self.open(self.session)
             self._before_session = before
+
+    # time zone ------------------------------------------------------------------------------------
+
+    def _browser_zone(self, name: str) -> None:
+        """The browser's time zone: kept for the session; an open center is redrawn in it."""
+        if not name or name == self.browser_zone:
+            return
+        self.browser_zone = name
+        if self.session is not None and self._use_zone() and hasattr(self, "tabs"):
+            self.refresh()
+
+    def _use_zone(self) -> bool:
+        if not self.browser_zone or self.session is None:
+            return False
+        before = self.session.time_zone
+        zone = friendly_call(self.session.set_time_zone, lambda _t: None, self.browser_zone)
+        return zone is not None and zone != before
+
+    def when(self, iso: str | None) -> str:
+        """A stored time (UTC ISO) as this teacher reads it: in their browser's time zone."""
+        if not iso:
+            return ""
+        return local_time(iso, getattr(self.session, "time_zone", None))
 
     # opening ---------------------------------------------------------------------------------------
 
@@ -229,12 +325,13 @@ class CenterPage(Page):
         if saved and saved != i18n.active():  # the teacher's own choice, kept in the store
             i18n.activate(saved)
             self.probe.language = saved
+        self._use_zone()
         classes = self._call(session.classes) or []
         if not classes:
             self.widget.children = [self.widget.children[0], _html(
                 "<div class='qe-info'>" + _("You have no class yet. Create one with "
                                             "<code>questengine class create</code>.") + "</div>"),
-                self.probe]
+                self.probe, self.zone_probe]
             return
         self.class_pick = w.Dropdown(options=[(f"{c['name']} ({c['code']})", c["code"])
                                               for c in classes], description=_("Class"))
@@ -269,8 +366,9 @@ class CenterPage(Page):
                                   _("Struggling"), _("Mastery & groups"), _("Modalities"),
                                   _("Overrides"), _("Exports"), _("Families")]):
             self.tabs.set_title(i, name)
-        self.tabs.observe(lambda _c: self._clear_notes(), names="selected_index")
-        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs, self.probe]
+        self.tabs.observe(self._tab_opened, names="selected_index")
+        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs, self.probe,
+                                self.zone_probe]
         self._class_changed()
 
     def flash(self, text: str, kind: str = "error", near: int | None = None) -> None:
@@ -302,7 +400,7 @@ class CenterPage(Page):
         if back != i18n.active():
             self._redraw_in(back)
         self.widget.children = [self.widget.children[0], self.login.widget, *self._note,
-                                self.probe]
+                                self.probe, self.zone_probe]
         self.login.clear()
 
     def _class_changed(self) -> None:
@@ -324,18 +422,35 @@ class CenterPage(Page):
         return self.quest_pick.value
 
     def refresh(self) -> None:
+        """Redraw the open tab from the service now; the others when they are opened (a
+        served page), or all of them now (tests and scripts: ``lazy=False``)."""
         if self.session is None:
             return
-        if self.quest:
-            self._show_map()
-            self._show_grid()
-            self._show_modalities()
-        self._show_queue()
-        self._show_struggling()
-        self._show_mastery()
-        self._show_overrides()
-        self._show_exports()
-        self.family_panel.show(self.code)
+        self._stale = set(range(len(self._builders())))
+        if self.lazy:
+            self._build(self.tabs.selected_index or 0)
+        else:
+            for i in sorted(self._stale):
+                self._build(i)
+
+    def _builders(self) -> list:
+        """What draws each tab, in the tabs' order."""
+        def when_quest(*draw):
+            return lambda: [d() for d in draw] if self.quest else None
+
+        return [when_quest(self._show_map), when_quest(self._show_grid), self._show_queue,
+                self._show_struggling, self._show_mastery, when_quest(self._show_modalities),
+                self._show_overrides, self._show_exports,
+                lambda: self.family_panel.show(self.code)]
+
+    def _build(self, index: int) -> None:
+        if index in getattr(self, "_stale", ()):
+            self._stale.discard(index)
+            self._builders()[index]()
+
+    def _tab_opened(self, change) -> None:
+        self._clear_notes()
+        self._build(change["new"] or 0)
 
     # class map ---------------------------------------------------------------------------------------
 
@@ -434,7 +549,7 @@ class CenterPage(Page):
             data = self._call(self.session.student_record, student.value)
             if data is None:
                 return
-            record.value = _record_html(data)
+            record.value = _record_html(data, self.when)
             support_box.children = self._support_form(student.value, data["student"]["name"],
                                                       supports, draw)
 
@@ -548,7 +663,7 @@ class CenterPage(Page):
                 f"<div class='qe-review-head'><strong>{plain_html(item.student_name)}</strong> · "
                 f"{plain_html(quest_titles.get(item.quest_id, item.quest_id))}: "
                 f"{plain_html(item.node_title)} · {round_word} · "
-                f"<span class='qe-when'>{plain_html(local_time(item.at))}</span></div>"
+                f"<span class='qe-when'>{plain_html(self.when(item.at))}</span></div>"
                 f"<div class='qe-submission-text'>{markdown_html(item.content)}</div>"
                 + (f"<div class='qe-earlier'>{earlier_word}<ul>{earlier}</ul></div>"
                    if earlier else ""))
@@ -662,10 +777,16 @@ class CenterPage(Page):
         if s.quest_id:
             titles = {q["quest_id"]: q["title"] for q in self._assigned()}
             quest = f" <span class='qe-hint'>({plain_html(titles.get(s.quest_id, s.quest_id))})</span>"
+        since = ""
+        if getattr(s, "since", None):  # the time they last moved, in the teacher's zone
+            since = (" <span class='qe-when qe-struggle-since'>" + plain_html(
+                _("(last moved {when})").format(when=self.when(s.since))) + "</span>")
         text = _html(f"<div><strong class='qe-struggle-name'>{plain_html(s.name)}</strong> "
-                     f"{plain_html(s.reason)}{quest}</div>"
+                     f"{plain_html(s.reason)}{quest}{since}</div>"
                      f"<div class='qe-struggle-help'>{plain_html(s.help)}</div>")
         note = _html("", "qe-struggle-note")
+        form = w.VBox()
+        form.add_class("qe-message-form")
         buttons = []
         for op in s.actions:
             label, action = self.STRUGGLE_ACTIONS[op]
@@ -685,12 +806,56 @@ class CenterPage(Page):
 
             label_b = _button(label, act, cls=f"qe-struggle-{op}")
             buttons.append(label_b)
+        buttons.append(_button(_("Message"), lambda s=s: self._message_form(s, form),
+                               cls="qe-struggle-message",
+                               tooltip=_("Write to the student: they see it on their page")))
         buttons.append(_button(_("Open record"), lambda s=s: self.open_record(s.student_id),
                                cls="qe-struggle-record"))
-        card = w.VBox([text, w.HBox(buttons, layout=w.Layout(flex_flow="row wrap")), note])
+        card = w.VBox([text, w.HBox(buttons, layout=w.Layout(flex_flow="row wrap")), note, form])
         card.add_class("qe-struggle-card")
         card.add_class(f"qe-struggle-{s.kind}")
         return card
+
+    def _message_form(self, s, form: w.VBox) -> None:
+        """A small form on the card: the thread so far (with "read"), a suggested text from
+        the card's help line, Send and Cancel. The student sees it on their play page."""
+        from .messages import thread_html
+
+        if form.children:  # a second click closes it
+            form.children = []
+            return
+        thread = _html("", "qe-message-thread")
+        status = _html("", "qe-message-status")
+
+        def show_thread():
+            found = friendly_call(self.session.student_messages, show_error, s.student_id, True)
+            thread.value = thread_html(found or [], self.when)
+
+        def show_error(text):
+            status.value = f"<span class='qe-flash-error' role='alert'>{plain_html(text)}</span>"
+
+        step = self._node_title(s.quest_id, s.node) if s.node else ""
+        box = w.Textarea(value=suggested_message(s, step),
+                         description=_("Message to {name}").format(name=s.name),
+                         style={"description_width": "initial"},
+                         layout=w.Layout(width="100%", max_width="640px", height="80px"))
+        box.add_class("qe-message-text")
+
+        def send():
+            sent = friendly_call(self.session.message_student, show_error, s.student_id,
+                                 box.value)
+            if sent is None:
+                return
+            show_thread()
+            status.value = ("<span class='qe-flash-info' role='status'>" + plain_html(
+                _("Sent to {name}: they see it on their page.").format(name=s.name))
+                + "</span>")
+
+        show_thread()
+        form.children = [thread, box, w.HBox([
+            _button(_("Send"), send, "primary", "qe-message-send"),
+            _button(_("Cancel"), lambda: setattr(form, "children", []), cls="qe-message-cancel")],
+            layout=w.Layout(flex_flow="row wrap")), status]
 
     def _assigned(self) -> list[dict]:
         return self._call(self.session.assigned, self.code) or []
@@ -936,7 +1101,7 @@ def _answer_text(answer) -> str:
     return str(answer)
 
 
-def _record_html(data: dict) -> str:
+def _record_html(data: dict, when=local_time) -> str:
     """A student's record in plain words: step titles, each attempt's questions and answers."""
     parts = [f"<h2>{plain_html(data['student']['name'])}</h2>"]
     for qid, q in data["quests"].items():
@@ -950,7 +1115,9 @@ def _record_html(data: dict) -> str:
         feedback = "".join(
             f"<li>{t(n)}, " + _text(_("round {n}").format(n=r["round"])) +
             f": {_decision(r['decision'])}"
-            f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
+            + (f" <span class='qe-when'>({plain_html(when(r['at']))})</span>"
+               if r.get("at") else "")
+            + f"{' — ' + markdown_html(r['feedback']) if r['feedback'] else ''}</li>"
             for n, rs in q["feedback"].items() for r in rs)
         reflections = "".join(f"<li>{t(n)}: {plain_html(text)}</li>"
                               for n, text in q["reflections"].items())

@@ -56,8 +56,30 @@ def guard_kernel() -> None:
         shell._showtraceback = keep_out_of_the_page
 
 
+def _import_sqlite_utils_lean() -> None:
+    """Import sqlite-utils without pandas and numpy.
+
+    sqlite-utils imports both at once whenever they are installed (the test extra has
+    pandas), for DataFrame conveniences the store never uses: about 40 MB more in every
+    page's kernel, one kernel per student. A page's kernel imports it with them hidden;
+    a later ``import pandas`` in the same process still works.
+    """
+    if "sqlite_utils" in sys.modules:
+        return
+    hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # "import pandas" -> ImportError
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+
+
 def classroom_from_env():
     """The classroom over the database named by QUESTENGINE_DB (default run/classroom.db)."""
+    _import_sqlite_utils_lean()
     from ..classroom import Classroom
 
     return Classroom(os.environ.get("QUESTENGINE_DB", str(Path("run") / "classroom.db")))

@@ -27,6 +27,7 @@ from .countdown import Countdown
 from .media import MediaView, ReadAloud, UploadBox
 from .language import LanguageProbe, language_picker
 from .questmap import QuestMap
+from .reuse import Reuse, active, shared_layout, shared_models
 from .text import markdown_html, markdown_inline, plain_html, speakable
 
 __all__ = ["PlayPage", "MODALITY_ICONS", "KIND_LABELS"]
@@ -72,11 +73,10 @@ def _times(n: int) -> str:
 
 
 def _html(text: str, cls: str = "") -> w.HTML:
-    widget = w.HTML(text)
-    if cls:
-        for c in cls.split():
-            widget.add_class(c)
-    return widget
+    reuse = active()  # in a panel being drawn: last drawing's text widget, new words
+    if reuse is not None:
+        return reuse.html(text, tuple(cls.split()))
+    return w.HTML(text, _dom_classes=tuple(cls.split()))
 
 
 def _size(n: int) -> str:
@@ -96,9 +96,7 @@ def _badge_word(names: dict, badge: str) -> str:
 
 def _row(children) -> w.Box:
     """Widgets side by side that wrap onto a new line on a narrow screen."""
-    box = w.Box(children)
-    box.add_class("qe-row")
-    return box
+    return w.Box(children, _dom_classes=("qe-row",))
 
 
 def _named(field: w.Widget, name: str) -> w.Widget:
@@ -113,12 +111,28 @@ def _named(field: w.Widget, name: str) -> w.Widget:
     return field
 
 
-def _button(label: str, on_click, style: str = "primary", cls: str = "") -> w.Button:
-    button = w.Button(description=label, button_style=style,
-                      layout=w.Layout(width="auto", min_width="140px", height="38px"))
+def _box(children, cls: str = "", kind: type = w.VBox, **layout) -> w.Box:
+    """A box of widgets (in a panel being drawn, the last drawing's box)."""
+    reuse = active()
+    if reuse is not None:
+        return reuse.box(kind, children, tuple(cls.split()),
+                         reuse.layout(**layout) if layout else None)
+    return kind(list(children), _dom_classes=tuple(cls.split()),
+                **({"layout": w.Layout(**layout)} if layout else {}))
+
+
+_BUTTON_SIZE = {"width": "auto", "min_width": "140px", "height": "38px"}
+
+
+def _button(label: str, on_click, style: str = "primary", cls: str = "",
+            tooltip: str | None = None, size: dict | None = None) -> w.Button:
+    layout = shared_layout(**(size or _BUTTON_SIZE))
+    reuse = active()
+    if reuse is not None:  # in a panel being drawn: the last drawing's button, new action
+        return reuse.button(label, on_click, style, tuple(cls.split()), layout, tooltip)
+    button = w.Button(description=label, button_style=style, layout=layout,
+                      _dom_classes=tuple(cls.split()), tooltip=tooltip)
     button.on_click(lambda _b: on_click())
-    for c in cls.split():
-        button.add_class(c)
     return button
 
 
@@ -225,23 +239,27 @@ class PlayPage(Page):
             self._news_timer = None
 
     def check_news(self) -> bool:
-        """Catch up with what others wrote (a review); redraw what changed. True if anything did."""
-        if self.session is None or self.quest_id is None or self.progress is None:
+        """Catch up with what others wrote (a review, a message); redraw what changed. True if
+        anything did."""
+        if self.session is None:
             return False
+        noticed = self.notice.refresh() if hasattr(self, "notice") else False
+        if self.quest_id is None or self.progress is None:
+            return noticed
         try:
             progress = self.session.progress(self.quest_id)
         except Exception:  # an ended session or a busy database: try again later, quietly
             log.info("news check failed", exc_info=True)
-            return False
+            return noticed
         before = self.progress
         if progress is before:
-            return False
+            return noticed
         changed = [n for n, np in progress.nodes.items()
                    if (np.state, len(np.reviews), np.attempts) != (
                        before.nodes[n].state, len(before.nodes[n].reviews), before.nodes[n].attempts)]
         if not changed:
             self.progress = progress
-            return False
+            return noticed
         news = [self._review_news(n, progress.nodes[n]) for n in changed
                 if len(progress.nodes[n].reviews) > len(before.nodes[n].reviews)]
         self._set_progress(progress)
@@ -319,6 +337,8 @@ class PlayPage(Page):
         self.map.on_focus(self._on_map_focus)
         self.panel = w.VBox()
         self.panel.add_class("qe-panel")
+        # the panel and the quest list reuse their widgets from one drawing to the next
+        self._panel_reuse, self._quests_reuse = Reuse(), Reuse()
         self.map_box = w.Box([self.map])
         self.map_box.add_class("qe-map-box")
         main = w.Box([self.map_box, self.panel])
@@ -335,8 +355,14 @@ class PlayPage(Page):
         self.language = language_picker(i18n.active(), self._choose_language)
         top = w.Box([self.header, self.language, self.logout])
         top.add_class("qe-top")
-        self.widget.children = [self.widget.children[0], top, self.banner, self.tabs,
-                                self.announcer, self.probe]
+        # the teacher's messages (issue 16): above the quests until the student reads them
+        from .messages import StudentNotice
+
+        self.notice = StudentNotice(session, lambda text: setattr(
+            self.announcer, "value", plain_html(text)))
+        self.messages_box = self.notice.widget
+        self.widget.children = [self.widget.children[0], top, self.banner, self.messages_box,
+                                self.tabs, self.announcer, self.probe]
         self._refresh_supports()
         cards = self._call(self.session.quests) or []
         if not cards:
@@ -346,6 +372,7 @@ class PlayPage(Page):
             self._open_quest(self.quest_id if again and self.quest_id in
                              {c.quest_id for c in cards} else cards[0].quest_id)
         self._update_header(celebrate=False)
+        self.notice.refresh()
         self._start_news()
 
     def _logout(self) -> None:
@@ -365,16 +392,19 @@ class PlayPage(Page):
         self.login.show_info(_("You are logged out. See you soon!"))
 
     def _show_quests(self, cards) -> None:
+        with self._quests_reuse.drawing(self.quest_list) as reuse:
+            self._draw_quests(cards, reuse)
+
+    def _draw_quests(self, cards, reuse: Reuse) -> None:
         rows = []
         for card in cards:
             pct = round(100 * card.fraction)
-            button = w.Button(description=card.title, layout=w.Layout(width="auto"),
-                              tooltip=(_("You are playing this quest")
-                                       if card.quest_id == self.quest_id
-                                       else _("Play “{title}”").format(title=card.title)),
-                              button_style="info" if card.quest_id == self.quest_id else "")
-            button.add_class("qe-quest-button")
-            button.on_click(lambda _b, q=card.quest_id: self._open_quest(q))
+            button = reuse.button(
+                card.title, lambda q=card.quest_id: self._open_quest(q),
+                "info" if card.quest_id == self.quest_id else "", ("qe-quest-button",),
+                reuse.layout(width="auto"),
+                tooltip=(_("You are playing this quest") if card.quest_id == self.quest_id
+                         else _("Play “{title}”").format(title=card.title)))
             done = " ✓ " + _("complete") if card.complete else ""
             steps_done = plain_html(_("{done} of {total} steps done").format(
                 done=card.done, total=card.total))
@@ -383,11 +413,8 @@ class PlayPage(Page):
                         f"<div style='width:{pct}%'></div></div>"
                         f"<span class='qe-progress-label'>{label} · "
                         f"{card.xp} XP{plain_html(done)}</span>")
-            row = w.VBox([button, bar])
-            row.add_class("qe-quest-row")
-            if card.quest_id == self.quest_id:
-                row.add_class("qe-quest-current")
-            rows.append(row)
+            rows.append(_box([button, bar], "qe-quest-row" + (
+                " qe-quest-current" if card.quest_id == self.quest_id else "")))
         self.quest_list.children = rows
 
     def _refresh_supports(self) -> None:
@@ -404,10 +431,8 @@ class PlayPage(Page):
         words = speakable(text)
         if not (self.supports.read_aloud and words):
             return []
-        button = ReadAloud(text=words, label=_("Read {what} aloud").format(what=_(what)),
-                           lang=i18n.active())
-        button.add_class("qe-speak")
-        return [button]
+        return [ReadAloud(text=words, label=_("Read {what} aloud").format(what=_(what)),
+                          lang=i18n.active(), _dom_classes=("qe-speak",))]
 
     def _open_quest(self, quest_id: str) -> None:
         if self.session is not None and self.quest_id is not None:
@@ -554,6 +579,10 @@ class PlayPage(Page):
         return friendly_call(self.session.time_left, lambda _message: None, self.quest_id, n) == 0
 
     def _render_panel(self) -> None:
+        with self._panel_reuse.drawing(self.panel):
+            self._draw_panel()
+
+    def _draw_panel(self) -> None:
         n = self.selected
         if not n or self.progress is None:
             self.panel.children = [_html("<p class='qe-hint'>"
@@ -643,8 +672,8 @@ class PlayPage(Page):
             return []
         box = w.Textarea(value=np.submissions[-1].content if np.state == "returned" and np.submissions
                          else "", placeholder=_("Write your answer, or paste a link to your work"),
-                         layout=w.Layout(width="100%", height="120px"))
-        box.add_class("qe-submission")
+                         _dom_classes=("qe-submission",),
+                         **shared_models(w.Textarea, width="100%", height="120px"))
         _named(box, _("Your work"))
         label = label if np.state != "returned" else _("Send my new version")
         limit_mb = self._upload_limit_mb()
@@ -696,18 +725,10 @@ class PlayPage(Page):
                 out += self._results(option.questions, np)
             return out
         if option is None or np.state == "available":
-            cards = []
-            for o in node.options:
-                b = w.Button(description=f"{MODALITY_ICONS.get(o.modality, '✦')}  {o.label}",
-                             tooltip=f"{_(MODALITY_WORDS.get(o.modality, o.modality))}: {o.label}",
-                             layout=w.Layout(width="100%", height="46px"))
-                b.add_class("qe-option")
-                b.add_class(f"qe-option-{o.id}")
-                b.on_click(lambda _b, o=o: self._act("choose", n, o.id))
-                cards.append(b)
+            cards = [self._option_card(n, o, tooltip=True) for o in node.options]
             return [_html("<p class='qe-prompt'>"
                           + plain_html(_("How do you want to do this? Pick one:")) + "</p>"),
-                    w.VBox(cards, layout=w.Layout(grid_gap="6px"))]
+                    w.VBox(cards, layout=shared_layout(grid_gap="6px"))]
         out = [_html(f"<div class='qe-chosen'>{MODALITY_ICONS.get(option.modality, '')} "
                      f"<strong>{plain_html(option.label)}</strong></div>")]
         if option.text:
@@ -740,8 +761,7 @@ class PlayPage(Page):
                 "📎 Your teacher has the material for this step (ask for it if you do not have "
                 "it yet).")) + "</p>")]
         asset = listed[url]
-        box = w.VBox()
-        box.add_class("qe-material")
+        box = w.VBox(_dom_classes=("qe-material",))
         watch, listen, read = _("▶ Watch {what} here"), _("♫ Listen to {what} here"), \
             _("☰ Open {what} here")
         label = {"mp4": watch, "webm": watch, "mov": watch, "mp3": listen, "wav": listen,
@@ -766,16 +786,21 @@ class PlayPage(Page):
                          captions=vtt)
         box.children = [view]
 
+    def _option_card(self, n: str, o, tooltip: bool) -> w.Button:
+        """One option of a choice step, as a card the student presses to pick it."""
+        return _button(f"{MODALITY_ICONS.get(o.modality, '✦')}  {o.label}",
+                       lambda: self._act("choose", n, o.id), style="",
+                       cls="qe-option" + (f" qe-option-{o.id}" if tooltip else ""),
+                       tooltip=(f"{_(MODALITY_WORDS.get(o.modality, o.modality))}: {o.label}"
+                                if tooltip else None),
+                       size={"width": "100%", "height": "46px"})
+
     def _rechoose(self, n: str) -> None:
         node = self.G.nodes[n]["node"]
-        cards = []
-        for o in node.options:
-            b = w.Button(description=f"{MODALITY_ICONS.get(o.modality, '✦')}  {o.label}",
-                         layout=w.Layout(width="100%", height="46px"))
-            b.add_class("qe-option")
-            b.on_click(lambda _b, o=o: self._act("choose", n, o.id))
-            cards.append(b)
-        self.panel.children = list(self.panel.children[:1]) + [w.VBox(cards)]
+        with self._panel_reuse.drawing(self.panel):
+            head = self.panel.children[:1]
+            cards = [self._option_card(n, o, tooltip=False) for o in node.options]
+            self.panel.children = list(head) + [w.VBox(cards, layout=shared_layout())]
 
     def _body_quiz(self, n, node, np):
         if np.state in PLAYABLE:
@@ -901,8 +926,8 @@ class PlayPage(Page):
         elif plugin.completes == "review":
             out += self._submission(n, np, _("Send to my teacher"))
         elif np.state in PLAYABLE:
-            box = w.Text(placeholder=_("your answer"), layout=w.Layout(width="100%"))
-            box.add_class("qe-plugin-answer")
+            box = w.Text(placeholder=_("your answer"), _dom_classes=("qe-plugin-answer",),
+                         **shared_models(w.Text, width="100%"))
             _named(box, _("Your answer"))
             out += [box, _button(_("Check my answer"), lambda: self._act("answer", n,
                                                                       {"answer": box.value}),
@@ -926,8 +951,8 @@ class PlayPage(Page):
         if np.state in PLAYABLE:
             running = (self.quest_id, n) in self._code_runs
             box = w.Textarea(value=last if isinstance(last, str) else node.starter_code,
-                             layout=w.Layout(width="100%", height="220px"))
-            box.add_class("qe-code")
+                             _dom_classes=("qe-code",),
+                             **shared_models(w.Textarea, width="100%", height="220px"))
             _named(box, _("Your code"))
             status = _html("<span class='qe-running'>" + plain_html(_("⏳ Running your code…"))
                            + "</span>" if running else "", "qe-run-status")
@@ -1044,25 +1069,28 @@ class PlayPage(Page):
         for i, q in enumerate(questions, start=1):
             prompt = _html(f"<div class='qe-q'><span class='qe-qn'>{i}</span> "
                            f"{markdown_inline(q.prompt)}</div>")
+            mark = (f"qe-answer-{q.id}",)
             if q.type == "choice":
-                field = w.RadioButtons(options=q.options, value=None,
-                                       layout=w.Layout(width="auto"))
+                field = w.RadioButtons(options=q.options, value=None, _dom_classes=mark,
+                                       **shared_models(w.RadioButtons, width="auto"))
                 fields[q.id] = lambda f=field: f.value
             elif q.type == "multi":
-                boxes = [w.Checkbox(description=o, indent=False) for o in q.options]
-                field = w.VBox(boxes)
+                boxes = [w.Checkbox(description=o, indent=False,
+                                    **shared_models(w.Checkbox)) for o in q.options]
+                field = w.VBox(boxes, layout=shared_layout(), _dom_classes=mark)
                 fields[q.id] = lambda bs=boxes: [b.description for b in bs if b.value]
             else:
                 field = w.Text(placeholder=_("a number, like 0.5 or 1/2") if q.type == "number"
-                               else _("your answer"), layout=w.Layout(width="240px"))
+                               else _("your answer"), _dom_classes=mark,
+                               **shared_models(w.Text, width="240px"))
                 fields[q.id] = lambda f=field: f.value
-            field.add_class(f"qe-answer-{q.id}")
             if q.type != "multi":  # each checkbox is named by its option already
                 _named(field, _("Your answer to question {n}").format(n=i))
             speak = self._speak(_("Question {n}.").format(n=i) + f" {q.prompt}" + (
                 ". " + _("The choices:") + " " + "; ".join(q.options)
                 if q.type in ("choice", "multi") else ""), _("question {n}").format(n=i))
-            rows.append(w.VBox([prompt, *speak, field], layout=w.Layout(margin="0 0 8px 0")))
+            # a new box per question, like the field in it (a form is never reused)
+            rows.append(w.VBox([prompt, *speak, field], layout=shared_layout(margin="0 0 8px 0")))
 
         def submit():
             answers = {qid: get() for qid, get in fields.items()}
@@ -1128,8 +1156,8 @@ class PlayPage(Page):
         else:
             saved = _html("")
         box = w.Textarea(placeholder=_("Write a few sentences..."), value="",
-                         layout=w.Layout(width="100%", height="80px"))
-        box.add_class("qe-reflect")
+                         _dom_classes=("qe-reflect",),
+                         **shared_models(w.Textarea, width="100%", height="80px"))
         _named(box, _("Your reflection"))
         save = _button(_("Save my reflection"), lambda: self._act("reflect", n, box.value), style="",
                        cls="qe-save-reflection")

@@ -13,6 +13,7 @@ in a new tab, so following one never replaces the page.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
@@ -85,16 +86,30 @@ def markdown_html(text: str | None, resolve_image: ImageResolver | None = None) 
     """
     if not text:
         return ""
-    md = _MD if resolve_image is None else _renderer(resolve_image)
-    return _clean(md.render(str(text)))
+    if resolve_image is None:
+        return _markdown_cached(str(text))
+    return _clean(_renderer(resolve_image).render(str(text)))
+
+
+# A quest's texts are drawn again at every click (the panel of the step a student is on),
+# and are the same for every student: rendered once each per kernel.
+@functools.lru_cache(maxsize=2048)
+def _markdown_cached(text: str) -> str:
+    return _clean(_MD.render(text))
+
+
+@functools.lru_cache(maxsize=2048)
+def _inline_cached(text: str) -> str:
+    return _clean(_MD.renderInline(text))
 
 
 def markdown_inline(text: str | None, resolve_image: ImageResolver | None = None) -> str:
     """Safe HTML for one line of markdown (no paragraph around it)."""
     if not text:
         return ""
-    md = _MD if resolve_image is None else _renderer(resolve_image)
-    return _clean(md.renderInline(str(text)))
+    if resolve_image is None:
+        return _inline_cached(str(text))
+    return _clean(_renderer(resolve_image).renderInline(str(text)))
 
 
 def plain_html(text: str | None) -> str:
@@ -102,6 +117,7 @@ def plain_html(text: str | None) -> str:
     return html.escape(str(text or "")).replace("\n", "<br>")
 
 
+@functools.lru_cache(maxsize=1024)
 def speakable(text: str | None) -> str:
     """The words of a markdown text, without markup: what "read aloud" says.
 

@@ -87,3 +87,50 @@ def test_five_steps_land_where_they_were_clicked_and_the_view_stays_still(tab):
     assert not any("nodes[" in p for p in problems), problems
     tab.shot("five-clicks")
     tab.assert_no_traceback()
+
+
+# where the page is scrolled: the window and every scrolled ancestor of the map (Voilà's
+# page scrolls in a container), and where the map's box is on the screen
+SCROLL_JS = """() => {
+  const map = document.querySelector('.qe-editor .qe-map');
+  const offsets = [['window', window.scrollX, window.scrollY]];
+  for (let e = map.parentElement; e; e = e.parentElement) {
+    if (e.scrollTop || e.scrollLeft || e.scrollHeight > e.clientHeight + 1)
+      offsets.push([e.className.toString().slice(0, 60), e.scrollLeft, e.scrollTop]);
+  }
+  const r = map.getBoundingClientRect();
+  return {offsets, top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+          vh: window.innerHeight, vw: window.innerWidth};
+}"""
+
+
+def test_palette_clicks_on_a_768_pixel_screen_keep_the_map_in_view(tab):
+    """Issue 16: on a 1366x768 laptop, clicking a palette button scrolled the notebook away
+    from the map. Every button of the palette, clicked in turn, leaves the page where it was
+    and the whole map on the screen."""
+    tab.login()
+    tab.page.locator(".qe-editor .qe-board").evaluate(
+        "e => e.scrollIntoView({block: 'start'})")
+    tab.settle()
+    tab.wait_view_still()
+    start = tab.page.evaluate(SCROLL_JS)
+    assert start["top"] >= 0 and start["bottom"] <= start["vh"], \
+        f"the map does not fit on a 768-pixel screen: {start}"
+    buttons = tab.page.locator(".qe-editor .qe-kind-palette button")
+    labels = buttons.all_inner_texts()
+    assert len(labels) >= 6, labels
+    for i, label in enumerate(labels):
+        buttons.nth(i).click()
+        tab.page.wait_for_function(
+            "i => document.querySelectorAll('.qe-editor .qe-kind-palette button')[i]"
+            ".classList.contains('mod-active')", arg=i)
+        tab.settle()
+        tab.wait_view_still()
+        now = tab.page.evaluate(SCROLL_JS)
+        assert now["offsets"] == start["offsets"], \
+            f"clicking {label!r} scrolled the page: {start['offsets']} -> {now['offsets']}"
+        assert now["top"] >= 0 and now["bottom"] <= now["vh"], \
+            f"after clicking {label!r} the map left the screen: {now}"
+        assert abs(now["top"] - start["top"]) <= 1, (label, start, now)
+    tab.shot("palette-768")
+    tab.assert_no_traceback()

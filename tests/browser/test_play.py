@@ -318,42 +318,57 @@ def test_forged_widget_state_changes_nothing(player, classroom_info):
     assert len(node_events(classroom, cy.student_id, "checkpoint")) == written
     assert p.states()["checkpoint"] == "in_progress"
 
-    # 3. fail the gate for real, then replay the hidden earlier forms' buttons with the right
-    #    answers: the gate stays shut until the practice path is done
+    # 3. fail the gate for real, then replay the earlier form's widgets (kept from before the
+    #    panel was redrawn, as a forger would) with the right answers: the redraw closed them,
+    #    and the gate stays shut until the practice path is done
     p.select("signpost", TITLES["signpost"])
     p.select("checkpoint", gate.title)
     p.answer_all(gate.questions, answers(gate.questions, wrong))
+    kept = page_js(p, """
+      window.__qeGateForm = (await qeModels()).filter(m =>
+        (m.get('_dom_classes') || []).some(c => c.startsWith('qe-answer-'))
+        || m.get('description') === 'Check my mastery');
+      return window.__qeGateForm.length;""")
+    assert kept >= len(gate.questions) + 1
     p.do("Check my mastery")
     p.wait_state("checkpoint", "fail")
     expect(p.panel.locator(".qe-answer-g1")).to_have_count(0)
     written = len(node_events(classroom, cy.student_id, "checkpoint"))
+    left = page_js(p, """
+      const ids = new Set((await qeModels()).map(m => m.model_id));
+      return window.__qeGateForm.filter(m => ids.has(m.model_id))
+        .map(m => m.get('description') || m.get('_model_name'));""")
+    # the form's answer fields are closed; its button may live on as one of the new
+    # panel's buttons (reused: the new label and action), never as "Check my mastery"
+    assert all(label.startswith("Go to") for label in left), left
     clicked = page_js(p, """
-      const models = await qeModels();
+      const models = window.__qeGateForm;
       const right = arg;
       for (const m of models) {
         const cls = m.get('_dom_classes') || [];
         for (const [qid, value] of Object.entries(right)) {
           if (!cls.includes('qe-answer-' + qid)) continue;
-          if (Array.isArray(value)) {
-            for (const c of m.get('children')) {
-              c.set('value', value.includes(c.get('description'))); c.save_changes();
+          try {  // a closed model may refuse to send at all
+            if (Array.isArray(value)) {
+              for (const c of m.get('children')) {
+                c.set('value', value.includes(c.get('description'))); c.save_changes();
+              }
+            } else if ('index' in m.attributes) {
+              m.set('index', m.get('_options_labels').indexOf(value)); m.save_changes();
+            } else {
+              m.set('value', value); m.save_changes();
             }
-          } else if ('index' in m.attributes) {
-            m.set('index', m.get('_options_labels').indexOf(value)); m.save_changes();
-          } else {
-            m.set('value', value); m.save_changes();
-          }
+          } catch (e) {}
         }
       }
-      const buttons = models.filter(m => m.get('_model_name') === 'ButtonModel'
-                                         && m.get('description') === 'Check my mastery');
+      // the form's own button (now closed, or reused as one of the new panel's buttons)
+      const buttons = models.filter(m => m.get('_model_name') === 'ButtonModel');
       for (const b of buttons) {
-        b.set('disabled', false); b.save_changes();
-        b.send({event: 'click'});
+        try { b.set('disabled', false); b.save_changes(); b.send({event: 'click'}); }
+        catch (e) {}  // a closed model may refuse to send at all
       }
       return buttons.length;""", answers(gate.questions, right))
-    assert clicked >= 2, "expected the earlier (hidden) gate forms' buttons to still exist"
-    expect(p.page.locator(".qe-flash-error")).to_contain_text("cannot answer")
+    assert clicked >= 1, "the kept form had its button"
     p.settle()  # every forged click has been handled before counting
     assert len(node_events(classroom, cy.student_id, "checkpoint")) == written
     assert p.states()["checkpoint"] == "fail"
