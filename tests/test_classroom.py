@@ -366,6 +366,8 @@ STUDENT_RIGHT.update({
     "mark_messages_read": lambda me, them: me.sessions[0].mark_messages_read() == 0,
     "reply": lambda me, them: me.sessions[0].reply("thanks")["sender"] == "student",
 })
+STUDENT_WRONG["time_left"] = lambda me, them: me.sessions[0].time_left(them.quest, "check")
+STUDENT_RIGHT["time_left"] = lambda me, them: me.sessions[0].time_left(me.quest, "check") is None
 STUDENT_RIGHT.update({
     "set_language": lambda me, them: me.sessions[0].set_language("es-MX") == "es"
     and me.sessions[0].language == "es",
