@@ -640,7 +640,8 @@ def act(G: nx.DiGraph, progress: Progress, action: Action, *, role: str = "stude
         raise ProgressError(f"unknown action {action.type!r}; valid actions: {', '.join(ACTION_TYPES)}",
                             action.node)
     if action.node not in progress.nodes:
-        raise ProgressError(f"there is no step {action.node!r} in {quest.title!r}", action.node)
+        raise ProgressError(N_("there is no step {name!r} in {quest!r}"), action.node,
+                            name=action.node, quest=quest.title)
     if action.type in ("review", "override") and role != "teacher":
         raise ProgressError("only a teacher can review work or change a student's progress",
                             action.node)

@@ -76,8 +76,8 @@ class StudentNotice:
         send.on_click(lambda _b: self.send(reply.value))
         row = w.HBox([got_it, reply, send], layout=w.Layout(flex_flow="row wrap",
                                                            align_items="center"))
-        self.widget.children = [_html(f"<ul class='qe-message-list' aria-label='"
-                                      f"{plain_html(_('Messages from your teacher'))}'>"
+        label = plain_html(_("Messages from your teacher"))  # (an f-string hides it from Babel)
+        self.widget.children = [_html(f"<ul class='qe-message-list' aria-label='{label}'>"
                                       f"{items}</ul>", "qe-message-box"), row,
                                 *([_html(note, "qe-message-note")] if note else [])]
 

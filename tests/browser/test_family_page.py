@@ -38,8 +38,8 @@ def tab(browser, server, shots_dir, request):
         context, p = new_player(browser, server.url("family"), shots_dir, locale=locale)
         contexts.append(context)
         page = p.page
-        page.goto(p.url)
-        page.wait_for_selector(".qe-family-login input[name=email]", timeout=WAIT_MS)
+        page.goto(p.url, timeout=3 * WAIT_MS)  # a kernel starts: slow on a loaded machine
+        page.wait_for_selector(".qe-family-login input[name=email]", timeout=3 * WAIT_MS)
         return p
 
     yield open_tab

@@ -40,8 +40,8 @@ def english_tab(browser, server, language_class, request):
         page = context.new_page()
         tab = Tab(page)
         page.on("request", lambda r: tab.requests.append(r.url))
-        page.goto(server.url("progress"))
-        page.wait_for_selector(".qe-login .qe-email input", timeout=WAIT_MS)
+        page.goto(server.url("progress"), timeout=3 * WAIT_MS)  # a kernel starts: slow under load
+        page.wait_for_selector(".qe-login .qe-email input", timeout=3 * WAIT_MS)
         return tab
 
     yield open_tab
