@@ -62,6 +62,27 @@ def cheap_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
+def two_class_school(db_address, clock=None):
+    """Ms. Ann's Class A (quest T1 assigned; Ada and Alan) and Mr. Bob's Class B (Bea).
+
+    Returns the classroom, both teachers' sessions and the students' ids by name."""
+    from questengine import loads_quest
+    from questengine.classroom import Classroom
+
+    c = Classroom(db_address, clock=clock or FakeClock(), hasher=cheap_hasher())
+    c.add_teacher("ann@school.org", "Ms. Ann", "password-ann")
+    c.create_class("ann@school.org", "Class A", "CLASS-A")
+    c.add_teacher("bob@school.org", "Mr. Bob", "password-bob")
+    c.create_class("bob@school.org", "Class B", "CLASS-B")
+    ann = c.login_teacher("ann@school.org", "password-ann")
+    bob = c.login_teacher("bob@school.org", "password-bob")
+    ann.publish(loads_quest(T1))
+    ann.assign("t1", "CLASS-A")
+    ids = {name: ann.add_student("CLASS-A", name, "1234").student_id for name in ("Ada", "Alan")}
+    ids["Bea"] = bob.add_student("CLASS-B", "Bea", "1234").student_id
+    return c, ann, bob, ids
+
+
 # answers as a student types or clicks them in the page (numbers as text)
 
 

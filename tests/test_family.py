@@ -6,31 +6,20 @@ import re
 
 import pytest
 
-from questengine import i18n, loads_quest
+from questengine import i18n
 from questengine.classroom import Classroom
 from questengine.errors import AccessDenied, ClassroomError, LoginError, LoginThrottled
 from questengine.family import FamilySession
-from helpers import T1, FakeClock, cheap_hasher
+from helpers import cheap_hasher, two_class_school
 
 
 @pytest.fixture
 def school(db_address):
-    c = Classroom(db_address, clock=FakeClock(), hasher=cheap_hasher())
-    c.add_teacher("ann@school.org", "Ms. Ann", "password-ann")
-    c.create_class("ann@school.org", "Class A", "CLASS-A")
-    c.add_teacher("bob@school.org", "Mr. Bob", "password-bob")
-    c.create_class("bob@school.org", "Class B", "CLASS-B")
-    ann = c.login_teacher("ann@school.org", "password-ann")
-    bob = c.login_teacher("bob@school.org", "password-bob")
-    ann.publish(loads_quest(T1))
-    ann.assign("t1", "CLASS-A")
-    ada = ann.add_student("CLASS-A", "Ada", "1234")
-    alan = ann.add_student("CLASS-A", "Alan", "1234")
-    bea = bob.add_student("CLASS-B", "Bea", "1234")
+    c, ann, bob, ids = two_class_school(db_address)
     codes = {row["name"]: row["code"] for row in ann.family_codes("CLASS-A")}
     codes.update({row["name"]: row["code"] for row in bob.family_codes("CLASS-B")})
     i18n.activate("en")
-    yield c, ann, bob, {"Ada": ada.student_id, "Alan": alan.student_id, "Bea": bea.student_id}, codes
+    yield c, ann, bob, ids, codes
     i18n.activate("en")
 
 

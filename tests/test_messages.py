@@ -8,27 +8,15 @@ import sqlite3
 
 import pytest
 
-from questengine import loads_quest
-from questengine.classroom import Classroom
 from questengine.errors import AccessDenied, ClassroomError
 from questengine.store import SCHEMA_VERSION, Store
-from helpers import T1, FakeClock, cheap_hasher
+from helpers import FakeClock, two_class_school
 
 
 @pytest.fixture
 def school(db_address):
     clock = FakeClock()
-    c = Classroom(db_address, clock=clock, hasher=cheap_hasher())
-    c.add_teacher("ann@school.org", "Ms. Ann", "password-ann")
-    c.create_class("ann@school.org", "Class A", "CLASS-A")
-    c.add_teacher("bob@school.org", "Mr. Bob", "password-bob")
-    c.create_class("bob@school.org", "Class B", "CLASS-B")
-    ann = c.login_teacher("ann@school.org", "password-ann")
-    bob = c.login_teacher("bob@school.org", "password-bob")
-    ann.publish(loads_quest(T1))
-    ann.assign("t1", "CLASS-A")
-    ids = {name: ann.add_student("CLASS-A", name, "1234").student_id for name in ("Ada", "Alan")}
-    ids["Bea"] = bob.add_student("CLASS-B", "Bea", "1234").student_id
+    c, ann, bob, ids = two_class_school(db_address, clock)
     return c, clock, ann, bob, ids
 
 

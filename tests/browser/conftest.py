@@ -362,6 +362,19 @@ def new_player(browser, url: str, shots_dir: Path, *scripts: str, **context_args
     return context, p
 
 
+def close_contexts(request, contexts, what: str = "page") -> None:
+    """Close a test's browser contexts, printing each page's text first if the test failed."""
+    for context in contexts:
+        if getattr(request.node, "qe_failed", False):
+            for page in context.pages:
+                try:
+                    print(f"\n--- {what} text at failure ---\n"
+                          + page.evaluate("document.body.innerText")[-3000:])
+                except Exception as err:  # the page may be gone
+                    print(f"(no {what} text: {err})")
+        context.close()
+
+
 @pytest.fixture
 def player(request, browser, server, shots_dir):
     context, p = new_player(browser, server.url("play"), shots_dir)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from axe import assert_no_axe_violations
-from conftest import CLASS_CODE, TEACHER, WAIT_MS, Player, new_player, settle
+from conftest import CLASS_CODE, TEACHER, WAIT_MS, Player, close_contexts, new_player, settle
 
 FOREST = "fraction-forest"
 
@@ -43,12 +43,7 @@ def tab(browser, server, shots_dir, request):
         return p
 
     yield open_tab
-    for context in contexts:
-        if getattr(request.node, "qe_failed", False):
-            for page in context.pages:
-                print("\n--- family page text at failure ---\n" + page.evaluate(
-                    "document.body.innerText")[-3000:])
-        context.close()
+    close_contexts(request, contexts, "family page")
 
 
 def fill_form(p: Player, form: str, **values: str) -> None:

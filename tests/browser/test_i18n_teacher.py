@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from conftest import WAIT_MS, WATCH_SCRIPT, cheap_hasher
+from conftest import WAIT_MS, WATCH_SCRIPT, cheap_hasher, close_contexts
 from questengine.classroom import Classroom
 from test_center_page import Tab, teacher_login
 
@@ -45,12 +45,7 @@ def english_tab(browser, server, language_class, request):
         return tab
 
     yield open_tab
-    for context in contexts:
-        if getattr(request.node, "qe_failed", False):
-            for page in context.pages:
-                print("\n--- center text at failure ---\n" + page.evaluate(
-                    "document.body.innerText")[-3000:])
-        context.close()
+    close_contexts(request, contexts, "center")
 
 
 def test_a_teacher_picks_spanish_and_finds_it_at_the_next_login(english_tab):
