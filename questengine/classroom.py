@@ -1246,7 +1246,7 @@ def _attempts(G: nx.DiGraph, p: Progress) -> dict[str, list[dict]]:
         rounds = [h for h in np.history if h.get("answers")]
         if np.answers:
             rounds.append({"round": np.round, "outcome": np.outcome, "score": np.score,
-                           "answers": np.answers})
+                           "answers": np.answers, "time_up": np.time_up})
         for h in rounds:
             items = []
             for q in questions:
@@ -1260,7 +1260,8 @@ def _attempts(G: nx.DiGraph, p: Progress) -> dict[str, list[dict]]:
                 items = [{"question": k, "answer": v, "right": None}
                          for k, v in h["answers"].items()]
             out.setdefault(n, []).append({"round": h["round"], "outcome": h.get("outcome"),
-                                          "score": h.get("score"), "answers": items})
+                                          "score": h.get("score"), "answers": items,
+                                          "time_up": bool(h.get("time_up"))})
     return out
 
 

@@ -411,7 +411,8 @@ def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = Fa
         if np.status is not None or n == start:
             np = p.own(n)
             np.history.append({"round": np.round, "outcome": np.outcome, "score": np.score,
-                               "option": np.option, "answers": np.answers})
+                               "option": np.option, "answers": np.answers,
+                               "time_up": np.time_up})
             np.round += 1
             np.status = np.outcome = np.score = np.answers = np.option = None
             np.results = {}
@@ -798,9 +799,11 @@ def _act_answer(G, p, np, node, action, event) -> list[Event]:
         raise ProgressError(N_("answers to {where} must map each question to an answer"), np.id,
                             where=where)
     answers = dict(action.answers or {})
-    if timed_minutes(node) and _out_of_time(G, np, node, event("submit").at):
+    timed, at = bool(timed_minutes(node)), event("submit").at
+    if timed and _out_of_time(G, np, node, at):
         return _late_events(G, np, questions, answers, event)
-    check_answers(questions, answers, where)
+    # handed in as the time ran out (inside the grace): what is blank goes in, counted wrong
+    check_answers(questions, answers, where, blanks=timed and _past(np, node, at))
     result = grade(questions, answers)
     data: dict[str, Any] = {"score": result.score if questions else None,
                             "results": result.results}
@@ -871,10 +874,15 @@ def _out_of_time(G, np: NodeProgress, node, at: str) -> bool:
     if not np.opened:
         raise ProgressError(N_("Start {step} first: it is a timed challenge, and your time "
                                "begins when you start."), np.id, step=_step(G, np.id))
+    return _past(np, node, at, TIME_GRACE)
+
+
+def _past(np: NodeProgress, node, at: str, grace: timedelta = timedelta(0)) -> bool:
+    """Whether ``at`` is after a started timed round's limit (plus ``grace``)."""
     start, now = _parse_time(np.started), _parse_time(at)
     if start is None or now is None:
         return False
-    return now > start + timedelta(minutes=timed_minutes(node)) + TIME_GRACE
+    return now > start + timedelta(minutes=timed_minutes(node)) + grace
 
 
 def _late_events(G, np: NodeProgress, questions, answers: dict, event) -> list[Event]:

@@ -81,8 +81,13 @@ def parse_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def check_answers(questions: list, answers: dict[str, Any], where: str) -> None:
-    """Raise ProgressError unless ``answers`` answers every question with a value of the right shape."""
+def check_answers(questions: list, answers: dict[str, Any], where: str,
+                  blanks: bool = False) -> None:
+    """Raise ProgressError unless ``answers`` answers every question with a value of the right shape.
+
+    With ``blanks`` (a timed round handed in as its time ran out) unanswered questions may
+    stay blank; the ones answered are still checked.
+    """
     if not isinstance(answers, dict):
         raise ProgressError(f"answers to {where} must map question ids to answers")
     ids = [q.id for q in questions]
@@ -90,11 +95,13 @@ def check_answers(questions: list, answers: dict[str, Any], where: str) -> None:
     if unknown:
         raise ProgressError(f"{where} has no question {_names(unknown)}; its questions are {_names(ids)}")
     missing = [q.id for q in questions if _blank(answers.get(q.id))]
-    if missing:
+    if missing and not blanks:
         raise ProgressError(N_("answer every question of {where} before submitting; no answer "
                                "yet for {missing}"), where=where, missing=_names(missing))
     for q in questions:
-        value = answers[q.id]
+        value = answers.get(q.id)
+        if _blank(value):  # only with ``blanks``: counted wrong when graded
+            continue
         if q.type == "choice" and value not in q.options:
             raise ProgressError(f"{value!r} is not a choice of question '{q.id}'; "
                                 f"choices: {', '.join(q.options)}")

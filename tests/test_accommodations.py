@@ -261,6 +261,12 @@ def test_the_service_clock_times_the_challenge_with_the_students_own_limit():
     assert late.state("check") == "fail" and late.nodes["check"].time_up
     assert late.nodes["check"].attempts == 1
     assert sa.answer("aq", "check", RIGHT).state("check") == "success"  # Ada's was not
+    # the teacher's record says why Bo's right answers did not pass
+    from questengine.ui.center import _record_html
+    record = teacher.student_record(bo.student_id)
+    [attempt] = record["quests"]["aq"]["attempts"]["check"]
+    assert attempt["time_up"] and attempt["outcome"] == "fail"
+    assert "not passed: the time was up" in _record_html(record)
     assert sa.time_left("aq", "task") is None  # not a timed step
     with pytest.raises(ProgressError, match="no step 'nope'"):
         sa.time_left("aq", "nope")

@@ -1044,6 +1044,16 @@ def test_time_up_takes_an_unfinished_answer(TG):
     assert extend(p.copy(), events).nodes["check"].time_up
 
 
+def test_handed_in_as_the_time_runs_out_blanks_go_in_and_count_wrong(TG):
+    p = started(TG)
+    with pytest.raises(ProgressError, match="answer every question"):
+        answer_at(TG, p, 60, answers={"a": ""})  # time left: finish first
+    events = answer_at(TG, p, 125, answers={"a": ""})  # time up, inside the grace
+    assert [e.type for e in events] == ["submit", "grade", "complete"]
+    assert events[1].data["results"] == {"a": False}
+    assert extend(p.copy(), events).state("check") == "fail"
+
+
 def test_a_retry_is_a_new_round_with_a_new_clock(TG):
     p = started(TG)
     p = extend(p, answer_at(TG, p, 1000))  # out of time: attempt 1 fails

@@ -1126,7 +1126,8 @@ def _record_html(data: dict, when=local_time) -> str:
         for n, rounds in q.get("attempts", {}).items():
             for i, a in enumerate(rounds, 1):
                 score = "" if a["score"] is None else f", {round(100 * a['score'])}%"
-                outcome = {"success": _("passed"), "fail": _("not passed")}.get(
+                outcome = _("not passed: the time was up") if a.get("time_up") else {
+                    "success": _("passed"), "fail": _("not passed")}.get(
                     a["outcome"] or "", _("not finished"))
                 right, wrong = "✓ " + _("right"), "✗ " + _("wrong")
                 rows = "".join(
