@@ -54,6 +54,11 @@ function render({ model, el: host }) {
     if (!timer) timer = setInterval(tick, 250);
     tick();
   };
+  // A countdown drawn anew (the panel redrawn) shows how much is left; it does not say
+  // again what an earlier one said: only the changes from here on are announced.
+  const first = Number(model.get("seconds")) || 0;
+  if (first <= 60) said.add("minute");
+  if (first <= 0) said.add("up");
   restart();
   model.on("change:seconds", restart);
   return () => { clearInterval(timer); model.off("change:seconds", restart); };
