@@ -1482,6 +1482,10 @@ class TeacherSession(_Session):
                 "attempts": _attempts(G, p),
                 "title": a["title"], "xp": p.xp, "level": p.level, "complete": p.complete,
                 "states": p.states(), "struggling": p.struggling, "mastery": p.mastery,
+                # the same, as data a page words in its reader's language
+                "out_of_attempts": {n: {"attempts": p.nodes[n].attempts, "allowed":
+                                        G.nodes[n]["node"].max_attempts + p.nodes[n].extra_attempts}
+                                    for n in p.struggling if n in G},
                 "feedback": {n: [r.__dict__ for r in np.reviews] for n, np in p.nodes.items()
                              if np.reviews},
                 "answers": {n: np.answers for n, np in p.nodes.items() if np.answers},

@@ -450,3 +450,43 @@ def test_a_map_problem_in_the_editor_reads_in_spanish():
     no_end = next(p for p in draft.problems() if p.code == "no_end")
     assert no_end.translated(_es) == ("la misión no tiene ningún paso 'end'; añada uno (kind: "
                                       "end) para que los estudiantes puedan terminar")
+
+
+def test_a_spanish_teacher_reads_a_students_record_in_spanish(tmp_path):
+    """The record's "out of attempts" line is worded by the page, not the engine's stored
+    English sentence."""
+    from helpers import two_class_school
+    from questengine.ui.center import _record_html
+
+    c, ann, _bob, ids = two_class_school(str(tmp_path / "c.db"))
+    s = c.login_student("CLASS-A", "Ada", "1234")
+    s.complete("t1", "intro")
+    s.choose("t1", "learn", "video")
+    s.complete("t1", "learn")
+    wrong = {"q1": "2/3", "q2": "9"}
+    s.answer("t1", "check", wrong)
+    s.complete("t1", "practice")
+    s.answer("t1", "check", wrong)  # the second of two attempts: out of attempts
+    record = ann.student_record(ids["Ada"])
+    assert record["quests"]["t1"]["out_of_attempts"] == {"check": {"attempts": 2, "allowed": 2}}
+    try:
+        i18n.activate("es")
+        html = _record_html(record)
+    finally:
+        i18n.activate("en")
+    assert "no superó Checkpoint en 2 intentos (el máximo permitido es 2)" in html
+    assert "did not pass" not in html
+    assert "did not pass Checkpoint in 2 attempts (the most allowed is 2)" in _record_html(record)
+
+
+def test_the_hubs_signed_out_sentence_follows_the_page_language():
+    from questengine.ui.page import _HubSignedOut
+
+    out = _HubSignedOut()
+    assert "You are logged out of this page" in out.widget.value
+    try:
+        i18n.activate("es")
+        out.relabel()
+        assert "Has cerrado la sesión en esta página" in out.widget.value
+    finally:
+        i18n.activate("en")

@@ -1139,7 +1139,12 @@ def _record_html(data: dict, when=local_time) -> str:
                 attempts.append(f"<li class='qe-attempt'>{t(n)}, {attempt} ({outcome}{score})"
                                 f"<ul>{rows}</ul></li>")
         mastery = ", ".join(f"{plain_html(c)} {round(100 * v)}%" for c, v in q["mastery"].items())
-        struggling = "; ".join(plain_html(r) for r in q["struggling"].values())
+        struggling = "; ".join(plain_html(ngettext(
+            "did not pass {step} in {n} attempt (the most allowed is {allowed})",
+            "did not pass {step} in {n} attempts (the most allowed is {allowed})",
+            a["attempts"]).format(step=q["titles"].get(n, n), n=a["attempts"],
+                                  allowed=a["allowed"]))
+            for n, a in q.get("out_of_attempts", {}).items())
         word = {k: plain_html(v) for k, v in (
             ("finished", " · " + _("finished")), ("path", _("Path:")),
             ("not_started", _("not started")), ("mastery", _("Mastery:")),

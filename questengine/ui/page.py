@@ -103,15 +103,19 @@ class _HubSignedOut:
     """What stands where the login form was, behind JupyterHub: one sentence, no fields."""
 
     def __init__(self) -> None:
-        self.widget = w.HTML("<div class='qe-flash qe-flash-info qe-hub-signed-out' "
-                             "role='status'>You are logged out of this page. Reload it to come "
-                             "back, or log out of the hub to leave.</div>")
+        self.widget = w.HTML()
+        self.relabel()
 
     def clear(self) -> None:
         pass
 
-    def relabel(self) -> None:  # the login form's texts in a new language: there are none
-        pass
+    def relabel(self) -> None:  # the sentence in the page's (new) language
+        from ..i18n import _
+
+        self.widget.value = ("<div class='qe-flash qe-flash-info qe-hub-signed-out' "
+                             "role='status'>" + plain_html(_(
+                                 "You are logged out of this page. Reload it to come back, or "
+                                 "log out of the hub to leave.")) + "</div>")
 
     def show_info(self, text: str) -> None:
         pass
