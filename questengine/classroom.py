@@ -731,6 +731,35 @@ class Classroom:
         else:
             raise ClassroomError(f"kind must be 'teacher' or 'student', got {kind!r}")
 
+    def map_hub_user(self, hub_username: str | None, *, teacher_email: str | None = None,
+                     class_code: str | None = None, student_name: str | None = None) -> dict:
+        """Map a teacher (by email) or a student (by class code and name) to a JupyterHub
+        username, by hand (OneRoster imports do it for whole districts); ``None`` or ""
+        removes the mapping. Returns who was mapped."""
+        if bool(teacher_email) == bool(class_code or student_name):
+            raise ClassroomError("name a teacher (--teacher EMAIL) or a student (--class CODE "
+                                 "--student NAME), not both")
+        if teacher_email:
+            row = self.store.teacher_by_email(teacher_email.strip().lower())
+            if row is None:
+                raise ClassroomError(f"there is no teacher with the email {teacher_email!r}")
+            self.set_hub_username("teacher", row["id"], hub_username)
+            return {"kind": "teacher", "id": row["id"], "name": row["name"],
+                    "hub_username": (hub_username or "").strip() or None}
+        code = str(class_code or "").strip().upper()
+        if not code or not student_name:
+            raise ClassroomError("a student is named by both --class CODE and --student NAME")
+        if self.store.get_class(code) is None:
+            raise ClassroomError(f"there is no class with the code {code!r}")
+        row = self.store.student_by_name(code, name_key(student_name))
+        if row is None:
+            names = ", ".join(r["name"] for r in self.store.students_in(code)) or "none yet"
+            raise ClassroomError(f"class {code} has no student named {student_name!r}; its "
+                                 f"students: {names}")
+        self.set_hub_username("student", row["id"], hub_username)
+        return {"kind": "student", "id": row["id"], "name": row["name"],
+                "hub_username": (hub_username or "").strip() or None}
+
     def sign_up_family(self, code: str, email: str, name: str, password: str,
                        language: str | None = None):
         """A family's sign-up with a code from the teacher's handout (see questengine.family)."""

@@ -297,6 +297,25 @@ def roster_import_cmd(csv_file: str, class_code: str, db_path: str) -> None:
         click.echo(f"{login.class_code},{login.name},{login.pin}")
 
 
+@roster_group.command("hub-username")
+@click.argument("hub_username")
+@click.option("--teacher", "teacher_email", metavar="EMAIL", help="The teacher to map.")
+@click.option("--class", "class_code", metavar="CODE", help="The student's class code.")
+@click.option("--student", "student_name", metavar="NAME", help="The student's name.")
+@_db_option
+@_friendly
+def roster_hub_username_cmd(hub_username: str, teacher_email: str | None,
+                            class_code: str | None, student_name: str | None,
+                            db_path: str) -> None:
+    """Map a teacher or a student to their JupyterHub username ("" removes it)."""
+    who = _classroom(db_path).map_hub_user(hub_username, teacher_email=teacher_email,
+                                           class_code=class_code, student_name=student_name)
+    if who["hub_username"]:
+        click.echo(f"{who['kind']} {who['name']} is hub user {who['hub_username']}")
+    else:
+        click.echo(f"{who['kind']} {who['name']} has no hub user now")
+
+
 @main.command("assign")
 @click.argument("quest")
 @click.argument("class_code")

@@ -202,6 +202,29 @@ def test_roster_import_of_a_missing_file_is_a_usage_error(runner, db, school, tm
     assert "nope.csv" in result.output
 
 
+def test_roster_hub_username_maps_a_student_and_a_teacher_for_the_hub(runner, db, school, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,pin\nAda Lovelace,4821\n", encoding="utf-8")
+    ok(runner, db, "roster", "import", str(roster), "--class", school["code"])
+    result = ok(runner, db, "roster", "hub-username", "alovelace", "--class",
+                school["code"].lower(), "--student", "ada lovelace")
+    assert result.stdout.strip() == "student Ada Lovelace is hub user alovelace"
+    ok(runner, db, "roster", "hub-username", "mrivera", "--teacher", EMAIL)
+    c = service(db)
+    assert c.login_hub("alovelace").name == "Ada Lovelace"  # the hub user is the identity
+    assert c.login_hub("mrivera").teacher_id
+    # a name that is not in the class is refused naming the class's students; nothing changes
+    line = refused(runner, db, "roster", "hub-username", "x", "--class", school["code"],
+                   "--student", "Nobody")
+    assert "no student named 'Nobody'" in line and "Ada Lovelace" in line
+    line = refused(runner, db, "roster", "hub-username", "x", "--teacher", EMAIL,
+                   "--class", school["code"], "--student", "Ada Lovelace")
+    assert "not both" in line
+    assert ok(runner, db, "roster", "hub-username", "", "--class", school["code"], "--student",
+              "Ada Lovelace").stdout.strip() == "student Ada Lovelace has no hub user now"
+    assert service(db).login_hub("mrivera").teacher_id  # the teacher's mapping stayed
+
+
 # --- assign --------------------------------------------------------------------------------------
 
 
