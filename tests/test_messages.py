@@ -106,6 +106,28 @@ def test_the_play_page_shows_the_message_sanitized_and_marks_it_read(school):
     assert notice.children == ()
 
 
+def test_a_page_drawn_again_does_not_read_the_message_out_again(school):
+    from questengine import i18n
+    from questengine.ui.play import PlayPage
+
+    c, _clock, ann, _bob, ids = school
+    ann.message_student(ids["Ada"], "See me at break.")
+    page = PlayPage(c)
+    page.login.submit("CLASS-A", "Ada", "1234")
+    assert "See me at break." in page.announcer.value
+    page.announcer.value = ""
+    try:
+        page._choose_language("es")  # the page is drawn again, in Spanish
+        shown = "".join(getattr(child, "value", "") for child in page.messages_box.children)
+        assert "See me at break." in shown  # still shown until read
+        assert "See me at break." not in page.announcer.value  # but not said twice
+        ann.message_student(ids["Ada"], "And bring your map.")
+        page.check_news()
+        assert "And bring your map." in page.announcer.value  # a new one is said
+    finally:
+        i18n.activate("en")
+
+
 def test_migration_13_skips_a_table_a_database_already_has(tmp_path):
     path = tmp_path / "old.db"
     Store(path).close()

@@ -28,10 +28,13 @@ class StudentNotice:
     """The teacher's unread messages on the play page (``widget``; empty when none)."""
 
     def __init__(self, session, announce: Callable[[str], None],
-                 when: Callable[[str], str] = lambda iso: iso[:16].replace("T", " ")):
+                 when: Callable[[str], str] = lambda iso: iso[:16].replace("T", " "),
+                 announced: set[int] | None = None):
         self.session = session
         self.announce = announce
         self.when = when
+        # ids already read out: a page drawn again (a new language) does not repeat them
+        self.announced: set[int] = set() if announced is None else announced
         self.widget = w.VBox()
         self.widget.add_class("qe-messages")
         self._shown: tuple[int, ...] = ()
@@ -45,8 +48,10 @@ class StudentNotice:
         ids = tuple(m["id"] for m in unread)
         if ids == self._shown:
             return False
-        new = [m for m in unread if m["id"] not in self._shown]
+        new = [m for m in unread if m["id"] not in self._shown
+               and m["id"] not in self.announced]
         self._shown = ids
+        self.announced.update(ids)
         self._draw(unread)
         if new:
             last = new[-1]

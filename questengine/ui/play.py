@@ -357,8 +357,9 @@ class PlayPage(Page):
         # the teacher's messages (issue 16): above the quests until the student reads them
         from .messages import StudentNotice
 
+        announced = self.notice.announced if again and hasattr(self, "notice") else set()
         self.notice = StudentNotice(session, lambda text: setattr(
-            self.announcer, "value", plain_html(text)))
+            self.announcer, "value", plain_html(text)), announced=announced)
         self.messages_box = self.notice.widget
         self.widget.children = [self.widget.children[0], top, self.banner, self.messages_box,
                                 self.tabs, self.announcer, self.probe]
