@@ -560,6 +560,23 @@ def test_message_a_struggling_student_from_the_card(page, setup):
     assert len(cy.messages()) == 1
 
 
+def test_message_the_whole_class_from_the_struggling_tab(page, setup):
+    c, _ = setup
+    (form,) = find(page.struggle_box, "qe-class-message")
+    (box,) = find(form, "qe-class-message-text", w.Textarea)
+    assert box.description == "Message to the whole class"
+    find(form, "qe-class-message-send", w.Button)[0].click()  # empty: refused beside it
+    assert "empty" in html_of(find(form, "qe-message-status")[0])
+    box.value = "Quest day tomorrow: bring your **maps**."
+    find(form, "qe-class-message-send", w.Button)[0].click()
+    status = html_of(find(form, "qe-message-status")[0])
+    assert re.search(r"Sent to \d+ students", status)
+    cy = c.login_student(CODE, "Cy", "3456")
+    assert [m["text"] for m in cy.unread_messages()] == [
+        "Quest day tomorrow: bring your **maps**."]
+    assert box.value == ""
+
+
 def test_times_follow_the_browsers_time_zone(page, setup):
     # the fixture's clock: Ada handed in at 09:05 UTC on 2026-09-07
     def shown():

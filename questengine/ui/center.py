@@ -764,9 +764,36 @@ class CenterPage(Page):
         self.struggle_box.children = [
             w.HBox([fails, stuck, returned, below, idle, _button(_("Apply"), apply, cls="qe-apply")],
                    layout=w.Layout(flex_flow="row wrap")),
+            self._class_message_form(),
             _html("<h2>" + _text(_("{n} student(s) may need help, most urgent first").format(
                 n=len(people))) + "</h2>"),
             listing]
+
+    def _class_message_form(self) -> w.VBox:
+        """One message to every student of the class, each seeing it on their play page."""
+        status = _html("", "qe-message-status")
+        box = w.Textarea(description=_("Message to the whole class"),
+                         style={"description_width": "initial"},
+                         layout=w.Layout(width="100%", max_width="640px", height="60px"))
+        box.add_class("qe-class-message-text")
+
+        def show_error(text):
+            status.value = f"<span class='qe-flash-error' role='alert'>{plain_html(text)}</span>"
+
+        def send():
+            sent = friendly_call(self.session.message_class, show_error, self.code, box.value)
+            if sent is None:
+                return
+            box.value = ""
+            status.value = ("<span class='qe-flash-info' role='status'>" + plain_html(ngettext(
+                "Sent to {n} student: they see it on their page.",
+                "Sent to {n} students: they see it on their page.", sent).format(n=sent))
+                + "</span>")
+
+        form = w.VBox([box, _button(_("Send to the class"), send, "", "qe-class-message-send"),
+                       status])
+        form.add_class("qe-class-message")
+        return form
 
     STRUGGLE_ACTIONS = {"unlock": (N_("One more attempt"), "unlock"),
                         "reset": (N_("Reset the step"), "reset"),
