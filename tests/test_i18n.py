@@ -139,8 +139,9 @@ def test_a_translation_under_a_bad_language_key_is_a_file_error():
         loads_quest(T1_ES.replace("  es:\n", "  Spanish!:\n"))
 
 
-def test_the_student_plays_in_their_language(db_address):
-    c = Classroom(db_address, clock=FakeClock(), hasher=cheap_hasher())
+def _class_with_spanish_quest(address):
+    """Ann's Class A playing T1_ES (a quest with Spanish texts), and Ada logged in."""
+    c = Classroom(address, clock=FakeClock(), hasher=cheap_hasher())
     c.add_teacher("ann@school.org", "Ann", "password-ann")
     c.create_class("ann@school.org", "Class A", "CLASS-A")
     ann = c.login_teacher("ann@school.org", "password-ann")
@@ -148,6 +149,11 @@ def test_the_student_plays_in_their_language(db_address):
     ann.assign("t1", "CLASS-A")
     ann.add_student("CLASS-A", "Ada", "1234")
     ada = c.login_student("CLASS-A", "Ada", "1234")
+    return c, ann, ada
+
+
+def test_the_student_plays_in_their_language(db_address):
+    c, ann, ada = _class_with_spanish_quest(db_address)
     assert ada.graph("t1").nodes["intro"]["node"].title == "Into the forest"
     ada.set_language("es")
     G = ada.graph("t1")
@@ -284,14 +290,7 @@ def test_every_msgid_of_the_catalog_template_has_a_spanish_translation():
 def test_a_refused_action_keeps_english_for_logs_and_speaks_spanish_to_the_student():
     from questengine.errors import ProgressError
 
-    c = Classroom(":memory:", clock=FakeClock(), hasher=cheap_hasher())
-    c.add_teacher("ann@school.org", "Ann", "password-ann")
-    c.create_class("ann@school.org", "Class A", "CLASS-A")
-    ann = c.login_teacher("ann@school.org", "password-ann")
-    ann.publish(loads_quest(T1_ES))
-    ann.assign("t1", "CLASS-A")
-    ann.add_student("CLASS-A", "Ada", "1234")
-    ada = c.login_student("CLASS-A", "Ada", "1234")
+    c, ann, ada = _class_with_spanish_quest(":memory:")
     ada.set_language("es")
     with pytest.raises(ProgressError) as info:
         ada.complete("t1", "learn")  # locked: the story comes first
