@@ -15,7 +15,7 @@ from typing import Any
 
 from ..engine import Event, Progress
 from ..rewards import level_for
-from . import STUDENT_TABLES, progress_row
+from . import STUDENT_TABLES, StoreError, progress_row
 
 _EVENT_COLUMNS = "id, type, node, role, actor, at, quest_id, version, data"
 
@@ -965,6 +965,11 @@ class SQLStore:
             for name, _ in indexes:
                 self._run(f"drop index {name}")
             yield self
-            for _, statement in indexes:
-                self._run(statement)
+            for name, statement in indexes:
+                try:
+                    self._run(statement)
+                except Exception as err:  # a unique index refusing the loaded rows
+                    problem = (str(err).strip() or type(err).__name__).splitlines()[0]
+                    raise StoreError(f"the loaded rows break the index {name} ({problem}); "
+                                     "nothing was loaded") from err
         self.loaded()
