@@ -1,40 +1,47 @@
 """Progress-center benchmark (DESIGN section 12): the class overview over 10,000 students x
-200 nodes (about 2 million events), side by side with one raw SQL GROUP BY on ``progress``
-and with loading the events into pandas; then the progress page's time to interactive
-for a class of 40 in Chromium.
+200 nodes (about 2 million events), side by side with one raw SQL GROUP BY on ``progress``,
+on SQLite and on PostgreSQL in one run, with the other center reads (grid, struggling,
+mastery matrix) and, on SQLite, loading the events into pandas; then the progress page's
+time to interactive for a class of 40 in Chromium.
 
-Everything runs in this one invocation, on a database built in a tmp dir:
+Everything runs in this one invocation, on databases built in a tmp dir:
 
-* build: a 200-node quest (10 sections of 20 nodes: story, modality choice, tasks, quizzes,
-  a work-for-review task, a mastery gate with a practice node on its fail path and a retry
-  edge back) is published through the classroom service. Each of 10,000 students gets a
-  play pattern (how far along the quest, which gates they failed once, where they stand
-  now: open, started, waiting for review or returned). A pattern's events (open, choose,
-  submit, grade, review, complete, with realistic ``data`` JSON) are replayed once by the
-  engine, and the rows the store would have materialized from them (``progress`` for all
-  200 nodes, ``quest_status``, ``mastery``, ``submissions``, ``reviews``) are written
-  with the events, with each student's own time stamps. Bulk inserts run with
-  executemany inside one transaction, with the secondary indexes dropped during the load
-  and re-created from the schema's own SQL afterwards. A sample of students is replayed
-  again from the database as a consistency check.
-* (a) ``center.class_overview`` and ``center.grid`` (the functions the page calls);
-  (b) ``select node, state, count(*) from progress where quest_id = ? group by node, state``;
-  (c) pandas: ``pd.read_sql`` of the quest's events, then (c1) counts by node and type,
-  and (c2) each student's last state-changing event per node mapped to a state
+* plan (once): a 200-node quest (10 sections of 20 nodes: story, modality choice, tasks,
+  quizzes, a work-for-review task, a mastery gate with a practice node on its fail path and a
+  retry edge back). Each of 10,000 students gets a play pattern (how far along the quest,
+  which gates they failed once, where they stand now: open, started, waiting for review or
+  returned). Each distinct pattern's events (open, choose, submit, grade, review, complete,
+  with realistic ``data`` JSON) are replayed once by the engine (a pure function): the rows
+  the store would have materialized from them (``progress`` for all 200 nodes,
+  ``quest_status``, ``mastery``, ``submissions``, ``reviews``) come from that replay.
+* build (per backend): the teacher, the class and the quest go in through the classroom
+  service; every student's rows, with the student's own ids and time stamps, go in through
+  the store's bulk path, ``store.bulk_load`` + ``store.load_table`` (the one ``questengine
+  migrate`` uses): executemany in one transaction on SQLite, ``COPY`` on PostgreSQL, the
+  secondary indexes dropped at the start and built again from their own definitions at the
+  end, then ``ANALYZE`` (autovacuum would gather the statistics in production). The rows are
+  streamed from the plan, never held in memory.
+* check (per backend): a sample of 40 students is replayed from the database (the engine's
+  replay is the oracle) and must equal both their progress rows and the plan's; the store's
+  (node, state) counts must equal the ones counted from the plan alone.
+* (a) the center's reads through the service (``TeacherSession.class_overview``, ``grid``,
+  ``struggling``, ``mastery``: what the page calls); (b) ``select node, state, count(*) from
+  progress where quest_id = ? group by node, state`` on a raw connection (sqlite3 / psycopg).
+  On SQLite also (c) pandas: ``pd.read_sql`` of the quest's events, then (c1) counts by node
+  and type, and (c2) each student's last state-changing event per node mapped to a state
   (complete -> its outcome, review 'return' -> returned, submit of work -> pending_review,
-  open/choose/submit of answers -> in_progress) and counted by node and state.
-  Medians of 5 runs; ratios are printed, never asserted.
-* EXPLAIN QUERY PLAN of the overview and the raw query; an alternative form of the
-  overview timed on the same data (a check over quest_status that nobody outside the
-  class has rows for the quest, then the raw GROUP BY); and the overview timed again on
-  the index the schema had before migration 5 (``progress(quest_id, node, state)``).
+  open/choose/submit of answers -> in_progress) and counted by node and state; EXPLAIN QUERY
+  PLAN of the overview and the raw query; an alternative form of the overview; the overview
+  on the index the schema had before migration 5 (``progress(quest_id, node, state)``).
+  On PostgreSQL: EXPLAIN ANALYZE of the overview's statements and the grid's.
+  Medians of --runs (struggling and mastery: of at most 3); ratios are printed, never
+  asserted.
 * Page: the progress page (``CenterPage`` in Voilà, served by ``VoilaServer``) over a tmp
   database of 40 students; time from navigation to the class map's nodes drawn after the
   teacher logs in, median of 5 fresh browser contexts.
 
-* PostgreSQL: the built classroom is copied into a throw-away PostgreSQL server (Debian's
-  binaries, fsync on, a Unix socket) with ``questengine migrate``'s copy, and the overview
-  through the service is timed against one raw GROUP BY there, side by side with SQLite.
+PostgreSQL is a throw-away server (Debian's binaries, ``tests/pgserver.py``: fsync on, a
+Unix socket in a tmp folder, stopped by its pid at the end).
 
 Run: ``.venv/bin/python benchmarks/center.py [--students 2000 | --full] [--runs 5]
 [--no-page] [--no-postgres]`` (``--full``: the target's 10,000 students)
@@ -374,13 +381,16 @@ def build(address, district: District) -> dict:
     assert owner == 1, owner  # the events name the teacher as teacher:1
     store = c.store
     seconds = {}
-    with store.bulk_load(district.TABLES):
+    with store.bulk_load(district.TABLES, analyze=False):
         for table, columns in district.TABLES.items():
             t = time.perf_counter()
             store.load_table(table, columns, district.rows(table))
             seconds[table] = time.perf_counter() - t
         t = time.perf_counter()
-    seconds["indexes"] = time.perf_counter() - t  # built again at the end of the block
+    seconds["indexes"] = time.perf_counter() - t  # built again at the end of bulk_load
+    t = time.perf_counter()
+    store.loaded()  # the planner's statistics (what bulk_load does unless told not to)
+    seconds["analyze"] = time.perf_counter() - t
     counts = {t: store.count_rows(t) for t in
               ("events", "progress", "quest_status", "mastery", "submissions", "reviews")}
     store.close()
@@ -439,41 +449,44 @@ def explain(conn, sql: str, params: tuple) -> list[str]:
     return [row[3] for row in conn.execute("explain query plan " + sql + fresh, params)]
 
 
-def query_benchmark(db: Path, runs: int, students: int) -> dict:
+def query_benchmark(db: Path, runs: int, students: int, extras: bool = True) -> dict:
     c = Classroom(db, hasher=cheap_hasher())
     G = c.graph(QUEST_ID)
     teacher = c.login_teacher(TEACHER[0], TEACHER[2])
     conn = c.store.conn  # the raw side only: the service reads through its store
     conn.execute(RAW, (QUEST_ID,)).fetchall()  # warm the page cache once for everyone
 
-    result = service_timings(teacher, runs)
+    result = service_timings(teacher, lambda: conn.execute(RAW, (QUEST_ID,)).fetchall(), runs)
     t_overview, overview = result["overview"], result["overview_rows"]
     t_grid, grid = result["grid"], result["grid_rows"]
-    t_raw, raw = median_time(lambda: conn.execute(RAW, (QUEST_ID,)).fetchall(), runs)
-    t_pandas, (by_type, pcounts) = median_time(lambda: pandas_counts(conn), runs)
+    t_raw, raw = result["raw"], result["raw_rows"]
+    if extras:  # pandas moves every event of the class: at most 3 runs
+        t_pandas, (by_type, pcounts) = median_time(lambda: pandas_counts(conn), min(runs, 3))
 
     # the same figures three ways?
     raw_counts: dict[tuple[str, str], int] = {(n, s): k for n, s, k in raw}
     same = all(o.success == raw_counts.get((o.node, "success"), 0)
                and o.fail == raw_counts.get((o.node, "fail"), 0) for o in overview)
-    agree = sum(int(pcounts.get("success", {}).get(o.node, 0)) == o.success
-                and int(pcounts.get("fail", {}).get(o.node, 0)) == o.fail for o in overview)
     cells = sum(len(v) for v in grid.cells.values())
 
     print(f"data: {students:,} students x {len(G)} nodes; "
-          f"{sum(k for *_, k in raw):,} progress rows; {int(by_type.sum()):,} events")
+          f"{sum(k for *_, k in raw):,} progress rows; {result['struggles']:,} struggles")
     print(f"(a) TeacherSession.class_overview  median {t_overview * 1000:8.1f} ms")
     print(f"(a) TeacherSession.grid            median {t_grid * 1000:8.1f} ms  ({cells:,} cells)")
     print(f"(b) raw GROUP BY on progress       median {t_raw * 1000:8.1f} ms")
-    print(f"(c) pandas read_sql + group        median {t_pandas * 1000:8.1f} ms")
     print(f"ratio overview / raw GROUP BY      {t_overview / t_raw:6.2f}x   (target <= 2x)")
     print(f"ratio grid / raw GROUP BY          {t_grid / t_raw:6.2f}x")
-    print(f"ratio pandas / overview            {t_pandas / t_overview:6.2f}x   "
-          f"(target > 1: overview faster than pandas)")
     print(f"overview success/fail counts equal to the raw GROUP BY on every node: {same}")
-    print(f"pandas last-event success/fail counts equal to the overview on {agree} of {len(G)} "
-          f"nodes (the event log alone cannot tell a closed practice node from a passed one, "
-          f"nor 'available' from 'locked')")
+    if extras:
+        agree = sum(int(pcounts.get("success", {}).get(o.node, 0)) == o.success
+                    and int(pcounts.get("fail", {}).get(o.node, 0)) == o.fail for o in overview)
+        print(f"(c) pandas read_sql + group        median {t_pandas * 1000:8.1f} ms  "
+              f"({int(by_type.sum()):,} events)")
+        print(f"ratio pandas / overview            {t_pandas / t_overview:6.2f}x   "
+              f"(target > 1: overview faster than pandas)")
+        print(f"pandas last-event success/fail counts equal to the overview on {agree} of "
+              f"{len(G)} nodes (the event log alone cannot tell a closed practice node from a "
+              f"passed one, nor 'available' from 'locked')")
 
     overview_sql = ("select p.node, p.state, count(*) from progress p join enrolments e on "
                     "e.student_id = p.student_id where e.class_code = ? and p.quest_id = ? "
@@ -496,7 +509,10 @@ def query_benchmark(db: Path, runs: int, students: int) -> dict:
         print(f"  overview: {line}")
     for line in explain(conn, RAW, (QUEST_ID,)):
         print(f"  raw:      {line}")
-    t_alt, alt = median_time(raw_unless_outsiders, runs)
+    if not extras:
+        c.store.close()
+        return {**result, "raw": t_raw, "same": same}
+    t_alt, alt = median_time(raw_unless_outsiders, min(runs, 3))
     print(f"  alternative (one check over quest_status that no student outside the class has "
           f"rows for the quest, then the raw GROUP BY; the join only when someone does): median "
           f"{t_alt * 1000:.1f} ms, {t_alt / t_raw:.2f}x raw, same counts: {alt == reference}")
@@ -512,8 +528,10 @@ def query_benchmark(db: Path, runs: int, students: int) -> dict:
         conn.execute(f"drop index {new_index[0]}")
         conn.execute("create index if not exists idx_progress_quest_id_node_state on progress "
                      "(quest_id, node, state)")
-        t_old, _ = median_time(lambda: conn.execute(overview_sql, (CODE, QUEST_ID)).fetchall(), runs)
-        t_old_raw, _ = median_time(lambda: conn.execute(RAW, (QUEST_ID,)).fetchall(), runs)
+        t, _ = side_by_side({"old": lambda: conn.execute(overview_sql, (CODE, QUEST_ID)).fetchall(),
+                             "raw": lambda: conn.execute(RAW, (QUEST_ID,)).fetchall()},
+                            min(runs, 3))
+        t_old, t_old_raw = t["old"], t["raw"]
         print(f"before migration 5 (index progress(quest_id, node, state)): overview median "
               f"{t_old * 1000:.1f} ms, raw GROUP BY median {t_old_raw * 1000:.1f} ms, "
               f"ratio {t_old / t_old_raw:.2f}x")
@@ -523,15 +541,32 @@ def query_benchmark(db: Path, runs: int, students: int) -> dict:
     return {**result, "raw": t_raw, "same": same}
 
 
-def service_timings(teacher, runs: int) -> dict:
-    """The center's reads through the service, medians of ``runs`` (the struggling list and
-    the mastery matrix read every quest of the class: fewer runs, at most 3)."""
-    t_overview, overview = median_time(lambda: teacher.class_overview(CODE, QUEST_ID), runs)
-    t_grid, grid = median_time(lambda: teacher.grid(CODE, QUEST_ID), runs)
+def side_by_side(fns: dict, runs: int) -> tuple[dict[str, float], dict[str, object]]:
+    """Medians of ``runs`` rounds, each round running every function once in turn (so a
+    change of the machine's load falls on all of them alike), and each one's last result."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    results: dict[str, object] = {}
+    for _ in range(runs):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            results[k] = fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}, results
+
+
+def service_timings(teacher, raw, runs: int) -> dict:
+    """The overview and the raw GROUP BY (``raw``), side by side (see :func:`side_by_side`),
+    then the other center reads through the service, medians of ``runs`` (the grid, the
+    struggling list and the mastery matrix move every row of the class: at most 3 runs)."""
+    t, r = side_by_side({"overview": lambda: teacher.class_overview(CODE, QUEST_ID),
+                         "raw": raw}, runs)
+    t_overview, overview, t_raw, raw_rows = t["overview"], r["overview"], t["raw"], r["raw"]
+    t_grid, grid = median_time(lambda: teacher.grid(CODE, QUEST_ID), min(runs, 3))
     t_struggling, struggles = median_time(lambda: teacher.struggling(CODE), min(runs, 3))
     t_mastery, matrix = median_time(lambda: teacher.mastery(CODE), min(runs, 3))
     return {"overview": t_overview, "grid": t_grid, "struggling": t_struggling,
             "mastery": t_mastery, "overview_rows": overview, "grid_rows": grid,
+            "raw": t_raw, "raw_rows": raw_rows,
             "struggles": len(struggles),
             "cells": sum(len(v) for v in grid.cells.values())}
 
@@ -547,8 +582,9 @@ def postgres_benchmark(address: str, runs: int) -> dict:
     raw_conn = psycopg.connect(address, autocommit=True)
     raw_sql = RAW.replace("?", "%s")
     raw_conn.execute(raw_sql, (QUEST_ID,)).fetchall()  # warm the cache once for everyone
-    result = service_timings(teacher, runs)
-    t_raw, raw = median_time(lambda: raw_conn.execute(raw_sql, (QUEST_ID,)).fetchall(), runs)
+    result = service_timings(
+        teacher, lambda: raw_conn.execute(raw_sql, (QUEST_ID,)).fetchall(), runs)
+    t_raw, raw = result["raw"], result["raw_rows"]
     raw_counts = {(n, st): k for n, st, k in raw}
     same = all(o.success == raw_counts.get((o.node, "success"), 0)
                and o.fail == raw_counts.get((o.node, "fail"), 0)
@@ -684,6 +720,9 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-page", action="store_true")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="on SQLite, leave out pandas, the alternative overview and the "
+                             "overview on the index before migration 5 (minutes at --full)")
     args = parser.parse_args()
     if args.full:
         args.students = 10_000
@@ -718,13 +757,15 @@ def main() -> None:
                   f"replayed from the database match their progress rows and the plan; the "
                   f"store's (node, state) counts equal the plan's: {counts_ok}")
             if backend == "SQLite":
-                results[backend] = query_benchmark(address, args.runs, args.students)
+                results[backend] = query_benchmark(address, args.runs, args.students,
+                                                   extras=not args.no_extras)
             else:
                 results[backend] = postgres_benchmark(address, args.runs)
             results[backend]["build"] = info["seconds"]
             results[backend]["check"] = ok == sample and counts_ok
         print(f"\nclass overview at {args.students:,} students x 200 nodes, medians of "
-              f"{args.runs} (struggling, mastery: of {min(args.runs, 3)}):")
+              f"{args.runs}, overview and raw run in turn (grid, struggling, mastery: of "
+              f"{min(args.runs, 3)}):")
         print(f"{'':34}" + "".join(f"{k:>12}" for k in results))
         for title, fn in (("build s", lambda r: f"{r['build']:.1f}"),
                           ("consistency check passed", lambda r: str(r["check"])),

@@ -948,19 +948,24 @@ class SQLStore:
         """(name, create statement) of the tables' indexes that are not their primary keys."""
         raise NotImplementedError
 
+    def _bulk_settings(self) -> None:
+        """Settings for a bulk load's transaction only (e.g. more memory to sort indexes)."""
+
     @contextmanager
-    def bulk_load(self, tables: Iterable[str]) -> Iterator["SQLStore"]:
+    def bulk_load(self, tables: Iterable[str], *, analyze: bool = True) -> Iterator["SQLStore"]:
         """One write transaction for filling empty ``tables`` with :meth:`load_table`.
 
         The tables' secondary indexes are dropped at the start and built again
         from their own definitions at the end (one sort per index instead of one
         index insert per row; a unique index built again still refuses
         duplicates, and then nothing is written), then the planner's statistics
-        are gathered (:meth:`loaded`), as autovacuum or ``ANALYZE`` would later.
+        are gathered (:meth:`loaded`; ``analyze=False``: the caller does it), as
+        autovacuum or ``ANALYZE`` would later.
         On any error the transaction rolls back: the indexes are there as before.
         """
         tables = list(tables)
         with self.write():
+            self._bulk_settings()
             indexes = self._secondary_indexes(tables)
             for name, _ in indexes:
                 self._run(f"drop index {name}")
@@ -972,4 +977,5 @@ class SQLStore:
                     problem = (str(err).strip() or type(err).__name__).splitlines()[0]
                     raise StoreError(f"the loaded rows break the index {name} ({problem}); "
                                      "nothing was loaded") from err
-        self.loaded()
+        if analyze:
+            self.loaded()

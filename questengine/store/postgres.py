@@ -424,6 +424,11 @@ class PostgresStore(SQLStore):
             self._all(f"select setval(pg_get_serial_sequence(?, 'id'), "
                       f"(select max(id) from {table}))", (table,))
 
+    def _bulk_settings(self) -> None:
+        # the indexes of millions of rows sort in memory, not in temporary files (the
+        # default is 64 MB); for this transaction only
+        self._run("set local maintenance_work_mem = '512MB'")
+
     def _secondary_indexes(self, tables) -> list[tuple[str, str]]:
         # the indexes that back no constraint (a primary key's stays)
         return self._all(
