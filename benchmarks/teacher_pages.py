@@ -26,7 +26,23 @@ a preheated kernel runs before anyone comes), then the teacher's login until the
 shown, then opening every other tab. On a machine too loaded for the browser runs this
 still shows where the kernel's time goes.
 
+The center is also opened a second time at once ("center again at once"), without waiting
+for the pool to refill: a teacher's reload, or a second teacher.
+
+``--breakdown`` serves this checkout once and opens the play page (the student's baseline)
+and the center alternately, each twice in a row (the second "again", at once), and prints,
+side by side, where the time until the login button is usable goes: the HTML's response
+(start, end: with an empty pool Voilà holds the page until a kernel has run the notebook)
+and size, the number and size of JS and CSS requests, DOMContentLoaded and the load event,
+the kernel websocket created and open, the kernel_info reply, the widget states asked for
+and received (``jupyter.widget.control``: how many models the page restores and their
+bytes), the first widget rendered, the login button visible and enabled, and the main
+thread's script / layout / style / task seconds (CDP ``Performance.getMetrics``); then the
+PSS of each preheated kernel. The websocket is observed by a wrapper installed in the page
+(``BREAKDOWN_SCRIPT``), which reads both the JSON and the v1 binary kernel protocol.
+
 Run: ``.venv/bin/python benchmarks/teacher_pages.py [--runs 3] [--before REF] [--kernel]``
+or ``.venv/bin/python benchmarks/teacher_pages.py --breakdown [--runs 3]``
 """
 from __future__ import annotations
 
