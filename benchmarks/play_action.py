@@ -25,6 +25,7 @@ import argparse
 import cProfile
 import collections
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -33,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# as in a served page's kernel (questengine/server.py): no echo of the browser's own changes
+os.environ.setdefault("JUPYTER_WIDGETS_ECHO", "0")
 
 import comm  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
@@ -64,9 +67,14 @@ class Counter:
         self.bytes += size
         model = _models.get(comm_self.comm_id, "?")
         if msg_type == "comm_open" and isinstance(data, dict):
-            model = _models[comm_self.comm_id] = data.get("state", {}).get("_model_name", "?")
+            state = data.get("state", {})
+            model = _models[comm_self.comm_id] = " ".join(
+                [state.get("_model_name", "?"), *state.get("_dom_classes", ())[:1]])
         traits = ",".join((data or {}).get("state", {})) if msg_type == "comm_msg" else ""
-        self.log.append(f"{msg_type:10} {model:22} {size:6} B  {traits}")
+        value = (data or {}).get("state", {}).get("value")
+        if isinstance(value, str):
+            traits += "  " + value[:60].replace("\n", " ")
+        self.log.append(f"{msg_type:10} {model:34} {size:6} B  {traits}")
         if msg_type == "comm_msg" and isinstance(data, dict) and data.get("method") == "update":
             for k in data.get("state", {}):
                 self.by_trait[k] += 1

@@ -5,6 +5,7 @@ comm's ``publish_msg`` is replaced), as a served page's kernel would send them. 
 messages are replayed into a stand-in for the browser's model of the map, which must then
 draw the states the service holds.
 """
+import html
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from questengine.graph import quest_graph
 from questengine.loader import load_quest
 from questengine.ui.play import PlayPage
 from questengine.ui.questmap import QuestMap, map_nodes
-from questengine.ui.reuse import Reuse
+from questengine.ui.reuse import SPARES, Reuse
 
 from helpers import cheap_hasher
 
@@ -141,20 +142,41 @@ def test_widgets_no_longer_shown_are_closed(page):
     assert counts[3:6] == counts[6:9]
 
 
-def test_an_old_panels_buttons_are_closed(page):
+def test_an_old_panels_buttons_are_closed_or_spares_that_do_nothing(page):
     open_the_choice(page)
     page.map.set_state({"selected": "learn"})  # the choice: one card per option
     cards = [b for b in walk(page.panel) if "qe-option" in b._dom_classes]
     assert len(cards) == 4
     page.map.set_state({"selected": "trailhead"})  # fewer buttons: the story's Done...
     shown = list(walk(page.panel))
-    # ...so each card is either one of the new panel's buttons (its label and action now
-    # the new one's) or closed: a message the browser (or a forger) sends to a closed model
-    # reaches no handler
-    assert all(any(c is x for x in shown) or c.comm is None for c in cards)
+    # ...so each card is one of the new panel's buttons (its label and action now the new
+    # one's), a spare kept for the next drawings (on no page, with no action), or closed: a
+    # message the browser (or a forger) sends to a closed model reaches no handler
+    on_page = [c for c in cards if any(c is x for x in shown)]
     closed = [c for c in cards if c.comm is None]
-    assert closed and all(all(c is not x for x in widget_module._instances.values())
-                          for c in closed)
+    spares = [c for c in cards if c not in on_page and c not in closed]
+    assert on_page and spares and len(spares) <= SPARES
+    assert all(all(c is not x for x in widget_module._instances.values()) for c in closed)
+    before = page.session.progress("fraction-forest")
+    for spare in spares:  # a forged click on a spare: nothing happens
+        spare._handle_button_msg(None, {"event": "click"}, [])
+    assert page.session.progress("fraction-forest").nodes == before.nodes
+    assert page.selected == "trailhead"
+
+
+def test_spares_are_taken_again_instead_of_new_widgets(by_widget, page):
+    open_the_choice(page)
+    for node in ("learn", "trailhead", "fold-map"):  # every panel shape once
+        page.map.set_state({"selected": node})
+    del by_widget[:]
+    kind_of = {x.comm.comm_id: type(x) for x in widget_module._instances.values() if x.comm}
+    for node in ("learn", "trailhead", "fold-map", "learn"):
+        page.map.set_state({"selected": node})
+        assert html.escape(page.G.nodes[node]["node"].title) in panel_text(page)
+    opened = [d["state"]["_model_name"] for _c, t, d in by_widget if t == "comm_open"]
+    assert not {"HTMLModel", "ButtonModel", "TextareaModel"} & set(opened)
+    closed = {kind_of.get(c) for c, t, _d in by_widget if t == "comm_close"}
+    assert not {w.HTML, w.Button, w.Textarea} & closed  # (the choice's box of cards goes)
 
 
 def test_logout_leaves_no_widget_of_the_session_open(page):
@@ -177,7 +199,20 @@ def test_an_area_shares_one_layout_per_look():
         c = reuse.button("C", lambda: None, "", ("z",), reuse.layout(width="auto"))
         area.children = [c]
     assert c is a and c.description == "C" and c._dom_classes == ("z",)
-    assert b.comm is None  # no longer shown
+    assert b.comm is not None and b not in area.children  # no longer shown: a spare
+    with reuse.drawing(area):
+        d = reuse.button("D", lambda: None, "", ("z",), reuse.layout(width="auto"))
+        e = reuse.button("E", lambda: None, "", ("z",), reuse.layout(width="auto"))
+        area.children = [d, e]
+    assert (d, e) == (a, b) and e.description == "E"  # the spare, taken again
+    spares = [reuse.button(str(i), lambda: None, "", (), reuse.layout()) for i in range(9)]
+    with reuse.drawing(area):
+        area.children = spares
+    with reuse.drawing(area):
+        area.children = []
+    assert sum(1 for x in [a, b, *spares] if x.comm is not None) == SPARES  # the rest: closed
+    reuse.forget()
+    assert all(x.comm is None for x in [a, b, *spares])
 
 
 def test_a_page_kernel_does_not_load_pandas(tmp_path):
