@@ -100,8 +100,10 @@ def nodes_patch(sent: list[dict], now: list[dict]) -> dict | None:
     for the progress fields that differ, or None when the map itself differs (other nodes,
     titles, places: the whole list must go).
 
-    >>> sent = [{"id": "a", "x": 0, "state": "available"}, {"id": "b", "x": 9, "state": "locked", "info": "after a"}]
-    >>> nodes_patch(sent, [{"id": "a", "x": 0, "state": "success"}, {"id": "b", "x": 9, "state": "available", "info": ""}])
+    >>> sent = [{"id": "a", "x": 0, "state": "available"},
+    ...         {"id": "b", "x": 9, "state": "locked", "info": "after a"}]
+    >>> nodes_patch(sent, [{"id": "a", "x": 0, "state": "success"},
+    ...                    {"id": "b", "x": 9, "state": "available", "info": ""}])
     {'a': {'state': 'success'}, 'b': {'state': 'available', 'info': ''}}
     >>> nodes_patch(sent, sent)
     {}
