@@ -42,7 +42,7 @@ check and re-encode every message (what this benchmark measured before).
 new student each round), and per action the CPU its kernel and the Voilà server spent
 (psutil, 10 ms ticks: read the mean) and the websocket frames and bytes the browser
 receives. ``benchmarks/play_action.py`` gives the same action's kernel-side messages by
-widget, bytes and a cProfile, in-process.
+widget, bytes and a cProfile, in-process (``--log``: each message, its widget and traits).
 
 The machine is shared: steps stop early when p95 passes ``--stop-above`` seconds or memory
 would pass ``--max-memory-gb``. The figures are printed, never asserted.

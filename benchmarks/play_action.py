@@ -14,7 +14,10 @@ This is the kernel's own share of a click. A served page adds, per message, the 
 serialisation and signing, ZeroMQ, and Voilà's relay to the websocket (see
 ``benchmarks/classroom.py`` for the whole path).
 
-Run: ``.venv/bin/python benchmarks/play_action.py [--rounds 10] [--profile]``
+``--log`` prints every message of the last student's actions: its type, the widget's model,
+its size and the traits it carries.
+
+Run: ``.venv/bin/python benchmarks/play_action.py [--rounds 10] [--profile] [--log]``
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import argparse
 import cProfile
 import collections
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -30,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# as in a served page's kernel (questengine/server.py): no echo of the browser's own changes
+os.environ.setdefault("JUPYTER_WIDGETS_ECHO", "0")
 
 import comm  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
@@ -37,6 +43,9 @@ from argon2 import PasswordHasher  # noqa: E402
 QUEST = "fraction-forest"
 CODE = "BENCH-1"
 PIN = "2468"
+
+
+_models: dict[str, str] = {}  # comm id -> the widget's model name
 
 
 class Counter:
@@ -49,12 +58,23 @@ class Counter:
         self.counts: collections.Counter = collections.Counter()
         self.bytes = 0
         self.by_trait: collections.Counter = collections.Counter()
+        self.log: list[str] = []  # one line per message: type, widget, traits, bytes
 
     def __call__(self, comm_self, msg_type, data=None, metadata=None, buffers=None, **keys):
         body = {"data": data, "metadata": metadata, **keys}
         size = len(json.dumps(body, default=str))
         self.counts[msg_type] += 1
         self.bytes += size
+        model = _models.get(comm_self.comm_id, "?")
+        if msg_type == "comm_open" and isinstance(data, dict):
+            state = data.get("state", {})
+            model = _models[comm_self.comm_id] = " ".join(
+                [state.get("_model_name", "?"), *state.get("_dom_classes", ())[:1]])
+        traits = ",".join((data or {}).get("state", {})) if msg_type == "comm_msg" else ""
+        value = (data or {}).get("state", {}).get("value")
+        if isinstance(value, str):
+            traits += "  " + value[:60].replace("\n", " ")
+        self.log.append(f"{msg_type:10} {model:34} {size:6} B  {traits}")
         if msg_type == "comm_msg" and isinstance(data, dict) and data.get("method") == "update":
             for k in data.get("state", {}):
                 self.by_trait[k] += 1
@@ -131,6 +151,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=10, help="students, each plays once")
     ap.add_argument("--profile", action="store_true", help="cProfile the actions")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--log", action="store_true",
+                    help="print every message of the last student's actions (widget, traits)")
     args = ap.parse_args()
 
     counter = Counter()
@@ -159,6 +181,9 @@ def main() -> None:
                 profiler.disable()
             results[label].append((took, dict(counter.counts), counter.bytes,
                                    dict(counter.by_trait)))
+            if args.log and name == names[-1]:
+                print(f"-- {label}")
+                print("\n".join("   " + line for line in counter.log))
         page._logout()
 
     print(f"== one student's actions in the play page's kernel (median of {args.rounds}) ==")

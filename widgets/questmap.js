@@ -1,7 +1,8 @@
 // The quest map: an SVG drawing of a quest's nodes and paths, with pan, pinch and
 // zoom, and a list view of the same steps. It only draws and reports clicks (the
 // `selected` trait); the layout (positions, wrapped titles, edge routes) comes
-// from Python, and every decision is made there by the classroom service.
+// from Python, and every decision is made there by the classroom service. After an
+// action Python sends only the states that changed (`patch`), not the node list.
 
 const NS = "http://www.w3.org/2000/svg";
 const NODE_W = 170;
@@ -345,12 +346,20 @@ function render({ model, el: host }) {
     tip.hidden = false;
   }
 
+  // the nodes as they are now: the list Python sent with the states that changed since
+  // (the "patch": node id -> its new fields) laid over it
+  function shownNodes() {
+    const nodes = model.get("nodes") || [];
+    const patch = model.get("patch") || {};
+    return Object.keys(patch).length ? nodes.map((n) => (patch[n.id] ? { ...n, ...patch[n.id] } : n)) : nodes;
+  }
+
   function drawList() {
-    list.innerHTML = listMarkup(model.get("nodes") || [], model.get("selected"), model.get("current"));
+    list.innerHTML = listMarkup(shownNodes(), model.get("selected"), model.get("current"));
   }
 
   function draw() {
-    const nodes = model.get("nodes") || [];
+    const nodes = shownNodes();
     const edges = model.get("edges") || [];
     const counts = model.get("counts") || {};
     const editable = model.get("editable");
@@ -631,6 +640,7 @@ function render({ model, el: host }) {
   };
   const onSelected = () => { draw(); };
   model.on("change:nodes", refit);
+  model.on("change:patch", redraw);
   model.on("change:edges", redraw);
   model.on("change:counts", redraw);
   model.on("change:selected", onSelected);
@@ -651,6 +661,7 @@ function render({ model, el: host }) {
     clearTimeout(aspectTimer);
     window.removeEventListener("orientationchange", onResize);
     model.off("change:nodes", refit);
+    model.off("change:patch", redraw);
     model.off("change:edges", redraw);
     model.off("change:counts", redraw);
     model.off("change:selected", onSelected);

@@ -110,6 +110,15 @@ def _named(name: str, *classes: str) -> dict:
     return {"description": name, "_dom_classes": (*classes, "qe-named")}
 
 
+def _textarea(value: str, placeholder: str, name: str, cls: str, **size) -> w.Textarea:
+    """A text box named for screen readers (in a panel being drawn, a reused one)."""
+    reuse = active()
+    if reuse is not None:
+        return reuse.textarea(value, placeholder, **_named(name, cls), layout=reuse.layout(**size))
+    return w.Textarea(value=value, placeholder=placeholder, **_named(name, cls),
+                      **shared_models(w.Textarea, **size))
+
+
 def _box(children, cls: str = "", kind: type = w.VBox, **layout) -> w.Box:
     """A box of widgets (in a panel being drawn, the last drawing's box)."""
     reuse = active()
@@ -670,10 +679,9 @@ class PlayPage(Page):
                     ] + self._handed_in(n, np)
         if np.state not in PLAYABLE:
             return []
-        box = w.Textarea(value=np.submissions[-1].content if np.state == "returned" and np.submissions
-                         else "", placeholder=_("Write your answer, or paste a link to your work"),
-                         **_named(_("Your work"), "qe-submission"),
-                         **shared_models(w.Textarea, width="100%", height="120px"))
+        box = _textarea(np.submissions[-1].content if np.state == "returned" and np.submissions
+                        else "", _("Write your answer, or paste a link to your work"),
+                        _("Your work"), "qe-submission", width="100%", height="120px")
         label = label if np.state != "returned" else _("Send my new version")
         limit_mb = self._upload_limit_mb()
         upload = UploadBox(limit=limit_mb * 1024 * 1024)
@@ -1152,9 +1160,8 @@ class PlayPage(Page):
             saved = _html(f"<blockquote class='qe-reflection'>{plain_html(np.reflection)}</blockquote>")
         else:
             saved = _html("")
-        box = w.Textarea(placeholder=_("Write a few sentences..."), value="",
-                         **_named(_("Your reflection"), "qe-reflect"),
-                         **shared_models(w.Textarea, width="100%", height="80px"))
+        box = _textarea("", _("Write a few sentences..."), _("Your reflection"), "qe-reflect",
+                        width="100%", height="80px")
         save = _button(_("Save my reflection"), lambda: self._act("reflect", n, box.value), style="",
                        cls="qe-save-reflection")
         return [prompt, saved, box, save]

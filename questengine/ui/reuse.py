@@ -10,7 +10,15 @@ texts and buttons from the last drawing, so a click changes a few values (one sm
 kind, and closes what is no longer shown.
 
 Only what is drawn changes, never what it says: a reused button gets the new drawing's
-label, look, classes and action, a reused text its new HTML.
+label, look, classes and action, a reused text its new HTML, a reused text box its new
+value, placeholder and name.
+
+A few texts, buttons and text boxes no longer shown are kept as spares (at most
+:data:`SPARES` of each kind, out of the page and with no action: a forged click on a spare
+does nothing) instead of being closed, so that panels of different shapes in turn (a step
+with a reflection box, then one without) do not close and open widgets at every click: a
+spare taken again costs one small update, a new widget a ``comm_open`` with its whole state
+and a close for the old one.
 """
 from __future__ import annotations
 
@@ -20,7 +28,15 @@ from collections.abc import Callable, Iterator
 
 import ipywidgets as w
 
-__all__ = ["Reuse", "active", "shared_layout", "shared_models"]
+__all__ = ["Reuse", "active", "shared_layout", "shared_models", "SPARES"]
+
+#: How many widgets of each leaf kind an area keeps, unseen, for its next drawings.
+SPARES = 4
+_SPARE_KINDS = (w.HTML, w.Button, w.Textarea)
+
+
+def _nothing() -> None:
+    """The action of a spare button: none (it is on no page)."""
 
 _ACTIVE: contextvars.ContextVar["Reuse | None"] = contextvars.ContextVar("qe_reuse",
                                                                          default=None)
@@ -64,6 +80,7 @@ class Reuse:
         self._made: set[int] = set()  # ids of the widgets this area made (reusable)
         self._free: dict[type, list[w.Widget]] = {}
         self._taken: list[w.Widget] = []
+        self._spares: dict[type, list[w.Widget]] = {}  # kept open, shown nowhere
 
     # shared models ------------------------------------------------------------------------------
 
@@ -90,8 +107,9 @@ class Reuse:
     @contextlib.contextmanager
     def drawing(self, area: w.Box) -> Iterator["Reuse"]:
         """Draw ``area`` again: inside, :func:`questengine.ui.play._html` and ``_button``
-        take widgets from the last drawing; set ``area.children`` inside the block. After
-        it, whatever the last drawing showed and this one does not is closed."""
+        take widgets from the last drawing (and its spares); set ``area.children`` inside the
+        block. After it, whatever the last drawing showed and this one does not is kept as
+        a spare or closed."""
         self._free = {}
         self._shown = list(_tree(self._roots))  # as it is now (a part may have changed since)
         for widget in self._shown:
@@ -99,6 +117,10 @@ class Reuse:
                 self._free.setdefault(type(widget), []).append(widget)
         for stack in self._free.values():
             stack.reverse()  # taken in the order they were shown: the same slot, fewest changes
+        for kind, spares in self._spares.items():  # then the spares (taken from the front)
+            self._free[kind] = [x for x in reversed(spares) if x.comm is not None] + \
+                self._free.get(kind, [])
+        self._spares = {}
         self._taken = []
         token = _ACTIVE.set(self)
         try:
@@ -118,8 +140,16 @@ class Reuse:
         now = list(_tree(area.children))
         keep = {id(x) for x in now} | {id(area)}
         shared = self._shared()
+        was_shown = {id(x) for x in self._shown}
+        for stack in self._free.values():  # spares not taken this time stay spares
+            for widget in stack:
+                if id(widget) not in was_shown and id(widget) not in keep \
+                        and widget.comm is not None:
+                    self._spares.setdefault(type(widget), []).append(widget)
         for widget in self._shown:
             if id(widget) in keep or widget.comm is None:
+                continue
+            if self._spare(widget):
                 continue
             for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
                 if isinstance(part, w.Widget) and id(part) not in shared and part.comm is not None:
@@ -130,9 +160,20 @@ class Reuse:
         self._shown = now
         self._free = {}
 
+    def _spare(self, widget: w.Widget) -> bool:
+        """Keep a widget no longer shown as a spare, if its kind has room: True if kept."""
+        kind = type(widget)
+        spares = self._spares.setdefault(kind, [])
+        if id(widget) not in self._made or kind not in _SPARE_KINDS or len(spares) >= SPARES:
+            return False
+        if isinstance(widget, w.Button):
+            widget._qe_action = _nothing
+        spares.append(widget)
+        return True
+
     def forget(self) -> None:
-        """Close every widget this area shows and its shared models (a logout)."""
-        for widget in _tree(self._roots):
+        """Close every widget this area shows, its spares and its shared models (a logout)."""
+        for widget in [*_tree(self._roots), *(x for s in self._spares.values() for x in s)]:
             if widget.comm is not None:
                 widget.close()
         for model in (*self._layouts.values(), *self._styles.values()):
@@ -175,6 +216,25 @@ class Reuse:
             widget.disabled = False
             widget.tooltip = tooltip
             widget.icon = ""
+        return widget
+
+    def textarea(self, value: str, placeholder: str, description: str,
+                 _dom_classes: tuple[str, ...], layout: w.Layout) -> w.Textarea:
+        classes = tuple(_dom_classes)
+        widget = self._take(w.Textarea)
+        if widget is None:
+            widget = w.Textarea(value=value, placeholder=placeholder, description=description,
+                                _dom_classes=classes, layout=layout,
+                                style=self.style(w.Textarea))
+            self._made.add(id(widget))
+            return widget
+        with widget.hold_sync():
+            widget.value = value
+            widget.placeholder = placeholder
+            widget.description = description
+            widget._dom_classes = classes
+            widget.layout = layout
+            widget.disabled = False
         return widget
 
     def box(self, kind: type, children, classes: tuple[str, ...] = (),
