@@ -204,6 +204,7 @@ class PostgresStore(SQLStore):
         self.migrate()
 
     def close(self) -> None:
+        self._cursors.clear()
         self.pool.close()
 
     def __enter__(self) -> "PostgresStore":
@@ -229,6 +230,9 @@ class PostgresStore(SQLStore):
         cost a fifth of a student's action in psycopg's set-up."""
         cur = self._cursors.get(id(conn))
         if cur is None or cur.connection is not conn or cur.closed:
+            for key, old in list(self._cursors.items()):  # connections the pool let go of
+                if old.closed or old.connection.closed:
+                    del self._cursors[key]
             cur = self._cursors[id(conn)] = conn.cursor()
         cur.row_factory = row_factory
         return cur
