@@ -1,8 +1,8 @@
 """Run Voilà on the pages with the project's checked-in configuration.
 
 Configuration lives in ``questengine/serve/voila.json`` (the template without
-CDN links, stripped sources, no tracebacks, culling, a preheated pool for the
-play page); Jupyter's data and runtime files and Voilà's connection files go
+CDN links, stripped sources, no tracebacks, culling, preheated pools for the
+play page and, two kernels each, the progress center and the editor); Jupyter's data and runtime files and Voilà's connection files go
 under the run directory, not the user's home.
 """
 from __future__ import annotations

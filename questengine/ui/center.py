@@ -765,16 +765,19 @@ class CenterPage(Page):
             w.HBox([fails, stuck, returned, below, idle, _button(_("Apply"), apply, cls="qe-apply")],
                    layout=w.Layout(flex_flow="row wrap")),
             self._class_message_form(),
-            _html("<h2>" + _text(_("{n} student(s) may need help, most urgent first").format(
-                n=len(people))) + "</h2>"),
+            _html("<h2>" + _text(ngettext("{n} student may need help, most urgent first",
+                                          "{n} students may need help, most urgent first",
+                                          len(people)).format(n=len(people))) + "</h2>"),
             listing]
 
     def _class_message_form(self) -> w.VBox:
         """One message to every student of the class, each seeing it on their play page."""
         status = _html("", "qe-message-status")
-        box = w.Textarea(description=_("Message to the whole class"),
+        # the label above the box (not beside it: on a phone it left the box 130 px wide)
+        box = w.Textarea(description=_("Message to the whole class"), rows=3,
                          style={"description_width": "initial"},
-                         layout=w.Layout(width="100%", max_width="640px", height="60px"))
+                         layout=w.Layout(width="100%", max_width="640px", flex_flow="column",
+                                         align_items="stretch"))
         box.add_class("qe-class-message-text")
 
         def show_error(text):
@@ -790,8 +793,11 @@ class CenterPage(Page):
                 "Sent to {n} students: they see it on their page.", sent).format(n=sent))
                 + "</span>")
 
-        form = w.VBox([box, _button(_("Send to the class"), send, "", "qe-class-message-send"),
-                       status])
+        # the button its own size, as on a student's card (not stretched across the tab)
+        form = w.VBox([box, w.HBox([_button(_("Send to the class"), send, "primary",
+                                            "qe-class-message-send")]), status],
+                      layout=w.Layout(margin="12px 0 4px 0", padding="8px 12px",
+                                      border="1px solid #c8ccd4"))
         form.add_class("qe-class-message")
         return form
 

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from axe import assert_no_axe_violations
 from conftest import WAIT_MS, Player, cheap_hasher, settle
 from questengine.classroom import Classroom
-from test_center_page import new_tab, open_tab, teacher_login
+from test_center_page import Tab, new_tab, open_tab, teacher_login
 
 Q = "fraction-forest"
 CODE = "MSG-6C"
@@ -130,5 +130,52 @@ def test_the_center_shows_times_in_the_browsers_time_zone(browser, server, messa
         open_tab(tab, "Review queue")
         when = tab.page.locator(".qe-review-card").filter(has_text=BUSY[0]).locator(".qe-when")
         expect(when).to_have_text(expected)
+    finally:
+        context.close()
+
+
+SIZES = [(390, 844), (768, 1024), (1366, 768)]
+
+
+@pytest.mark.parametrize("width,height", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_class_wide_message_form_reads_well_and_sends_at_every_size(
+        browser, server, shots_dir, message_class, width, height):
+    """The Struggling tab's "Message to the whole class": its label above a box as wide as
+    the form (on a phone the label beside it left the box 130 px wide), the Send button its
+    own size, nothing wider than the screen, axe-core clean; sent at phone size, it says to
+    how many students it went."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    tab = Tab(page)
+    try:
+        page.goto(server.url("progress"), wait_until="commit", timeout=WAIT_MS * 4)
+        page.wait_for_selector(".qe-login .qe-email input", timeout=WAIT_MS * 4)
+        teacher_login(tab, TEACHER[0], TEACHER[2])
+        page.wait_for_selector(".qe-center .qe-node", timeout=WAIT_MS * 4)
+        open_tab(tab, "Struggling")
+        form = page.locator(".qe-class-message")
+        box = form.locator("textarea")
+        expect(box).to_be_visible()
+        box.fill("The quest closes on Friday: ask me if you are stuck!")
+        box.press("Tab")
+        form.scroll_into_view_if_needed()
+        settle(page)
+        label = form.get_by_text("Message to the whole class", exact=True)
+        expect(label).to_be_visible()
+        frame, label_box, text_box = (x.bounding_box() for x in (form, label, box))
+        send = form.locator("button.qe-class-message-send").bounding_box()
+        assert label_box["y"] + label_box["height"] <= text_box["y"] + 1, "label beside the box"
+        assert text_box["width"] >= min(0.8 * (frame["width"] - 40), 600), (text_box, frame)
+        assert send["width"] < frame["width"] / 2, "the Send button stretched across the form"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(shots_dir / f"center-class-message-{width}x{height}.png"))
+        assert_no_axe_violations(page, f"center: the class-wide message form at {width}x{height}")
+        if width == 390:
+            form.locator("button.qe-class-message-send").click()
+            expect(form.locator(".qe-message-status")).to_contain_text(
+                "Sent to 2 students: they see it on their page.")
+            expect(box).to_have_value("")
+            assert_no_axe_violations(page, "center: the class-wide message sent (phone)")
     finally:
         context.close()
