@@ -736,3 +736,50 @@ def test_record_is_atomic_and_the_store_works_on_after_a_failure(store, graph):
         assert count(store, table) == 0, f"{table} was written by a failed record"
     assert store.record(sid, "t1", 0, events, replay(graph, events), AT)  # the next one works
     assert len(store.events(sid, "t1")) == len(events)
+
+
+# --- bulk loading (migrate's copy, the district benchmark) -----------------------------------------
+
+
+def test_bulk_load_streams_rows_in_keeps_the_indexes_and_refuses_duplicates(store):
+    tables = ("students", "enrolments", "events")
+    indexes = store._secondary_indexes(tables)
+    assert indexes  # students and events have secondary indexes (a unique one among them)
+    tid = store.add_teacher("t@x.org", "T", "hash", AT)
+    store.add_class("C-1", "Class", tid, AT)
+    store.put_quest("t1", "T1", T1, "h1", AT, None)
+
+    def students(n):  # a generator: the store streams it, it never needs a list
+        for i in range(1, n + 1):
+            yield (i, f"opaque-{i}", "C-1", f"Student {i}", f"student {i}", "pinhash", AT)
+
+    events = [(i, 1 + i % 3, "t1", 1, "intro", "open", "student", f"student:{1 + i % 3}", AT,
+               "{}") for i in range(1, 31)]
+    with store.bulk_load(tables):
+        store.load_table("students", ["id", "opaque_id", "class_code", "name", "name_key",
+                                      "pin_hash", "created"], students(3))
+        store.load_table("enrolments", ["student_id", "class_code", "enrolled"],
+                         ((i, "C-1", AT) for i in (1, 2, 3)))
+        store.load_table("events", ["id", "student_id", "quest_id", "version", "node", "type",
+                                    "role", "actor", "at", "data"], iter(events))
+    # the rows are there for the store's readers, and the indexes are back
+    assert [s["name"] for s in store.class_students("C-1")] == ["Student 1", "Student 2",
+                                                                 "Student 3"]
+    assert [e.type for e in store.events(2, "t1")] == ["open"] * 10
+    assert store.last_event_id(1, "t1") == 30 and store.last_event_id(3, "t1") == 29
+    assert store._secondary_indexes(tables) == indexes
+    # ids go on after the loaded ones, and the unique index on (class, name) works again
+    assert store.add_student("C-1", "Dee", "dee", "pinhash", "opaque-dee", AT) == 4
+    with pytest.raises(Exception):
+        store.add_student("C-1", "Student 1", "student 1", "pinhash", "opaque-x", AT)
+
+    # a load whose rows break a unique index is refused when the index is built again, with
+    # the index named, and nothing of it stays
+    with pytest.raises(StoreError, match="idx_students_class_code_name_key"):
+        with store.bulk_load(["students"]):
+            store.load_table("students", ["id", "opaque_id", "class_code", "name", "name_key",
+                                          "pin_hash", "created"],
+                             [(10, "o-10", "C-1", "Eve", "eve", "h", AT),
+                              (11, "o-11", "C-1", "Eve", "eve", "h", AT)])
+    assert count(store, "students") == 4
+    assert store._secondary_indexes(tables) == indexes

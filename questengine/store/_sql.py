@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..engine import Event, Progress
 from ..rewards import level_for
-from . import STUDENT_TABLES, progress_row
+from . import STUDENT_TABLES, StoreError, progress_row
 
 _EVENT_COLUMNS = "id, type, node, role, actor, at, quest_id, version, data"
 
@@ -937,8 +938,44 @@ class SQLStore:
         """After a bulk copy: let the database learn about the new rows (its planner's statistics)."""
         self._run("analyze")
 
-    def load_table(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        """Insert rows as they are (ids kept) into an empty table, inside ``write()``."""
-        if rows:
-            self._many(f"insert into {table} ({', '.join(columns)}) values "
-                       f"({', '.join('?' for _ in columns)})", rows)
+    def load_table(self, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+        """Insert rows as they are (ids kept) into an empty table, inside ``write()``
+        (or :meth:`bulk_load`); ``rows`` may be any iterable: it is streamed, not kept."""
+        self._many(f"insert into {table} ({', '.join(columns)}) values "
+                   f"({', '.join('?' for _ in columns)})", rows)
+
+    def _secondary_indexes(self, tables: Iterable[str]) -> list[tuple[str, str]]:
+        """(name, create statement) of the tables' indexes that are not their primary keys."""
+        raise NotImplementedError
+
+    def _bulk_settings(self) -> None:
+        """Settings for a bulk load's transaction only (e.g. more memory to sort indexes)."""
+
+    @contextmanager
+    def bulk_load(self, tables: Iterable[str], *, analyze: bool = True) -> Iterator["SQLStore"]:
+        """One write transaction for filling empty ``tables`` with :meth:`load_table`.
+
+        The tables' secondary indexes are dropped at the start and built again
+        from their own definitions at the end (one sort per index instead of one
+        index insert per row; a unique index built again still refuses
+        duplicates, and then nothing is written), then the planner's statistics
+        are gathered (:meth:`loaded`; ``analyze=False``: the caller does it), as
+        autovacuum or ``ANALYZE`` would later.
+        On any error the transaction rolls back: the indexes are there as before.
+        """
+        tables = list(tables)
+        with self.write():
+            self._bulk_settings()
+            indexes = self._secondary_indexes(tables)
+            for name, _ in indexes:
+                self._run(f"drop index {name}")
+            yield self
+            for name, statement in indexes:
+                try:
+                    self._run(statement)
+                except Exception as err:  # a unique index refusing the loaded rows
+                    problem = (str(err).strip() or type(err).__name__).splitlines()[0]
+                    raise StoreError(f"the loaded rows break the index {name} ({problem}); "
+                                     "nothing was loaded") from err
+        if analyze:
+            self.loaded()

@@ -47,7 +47,7 @@ def copy_classroom(source: StoreInterface, target: StoreInterface, *,
         raise StoreError(f"{getattr(target, 'shown', target.address)} already holds a classroom; "
                          "migrate copies into an empty database only")
     report = CopyReport()
-    with target.write():
+    with target.bulk_load(TABLES):  # indexes built once at the end, statistics gathered
         for table in TABLES:
             columns = source.table_columns(table)
             missing = set(columns) - set(target.table_columns(table))
@@ -57,7 +57,6 @@ def copy_classroom(source: StoreInterface, target: StoreInterface, *,
             rows = source.dump_table(table)
             target.load_table(table, columns, rows)
             report.rows[table] = len(rows)
-    target.loaded()
     _verify(source, target, report, registry)
     return report
 

@@ -430,19 +430,35 @@ class PostgresStore(SQLStore):
             "select column_name from information_schema.columns where table_schema = "
             "current_schema() and table_name = ? order by ordinal_position", (table,))]
 
-    def load_table(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        """Insert rows as they are (ids kept), then move the id counter past them."""
+    def load_table(self, table: str, columns: list[str], rows) -> None:
+        """Insert rows as they are (ids kept) with ``COPY``, then move the id counter past
+        them; ``rows`` may be any iterable (streamed)."""
         if table == "questengine_identity":
             self._run("delete from questengine_identity")
-        if not rows:
-            return
+        copied = 0
         with self._conn() as conn, conn.cursor() as cur:
             with cur.copy(f"copy {table} ({', '.join(columns)}) from stdin") as copy:
                 for row in rows:
                     copy.write_row(row)
-        if "id" in columns and self._one("select pg_get_serial_sequence(?, 'id')", (table,)):
+                    copied += 1
+        if copied and "id" in columns and self._one("select pg_get_serial_sequence(?, 'id')",
+                                                    (table,)):
             self._all(f"select setval(pg_get_serial_sequence(?, 'id'), "
                       f"(select max(id) from {table}))", (table,))
+
+    def _bulk_settings(self) -> None:
+        # the indexes of millions of rows sort in memory, not in temporary files (the
+        # default is 64 MB); for this transaction only
+        self._run("set local maintenance_work_mem = '512MB'")
+
+    def _secondary_indexes(self, tables) -> list[tuple[str, str]]:
+        # the indexes that back no constraint (a primary key's stays)
+        return self._all(
+            "select ic.relname, pg_get_indexdef(i.indexrelid) from pg_index i join pg_class ic "
+            "on ic.oid = i.indexrelid join pg_class t on t.oid = i.indrelid join pg_namespace n "
+            "on n.oid = t.relnamespace where n.nspname = current_schema() and t.relname = "
+            "any(?) and not exists (select 1 from pg_constraint k where k.conindid = "
+            "i.indexrelid) order by ic.relname", (list(tables),))
 
     def is_empty(self) -> bool:
         """No teacher, class, student or event yet (a copy may go in)."""

@@ -558,3 +558,9 @@ class SQLiteStore(SQLStore):
 
     def table_columns(self, table: str) -> list[str]:
         return [r[1] for r in self.conn.execute(f"pragma table_info({table})")]
+
+    def _secondary_indexes(self, tables) -> list[tuple[str, str]]:
+        tables = list(tables)  # (automatic indexes of primary keys have no sql: they stay)
+        return self._all(f"select name, sql from sqlite_master where type = 'index' and sql is "
+                         f"not null and tbl_name in ({self._marks(tables)}) order by name",
+                         tuple(tables))
