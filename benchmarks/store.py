@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import resource
 import sqlite3
 import statistics
 import sys
@@ -89,6 +90,17 @@ def set_up(path: str, students: int) -> dict[str, int]:
     return ids
 
 
+def _cpu() -> tuple[float, float]:
+    """This process's CPU seconds so far: (user, system), all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def _cpu_since(start: tuple[float, float]) -> tuple[float, float]:
+    now = _cpu()
+    return now[0] - start[0], now[1] - start[1]
+
+
 # --- service side ----------------------------------------------------------------------------
 
 
@@ -99,7 +111,7 @@ def service_child(path, name, target, barrier, results):
         session = c.login_student(CODE, name, PIN)
         progress = session.progress("chain")
         barrier.wait(timeout=300)
-        cpu = time.process_time()
+        cpu = _cpu()
         while progress.events < target:
             try:
                 progress = next_action(session, progress)()
@@ -112,10 +124,10 @@ def service_child(path, name, target, barrier, results):
                     break
                 progress = session.progress("chain")
         appended = progress.events
-        finished, cpu = time.perf_counter(), time.process_time() - cpu
+        finished, cpu = time.perf_counter(), _cpu_since(cpu)
         c.store.close()
     except BaseException as err:
-        finished, cpu = time.perf_counter(), 0.0
+        finished, cpu = time.perf_counter(), (0.0, 0.0)
         errors.append("".join(traceback.format_exception(err)))
     results.put((name, appended, actions, lock_errors, errors, finished, cpu))
 
@@ -145,7 +157,7 @@ def raw_child(path, name, rows, barrier, results):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         barrier.wait(timeout=300)
-        cpu = time.process_time()
+        cpu = _cpu()
         for row in rows:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -158,10 +170,10 @@ def raw_child(path, name, rows, barrier, results):
                 if "locked" in str(err) or "busy" in str(err):
                     lock_errors += 1
                 errors.append(f"{type(err).__name__}: {err}")
-        finished, cpu = time.perf_counter(), time.process_time() - cpu
+        finished, cpu = time.perf_counter(), _cpu_since(cpu)
         conn.close()
     except BaseException as err:
-        finished, cpu = time.perf_counter(), 0.0
+        finished, cpu = time.perf_counter(), (0.0, 0.0)
         errors.append("".join(traceback.format_exception(err)))
     results.put((name, appended, appended, lock_errors, errors, finished, cpu))
 
@@ -173,7 +185,7 @@ def raw_pg_child(address, name, rows, barrier, results):
     try:
         conn = psycopg.connect(address, autocommit=True)
         barrier.wait(timeout=300)
-        cpu = time.process_time()
+        cpu = _cpu()
         insert = INSERT.replace("?", "%s")
         for row in rows:
             try:
@@ -181,10 +193,10 @@ def raw_pg_child(address, name, rows, barrier, results):
                 appended += 1
             except psycopg.Error as err:
                 errors.append(f"{type(err).__name__}: {err}")
-        finished, cpu = time.perf_counter(), time.process_time() - cpu
+        finished, cpu = time.perf_counter(), _cpu_since(cpu)
         conn.close()
     except BaseException as err:
-        finished, cpu = time.perf_counter(), 0.0
+        finished, cpu = time.perf_counter(), (0.0, 0.0)
         errors.append("".join(traceback.format_exception(err)))
     results.put((name, appended, appended, 0, errors, finished, cpu))
 
@@ -213,7 +225,10 @@ def run(target, argsets: list[tuple]) -> dict:
         "lock_errors": sum(r[3] for r in reports),
         "errors": [e for r in reports for e in r[4]],
         "crashed": sum(1 for p in procs if p.exitcode != 0),
-        "cpu": sum(r[6] for r in reports),  # CPU seconds of the clients (not the server's)
+        # CPU seconds of the clients (not the server's), user and system
+        "user": sum(r[6][0] for r in reports),
+        "sys": sum(r[6][1] for r in reports),
+        "cpu": sum(r[6][0] + r[6][1] for r in reports),
     }
 
 
@@ -244,7 +259,9 @@ def report(label: str, r: dict, expected: int, path: str) -> float:
     print(f"{label}: {r['appended']:,} events in {r['seconds']:.2f} s = {rate:,.0f} events/s "
           f"({r['transactions']:,} transactions, "
           f"{r['transactions'] / r['seconds']:,.0f} transactions/s; clients' CPU "
-          f"{r['cpu'] / max(1, r['transactions']) * 1000:.2f} ms per transaction, "
+          f"{r['cpu'] / max(1, r['transactions']) * 1000:.2f} ms per transaction = user "
+          f"{r['user'] / max(1, r['transactions']) * 1000:.2f} + sys "
+          f"{r['sys'] / max(1, r['transactions']) * 1000:.2f}, "
           f"{r['cpu'] / r['seconds']:.1f} cores busy)")
     print(f"{label}: lost rows {expected - stored} (expected {expected:,}, stored {stored:,}); "
           f"lock errors {r['lock_errors']}; other errors {len(r['errors']) - r['lock_errors']}; "
@@ -281,6 +298,10 @@ def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: s
             "ms_raw": raw["seconds"] / max(1, raw["transactions"]) * 1000,
             "cpu_service": service["cpu"] / max(1, service["transactions"]) * 1000,
             "cpu_raw": raw["cpu"] / max(1, raw["transactions"]) * 1000,
+            "user_service": service["user"] / max(1, service["transactions"]) * 1000,
+            "sys_service": service["sys"] / max(1, service["transactions"]) * 1000,
+            "user_raw": raw["user"] / max(1, raw["transactions"]) * 1000,
+            "sys_raw": raw["sys"] / max(1, raw["transactions"]) * 1000,
             "per_tx": service["appended"] / max(1, service["transactions"])}
 
 
@@ -343,7 +364,9 @@ def main() -> None:
             ("ratio service/raw", "ratio", "{:.2f}x"), ("lost events", "lost", "{:.0f}"),
             ("ms per service tx", "ms_service", "{:.2f}"), ("ms per raw tx", "ms_raw", "{:.2f}"),
             ("CPU ms per service tx", "cpu_service", "{:.2f}"),
+            ("  user", "user_service", "{:.2f}"), ("  sys", "sys_service", "{:.2f}"),
             ("CPU ms per raw tx", "cpu_raw", "{:.2f}"),
+            ("  user", "user_raw", "{:.2f}"), ("  sys", "sys_raw", "{:.2f}"),
             ("events per service tx", "per_tx", "{:.2f}")]
     for title, key, fmt in rows:
         print(f"{title:24}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))

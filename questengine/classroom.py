@@ -1063,9 +1063,9 @@ class StudentSession(_Session):
 
     def reflect(self, quest_id: str, node: str, text: str) -> Progress:
         c = self._classroom
-        since = (c.clock() - timedelta(minutes=1)).isoformat(timespec="microseconds")
-        if c.reflections_a_minute is not None and \
-                c.store.reflections_since(self._sid, since) >= c.reflections_a_minute:
+        if c.reflections_a_minute is not None and c.store.reflections_since(
+                self._sid, (c.clock() - timedelta(minutes=1)).isoformat(timespec="microseconds")
+        ) >= c.reflections_a_minute:
             raise ProgressError(N_("You have written a lot of reflections just now. Take a "
                                    "breath and try again in a minute."))
         return self._do(quest_id, Action("reflect", node, text=text))

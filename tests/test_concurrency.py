@@ -464,3 +464,35 @@ def test_a_wait_in_the_write_queue_is_bounded(tmp_path):
         store.append(sid, [Event("reflect", "s0", "student", "after", "", "chain", 1,
                                  {"text": "after"})])
         assert [e.data["text"] for e in store.events(sid, "chain")] == ["after"]
+
+
+def test_an_interrupted_wait_in_the_write_queue_leaves_no_lock_behind(tmp_path):
+    import threading
+
+    path = str(tmp_path / "interrupted.db")
+    sid = next(iter(set_up(path, 1).values()))
+    ready = CTX.Event()
+    child = CTX.Process(target=hold_write_child, args=(path, sid, 2, ready))
+    child.start()
+    try:
+        assert ready.wait(timeout=300), "the holder never started its write"
+        with Store(path, timeout=0.05, busy_retries=0, queue_timeout=300) as store:
+            # Ctrl-C while the writer waits its turn behind the holder
+            threading.Timer(0.3, signal.pthread_kill,
+                            (threading.main_thread().ident, signal.SIGINT)).start()
+            with pytest.raises(KeyboardInterrupt):
+                store.append(sid, [Event("reflect", "s0", "student", "waiter", "", "chain", 1,
+                                         {"text": "interrupted"})])
+            child.join(timeout=300)
+            assert child.exitcode == 0
+            # the turn the writer left comes after the holder's: it is let go at once
+            deadline = time.monotonic() + 120
+            while not queue_is_free(path):
+                assert time.monotonic() < deadline, "the interrupted writer kept the queue"
+                time.sleep(0.05)
+            store.append(sid, [Event("reflect", "s0", "student", "after", "", "chain", 1,
+                                     {"text": "after"})])
+            assert [e.data["text"] for e in store.events(sid, "chain")] == ["holder", "after"]
+    finally:
+        child.join(timeout=300)
+    assert queue_is_free(path)

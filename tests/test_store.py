@@ -523,6 +523,39 @@ def test_postgres_write_commits_rolls_back_and_nests(pg_address):
     s.close(), other.close()
 
 
+def test_postgres_reads_give_both_row_shapes_in_turn_and_survive_dropped_connections(
+        pg_address):
+    import psycopg
+
+    s = open_store(pg_address)
+    sid = add_student(s)
+    code = s.student(sid)["class_code"]
+    for _ in range(3):  # dict rows and tuple rows, one after the other on the same connection
+        assert s.student(sid)["name"] == "Ann"
+        assert s.enrolled_count(code) == 1
+        assert [r["name"] for r in s.students_in(code)] == ["Ann"]
+        assert s.last_event_id(sid, "t1") == 0
+    # the server drops every connection the store holds (a restart, an administrator)
+    with psycopg.connect(pg_address, autocommit=True) as admin:
+        dropped = admin.execute(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity where pid <> "
+            "pg_backend_pid() and datname = current_database()").fetchone()[0]
+    assert dropped >= 1
+    failures = 0
+    for _ in range(10):  # each broken connection fails once (one sentence), then is replaced
+        try:
+            assert s.student(sid)["name"] == "Ann"
+            break
+        except StoreError as err:
+            assert "database error" in str(err)
+            failures += 1
+    assert failures <= dropped
+    assert s.enrolled_count(code) == 1 and s.student(sid)["name"] == "Ann"
+    s.append(sid, [ev("reflect", "a", text="after")])
+    assert [e.data["text"] for e in s.events(sid, "t1")] == ["after"]
+    s.close()
+
+
 def test_postgres_a_students_log_is_held_from_check_to_commit(pg_address):
     """What BEGIN IMMEDIATE gives SQLite: a second writer of the same student's log waits
     until the first commits, so "check the last event, then append" cannot interleave."""

@@ -301,7 +301,10 @@ class _Waiter:
     __slots__ = ("done", "fd", "left", "mutex")
 
     def __init__(self) -> None:
-        self.done, self.mutex = threading.Event(), threading.Lock()
+        # a bare lock, held until the helper is done with this waiter: waiting on it is one
+        # C call (an Event waits through a Condition written in Python)
+        self.done, self.mutex = threading.Lock(), threading.Lock()
+        self.done.acquire()
         self.fd: int | None = None
         self.left = False  # the writer stopped waiting: whoever gets the lock lets it go
 
@@ -352,7 +355,15 @@ class WriteQueue:
                              name=f"questengine write queue {self.path}").start()
         waiter = _Waiter()
         self._requests.put(waiter)
-        waiter.done.wait(self.timeout)
+        try:
+            waiter.done.acquire(timeout=self.timeout)
+        except BaseException:  # interrupted (Ctrl-C): leave the line, let go of a lock we got
+            with waiter.mutex:
+                waiter.left = True
+                if waiter.fd is not None:
+                    os.close(waiter.fd)
+                    waiter.fd = None
+            raise
         with waiter.mutex:
             if waiter.fd is None:
                 waiter.left = True
@@ -376,7 +387,7 @@ class WriteQueue:
                     os.close(fd)
                 elif not waiter.left:
                     waiter.fd = fd
-            waiter.done.set()
+            waiter.done.release()
 
 
 class SQLiteStore(SQLStore):
