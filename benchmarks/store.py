@@ -23,10 +23,15 @@ Debian's binaries, fsync on, on a Unix socket): the service through the PostgreS
 and raw psycopg inserts (one autocommitted INSERT per event, 40 connections), and the
 two backends are printed side by side.
 
+Each process appends 1,000 events by default: with 200 (8,000 in all) the raw side was over
+in about a second, mostly the start when 40 processes meet SQLite's busy handler at once,
+and its rate swung between 5,100 and 12,300 events/s from run to run; with 1,000 it runs
+long enough to reach its steady rate (about 16,000 events/s on two cores).
+
 ``--runs N`` repeats the whole measurement N times (the target is judged over five runs)
 and prints every run, then the medians, both backends side by side.
 
-Run: ``.venv/bin/python benchmarks/store.py [--processes 40] [--events 200]
+Run: ``.venv/bin/python benchmarks/store.py [--processes 40] [--events 1000]
 [--backend sqlite|postgresql|both] [--runs 5]``
 """
 from __future__ import annotations
@@ -308,7 +313,7 @@ def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--processes", type=int, default=40)
-    ap.add_argument("--events", type=int, default=200, help="events per process")
+    ap.add_argument("--events", type=int, default=1000, help="events per process")
     ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     ap.add_argument("--runs", type=int, default=1, help="repeat the measurement (report medians)")
     args = ap.parse_args()

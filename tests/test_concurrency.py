@@ -419,7 +419,8 @@ def hold_write_child(path, sid, seconds, ready):
     os._exit(0)
 
 
-def test_a_writer_waits_its_turn_in_the_write_queue(tmp_path):
+@pytest.mark.parametrize("waiting_in", ["main thread", "another thread"])
+def test_a_writer_waits_its_turn_in_the_write_queue(tmp_path, waiting_in):
     path = str(tmp_path / "queue.db")
     sid = next(iter(set_up(path, 1).values()))
     ready = CTX.Event()
@@ -432,8 +433,14 @@ def test_a_writer_waits_its_turn_in_the_write_queue(tmp_path):
         # (one try, a busy timeout ten times shorter than the hold); in the queue the
         # writer waits for its turn (up to queue_timeout) and then goes through
         with Store(path, timeout=0.05, busy_retries=0, queue_timeout=300) as store:
-            store.append(sid, [Event("reflect", "s0", "student", "waiter", "", "chain", 1,
-                                     {"text": "waiter"})])
+            def write():
+                store.append(sid, [Event("reflect", "s0", "student", "waiter", "", "chain", 1,
+                                         {"text": "waiter"})])
+
+            if waiting_in == "another thread":
+                assert in_a_thread(write) is None
+            else:
+                write()
             assert [e.data["text"] for e in store.events(sid, "chain")] == ["holder", "waiter"]
     finally:
         child.join(timeout=300)
@@ -441,22 +448,64 @@ def test_a_writer_waits_its_turn_in_the_write_queue(tmp_path):
     assert queue_is_free(path)
 
 
-def test_a_wait_in_the_write_queue_is_bounded(tmp_path):
+def in_a_thread(fn):
+    """Run ``fn`` in another thread; returns what it raised (None if nothing)."""
+    import threading
+
+    raised = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as err:
+            raised.append(err)
+        else:
+            raised.append(None)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=300)
+    assert raised, "the thread did not finish"
+    return raised[0]
+
+
+# the main thread waits in flock itself, timed by SIGALRM; another thread, or the main thread
+# when the application has an alarm of its own running, waits through the helper thread
+@pytest.mark.parametrize("waiting_in", ["main thread", "another thread", "alarm taken"])
+def test_a_wait_in_the_write_queue_is_bounded(tmp_path, waiting_in):
     path = str(tmp_path / "stuck.db")
     sid = next(iter(set_up(path, 1).values()))
     ready = CTX.Event()
     child = CTX.Process(target=hold_write_child, args=(path, sid, 600, ready))
     child.start()
+    rang = []
     try:
         assert ready.wait(timeout=300), "the holder never started its write"
         with Store(path, timeout=0.1, busy_retries=1, backoff=0.01) as store:
-            # a stuck holder: the writer leaves the queue, then SQLite's lock says busy
-            with pytest.raises(StoreBusy, match="nothing was written"):
+            def write():
                 store.append(sid, [Event("reflect", "s0", "student", "waiter", "", "chain", 1,
                                          {"text": "waiter"})])
+
+            # a stuck holder: the writer leaves the queue, then SQLite's lock says busy
+            if waiting_in == "another thread":
+                err = in_a_thread(write)
+                assert isinstance(err, StoreBusy) and "nothing was written" in str(err)
+            else:
+                if waiting_in == "alarm taken":
+                    signal.signal(signal.SIGALRM, lambda *a: rang.append(1))
+                    signal.setitimer(signal.ITIMER_REAL, 600)
+                with pytest.raises(StoreBusy, match="nothing was written"):
+                    write()
             assert not store.conn.in_transaction
             assert store.events(sid, "chain") == []  # the holder has not committed either
+            if waiting_in == "alarm taken":  # the application's alarm was left as it was
+                assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 600 and rang == []
+            else:  # and the queue leaves no alarm of its own behind
+                assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+                assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=30)
     assert queue_is_free(path)

@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any
 
@@ -232,7 +232,7 @@ class PostgresStore(SQLStore):
         if cur is None or cur.connection is not conn or cur.closed:
             for key, old in list(self._cursors.items()):  # connections the pool let go of
                 if old.closed or old.connection.closed:
-                    del self._cursors[key]
+                    self._cursors.pop(key, None)  # (another thread may have)
             cur = self._cursors[id(conn)] = conn.cursor()
         cur.row_factory = row_factory
         return cur
@@ -241,17 +241,12 @@ class PostgresStore(SQLStore):
         try:
             with self._conn() as conn:
                 pipeline = getattr(self._local, "pipeline", None)
-                if pipeline is None:
-                    cur = self._cursor(conn, row_factory)
+                # outside a pipeline the connection's cursor is used again; inside one each
+                # statement has its own, since its result is read after later ones are queued
+                with (nullcontext(self._cursor(conn, row_factory)) if pipeline is None
+                      else conn.cursor(row_factory=row_factory)) as cur:
                     cur.execute(_pg(sql), params)
-                    if fetch == "all":
-                        return cur.fetchall() if cur.description is not None else []
-                    if fetch == "one":
-                        return cur.fetchone()[0]
-                    return cur.rowcount
-                with conn.cursor(row_factory=row_factory) as cur:
-                    cur.execute(_pg(sql), params)
-                    if fetch != "count":
+                    if pipeline is not None and fetch != "count":
                         pipeline.sync()  # send what is queued, wait for this result
                     if fetch == "all":
                         return cur.fetchall() if cur.description is not None else []

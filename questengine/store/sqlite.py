@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import queue
+import signal
 import sqlite3
 import threading
 import time
@@ -295,6 +296,18 @@ def _open_problem(path: str, err: Exception) -> str:
     return f"cannot open the database {path}: {text}"
 
 
+class _Expired(Exception):
+    """The main thread's wait for its turn in the write queue ran out."""
+
+
+def _alarm_is_free() -> bool:
+    """Whether this thread may time its wait with SIGALRM: the main thread, with the
+    signal's default handling and no timer of anybody else's running."""
+    return (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+
+
 class _Waiter:
     """One writer's place in the queue while a helper thread waits for the lock."""
 
@@ -322,10 +335,13 @@ class WriteQueue:
 
     It is only a queue: SQLite's own lock still decides who writes, so a writer
     that does not line up (the ``sqlite3`` shell, another program) is as safe as
-    before. A wait is bounded: it happens in a helper thread, and past ``timeout``
-    the writer leaves the line and goes on to SQLite's busy handling (and to
-    :class:`StoreBusy` if the database stays locked). Where the lock file cannot
-    be made (a read-only folder) writers do without the queue.
+    before. A wait is bounded: past ``timeout`` the writer leaves the line and goes
+    on to SQLite's busy handling (and to :class:`StoreBusy` if the database stays
+    locked). The main thread waits in ``flock`` itself, bounded by a ``SIGALRM``
+    timer (when nobody else uses that signal or its timer); other threads, and the
+    main thread when the alarm is taken, wait through a helper thread, which costs
+    a thread switch more per turn. Where the lock file cannot be made (a read-only
+    folder) writers do without the queue.
     """
 
     def __init__(self, path: str, timeout: float):
@@ -348,7 +364,10 @@ class WriteQueue:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return lambda: os.close(fd)
         except OSError:
-            os.close(fd)
+            pass
+        if _alarm_is_free():
+            return self._wait_here(fd)
+        os.close(fd)
         if self._pid != os.getpid():  # no helper yet (or it stayed in the parent at a fork)
             self._pid, self._requests = os.getpid(), queue.SimpleQueue()
             threading.Thread(target=self._wait_for_turns, args=(self._requests,), daemon=True,
@@ -369,6 +388,29 @@ class WriteQueue:
                 waiter.left = True
                 return None
         return lambda: os.close(waiter.fd)
+
+    def _wait_here(self, fd: int) -> Callable[[], None] | None:
+        """Wait in ``flock`` in this (the main) thread until ``timeout``, then leave."""
+        def expire(signum, frame):
+            raise _Expired
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        try:
+            try:
+                signal.setitimer(signal.ITIMER_REAL, self.timeout)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            except _Expired:  # (even if it came just after the lock was got: it is let go)
+                os.close(fd)
+                return None
+            except BaseException:  # interrupted (Ctrl-C) or an error: no lock is kept
+                os.close(fd)
+                raise
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+        return lambda: os.close(fd)
 
     def _wait_for_turns(self, requests: queue.SimpleQueue) -> None:
         while True:
