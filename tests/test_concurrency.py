@@ -471,7 +471,8 @@ def in_a_thread(fn):
 
 # the main thread waits in flock itself, timed by SIGALRM; another thread, or the main thread
 # when the application has an alarm of its own running, waits through the helper thread
-@pytest.mark.parametrize("waiting_in", ["main thread", "another thread", "alarm taken"])
+@pytest.mark.parametrize("waiting_in", ["main thread", "another thread", "alarm taken",
+                                        "alarm blocked"])
 def test_a_wait_in_the_write_queue_is_bounded(tmp_path, waiting_in):
     path = str(tmp_path / "stuck.db")
     sid = next(iter(set_up(path, 1).values()))
@@ -494,6 +495,8 @@ def test_a_wait_in_the_write_queue_is_bounded(tmp_path, waiting_in):
                 if waiting_in == "alarm taken":
                     signal.signal(signal.SIGALRM, lambda *a: rang.append(1))
                     signal.setitimer(signal.ITIMER_REAL, 600)
+                if waiting_in == "alarm blocked":  # a timer's signal would never come here
+                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
                 with pytest.raises(StoreBusy, match="nothing was written"):
                     write()
             assert not store.conn.in_transaction
@@ -505,6 +508,7 @@ def test_a_wait_in_the_write_queue_is_bounded(tmp_path, waiting_in):
                 assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=30)

@@ -301,11 +301,13 @@ class _Expired(Exception):
 
 
 def _alarm_is_free() -> bool:
-    """Whether this thread may time its wait with SIGALRM: the main thread, with the
-    signal's default handling and no timer of anybody else's running."""
+    """Whether this thread may time its wait with SIGALRM: the main thread, not blocking
+    the signal (the kernel sends a process's timer signal there then), with its default
+    handling and no timer of anybody else's running."""
     return (threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
-            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+            and signal.SIGALRM not in signal.pthread_sigmask(signal.SIG_BLOCK, ()))
 
 
 class _Waiter:
