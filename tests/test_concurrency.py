@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import sqlite3
+import threading
 import time
 import traceback
 from datetime import datetime, timedelta, timezone
@@ -370,8 +371,6 @@ def test_writers_killed_at_random_moments_lose_nothing_committed(db_address):
 def test_postgres_writer_killed_mid_transaction(pg_address):
     """The PostgreSQL store under the same fault: the server rolls the dead client's
     transaction back and frees its locks; committed events are all there."""
-    import threading
-
     path = pg_address
     ids = set_up(path, 1)
     sid = next(iter(ids.values()))
@@ -457,8 +456,6 @@ def test_a_writer_waits_its_turn_in_the_write_queue(tmp_path, waiting_in):
 
 def in_a_thread(fn):
     """Run ``fn`` in another thread; returns what it raised (None if nothing)."""
-    import threading
-
     raised = []
 
     def run():
@@ -477,7 +474,8 @@ def in_a_thread(fn):
 
 
 # the main thread waits in flock itself, timed by SIGALRM; another thread, or the main thread
-# when the application has an alarm of its own running, waits through the helper thread
+# when the application has an alarm of its own running or blocks the signal, waits through
+# the helper thread
 @pytest.mark.parametrize("waiting_in", ["main thread", "another thread", "alarm taken",
                                         "alarm blocked"])
 def test_a_wait_in_the_write_queue_is_bounded(tmp_path, waiting_in):
@@ -529,8 +527,6 @@ def test_a_wait_in_the_write_queue_is_bounded(tmp_path, waiting_in):
 
 
 def test_an_interrupted_wait_in_the_write_queue_leaves_no_lock_behind(tmp_path):
-    import threading
-
     path = str(tmp_path / "interrupted.db")
     sid = next(iter(set_up(path, 1).values()))
     ready = CTX.Event()

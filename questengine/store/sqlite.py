@@ -300,6 +300,10 @@ class _Expired(Exception):
     """The main thread's wait for its turn in the write queue ran out."""
 
 
+def _expire(signum, frame):
+    raise _Expired
+
+
 def _alarm_is_free() -> bool:
     """Whether this thread may time its wait with SIGALRM: the main thread, not blocking
     the signal (the kernel sends a process's timer signal there then), with its default
@@ -340,10 +344,10 @@ class WriteQueue:
     before. A wait is bounded: past ``timeout`` the writer leaves the line and goes
     on to SQLite's busy handling (and to :class:`StoreBusy` if the database stays
     locked). The main thread waits in ``flock`` itself, bounded by a ``SIGALRM``
-    timer (when nobody else uses that signal or its timer); other threads, and the
-    main thread when the alarm is taken, wait through a helper thread, which costs
-    a thread switch more per turn. Where the lock file cannot be made (a read-only
-    folder) writers do without the queue.
+    timer when the alarm is free (see :func:`_alarm_is_free`); other threads, and the
+    main thread when it is not, wait through a helper thread, which costs a thread
+    switch more per turn. Where the lock file cannot be made (a read-only folder)
+    writers do without the queue.
     """
 
     def __init__(self, path: str, timeout: float):
@@ -393,23 +397,18 @@ class WriteQueue:
 
     def _wait_here(self, fd: int) -> Callable[[], None] | None:
         """Wait in ``flock`` in this (the main) thread until ``timeout``, then leave."""
-        def expire(signum, frame):
-            raise _Expired
-
-        previous = signal.signal(signal.SIGALRM, expire)
+        previous = signal.signal(signal.SIGALRM, _expire)
         try:
+            signal.setitimer(signal.ITIMER_REAL, self.timeout)
             try:
-                signal.setitimer(signal.ITIMER_REAL, self.timeout)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-            except _Expired:  # (even if it came just after the lock was got: it is let go)
-                os.close(fd)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except BaseException as err:  # no lock is kept (an alarm just after the lock was got
+            os.close(fd)  # lets it go too); Ctrl-C and errors go on up
+            if isinstance(err, _Expired):
                 return None
-            except BaseException:  # interrupted (Ctrl-C) or an error: no lock is kept
-                os.close(fd)
-                raise
+            raise
         finally:
             signal.signal(signal.SIGALRM, previous)
         return lambda: os.close(fd)
