@@ -404,9 +404,7 @@ def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = Fa
     attempt, or the reset node's start) are reset: work done before, through
     another path, stays done.
     """
-    stack, seen = [start], {start}
-    while stack:
-        n = stack.pop()
+    for n in _round_members(G, p, start, since):
         np = p.nodes[n]
         if np.status is not None or n == start:
             np = p.own(n)
@@ -423,15 +421,23 @@ def _new_round(G, p: Progress, start: str, since: int, reset_attempts: bool = Fa
             if n != start:
                 np.unlocked = False
             np.touched = -1
-            for nxt in G.succ[n]:
-                if nxt not in seen and p.nodes[nxt].status is not None \
-                        and p.nodes[nxt].touched > since:
-                    seen.add(nxt)
-                    stack.append(nxt)
     if reset_attempts:
         p.own(start).attempts = 0
         p.own(start).extra_attempts = 0
         p.struggling.pop(start, None)
+
+
+def _round_members(G, p: Progress, start: str, since: int) -> list[str]:
+    """``start`` and the nodes a new round from it resets: those played after event ``since``
+    that follow it through nodes also played after ``since``."""
+    stack, seen = [start], {start: None}  # a dict keeps the order found
+    while stack:
+        for nxt in G.succ[stack.pop()]:
+            np = p.nodes[nxt]
+            if nxt not in seen and np.status is not None and np.touched > since:
+                seen[nxt] = None
+                stack.append(nxt)
+    return list(seen)
 
 
 def _on_reflect(G, p, np, ev) -> None:
@@ -472,10 +478,13 @@ def _reopenable(G, np: NodeProgress) -> bool:
 
 
 def _replayable(G, p: Progress) -> set[str]:
-    """Nodes a retry can still play again: the fail paths of gates that may reopen."""
+    """Nodes a retry can still play again: for each gate that may reopen, its fail path
+    and every node its new round would reset (played after its failed attempt)."""
     found: set[str] = set()
     for gate in G.graph["retry_gates"]:
-        if _reopenable(G, p.nodes[gate]):
+        gp = p.nodes[gate]
+        if _reopenable(G, gp):
+            found.update(_round_members(G, p, gate, since=gp.done_at)[1:])
             stack = [v for v, d in G.succ[gate].items() if d["when"] == "fail"]
             while stack:
                 n = stack.pop()

@@ -532,6 +532,48 @@ edges: [{from: check, to: good, when: success}, {from: check, to: bad, when: fai
     assert explain(progress, "check") == "“Check” was not passed."
 
 
+RETRY_AFTER_LOOK = """
+id: look
+title: Look again
+nodes:
+  - {id: check, kind: gate, title: Check, max_attempts: 2,
+     questions: [{id: q, type: number, prompt: x, answer: 1}]}
+  - {id: look, kind: quiz, title: Look, questions: [{id: q, type: number, prompt: y, answer: 2}]}
+  - {id: bonus, kind: task, title: Bonus}
+  - {id: practice, kind: task, title: Practice}
+  - {id: end, kind: end, title: End}
+edges:
+  - [check, look]
+  - {from: look, to: bonus, when: success}
+  - {from: check, to: practice, when: fail}
+  - {from: practice, to: check, when: retry}
+  - {from: check, to: end, when: success}
+"""
+
+
+def test_a_step_after_a_failed_gate_is_played_again_so_what_it_closes_waits():
+    # found by test_properties: "Look" follows the gate whatever its outcome, so a retry plays
+    # it again in the new round; "Bonus" behind its success must wait, not close and reopen
+    G = graph(RETRY_AFTER_LOOK)
+    events = run(G, answer("check", {"q": "0"}), answer("look", {"q": "0"}))
+    progress = replay(G, events)
+    assert (progress.state("look"), progress.state("bonus")) == ("fail", "locked")
+    assert explain(progress, "bonus") == "“Bonus” is locked: it opens after passing “Look”."
+    events = run(G, complete("practice"), answer("check", {"q": "0"}), events=events)
+    assert replay(G, events).state("look") == "available"  # a new round
+    progress = play(G, answer("look", {"q": "2"}), events=events)
+    assert (progress.state("look"), progress.state("bonus")) == ("success", "available")
+    assert [h["outcome"] for h in progress.nodes["look"].history] == ["fail"]
+
+
+def test_what_a_replayable_step_closes_is_closed_once_the_gate_cannot_reopen():
+    G = graph(RETRY_AFTER_LOOK)
+    events = run(G, answer("check", {"q": "0"}), complete("practice"), answer("check", {"q": "0"}),
+                 answer("look", {"q": "0"}))
+    progress = replay(G, events)  # the second and last attempt failed: no new round can come
+    assert (progress.state("look"), progress.state("bonus")) == ("fail", "closed")
+
+
 # --- review -------------------------------------------------------------------------
 
 
