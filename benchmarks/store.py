@@ -14,6 +14,13 @@ Both sides run in this one invocation on the same machine:
   same busy timeout), insert exactly the event rows the service produced, one INSERT
   per transaction, into a fresh database with the same schema.
 
+* floor (SQLite): the statements the store sent for each student (recorded beforehand, one
+  student at a time, untimed) sent again by 40 processes through raw sqlite3 with the
+  store's pragmas and write queue, and no service: the session read, ``BEGIN IMMEDIATE``,
+  the conditional event insert, the reflection or progress rows, ``COMMIT``. It is what
+  the service would reach if its Python took no time, so service/floor is the cost of
+  the service's Python and floor/raw the cost of its statements.
+
 The figure compared is events appended per second (wall clock, from the moment all
 processes start together to the moment the last one finishes). Timings are printed,
 never asserted.
@@ -206,6 +213,100 @@ def raw_pg_child(address, name, rows, barrier, results):
     results.put((name, appended, appended, 0, errors, finished, cpu))
 
 
+# --- floor side: the service's own statements, sent without the service ----------------------
+
+
+class Recorder:
+    """Stands in for a store's sqlite3 connection and notes every statement sent through it."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn, self.statements = conn, []
+
+    def execute(self, sql, params=()):
+        self.statements.append((sql, tuple(params)))
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql, rows):
+        rows = [tuple(r) for r in rows]
+        self.statements.append((sql, rows))
+        return self._conn.executemany(sql, rows)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+def service_statements(path: str, template: str, per: int,
+                       students: int) -> dict[str, list[tuple]]:
+    """Each student plays the service side's plan alone, one after the other, untimed; the
+    statements the store sent for them, in order, per student name. ``template`` gets a
+    copy of the database as it was before the first action (the students logged in), for
+    the floor side to replay into."""
+    ids = set_up(path, students)
+    c = Classroom(path, clock=clock, hasher=cheap_hasher(), reflections_a_minute=None)
+    sessions = {name: c.login_student(CODE, name, PIN) for name in ids}
+    copy = sqlite3.connect(template)
+    c.store.conn.backup(copy)
+    copy.close()
+    by_name = {}
+    for name, session in sessions.items():
+        progress = session.progress("chain")
+        recorder = c.store.conn = Recorder(c.store.conn)
+        while progress.events < per:
+            progress = next_action(session, progress)()
+        c.store.conn = recorder._conn
+        by_name[name] = recorder.statements
+    c.store.close()
+    return by_name
+
+
+def floor_child(path, name, statements, barrier, results):
+    """Sends one student's recorded statements through raw sqlite3 with the store's pragmas
+    and its write queue (taken at BEGIN IMMEDIATE, let go after COMMIT): what the service
+    would cost if its Python took no time. A conditional event insert waits on this
+    student's own last event id (ids differ from the recording's)."""
+    from questengine.rewards import level_for
+    from questengine.store.sqlite import SQLiteStore, WriteQueue
+
+    guarded, plain = SQLiteStore._EVENT_INSERT_AFTER, SQLiteStore._EVENT_INSERT
+    errors, appended, transactions, last = [], 0, 0, 0
+    try:
+        conn = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(TIMEOUT * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.create_function("qe_level", 1, level_for, deterministic=True)
+        write_queue, leave = WriteQueue(path, TIMEOUT), None
+        barrier.wait(timeout=300)
+        cpu = _cpu()
+        for sql, params in statements:
+            if sql == "BEGIN IMMEDIATE":
+                leave = write_queue.enter()
+                conn.execute(sql)
+            elif sql == "COMMIT":
+                conn.execute(sql)
+                transactions += 1
+                if leave is not None:
+                    leave()
+                leave = None
+            elif isinstance(params, list):
+                conn.executemany(sql, params)
+            else:
+                if sql == guarded:
+                    params = (*params[:-1], last)
+                cursor = conn.execute(sql, params)
+                if sql in (guarded, plain) and cursor.rowcount == 1:
+                    last, appended = cursor.lastrowid, appended + 1
+                else:
+                    cursor.fetchall()
+        finished, cpu = time.perf_counter(), _cpu_since(cpu)
+        conn.close()
+    except BaseException as err:
+        finished, cpu = time.perf_counter(), (0.0, 0.0)
+        errors.append("".join(traceback.format_exception(err)))
+    results.put((name, appended, transactions, 0, errors, finished, cpu))
+
+
 # --- running -----------------------------------------------------------------------------------
 
 
@@ -286,18 +387,35 @@ def event_rows(path: str, ids: dict[str, int]) -> dict[int, list[tuple]]:
     return by_student
 
 
-def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: str) -> dict:
+def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: str,
+            floor: tuple[str, dict] | None = None) -> dict:
+    """One run: the service side, then the raw side; with ``floor`` = (template database,
+    statements per student) the floor side too, into a copy of the template."""
     ids = set_up(service_db, n)
     expected = n * per
     service = run(service_child, [(service_db, name, per) for name in ids])
     set_up(raw_db, n)
     by_student = event_rows(service_db, ids)
     raw = run(raw_target, [(raw_db, name, by_student[ids[name]]) for name in ids])
+    floor_run = None
+    if floor is not None:
+        floor_db = os.path.join(os.path.dirname(raw_db), "floor.db")
+        source, target = sqlite3.connect(floor[0]), sqlite3.connect(floor_db)
+        source.backup(target)
+        source.close(), target.close()
+        floor_run = run(floor_child, [(floor_db, name, floor[1][name]) for name in ids])
     print()
     service_rate = report(f"{label} service", service, expected, service_db)
     raw_rate = report(f"{label} raw", raw, sum(len(v) for v in by_student.values()), raw_db)
+    floor_rate = float("nan")
+    if floor_run is not None:
+        floor_rate = report(f"{label} floor (the service's statements, no service)", floor_run,
+                            expected, floor_db)
     ratio = service_rate / raw_rate if raw_rate else float("nan")
     return {"service": service_rate, "raw": raw_rate, "ratio": ratio,
+            "floor": floor_rate, "floor_ratio": floor_rate / raw_rate if raw_rate else float("nan"),
+            "cpu_floor": (floor_run["cpu"] / max(1, floor_run["transactions"]) * 1000
+                          if floor_run else float("nan")),
             "lost": expected - count_events(service_db),
             "ms_service": service["seconds"] / max(1, service["transactions"]) * 1000,
             "ms_raw": raw["seconds"] / max(1, raw["transactions"]) * 1000,
@@ -331,13 +449,18 @@ def main() -> None:
             server = PGServer(fsync=True).start()
             print(f"PostgreSQL: {server.bin.parent.name}, fsync on, Unix socket")
         try:
+            floor = None
+            if args.backend in ("sqlite", "both"):
+                template = os.path.join(tmp, "floor-template.db")
+                floor = (template, service_statements(os.path.join(tmp, "recorded.db"),
+                                                      template, per, n))
             for i in range(args.runs):
                 if args.backend in ("sqlite", "both"):
                     folder = os.path.join(tmp, f"run{i}")
                     os.makedirs(folder)
                     runs.setdefault("SQLite", []).append(measure(
                         os.path.join(folder, "service.db"), os.path.join(folder, "raw.db"), n,
-                        per, raw_child, "sqlite"))
+                        per, raw_child, "sqlite", floor))
                 if server is not None:
                     runs.setdefault("PostgreSQL", []).append(measure(
                         server.fresh_address(), server.fresh_address(), n, per, raw_pg_child,
@@ -366,7 +489,10 @@ def main() -> None:
         print(f"medians of {args.runs} runs:")
     print(f"{'':24}" + "".join(f"{k:>14}" for k in results))
     rows = [("service events/s", "service", "{:,.0f}"), ("raw events/s", "raw", "{:,.0f}"),
-            ("ratio service/raw", "ratio", "{:.2f}x"), ("lost events", "lost", "{:.0f}"),
+            ("ratio service/raw", "ratio", "{:.2f}x"),
+            ("floor events/s", "floor", "{:,.0f}"), ("ratio floor/raw", "floor_ratio", "{:.2f}x"),
+            ("CPU ms per floor tx", "cpu_floor", "{:.2f}"),
+            ("lost events", "lost", "{:.0f}"),
             ("ms per service tx", "ms_service", "{:.2f}"), ("ms per raw tx", "ms_raw", "{:.2f}"),
             ("CPU ms per service tx", "cpu_service", "{:.2f}"),
             ("  user", "user_service", "{:.2f}"), ("  sys", "sys_service", "{:.2f}"),
