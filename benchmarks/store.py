@@ -160,14 +160,21 @@ INSERT = ("insert into events (student_id, quest_id, version, node, type, role, 
           "values (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
+def raw_connection(path: str) -> sqlite3.Connection:
+    """A raw sqlite3 connection with the store's pragmas (WAL, synchronous=NORMAL, its busy
+    timeout)."""
+    conn = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(TIMEOUT * 1000)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
 def raw_child(path, name, rows, barrier, results):
     errors, appended, lock_errors = [], 0, 0
     try:
-        conn = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {int(TIMEOUT * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        conn = raw_connection(path)
         barrier.wait(timeout=300)
         cpu = _cpu()
         for row in rows:
@@ -270,11 +277,7 @@ def floor_child(path, name, statements, barrier, results):
     guarded, plain = SQLiteStore._EVENT_INSERT_AFTER, SQLiteStore._EVENT_INSERT
     errors, appended, transactions, last = [], 0, 0, 0
     try:
-        conn = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {int(TIMEOUT * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        conn = raw_connection(path)
         conn.create_function("qe_level", 1, level_for, deterministic=True)
         write_queue, leave = WriteQueue(path, TIMEOUT), None
         barrier.wait(timeout=300)
