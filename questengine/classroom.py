@@ -44,7 +44,7 @@ from .loader import dumps_quest, load_quest, loads_quest
 from .model import Quest
 from .plugins import installed_registry, registry_of
 from .rewards import level_for
-from .store import StoreBusy, StoreInterface, open_store
+from .store import Grant, StoreBusy, StoreInterface, open_store
 
 __all__ = ["Classroom", "StudentSession", "TeacherSession", "StudentLogin", "QuestCard",
            "Profile", "QueueItem"]
@@ -831,13 +831,18 @@ class Classroom:
 
     def _play(self, student_id: int, quest_id: str, action: Action, role: str,
               actor: str, version: int | None = None,
-              accommodations: Accommodations | None = None) -> Progress:
+              accommodations: Accommodations | None = None,
+              grant: Grant | None = None) -> Progress:
         """Check an action with the engine and record it, or raise and write nothing.
 
         The check runs on the cached progress outside the write lock; inside
         ``BEGIN IMMEDIATE`` the store confirms no other process added events
         for this student meanwhile (else we catch up and check again), then
         appends the events and the changed progress rows.
+
+        With a ``grant`` (the session was not read for this action) the write also confirms
+        the grant; any answer that no write confirmed (a refusal, nothing to do, a write
+        refused) raises :class:`_Unconfirmed` instead, for the caller to check the session.
         """
         key = (student_id, quest_id)
         for attempt in range(50):
@@ -851,10 +856,14 @@ class Classroom:
             try:
                 new = act(G, cached.progress, action, role=role, actor=actor, at=self.stamp())
             except ProgressError:
+                if grant is not None:
+                    raise _Unconfirmed from None
                 if attempt == 0 and not cached.fresh:
                     continue
                 raise
             if not new:
+                if grant is not None:
+                    raise _Unconfirmed
                 return cached.progress
             after = extend(cached.progress.copy(), new)  # worked out before the write lock
             previous = None if cached.fresh else cached.progress
@@ -863,11 +872,14 @@ class Classroom:
             try:  # one transaction: appended only if the log still ends where we read it
                 ids = self.store.record(student_id, quest_id, cached.last_id, new, after,
                                         now.isoformat(timespec="microseconds"), previous,
-                                        by_student=role == "student", activity_recent=recent)
+                                        by_student=role == "student", activity_recent=recent,
+                                        grant=grant)
             except BaseException:
                 self._cache.pop(key, None)  # not sure what the database holds now: reload
                 raise
             if ids is None:
+                if grant is not None:
+                    raise _Unconfirmed  # the grant changed, or another tab acted first
                 continue  # another tab or the teacher acted first: check again
             cached.progress, cached.last_id, cached.fresh = after, ids[-1], False
             if role == "student" and not recent:
@@ -916,6 +928,20 @@ class Classroom:
         return self._current(student_id, quest_id).progress
 
 
+class _Unconfirmed(Exception):
+    """A student's action checked on a :class:`Grant` got no write to confirm it: check the
+    session and play it again the full way."""
+
+
+@dataclass(frozen=True)
+class _Granted:
+    """What the last session read of a student's session said about one quest."""
+
+    grant: Grant
+    accommodations: Accommodations
+    expires: datetime
+
+
 @dataclass
 class _Cached:
     """A student's progress in one quest as this process last saw it."""
@@ -935,6 +961,7 @@ class _Session:
         self._classroom = classroom
         self._row = row
         self.token = token
+        self._granted: dict[str, _Granted] = {}  # per quest (students' sessions)
 
     def _check(self, quest: tuple[str, str] | None = None) -> dict:
         row = self._classroom._session_row(self.token, quest)
@@ -943,6 +970,7 @@ class _Session:
         return row
 
     def logout(self) -> None:
+        self._granted.clear()
         self._classroom.store.end_session(_token_hash(self.token))
 
 
@@ -1019,10 +1047,27 @@ class StudentSession(_Session):
         return explain(self.progress(quest_id), node)
 
     def _do(self, quest_id: str, action: Action) -> Progress:
+        """Play one action. The session is checked every time: by a read (then the grant it
+        gives is kept), or, while an earlier read's grant has not expired, by the write itself
+        (the store appends only if the session, the assignment, the quest's version and the
+        accommodations are still those read); anything the write did not confirm is checked
+        again with a read."""
+        c, actor = self._classroom, f"student:{self._sid}"
+        granted = self._granted.get(quest_id)
+        if granted is not None and granted.expires > c.clock():
+            try:
+                return c._play(self._sid, quest_id, action, "student", actor,
+                               granted.grant.version, granted.accommodations, granted.grant)
+            except _Unconfirmed:
+                pass
+        self._granted.pop(quest_id, None)
         row = self._assigned_row(quest_id)
-        c = self._classroom
-        return c._play(self._sid, quest_id, action, "student", f"student:{self._sid}",
-                       row["latest_version"], c._accommodations(row["accommodations"]))
+        accommodations = c._accommodations(row["accommodations"])
+        self._granted[quest_id] = _Granted(
+            Grant(_token_hash(self.token), self.class_code, row["latest_version"] or 0,
+                  row["settings"]), accommodations, datetime.fromisoformat(row["expires"]))
+        return c._play(self._sid, quest_id, action, "student", actor, row["latest_version"],
+                       accommodations)
 
     def open(self, quest_id: str, node: str) -> Progress:
         """Open a step (for a timed challenge: start its clock, stamped with the service's)."""

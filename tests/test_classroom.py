@@ -652,6 +652,69 @@ def test_logout_ends_only_that_session(small):
     s1.logout()  # logging out twice is harmless
 
 
+# A student's action after the first checks the session in its own write (the session, the
+# assignment, the quest's version and the supports read last time must still hold); what the
+# write does not confirm is checked again with a read. Changes made in another kernel:
+
+
+def another_kernel(small, db_address):
+    return Classroom(db_address, clock=small.clock, hasher=cheap_hasher())
+
+
+def test_a_session_ended_in_another_kernel_stops_the_next_action(small, db_address):
+    s = small.c.login_student(small.code, "Ada", "2468")
+    s.complete("t1", "intro")
+    another_kernel(small, db_address).resume(s.token).logout()
+    before = snapshot(small.c.store)
+    for call in [lambda: s.choose("t1", "learn", "video"),  # a write
+                 lambda: s.complete("t1", "check"),  # a refusal
+                 lambda: s.complete("t1", "intro")]:  # nothing to do
+        with pytest.raises(SessionExpired):
+            call()
+    assert snapshot(small.c.store) == before
+
+
+def test_a_new_version_published_in_another_kernel_plays_at_the_next_action(small, db_address):
+    s = small.c.login_student(small.code, "Ada", "2468")
+    assert s.complete("t1", "intro").version == 1
+    teacher = another_kernel(small, db_address).login_teacher("t@school.org", "correct horse")
+    assert teacher.publish(loads_quest(T1.replace("Into the forest", "Into the woods"))) == 2
+    progress = s.choose("t1", "learn", "video")
+    assert progress.version == 2 and progress.state("intro") == "success"
+    assert query(small.c.store, "select version from events order by id desc limit 1"
+                 ).fetchone()[0] == 2
+
+
+def test_supports_set_in_another_kernel_count_from_the_next_action(small, db_address):
+    s = small.c.login_student(small.code, "Ada", "2468")
+    for action in [lambda: s.complete("t1", "intro"), lambda: s.choose("t1", "learn", "video"),
+                   lambda: s.complete("t1", "learn"), lambda: s.answer("t1", "check", WRONG),
+                   lambda: s.complete("t1", "practice")]:
+        action()
+    teacher = another_kernel(small, db_address).login_teacher("t@school.org", "correct horse")
+    teacher.set_accommodations(small.sid, extra_attempts=1)
+    s.answer("t1", "check", WRONG)  # the second of two attempts, but Ada has one more
+    progress = s.complete("t1", "practice")
+    assert progress.nodes["check"].retry_ready and not progress.struggling
+
+
+def test_an_action_after_the_first_sends_its_write_alone(tmp_path):
+    c = Classroom(str(tmp_path / "c.db"), clock=FakeClock(), hasher=cheap_hasher())
+    c.add_teacher("t@school.org", "Tess", "correct horse")
+    code = c.create_class("t@school.org", "Class", "OWL-0001")
+    t = c.login_teacher("t@school.org", "correct horse")
+    t.publish(loads_quest(T1))
+    t.assign("t1", code)
+    t.add_student(code, "Ada", "2468")
+    s = c.login_student(code, "Ada", "2468")
+    s.complete("t1", "intro")
+    sent = []
+    c.store.conn.set_trace_callback(lambda sql: sent.append(sql.split()[0].lower()))
+    s.choose("t1", "learn", "video")
+    c.store.conn.set_trace_callback(None)
+    assert sent[0] == "begin" and sent[-1] == "commit" and "select" not in sent, sent
+
+
 @pytest.mark.parametrize("token", ["", None, "garbage", "x" * 10_000])
 def test_resume_with_a_bad_token(small, token):
     with pytest.raises(SessionExpired):

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..engine import Event, Progress
 from ..errors import QuestEngineError
 
-__all__ = ["Store", "SQLiteStore", "StoreInterface", "StoreError", "StoreBusy", "SCHEMA_VERSION",
+__all__ = ["Store", "SQLiteStore", "StoreInterface", "StoreError", "StoreBusy", "Grant", "SCHEMA_VERSION",
            "MIGRATIONS", "STUDENT_TABLES", "TABLES", "progress_row", "open_store", "is_postgres"]
 
 
@@ -62,6 +63,19 @@ TABLES = ("teachers", "classes", "students", "enrolments", "quests", "assignment
 def progress_row(np) -> tuple:
     """The materialized columns of one node's progress."""
     return (np.state, np.attempts, np.score, np.round, np.fails)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a student's last session read said about one quest, for :meth:`record` to check
+    again in its own transaction: the session (by its token's hash) still exists, the quest is
+    still assigned to ``class_code``, its latest version is still ``version`` and the
+    student's accommodations are still ``settings`` (their stored text, '' for none)."""
+
+    token_hash: str
+    class_code: str
+    version: int
+    settings: str
 
 
 @runtime_checkable
@@ -129,8 +143,8 @@ class StoreInterface(Protocol):
                       activity_recent: bool = False) -> None: ...
     def record(self, student_id: int, quest_id: str, last_id: int, events: list[Event],
                progress: Progress, at: str, previous: Progress | None = None,
-               by_student: bool = True,
-               activity_recent: bool = False) -> list[int] | None: ...
+               by_student: bool = True, activity_recent: bool = False,
+               grant: Grant | None = None) -> list[int] | None: ...
     def quest_status(self, student_id: int, quest_id: str) -> dict | None: ...
     def bank_xp(self, student_id: int, quest_id: str, version: int, replay_xp: int) -> None: ...
     def pending_submissions(self, class_codes: list[str]) -> list[dict]: ...

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..engine import Event, Progress
 from ..rewards import level_for
-from . import STUDENT_TABLES, StoreError, progress_row
+from . import STUDENT_TABLES, Grant, StoreError, progress_row
 
 _EVENT_COLUMNS = "id, type, node, role, actor, at, quest_id, version, data"
 
@@ -231,14 +231,28 @@ class SQLStore:
         "select ?, ?, ?, ?, ?, ?, ?, ?, ? where coalesce((select max(id) from events where "
         "student_id = ? and quest_id = ?), 0) = ?")
 
+    # and only if a student's grant still holds: the session, the assignment, the quest's
+    # latest version and the student's accommodations (their settings text, '' for none)
+    _GRANT_HOLDS = (
+        " and exists (select 1 from sessions where token_hash = ? and kind = 'student' and "
+        "user_id = ?) and exists (select 1 from assignments where class_code = ? and "
+        "quest_id = ?) and coalesce((select max(version) from quests where id = ?), 0) = ? "
+        "and coalesce((select settings from accommodations where student_id = ?), '') = ?")
+
     def _append_rows(self, student_id: int, events: list[Event], rows: list[tuple],
-                     after: tuple | None = None) -> list[int] | None:
+                     after: tuple | None = None, grant: Grant | None = None) -> list[int] | None:
         """Insert the event rows (and what they make); with ``after`` = (quest, last id),
-        only if the log still ends there (else nothing is inserted: None)."""
+        only if the log still ends there, and with a ``grant`` only if it still holds (else
+        nothing is inserted: None)."""
         ids = []
         for ev, row in zip(events, rows):
             if after is not None and not ids:
-                event_id = self._insert_if(self._EVENT_INSERT_AFTER, (*row, student_id, *after))
+                sql, params = self._EVENT_INSERT_AFTER, (*row, student_id, *after)
+                if grant is not None:
+                    sql += self._GRANT_HOLDS
+                    params += (grant.token_hash, student_id, grant.class_code, after[0],
+                               after[0], grant.version, student_id, grant.settings)
+                event_id = self._insert_if(sql, params)
                 if event_id is None:
                     return None
             else:
@@ -249,9 +263,12 @@ class SQLStore:
 
     def record(self, student_id: int, quest_id: str, last_id: int, events: list[Event],
                progress: Progress, at: str, previous: Progress | None = None,
-               by_student: bool = True, activity_recent: bool = False) -> list[int] | None:
+               by_student: bool = True, activity_recent: bool = False,
+               grant: Grant | None = None) -> list[int] | None:
         """Append one action's events and save the progress they lead to, in one transaction,
-        if the student's quest log still ends at ``last_id``; else write nothing, return None.
+        if the student's quest log still ends at ``last_id`` (and ``grant``, if given, still
+        holds: the student's session was not read for this action); else write nothing,
+        return None.
 
         Returns the new events' ids. Everything that does not need the database (the rows,
         the diff against ``previous``) is worked out before the write lock is taken, so the
@@ -262,7 +279,8 @@ class SQLStore:
             student_id, progress, at, previous, by_student, activity_recent)
         with self._record_write(("log", student_id, quest_id)):  # the log stays ours till commit
             # the check that nobody wrote meanwhile is part of the first insert
-            ids = self._append_rows(student_id, events, rows, after=(quest_id, last_id))
+            ids = self._append_rows(student_id, events, rows, after=(quest_id, last_id),
+                                    grant=grant)
             if ids is None:
                 return None  # another tab or the teacher acted first
             if plan is None:  # compared with the stored rows, read under the lock
@@ -547,8 +565,10 @@ class SQLStore:
             "'student' and a.student_id = s.user_id) as accommodations from sessions s "
             "where s.token_hash = ?",
             (class_code, quest_id, quest_id, token_hash))
-        if row is not None and row["accommodations"] is not None:
-            row["accommodations"] = json.loads(row["accommodations"])
+        if row is not None:
+            row["settings"] = row["accommodations"] or ""  # as stored, for a Grant
+            if row["accommodations"] is not None:
+                row["accommodations"] = json.loads(row["accommodations"])
         return row
 
     def end_session(self, token_hash: str) -> None:
