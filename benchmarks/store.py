@@ -5,19 +5,20 @@ Both sides run in this one invocation on the same machine:
 
 * service: 40 processes, each logged in as its own student, play a quest through
   ``StudentSession`` (complete a chain of steps, then reflect) until it has appended
-  EVENTS events. Every action reads the session (with the assignment and the quest's
-  version), checks the action on the cached progress, works out the new progress and its
-  changed rows, then runs one ``BEGIN IMMEDIATE`` transaction (``store.record``) that
-  appends the events only if the student's log still ends where it was read and writes
-  the changed progress rows.
+  EVENTS events. Every action checks the action on the cached progress, works out the new
+  progress and its changed rows, then runs one ``BEGIN IMMEDIATE`` transaction
+  (``store.record``) that appends the events only if the student's log still ends where it
+  was read and the session still holds (the first action reads the session; later ones
+  check it in this insert), and writes the changed progress rows.
 * raw: 40 processes, each with its own sqlite3 connection (WAL, synchronous=NORMAL, the
   same busy timeout), insert exactly the event rows the service produced, one INSERT
   per transaction, into a fresh database with the same schema.
 
 * floor (SQLite): the statements the store sent for each student (recorded beforehand, one
   student at a time, untimed) sent again by 40 processes through raw sqlite3 with the
-  store's pragmas and write queue, and no service: the session read, ``BEGIN IMMEDIATE``,
-  the conditional event insert, the reflection or progress rows, ``COMMIT``. It is what
+  store's pragmas and write queue, and no service: ``BEGIN IMMEDIATE``, the conditional
+  event insert, the reflection or progress rows, ``COMMIT`` (and the session read of a
+  student's first action). It is what
   the service would reach if its Python took no time, so service/floor is the cost of
   the service's Python and floor/raw the cost of its statements.
 
