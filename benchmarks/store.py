@@ -271,7 +271,7 @@ def floor_child(path, name, statements, barrier, results):
     """Sends one student's recorded statements through raw sqlite3 with the store's pragmas
     and its write queue (taken at BEGIN IMMEDIATE, let go after COMMIT): what the service
     would cost if its Python took no time. A conditional event insert waits on this
-    student's own last event id (ids differ from the recording's)."""
+    student's own last event id (ids differ from the recording's); a grant it checks holds."""
     from questengine.rewards import level_for
     from questengine.store.sqlite import SQLiteStore, WriteQueue
 
@@ -296,10 +296,11 @@ def floor_child(path, name, statements, barrier, results):
             elif isinstance(params, list):
                 conn.executemany(sql, params)
             else:
-                if sql == guarded:
-                    params = (*params[:-1], last)
+                is_event = sql == plain or sql.startswith(guarded)
+                if sql.startswith(guarded):  # the last id it waits for comes after the row
+                    params = (*params[:11], last, *params[12:])
                 cursor = conn.execute(sql, params)
-                if sql in (guarded, plain) and cursor.rowcount == 1:
+                if is_event and cursor.rowcount == 1:
                     last, appended = cursor.lastrowid, appended + 1
                 else:
                     cursor.fetchall()
