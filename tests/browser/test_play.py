@@ -6,6 +6,7 @@ the same SQLite file the page's kernels use.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -334,12 +335,19 @@ def test_forged_widget_state_changes_nothing(player, classroom_info):
     p.wait_state("checkpoint", "fail")
     expect(p.panel.locator(".qe-answer-g1")).to_have_count(0)
     written = len(node_events(classroom, cy.student_id, "checkpoint"))
-    left = page_js(p, """
-      const ids = new Set((await qeModels()).map(m => m.model_id));
-      return window.__qeGateForm.filter(m => ids.has(m.model_id))
-        .map(m => m.get('description') || m.get('_model_name'));""")
     # the form's answer fields are closed; its button may live on as one of the new
-    # panel's buttons (reused: the new label and action), never as "Check my mastery"
+    # panel's buttons (reused: the new label and action), never as "Check my mastery".
+    # The page shows the new panel before it has handled every close the kernel sent after
+    # it (a busy machine lets one see that): wait for the closes, with a generous limit.
+    deadline = time.monotonic() + 60
+    while True:
+        left = page_js(p, """
+          const ids = new Set((await qeModels()).map(m => m.model_id));
+          return window.__qeGateForm.filter(m => ids.has(m.model_id))
+            .map(m => m.get('description') || m.get('_model_name'));""")
+        if all(label.startswith("Go to") for label in left) or time.monotonic() > deadline:
+            break
+        p.page.wait_for_timeout(250)
     assert all(label.startswith("Go to") for label in left), left
     clicked = page_js(p, """
       const models = window.__qeGateForm;
