@@ -296,11 +296,11 @@ def floor_child(path, name, statements, barrier, results):
             elif isinstance(params, list):
                 conn.executemany(sql, params)
             else:
-                is_event = sql == plain or sql.startswith(guarded)
-                if sql.startswith(guarded):  # the last id it waits for comes after the row
+                conditional = sql.startswith(guarded)
+                if conditional:  # the last id it waits for comes after the row
                     params = (*params[:11], last, *params[12:])
                 cursor = conn.execute(sql, params)
-                if is_event and cursor.rowcount == 1:
+                if (conditional or sql == plain) and cursor.rowcount == 1:
                     last, appended = cursor.lastrowid, appended + 1
                 else:
                     cursor.fetchall()

@@ -513,8 +513,13 @@ def test_unassigning_is_not_needed_for_students_of_a_new_class(world):
 
 @pytest.fixture
 def small(db_address):
+    return small_classroom(db_address)
+
+
+def small_classroom(address: str) -> SimpleNamespace:
+    """A class with the tiny quest assigned and two students, Ada (PIN 2468) and Ben."""
     clock = FakeClock()
-    c = Classroom(db_address, clock=clock, hasher=cheap_hasher())
+    c = Classroom(address, clock=clock, hasher=cheap_hasher())
     c.add_teacher("t@school.org", "Tess", "correct horse")
     code = c.create_class("t@school.org", "Class", "OWL-0001")
     t = c.login_teacher("t@school.org", "correct horse")
@@ -699,14 +704,9 @@ def test_supports_set_in_another_kernel_count_from_the_next_action(small, db_add
 
 
 def test_an_action_after_the_first_sends_its_write_alone(tmp_path):
-    c = Classroom(str(tmp_path / "c.db"), clock=FakeClock(), hasher=cheap_hasher())
-    c.add_teacher("t@school.org", "Tess", "correct horse")
-    code = c.create_class("t@school.org", "Class", "OWL-0001")
-    t = c.login_teacher("t@school.org", "correct horse")
-    t.publish(loads_quest(T1))
-    t.assign("t1", code)
-    t.add_student(code, "Ada", "2468")
-    s = c.login_student(code, "Ada", "2468")
+    world = small_classroom(str(tmp_path / "c.db"))  # SQLite: its trace lists the statements
+    c = world.c
+    s = c.login_student(world.code, "Ada", "2468")
     s.complete("t1", "intro")
     sent = []
     c.store.conn.set_trace_callback(lambda sql: sent.append(sql.split()[0].lower()))

@@ -29,8 +29,9 @@ from typing import Any, Protocol, runtime_checkable
 from ..engine import Event, Progress
 from ..errors import QuestEngineError
 
-__all__ = ["Store", "SQLiteStore", "StoreInterface", "StoreError", "StoreBusy", "Grant", "SCHEMA_VERSION",
-           "MIGRATIONS", "STUDENT_TABLES", "TABLES", "progress_row", "open_store", "is_postgres"]
+__all__ = ["Store", "SQLiteStore", "StoreInterface", "StoreError", "StoreBusy", "Grant",
+           "SCHEMA_VERSION", "MIGRATIONS", "STUDENT_TABLES", "TABLES", "progress_row",
+           "open_store", "is_postgres"]
 
 
 class StoreError(QuestEngineError):
