@@ -14,6 +14,11 @@ Both sides run in this one invocation on the same machine:
   same busy timeout), insert exactly the event rows the service produced, one INSERT
   per transaction, into a fresh database with the same schema.
 
+* raw, taking turns (SQLite): the raw side again, each transaction waiting its turn in the
+  store's write queue as the service's do. The raw side's processes insert with no work
+  between their rows, so one that has just committed takes the lock again with a warm page
+  cache while the others sleep in SQLite's busy handler; writers that take turns start
+  every transaction after another process's, and SQLite reads its pages again.
 * floor (SQLite): the statements the store sent for each student (recorded beforehand, one
   student at a time, untimed) sent again by 40 processes through raw sqlite3 with the
   store's pragmas and write queue, and no service: ``BEGIN IMMEDIATE``, the conditional
@@ -25,6 +30,13 @@ Both sides run in this one invocation on the same machine:
 The figure compared is events appended per second (wall clock, from the moment all
 processes start together to the moment the last one finishes). Timings are printed,
 never asserted.
+
+Beside the rates it prints the CPU each side spends per event (the clients' and, for
+PostgreSQL, the server's: the postmaster and its children, read from /proc) and the CPU an
+event may cost for the service to reach half the raw rate on this machine's cores,
+``cores / (0.5 x raw events/s)``: a side that spends more than that cannot reach the target
+here however its writers take turns. The CPU one action costs with nobody else writing
+(one process, warm caches) is printed with the statements per action.
 
 The same two sides then run against PostgreSQL (a throw-away server started here from
 Debian's binaries, fsync on, on a Unix socket): the service through the PostgreSQL store,
@@ -114,6 +126,35 @@ def _cpu_since(start: tuple[float, float]) -> tuple[float, float]:
     return now[0] - start[0], now[1] - start[1]
 
 
+def server_cpu(pid: int | None) -> float:
+    """CPU seconds a PostgreSQL server has used so far: the postmaster, its live children
+    (backends, WAL writer, checkpointer...) and the children it has reaped (a backend ends
+    when its client disconnects). 0 when it cannot be read."""
+    if pid is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(p):  # utime, stime, cutime, cstime, after the command's parentheses
+        stat = Path(f"/proc/{p}/stat").read_text()
+        rest = stat[stat.rindex(")") + 2:].split()
+        return int(rest[1]), [int(v) for v in rest[11:15]]  # ppid, times
+
+    try:
+        _, times = fields(pid)
+        total = sum(times)
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and entry.name != str(pid):
+                try:
+                    ppid, child = fields(entry.name)
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == pid:
+                    total += child[0] + child[1]
+        return total / tick
+    except OSError:
+        return 0.0
+
+
 # --- service side ----------------------------------------------------------------------------
 
 
@@ -172,13 +213,19 @@ def raw_connection(path: str) -> sqlite3.Connection:
     return conn
 
 
-def raw_child(path, name, rows, barrier, results):
+def raw_child(path, name, rows, barrier, results, take_turns=False):
+    """One INSERT per transaction; with ``take_turns``, each transaction waits its turn in
+    the store's write queue as the service's do (the "raw, taking turns" side)."""
+    from questengine.store.sqlite import WriteQueue
+
     errors, appended, lock_errors = [], 0, 0
     try:
         conn = raw_connection(path)
+        write_queue = WriteQueue(path, TIMEOUT) if take_turns else None
         barrier.wait(timeout=300)
         cpu = _cpu()
         for row in rows:
+            leave = write_queue.enter() if write_queue is not None else None
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(INSERT, row)
@@ -190,12 +237,19 @@ def raw_child(path, name, rows, barrier, results):
                 if "locked" in str(err) or "busy" in str(err):
                     lock_errors += 1
                 errors.append(f"{type(err).__name__}: {err}")
+            finally:
+                if leave is not None:
+                    leave()
         finished, cpu = time.perf_counter(), _cpu_since(cpu)
         conn.close()
     except BaseException as err:
         finished, cpu = time.perf_counter(), (0.0, 0.0)
         errors.append("".join(traceback.format_exception(err)))
     results.put((name, appended, appended, lock_errors, errors, finished, cpu))
+
+
+def raw_turns_child(path, name, rows, barrier, results):
+    raw_child(path, name, rows, barrier, results, take_turns=True)
 
 
 def raw_pg_child(address, name, rows, barrier, results):
@@ -238,6 +292,30 @@ class Recorder:
         rows = [tuple(r) for r in rows]
         self.statements.append((sql, rows))
         return self._conn.executemany(sql, rows)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+class StatementTimer:
+    """Stands in for a store's sqlite3 connection and adds up the CPU its statements take."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn, self.cpu = conn, 0.0
+
+    def execute(self, sql, params=()):
+        started = time.process_time()
+        try:
+            return self._conn.execute(sql, params)
+        finally:
+            self.cpu += time.process_time() - started
+
+    def executemany(self, sql, rows):
+        started = time.process_time()
+        try:
+            return self._conn.executemany(sql, rows)
+        finally:
+            self.cpu += time.process_time() - started
 
     def __getattr__(self, name):
         return getattr(self._conn, name)
@@ -315,8 +393,9 @@ def floor_child(path, name, statements, barrier, results):
 # --- running -----------------------------------------------------------------------------------
 
 
-def run(target, argsets: list[tuple]) -> dict:
-    """Start one process per argset, release them together, time until the last one ends."""
+def run(target, argsets: list[tuple], server_pid: int | None = None) -> dict:
+    """Start one process per argset, release them together, time until the last one ends
+    (with ``server_pid``, also the CPU the PostgreSQL server used meanwhile)."""
     n = len(argsets)
     barrier = CTX.Barrier(n + 1)
     results = CTX.Queue()
@@ -324,10 +403,12 @@ def run(target, argsets: list[tuple]) -> dict:
     for p in procs:
         p.start()
     barrier.wait(timeout=300)
+    server_before = server_cpu(server_pid)
     started = time.perf_counter()
     reports = [results.get(timeout=600) for _ in procs]
     for p in procs:
         p.join(timeout=60)
+    time.sleep(0.5 if server_pid else 0)  # the closed connections' backends end and are reaped
     ended = max(r[5] for r in reports)
     return {
         "seconds": ended - started,
@@ -340,6 +421,7 @@ def run(target, argsets: list[tuple]) -> dict:
         "user": sum(r[6][0] for r in reports),
         "sys": sum(r[6][1] for r in reports),
         "cpu": sum(r[6][0] + r[6][1] for r in reports),
+        "server_cpu": server_cpu(server_pid) - server_before if server_pid else 0.0,
     }
 
 
@@ -373,7 +455,10 @@ def report(label: str, r: dict, expected: int, path: str) -> float:
           f"{r['cpu'] / max(1, r['transactions']) * 1000:.2f} ms per transaction = user "
           f"{r['user'] / max(1, r['transactions']) * 1000:.2f} + sys "
           f"{r['sys'] / max(1, r['transactions']) * 1000:.2f}, "
-          f"{r['cpu'] / r['seconds']:.1f} cores busy)")
+          f"{r['cpu'] / r['seconds']:.1f} cores busy"
+          + (f"; server's CPU {r['server_cpu'] / max(1, r['transactions']) * 1000:.2f} ms per "
+             f"transaction, {r['server_cpu'] / r['seconds']:.1f} cores busy"
+             if r["server_cpu"] else "") + ")")
     print(f"{label}: lost rows {expected - stored} (expected {expected:,}, stored {stored:,}); "
           f"lock errors {r['lock_errors']}; other errors {len(r['errors']) - r['lock_errors']}; "
           f"crashed processes {r['crashed']}; integrity_check {integrity(path)}")
@@ -392,18 +477,27 @@ def event_rows(path: str, ids: dict[str, int]) -> dict[int, list[tuple]]:
     return by_student
 
 
+def per_event(r: dict) -> float:
+    """CPU ms per event appended: the clients' and (PostgreSQL) the server's."""
+    return (r["cpu"] + r["server_cpu"]) / max(1, r["appended"]) * 1000
+
+
 def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: str,
-            floor: tuple[str, dict] | None = None) -> dict:
+            floor: tuple[str, dict] | None = None, server_pid: int | None = None) -> dict:
     """One run: the service side, then the raw side; with ``floor`` = (template database,
-    statements per student) the floor side too, into a copy of the template."""
+    statements per student) the floor side too, into a copy of the template; with
+    ``server_pid`` the PostgreSQL server's CPU is measured too."""
     ids = set_up(service_db, n)
     expected = n * per
-    service = run(service_child, [(service_db, name, per) for name in ids])
+    service = run(service_child, [(service_db, name, per) for name in ids], server_pid)
     set_up(raw_db, n)
     by_student = event_rows(service_db, ids)
-    raw = run(raw_target, [(raw_db, name, by_student[ids[name]]) for name in ids])
-    floor_run = None
-    if floor is not None:
+    raw = run(raw_target, [(raw_db, name, by_student[ids[name]]) for name in ids], server_pid)
+    floor_run = turns = None
+    if floor is not None:  # SQLite: the raw rows again, writers taking turns
+        turns_db = os.path.join(os.path.dirname(raw_db), "turns.db")
+        set_up(turns_db, n)
+        turns = run(raw_turns_child, [(turns_db, name, by_student[ids[name]]) for name in ids])
         floor_db = os.path.join(os.path.dirname(raw_db), "floor.db")
         source, target = sqlite3.connect(floor[0]), sqlite3.connect(floor_db)
         source.backup(target)
@@ -412,6 +506,10 @@ def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: s
     print()
     service_rate = report(f"{label} service", service, expected, service_db)
     raw_rate = report(f"{label} raw", raw, sum(len(v) for v in by_student.values()), raw_db)
+    turns_rate = float("nan")
+    if turns is not None:
+        turns_rate = report(f"{label} raw, taking turns in the write queue", turns,
+                            sum(len(v) for v in by_student.values()), turns_db)
     floor_rate = float("nan")
     if floor_run is not None:
         floor_rate = report(f"{label} floor (the service's statements, no service)", floor_run,
@@ -430,6 +528,15 @@ def measure(service_db: str, raw_db: str, n: int, per: int, raw_target, label: s
             "sys_service": service["sys"] / max(1, service["transactions"]) * 1000,
             "user_raw": raw["user"] / max(1, raw["transactions"]) * 1000,
             "sys_raw": raw["sys"] / max(1, raw["transactions"]) * 1000,
+            "server_service": service["server_cpu"] / max(1, service["transactions"]) * 1000,
+            "server_raw": raw["server_cpu"] / max(1, raw["transactions"]) * 1000,
+            # the CPU an event may cost, clients and server together, for the service to
+            # reach half the raw rate on this machine's cores (if no core ever sat idle)
+            "budget": (os.cpu_count() or 1) / (0.5 * raw_rate) * 1000 if raw_rate else float("nan"),
+            "event_service": per_event(service), "event_raw": per_event(raw),
+            "event_floor": per_event(floor_run) if floor_run else float("nan"),
+            "turns": turns_rate, "turns_ratio": turns_rate / raw_rate if raw_rate else float("nan"),
+            "event_turns": per_event(turns) if turns else float("nan"),
             "per_tx": service["appended"] / max(1, service["transactions"])}
 
 
@@ -469,7 +576,7 @@ def main() -> None:
                 if server is not None:
                     runs.setdefault("PostgreSQL", []).append(measure(
                         server.fresh_address(), server.fresh_address(), n, per, raw_pg_child,
-                        "postgresql"))
+                        "postgresql", server_pid=server.server_pid()))
                 print(f"run {i + 1}: " + "; ".join(
                     f"{name} {r[-1]['service']:,.0f} vs {r[-1]['raw']:,.0f} events/s = "
                     f"{r[-1]['ratio']:.2f}x, {r[-1]['lost']} lost" for name, r in runs.items())
@@ -495,6 +602,8 @@ def main() -> None:
     print(f"{'':24}" + "".join(f"{k:>14}" for k in results))
     rows = [("service events/s", "service", "{:,.0f}"), ("raw events/s", "raw", "{:,.0f}"),
             ("ratio service/raw", "ratio", "{:.2f}x"),
+            ("raw, taking turns", "turns", "{:,.0f}"),
+            ("ratio turns/raw", "turns_ratio", "{:.2f}x"),
             ("floor events/s", "floor", "{:,.0f}"), ("ratio floor/raw", "floor_ratio", "{:.2f}x"),
             ("CPU ms per floor tx", "cpu_floor", "{:.2f}"),
             ("lost events", "lost", "{:.0f}"),
@@ -503,7 +612,14 @@ def main() -> None:
             ("  user", "user_service", "{:.2f}"), ("  sys", "sys_service", "{:.2f}"),
             ("CPU ms per raw tx", "cpu_raw", "{:.2f}"),
             ("  user", "user_raw", "{:.2f}"), ("  sys", "sys_raw", "{:.2f}"),
-            ("events per service tx", "per_tx", "{:.2f}")]
+            ("server CPU ms, service tx", "server_service", "{:.2f}"),
+            ("server CPU ms, raw tx", "server_raw", "{:.2f}"),
+            ("events per service tx", "per_tx", "{:.2f}"),
+            ("CPU ms per event: raw", "event_raw", "{:.3f}"),
+            ("  raw, taking turns", "event_turns", "{:.3f}"),
+            ("  floor", "event_floor", "{:.3f}"),
+            ("  service", "event_service", "{:.3f}"),
+            ("  budget at 0.5x raw", "budget", "{:.3f}")]
     for title, key, fmt in rows:
         print(f"{title:24}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
     for name, rs in runs.items():
@@ -512,12 +628,19 @@ def main() -> None:
         print(f"{name}: ratio {min(ratios):.2f}-{max(ratios):.2f}x over {len(rs)} run(s) "
               f"(target >= 0.5x) -> {'meets' if min(ratios) >= 0.5 else 'BELOW'} the target; "
               f"{lost} lost")
+        r = results[name]
+        print(f"{name}: at half the raw rate, {os.cpu_count()} cores give an event "
+              f"{r['budget']:.3f} ms of CPU (clients and server, no core ever idle); the "
+              f"service's events take {r['event_service']:.3f} ms"
+              + (f", the floor's (its statements alone, no Python of the service) "
+                 f"{r['event_floor']:.3f} ms" if r["event_floor"] == r["event_floor"] else ""))
 
 
 def statements_per_action(address: str, actions: int = 200) -> str:
     """One student alone plays ``actions`` actions of the benchmark's plan through the service:
     the statements sent per action and, for PostgreSQL, the round trips (a statement outside
-    a pipeline, a pipeline's sync or its end)."""
+    a pipeline, a pipeline's sync or its end); then as many again, for the CPU one action
+    takes with nobody else writing."""
     import collections
 
     set_up(address, 1)
@@ -562,8 +685,21 @@ def statements_per_action(address: str, actions: int = 200) -> str:
         for _ in range(actions):
             progress = next_action(session, progress)()
         c.store.conn.set_trace_callback(None)
+    timer = None if is_postgres(address) else c.store.conn
+    if timer is not None:  # SQLite: the CPU spent inside the statements is told apart
+        timer = c.store.conn = StatementTimer(timer)
+    cpu = time.process_time()  # the same actions again, not traced: CPU alone, warm caches
+    for _ in range(actions):
+        progress = next_action(session, progress)()
+    cpu = (time.process_time() - cpu) / actions * 1000
+    if timer is not None:
+        c.store.conn = timer._conn
     c.store.close()
-    text = (f"{sum(kinds.values()) / actions:.2f} statements per action ("
+    text = (f"{cpu:.3f} ms of CPU per action (this process"
+            + (", not the server" if timer is None else
+               f"; {timer.cpu / actions * 1000:.3f} of it in SQLite's statements, "
+               f"{cpu - timer.cpu / actions * 1000:.3f} in the service's Python") + "); "
+            f"{sum(kinds.values()) / actions:.2f} statements per action ("
             + ", ".join(f"{k} {n / actions:.2f}" for k, n in kinds.most_common()) + ")")
     if is_postgres(address):
         text += f"; {trips[0] / actions:.2f} round trips per action (raw: 1 per event)"

@@ -483,8 +483,13 @@ PHASES = tuple(Phase) if os.environ.get("QE_SHRINK") else (
     Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
 
 
+#: QE_EXAMPLES_SCALE=N runs N times as many examples (a deep run, by hand: the suite keeps
+#: its usual counts so that it stays short)
+SCALE = max(1, int(os.environ.get("QE_EXAMPLES_SCALE", "1")))
+
+
 def fast(max_examples: int):
-    return settings(max_examples=max_examples, deadline=None, phases=PHASES,
+    return settings(max_examples=max_examples * SCALE, deadline=None, phases=PHASES,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
